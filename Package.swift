@@ -1,0 +1,63 @@
+// swift-tools-version: 6.0
+// svmdbg — an interactive debugger for nested AMD SVM traces.
+//
+// Dependency direction (each arrow: "is imported by"):
+//   TraceKit ─┐
+//             ├─> Replay ─> DebuggerUI ─> CursesTerminal ─> svmdbg
+//   NestedSVM ┘
+// TraceKit and NestedSVM know nothing of each other. Only CursesTerminal imports CNCursesW.
+import PackageDescription
+
+let package = Package(
+    name: "svmdbg",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "svmdbg", targets: ["svmdbg"]),
+        .library(name: "TraceKit", targets: ["TraceKit"]),
+        .library(name: "NestedSVM", targets: ["NestedSVM"]),
+        .library(name: "Replay", targets: ["Replay"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/pointfreeco/swift-snapshot-testing", from: "1.19.7"),
+    ],
+    targets: [
+        // C libraries, each behind a module map and a header of static inline shims.
+        .systemLibrary(name: "CNCursesW", pkgConfig: "ncursesw", providers: [.apt(["libncurses-dev"])]),
+        .systemLibrary(name: "CTraceCmd", pkgConfig: "libtracecmd",
+                       providers: [.apt(["libtracecmd-dev", "libtraceevent-dev", "libtracefs-dev"])]),
+        .systemLibrary(name: "CCompression", providers: [.apt(["zlib1g-dev", "liblzma-dev"])]),
+
+        // Reading: trace files -> indexed, typed events. No SVM semantics, no UI.
+        .target(name: "TraceKit", dependencies: ["CTraceCmd", "CCompression"]),
+        // The model: KVM's nested-SVM interception logic as explainable, versioned rules. Pure.
+        .target(name: "NestedSVM"),
+        // Joins the two: per-vCPU state reconstruction, recorded outcomes, verdicts, reports.
+        .target(name: "Replay", dependencies: ["TraceKit", "NestedSVM"]),
+        // The TUI as pure state, actions, reducer and rendering into a cell grid. No curses.
+        .target(name: "DebuggerUI", dependencies: ["Replay", "TraceKit", "NestedSVM"]),
+        // The only code that calls ncursesw: draws DebuggerUI's grid, decodes keys.
+        .target(name: "CursesTerminal", dependencies: ["DebuggerUI", "CNCursesW"]),
+        // `package` helpers shared by the test targets (fixtures, headless terminal, snapshots).
+        .target(name: "TestSupport", dependencies: [
+            "TraceKit", "NestedSVM", "Replay", "DebuggerUI",
+            .product(name: "SnapshotTesting", package: "swift-snapshot-testing"),
+        ]),
+        .executableTarget(name: "svmdbg", dependencies: [
+            "TraceKit", "NestedSVM", "Replay", "DebuggerUI", "CursesTerminal",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "TraceKitTests", dependencies: ["TraceKit", "TestSupport"]),
+        .testTarget(name: "NestedSVMTests", dependencies: [
+            "NestedSVM", "TestSupport",
+            .product(name: "SnapshotTesting", package: "swift-snapshot-testing"),
+        ]),
+        .testTarget(name: "ReplayTests", dependencies: ["Replay", "TraceKit", "NestedSVM", "TestSupport"]),
+        .testTarget(name: "DebuggerUITests", dependencies: [
+            "DebuggerUI", "TestSupport",
+            .product(name: "SnapshotTesting", package: "swift-snapshot-testing"),
+        ]),
+        .testTarget(name: "SVMDebugCLITests", dependencies: ["TestSupport"]),
+    ]
+)

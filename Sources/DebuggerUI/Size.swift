@@ -1,0 +1,10 @@
+/// A terminal or pane size in character cells.
+public struct Size: Hashable, Sendable, CustomStringConvertible {
+    public var columns: Int
+    public var rows: Int
+    public init(columns: Int, rows: Int) {
+        self.columns = columns
+        self.rows = rows
+    }
+    public var description: String { "\(columns)x\(rows)" }
+}

@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// The `svmdbg` root command: dispatch only. Each subcommand lives in `Subcommands/`.
+@main
+struct SVMDebugCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "svmdbg",
+        abstract: "An interactive debugger for nested AMD SVM traces (KVM kvm:* events).",
+        version: "0.1.0",
+        subcommands: []
+    )
+}

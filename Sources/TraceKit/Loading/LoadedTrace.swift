@@ -1,0 +1,185 @@
+/// A loaded and indexed trace: the text bytes, one compact index entry per event, the
+/// line accounting and the diagnostics.
+///
+/// Events are decoded on demand from the bytes (``event(at:)``); the index keeps 32
+/// bytes per event. A value type: copies share storage.
+public struct LoadedTrace: Sendable {
+    /// The input's name as given (path, or `-` for stdin).
+    public let source: String
+    /// The layout the lines were read as.
+    public let format: TraceFormat
+    /// The compression the input had on disk.
+    public let compression: TraceCompression
+    /// Lines that could not be read, or only partly, in line order.
+    public let diagnostics: [Diagnostic]
+    /// How every line was classified.
+    public let lineAccounting: LineAccounting
+    /// Every thread seen, by pid.
+    public let threads: [Int32: ThreadSummary]
+
+    /// The (decompressed) text.
+    let text: [UInt8]
+    /// One entry per event, in file order.
+    let index: [IndexEntry]
+    /// Event names by name id.
+    let names: [String]
+    /// Known-event kind by name id.
+    let kinds: [KnownEvent?]
+    /// Which comm/pid style the event lines use.
+    let style: LinePrefix.Style
+
+    init(source: String, format: TraceFormat, compression: TraceCompression, diagnostics: [Diagnostic],
+         lineAccounting: LineAccounting, threads: [Int32: ThreadSummary], text: [UInt8], index: [IndexEntry],
+         names: [String], kinds: [KnownEvent?], style: LinePrefix.Style) {
+        self.source = source
+        self.format = format
+        self.compression = compression
+        self.diagnostics = diagnostics
+        self.lineAccounting = lineAccounting
+        self.threads = threads
+        self.text = text
+        self.index = index
+        self.names = names
+        self.kinds = kinds
+        self.style = style
+    }
+
+    /// Number of events.
+    public var count: Int { index.count }
+
+    /// All events, decoded lazily as they are accessed.
+    public var events: TraceEvents { TraceEvents(trace: self) }
+
+    /// Size of the (decompressed) text in bytes.
+    public var textByteCount: Int { text.count }
+
+    /// Event count per event name (every name seen, including raw events).
+    public var eventNameCounts: [String: Int] {
+        var counts = [Int](repeating: 0, count: names.count)
+        for entry in index { counts[Int(entry.nameID)] += 1 }
+        var result: [String: Int] = [:]
+        for (id, name) in names.enumerated() where counts[id] > 0 { result[name] = counts[id] }
+        return result
+    }
+
+    /// The event name of event `number`, without decoding the payload.
+    public func name(of number: EventNumber) -> String { names[Int(index[number.rawValue].nameID)] }
+
+    /// The pid of event `number`, without decoding.
+    public func pid(of number: EventNumber) -> Int32 { index[number.rawValue].pid }
+
+    /// The timestamp of event `number`, without decoding.
+    public func timestamp(of number: EventNumber) -> TraceTimestamp { index[number.rawValue].timestamp }
+
+    /// Decodes event `number` (precondition: `0 ≤ number < count`).
+    public func event(at number: EventNumber) -> TraceEvent {
+        precondition(number.rawValue >= 0 && number.rawValue < index.count, "event \(number) out of range 0..<\(index.count)")
+        let entry = index[number.rawValue]
+        let start = Int(entry.lineStart)
+        let end = start + entry.length
+        return text.withUnsafeBufferPointer { base in
+            let cursor = ByteCursor(base, from: start, to: end)
+            let rawText = cursor.string(start..<end)
+            guard let prefix = LinePrefix.parse(base, start: start, end: end, style: style) else {
+                // Indexed lines always re-parse; keep the event visible if they somehow don't.
+                return TraceEvent(number: number, lineNumber: Int(entry.lineNumber), byteRange: start..<end, comm: "",
+                                  pid: entry.pid, tgid: nil, cpu: Int(entry.cpu), timestamp: entry.timestamp,
+                                  name: names[Int(entry.nameID)], payload: .raw, payloadText: rawText, rawText: rawText)
+            }
+            var payload = EventPayload.raw
+            if let kind = kinds[Int(entry.nameID)] {
+                payload = PayloadParser.parse(kind, base, start: prefix.payloadStart, end: end).payload ?? .raw
+            }
+            return TraceEvent(number: number, lineNumber: Int(entry.lineNumber), byteRange: start..<end,
+                              comm: cursor.string(prefix.commRange), pid: entry.pid, tgid: prefix.tgid,
+                              cpu: Int(entry.cpu), timestamp: entry.timestamp, name: names[Int(entry.nameID)],
+                              payload: payload, payloadText: cursor.string(prefix.payloadStart..<end), rawText: rawText)
+        }
+    }
+
+    /// Decodes only the payload of event `number` (cheaper than ``event(at:)``).
+    public func payload(of number: EventNumber) -> EventPayload {
+        let entry = index[number.rawValue]
+        guard let kind = kinds[Int(entry.nameID)] else { return .raw }
+        let start = Int(entry.lineStart)
+        let end = start + entry.length
+        return text.withUnsafeBufferPointer { base in
+            guard let prefix = LinePrefix.parse(base, start: start, end: end, style: style) else { return .raw }
+            return PayloadParser.parse(kind, base, start: prefix.payloadStart, end: end).payload ?? .raw
+        }
+    }
+
+    /// The printed line of event `number`.
+    public func rawText(of number: EventNumber) -> String {
+        let entry = index[number.rawValue]
+        let start = Int(entry.lineStart)
+        return String(decoding: text[start..<(start + entry.length)], as: UTF8.self)
+    }
+
+    /// The text of 1-based line `lineNumber` (any line, not only events), or nil if out of range.
+    public func rawLine(_ lineNumber: Int) -> String? {
+        guard lineNumber >= 1 else { return nil }
+        // Start from the closest event line at or before the wanted line.
+        var low = 0
+        var high = index.count
+        while low < high {
+            let mid = (low + high) / 2
+            if Int(index[mid].lineNumber) <= lineNumber { low = mid + 1 } else { high = mid }
+        }
+        var line = 1
+        var offset = 0
+        if low > 0 {
+            line = Int(index[low - 1].lineNumber)
+            offset = Int(index[low - 1].lineStart)
+        }
+        while line < lineNumber {
+            guard let newline = text[offset...].firstIndex(of: ASCII.newline) else { return nil }
+            offset = newline + 1
+            line += 1
+        }
+        guard offset < text.count else { return nil }
+        var end = text[offset...].firstIndex(of: ASCII.newline) ?? text.count
+        if end > offset, text[end - 1] == ASCII.carriageReturn { end -= 1 }
+        return String(decoding: text[offset..<end], as: UTF8.self)
+    }
+
+    /// Event numbers of one thread (a vCPU thread for KVM events), in order. O(count).
+    public func eventNumbers(forPID pid: Int32) -> [EventNumber] {
+        var numbers: [EventNumber] = []
+        for (position, entry) in index.enumerated() where entry.pid == pid { numbers.append(EventNumber(position)) }
+        return numbers
+    }
+
+    /// Event numbers of every thread, grouped by pid, each in order. One pass.
+    public func eventNumbersByPID() -> [Int32: [EventNumber]] {
+        var streams: [Int32: [EventNumber]] = [:]
+        for (position, entry) in index.enumerated() { streams[entry.pid, default: []].append(EventNumber(position)) }
+        return streams
+    }
+
+    /// Threads grouped by VM (thread-group id). Threads whose tgid the layout does not print
+    /// are grouped under `nil`.
+    public var threadsByVM: [Int32?: [ThreadSummary]] {
+        Dictionary(grouping: threads.values.sorted { $0.pid < $1.pid }, by: \.tgid)
+    }
+
+    /// Event numbers of one VM (all threads with thread-group id `tgid`), in order.
+    public func eventNumbers(forVM tgid: Int32) -> [EventNumber] {
+        let pids = Set(threads.values.filter { $0.tgid == tgid }.map(\.pid))
+        var numbers: [EventNumber] = []
+        for (position, entry) in index.enumerated() where pids.contains(entry.pid) { numbers.append(EventNumber(position)) }
+        return numbers
+    }
+}
+
+/// The events of a ``LoadedTrace`` as a random-access collection, decoded on access.
+public struct TraceEvents: RandomAccessCollection, Sendable {
+    /// The trace.
+    let trace: LoadedTrace
+    /// First event number (0).
+    public var startIndex: Int { 0 }
+    /// One past the last event number.
+    public var endIndex: Int { trace.count }
+    /// Decodes event `position`.
+    public subscript(position: Int) -> TraceEvent { trace.event(at: EventNumber(position)) }
+}

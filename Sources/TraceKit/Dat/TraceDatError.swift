@@ -1,0 +1,25 @@
+/// Why a trace.dat file could not be rendered.
+///
+/// Every case names the file, so the message can be shown to the user as is.
+public enum TraceDatError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The file could not be opened or read (missing, a directory, no permission...).
+    case unreadable(path: String, reason: String)
+    /// The file does not start with the trace.dat magic `\x17\x08\x44tracing` (this
+    /// includes an empty file).
+    case notTraceDat(path: String)
+    /// The file starts like a trace.dat file but libtracecmd rejected its header or its
+    /// data section (truncated or corrupt file).
+    case corrupt(path: String, reason: String)
+
+    /// A one-line message naming the file.
+    public var description: String {
+        switch self {
+        case let .unreadable(path, reason):
+            return "\(path): cannot read the file: \(reason)"
+        case let .notTraceDat(path):
+            return "\(path): not a trace-cmd trace.dat file (the \\x17\\x08Dtracing magic is missing)"
+        case let .corrupt(path, reason):
+            return "\(path): corrupt or truncated trace.dat file: \(reason)"
+        }
+    }
+}

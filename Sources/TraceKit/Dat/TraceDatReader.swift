@@ -1,0 +1,60 @@
+import CTraceCmd
+import Foundation
+
+/// Reads trace-cmd's binary `trace.dat` files (versions 6 and 7, compressed or not) through
+/// libtracecmd and libtraceevent, and renders them as tracefs text.
+///
+/// The rendered text is what the kernel itself would have written to tracefs `trace` for
+/// the same records (see `TraceDatText`), so the rest of TraceKit parses it like any
+/// tracefs file. Plugins are never loaded: payloads are the kernel's print formats as
+/// libtraceevent evaluates them, not `plugin_kvm`'s rewrites.
+public enum TraceDatReader {
+    /// The bytes every trace.dat file starts with: `\x17\x08\x44tracing`.
+    public static var magic: [UInt8] { TraceDatHeader.magic }
+
+    /// Whether `firstBytes` (the first bytes of a file, at least 10) start with the
+    /// trace.dat magic.
+    public static func isTraceDat(_ firstBytes: some Collection<UInt8>) -> Bool {
+        TraceDatHeader.hasMagic(firstBytes)
+    }
+
+    /// Renders every record of the trace.dat file at `path` as one line of tracefs text, in
+    /// time order across CPUs.
+    ///
+    /// Events whose print format libtraceevent cannot parse still load: `kvm_inj_exception`
+    /// is worded as the kernel words it from its raw fields; any other such event is shown as
+    /// `name=value` pairs of its fields and reported in `diagnostics`.
+    ///
+    /// - Throws: `TraceDatError` naming the file if it cannot be read, is not a trace.dat
+    ///   file, or libtracecmd rejects it (truncated or corrupt).
+    public static func renderText(path: String) throws(TraceDatError) -> TraceDatText {
+        let header = try TraceDatHeader.read(path: path)
+        try TraceDatPreflight.check(path: path, header: header)
+        return try libraryLock.withLock { () throws(TraceDatError) -> TraceDatText in
+            let input = try TraceCmdInput(path: path)
+            var renderer = TraceDatRenderer(tep: input.tep)
+            renderer.renderAll(from: input.handle)
+            return TraceDatText(
+                bytes: renderer.writer.bytes,
+                recordCount: renderer.recordCount,
+                cpus: Int(tep_get_cpus(input.tep)),
+                fileVersion: header.version,
+                diagnostics: renderer.diagnostics())
+        }
+    }
+
+    /// Serialises all use of libtracecmd/libtraceevent in the process.
+    ///
+    /// The libraries keep process-wide state (log level, plugin and parser caches) and do
+    /// not document thread safety; loads are rare and each is single-threaded anyway.
+    private static let libraryLock = NSLock()
+}
+
+extension NSLock {
+    /// Runs `body` while holding the lock, rethrowing its typed error.
+    fileprivate func withLock<Result>(_ body: () throws(TraceDatError) -> Result) throws(TraceDatError) -> Result {
+        lock()
+        defer { unlock() }
+        return try body()
+    }
+}

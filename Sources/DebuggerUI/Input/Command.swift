@@ -1,0 +1,75 @@
+/// Something the user asks for; keys map to commands through `KeyMap`.
+public enum Command: Sendable, Hashable, CaseIterable {
+    /// Select the next exit (in the current filter).
+    case nextExit
+    /// Select the previous exit.
+    case previousExit
+    /// Select the next mismatching exit.
+    case nextMismatch
+    /// Select the previous mismatching exit.
+    case previousMismatch
+    /// Select the first exit.
+    case firstExit
+    /// Select the last exit.
+    case lastExit
+    /// Move the selection one page down.
+    case pageDown
+    /// Move the selection one page up.
+    case pageUp
+    /// Prompt for an exit number (`#12`, `12`) or a timestamp (`22.046641`) and go there.
+    case goTo
+    /// Prompt for a regex and search forward.
+    case searchForward
+    /// Prompt for a regex and search backward.
+    case searchBackward
+    /// Repeat the last search in its direction.
+    case repeatSearch
+    /// Repeat the last search in the opposite direction.
+    case repeatSearchReversed
+    /// Prompt for a filter.
+    case filter
+    /// Remove the filter.
+    case clearFilter
+    /// Prompt for a breakpoint.
+    case addBreakpoint
+    /// Remove every breakpoint.
+    case clearBreakpoints
+    /// Go forward to the next breakpoint hit.
+    case continueForward
+    /// Go backward to the previous breakpoint hit.
+    case continueBackward
+    /// Bookmark the selected exit, or remove its bookmark.
+    case toggleBookmark
+    /// Open the bookmark list.
+    case listBookmarks
+    /// Prompt for a kernel profile and re-replay with it.
+    case switchProfile
+    /// Prompt for a file and export the mismatches to it.
+    case exportMismatches
+    /// Focus the next pane.
+    case focusNext
+    /// Focus the previous pane.
+    case focusPrevious
+    /// Open or close the help overlay.
+    case help
+    /// Quit, restoring the terminal.
+    case quit
+    /// Close the overlay or prompt; clear the message.
+    case cancel
+    /// Scroll the focused pane or overlay down one line.
+    case scrollDown
+    /// Scroll the focused pane or overlay up one line.
+    case scrollUp
+    /// Scroll the focused pane or overlay down one page.
+    case scrollPageDown
+    /// Scroll the focused pane or overlay up one page.
+    case scrollPageUp
+    /// Accept the prompt's input.
+    case submit
+    /// Delete the character before the prompt's cursor.
+    case deleteBackward
+    /// Jump to the bookmark under the cursor.
+    case jumpToBookmark
+    /// Delete the bookmark under the cursor.
+    case deleteBookmark
+}

@@ -1,0 +1,103 @@
+/// The data source the debugger UI reads: one loaded, indexed and replayed trace.
+///
+/// The UI asks only for what it shows: the rows of the visible window, the detail of the
+/// selected exit, the raw lines on screen. Navigation with filters, breakpoints and search
+/// goes through `nextExit(matching:after:direction:)`, which an implementation answers
+/// from its index, so a keypress stays cheap on traces with millions of exits.
+///
+/// Implementations may keep indexing in the background: `exitCount` and `progress` then
+/// grow between calls, and the UI picks the changes up on its next tick. All methods are
+/// called from the UI's thread and must not block for long.
+public protocol DebugSession: Sendable {
+    /// What the status bar calls the trace, usually the file name.
+    var traceName: String { get }
+    /// The kernel profile the exits were replayed with, e.g. `6.12`.
+    var profile: String { get }
+    /// Every profile the user may switch to.
+    var availableProfiles: [String] { get }
+    /// Exits indexed so far.
+    var exitCount: Int { get }
+    /// Indexing progress; `isFinished` once the whole trace is indexed and replayed.
+    var progress: IndexingProgress { get }
+    /// Verdict counts over the exits indexed so far.
+    var counts: VerdictCounts { get }
+
+    /// The list row of one exit, or nil if `exit` is not (yet) indexed.
+    func row(_ exit: ExitNumber) -> ExitRow?
+    /// The detail panes' content for one exit, or nil if not (yet) indexed.
+    func detail(_ exit: ExitNumber) -> ExitDetail?
+    /// The raw trace lines with 1-based numbers in `range` (fewer at the end of the file).
+    func rawLines(_ range: ClosedRange<Int>) -> [RawLine]
+    /// The nearest exit strictly after (`.forward`) or before (`.backward`) `exit` that
+    /// satisfies `predicate`; when `exit` is nil the search starts at the first
+    /// (`.forward`) or last (`.backward`) exit inclusive. Nil when there is none.
+    func nextExit(matching predicate: ExitPredicate, after exit: ExitNumber?, direction: Direction) -> ExitNumber?
+    /// The exit whose timestamp is closest at or after `nanoseconds`, or the last exit.
+    func exit(atOrAfter nanoseconds: UInt64) -> ExitNumber?
+    /// The exit rate over time in `count` equal time slices of the whole indexed trace.
+    func rateBuckets(count: Int) -> [RateBucket]
+}
+
+/// How far indexing and replay have got.
+public struct IndexingProgress: Sendable, Hashable {
+    /// Bytes of the trace read so far.
+    public var bytesDone: Int
+    /// Total bytes of the trace, or nil when unknown (e.g. a pipe).
+    public var bytesTotal: Int?
+    /// Whether the whole trace is indexed and replayed.
+    public var isFinished: Bool
+
+    /// Creates a progress value.
+    public init(bytesDone: Int, bytesTotal: Int?, isFinished: Bool) {
+        self.bytesDone = bytesDone
+        self.bytesTotal = bytesTotal
+        self.isFinished = isFinished
+    }
+
+    /// Fraction done in 0...1, or nil when the total is unknown.
+    public var fraction: Double? {
+        if isFinished { return 1 }
+        guard let total = bytesTotal, total > 0 else { return nil }
+        return min(1, max(0, Double(bytesDone) / Double(total)))
+    }
+}
+
+/// Counts of exits per verdict.
+public struct VerdictCounts: Sendable, Hashable {
+    /// Exits whose model outcome matches the trace.
+    public var match: Int
+    /// Exits whose model outcome differs from the trace.
+    public var mismatch: Int
+    /// Exits the trace cannot settle.
+    public var undetermined: Int
+    /// Exits the model does not cover.
+    public var notModelled: Int
+
+    /// Creates counts.
+    public init(match: Int, mismatch: Int, undetermined: Int, notModelled: Int) {
+        self.match = match
+        self.mismatch = mismatch
+        self.undetermined = undetermined
+        self.notModelled = notModelled
+    }
+
+    /// All exits counted.
+    public var total: Int { match + mismatch + undetermined + notModelled }
+}
+
+/// One time slice of the exit-rate strip.
+public struct RateBucket: Sendable, Hashable {
+    /// Exits in this slice.
+    public var exits: Int
+    /// Mismatching exits in this slice.
+    public var mismatches: Int
+    /// The first exit in the slice (where a jump to this slice lands), nil if empty.
+    public var firstExit: ExitNumber?
+
+    /// Creates a bucket.
+    public init(exits: Int, mismatches: Int, firstExit: ExitNumber?) {
+        self.exits = exits
+        self.mismatches = mismatches
+        self.firstExit = firstExit
+    }
+}

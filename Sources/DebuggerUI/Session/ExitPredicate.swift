@@ -1,0 +1,61 @@
+import Replay
+
+/// A condition on one exit, answered by the session from its index.
+///
+/// Filters, breakpoints, mismatch navigation and search are all predicates, so the
+/// session can answer `nextExit(matching:after:direction:)` without the UI touching
+/// rows it does not show.
+public indirect enum ExitPredicate: Sendable, Hashable {
+    /// Every exit.
+    case any
+    /// Exits of this vCPU.
+    case vcpu(Int)
+    /// Exits taken while this guest level ran.
+    case level(Level)
+    /// Exits whose reason name is this (case-insensitive, e.g. `msr`).
+    case reason(String)
+    /// Exits with this SVM exit code.
+    case exitCode(UInt64)
+    /// MSR exits (RDMSR/WRMSR) on this MSR (ECX).
+    case msr(UInt32)
+    /// IOIO exits on this port.
+    case port(UInt16)
+    /// Exits with this verdict.
+    case verdict(ExitVerdict)
+    /// Exits whose raw lines or decoded fields match a regular expression.
+    case text(TextQuery)
+    /// All of these hold (an empty list holds).
+    case all([ExitPredicate])
+    /// At least one of these holds (an empty list never holds).
+    case either([ExitPredicate])
+}
+
+/// A regular-expression search over an exit's raw lines and decoded fields.
+public struct TextQuery: Sendable, Hashable {
+    /// The pattern, Swift `Regex` syntax; validated by the UI before it reaches the session.
+    public var pattern: String
+    /// Whether letter case must match.
+    public var caseSensitive: Bool
+
+    /// Creates a query.
+    public init(pattern: String, caseSensitive: Bool) {
+        self.pattern = pattern
+        self.caseSensitive = caseSensitive
+    }
+}
+
+/// Which way a search or step goes through the exit list.
+public enum Direction: Sendable, Hashable {
+    /// Towards higher exit numbers.
+    case forward
+    /// Towards lower exit numbers.
+    case backward
+
+    /// The other direction.
+    public var reversed: Direction {
+        switch self {
+        case .forward: .backward
+        case .backward: .forward
+        }
+    }
+}

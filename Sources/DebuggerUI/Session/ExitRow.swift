@@ -1,0 +1,61 @@
+import Replay
+
+/// How the model's outcome for an exit compares with what the trace recorded.
+public enum ExitVerdict: String, Sendable, Hashable, CaseIterable {
+    /// The model and the trace agree.
+    case match
+    /// The model and the trace disagree: the row the user is looking for.
+    case mismatch
+    /// The trace does not say enough to tell (e.g. the exit is cut off at the end of the trace).
+    case undetermined
+    /// The model does not cover this exit; no outcome was guessed.
+    case notModelled = "not-modelled"
+}
+
+/// One row of the exit list: everything the list shows for one exit, already short text.
+///
+/// The session builds rows on demand for the visible window only (`DebugSession.row(_:)`);
+/// the UI never holds all rows.
+public struct ExitRow: Sendable, Hashable {
+    /// The exit's position in the exit list.
+    public var number: ExitNumber
+    /// Trace timestamp of the `kvm_exit` line, in nanoseconds since the trace clock's origin.
+    public var timestampNanoseconds: UInt64
+    /// The vCPU that exited.
+    public var vcpu: Int
+    /// Which guest was running (L1 or L2), or nil when the trace does not tell.
+    public var level: Level?
+    /// The exit reason as the trace names it, e.g. `msr`, `io`, `npf`.
+    public var reason: String
+    /// The SVM exit code (`EXITCODE`), e.g. `0x7c` for MSR (APM vol. 2, appendix C).
+    public var exitCode: UInt64
+    /// The guest RIP of the exit, when recorded.
+    public var rip: UInt64?
+    /// One-line summary of exit_info, e.g. `wrmsr 0xc0000080` or `out 0x510 4B`; empty if none.
+    public var summary: String
+    /// The model's outcome, short, e.g. `L1` (reflect to L1) or `L0`.
+    public var modelOutcome: String
+    /// The recorded outcome, short, e.g. `L1` (kvm_nested_vmexit_inject seen) or `L0`.
+    public var recordedOutcome: String
+    /// Match, mismatch, undetermined or not modelled.
+    public var verdict: ExitVerdict
+
+    /// Creates a row; every field is given by the session.
+    public init(
+        number: ExitNumber, timestampNanoseconds: UInt64, vcpu: Int, level: Level?, reason: String,
+        exitCode: UInt64, rip: UInt64?, summary: String, modelOutcome: String, recordedOutcome: String,
+        verdict: ExitVerdict
+    ) {
+        self.number = number
+        self.timestampNanoseconds = timestampNanoseconds
+        self.vcpu = vcpu
+        self.level = level
+        self.reason = reason
+        self.exitCode = exitCode
+        self.rip = rip
+        self.summary = summary
+        self.modelOutcome = modelOutcome
+        self.recordedOutcome = recordedOutcome
+        self.verdict = verdict
+    }
+}

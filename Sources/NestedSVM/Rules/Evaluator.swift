@@ -1,0 +1,125 @@
+/// Walks the rules for one event, recording each step. One evaluator per decision.
+struct Evaluator {
+    let state: VCPUState
+    let host: HostFacts
+    let profile: KernelProfile
+    /// Steps recorded so far.
+    var path: [DecisionStep] = []
+
+    init(state: VCPUState, host: HostFacts, profile: KernelProfile) {
+        self.state = state
+        self.host = host
+        self.profile = profile
+    }
+
+    /// Records one step of `rule`.
+    mutating func record(_ rule: Rule, _ evidence: [Evidence], _ answer: Answer, note: String? = nil) {
+        path.append(rule.step(evidence, answer, note: note))
+    }
+
+    /// Evaluates each branch on a copy of this evaluator (their steps are not kept) and
+    /// returns an undetermined outcome listing every branch's result; nested undetermined
+    /// results are flattened with their conditions joined.
+    func fork(missing: [String], _ branches: [(condition: String, evaluate: (inout Evaluator) -> Outcome)]) -> Outcome {
+        var alternatives: [Alternative] = []
+        var allMissing = missing
+        for branch in branches {
+            var copy = self
+            copy.path = []
+            let outcome = branch.evaluate(&copy)
+            if outcome.kind == .undetermined, let inner = outcome.alternatives {
+                for alternative in inner {
+                    alternatives.append(
+                        Alternative(condition: "\(branch.condition); \(alternative.condition)", outcome: alternative.outcome))
+                }
+                for name in outcome.missing ?? [] where !allMissing.contains(name) { allMissing.append(name) }
+            } else {
+                alternatives.append(Alternative(condition: branch.condition, outcome: outcome))
+            }
+        }
+        return .undetermined(alternatives, missing: allMissing)
+    }
+
+    /// Decides on a possibly unknown flag: records `rule` with the flag as evidence and
+    /// follows `yes` or `no`, or forks when the flag is unknown.
+    mutating func branch(
+        _ rule: Rule, field: String, _ flag: Known<Bool>?, extra: [Evidence] = [], note: String? = nil,
+        yes: @escaping (inout Evaluator) -> Outcome, no: @escaping (inout Evaluator) -> Outcome
+    ) -> Outcome {
+        let evidence = [Evidence.flag(field, flag)] + extra
+        guard let flag else {
+            record(rule, evidence, .unknown, note: note)
+            return fork(missing: [field], [("\(field) is set", yes), ("\(field) is clear", no)])
+        }
+        record(rule, evidence, .from(flag.value), note: note)
+        return flag.value ? yes(&self) : no(&self)
+    }
+
+    // MARK: derived facts
+
+    /// L1's vmcb12 intercept bit `bit`.
+    func l1Intercepts(_ bit: Int) -> Known<Bool>? { state.vmcb12.intercepts.bit(bit) }
+
+    /// Registers of the level that executes the current instruction.
+    func registers(of level: GuestLevel) -> GuestRegisters { level == .l1 ? state.l1 : state.l2 }
+
+    /// Whether L0's exception bitmap (vmcb01, inherited by vmcb02) intercepts `vector`
+    /// (`svm/svm.c:init_vmcb`, `svm_set_efer`, `nested-decisions.md` §0), with evidence.
+    func l0InterceptsException(_ vector: UInt8, level: GuestLevel) -> (Known<Bool>?, [Evidence]) {
+        switch vector {
+        case ExceptionVector.invalidOpcode, ExceptionVector.machineCheck, ExceptionVector.alignmentCheck,
+            ExceptionVector.debug:
+            return (Known(true, source: "svm/svm.c:init_vmcb"), [Evidence(field: "L0 intercepts \(ExceptionVector.name(vector))", value: "always", source: "svm/svm.c:init_vmcb")])
+        case ExceptionVector.pageFault:
+            let evidence = [Evidence.flag("host npt", host.npt)]
+            return (host.npt.map { Known(!$0.value, source: $0.source) }, evidence)
+        case ExceptionVector.breakpoint:
+            let evidence = [Evidence.flag("host guest debugging", host.guestDebug)]
+            return (host.guestDebug, evidence)
+        case ExceptionVector.generalProtection:
+            var evidence = [Evidence.flag("host svme_addr_chk", host.svmeAddrChk)]
+            // The erratum intercept is set while L1's EFER.SVME = 1; L1 ran VMRUN, so for an
+            // L2 exit SVME is necessarily set.
+            let svme: Known<Bool>?
+            if level == .l2 {
+                svme = Known(true, source: "L2 runs, so L1 executed VMRUN with EFER.SVME=1")
+            } else {
+                svme = state.l1.efer.map { Known($0.value & RegisterBit.eferSVME != 0, source: $0.source) }
+                evidence.append(Evidence.flag("L1 EFER.SVME", svme))
+            }
+            evidence.append(Evidence.flag("host vmware_backdoor", host.vmwareBackdoor))
+            if let backdoor = host.vmwareBackdoor, backdoor.value { return (backdoor, evidence) }
+            if let addrChk = host.svmeAddrChk, !addrChk.value, let svme, svme.value {
+                return (Known(true, source: addrChk.source), evidence)
+            }
+            // Erratum intercept off (SVME_ADDR_CHK, or EFER.SVME clear): only the backdoor remains.
+            let erratumOff = host.svmeAddrChk?.value == true || svme?.value == false
+            guard erratumOff, let backdoor = host.vmwareBackdoor else { return (nil, evidence) }
+            return (Known(false, source: backdoor.source), evidence)
+        default:
+            return (Known(false, source: "svm/svm.c:init_vmcb"), [Evidence(field: "L0 intercepts \(ExceptionVector.name(vector))", value: "never", source: "svm/svm.c:init_vmcb")])
+        }
+    }
+}
+
+extension Evidence {
+    /// Evidence for a known or unknown flag.
+    static func flag(_ field: String, _ flag: Known<Bool>?) -> Evidence {
+        Evidence(field: field, value: flag.map { $0.value ? "1" : "0" }, source: flag?.source)
+    }
+
+    /// Evidence for a known or unknown number, printed in hex.
+    static func hex<T: BinaryInteger & Sendable & Codable>(_ field: String, _ value: Known<T>?) -> Evidence {
+        Evidence(field: field, value: value.map { Hex.format($0.value) }, source: value?.source)
+    }
+
+    /// Evidence for a value taken from the event itself.
+    static func event(_ field: String, _ value: String) -> Evidence {
+        Evidence(field: field, value: value, source: "event")
+    }
+
+    /// Evidence for a profile switch.
+    static func profile(_ field: String, _ value: String, _ profile: KernelProfile) -> Evidence {
+        Evidence(field: field, value: value, source: "profile \(profile.name)")
+    }
+}

@@ -1,0 +1,106 @@
+extension Rule {
+    /// L0's #UD handler tries the emulator in "trap UD" mode.
+    public static let udEmulate = Rule(
+        "svm.ud.emulate", "can KVM emulate the #UD instruction (EmulateOnUD, e.g. VMMCALL)?",
+        kernel: "x86.c:handle_ud")
+    /// L0's #PF handler with shadow paging.
+    public static let pfShadow = Rule(
+        "svm.pf.shadow", "does L0's shadow MMU resolve the #PF (else it is the guest's own fault)?",
+        kernel: "svm/svm.c:pf_interception")
+    /// L0's #DB handler.
+    public static let dbHandler = Rule(
+        "svm.db.guest-debug", "does the VMM debug the guest (KVM_SET_GUEST_DEBUG)?",
+        kernel: "svm/svm.c:db_interception")
+    /// Other exceptions in L0's bitmap.
+    public static let exceptionHandler = Rule(
+        "svm.l0.exception-handler", "what does L0's handler for this vector do?",
+        kernel: "svm/svm.c:svm_invoke_exit_handler")
+}
+
+extension Evaluator {
+    /// L0's handler for an exception exit in its own bitmap, for L2 or L1.
+    mutating func l0ExceptionHandler(vector: UInt8, exit: HardwareExit, level: GuestLevel) -> Outcome {
+        switch vector {
+        case ExceptionVector.invalidOpcode:
+            return udHandler(exit, level: level)
+        case ExceptionVector.generalProtection:
+            return gpHandler(exit, level: level)
+        case ExceptionVector.pageFault:
+            record(
+                .pfShadow, [.event("exit_info_1 (error code)", Hex.format(exit.exitInfo1)), .event("exit_info_2 (address)", Hex.format(exit.exitInfo2))],
+                .unknown, note: "depends on L0's shadow page tables and the guest's tables, which are not inputs")
+            return fork(missing: ["L0 shadow MMU state"], [
+                ("L0's shadow MMU resolves the fault", { _ in .l0Handles("mmu/mmu.c:kvm_handle_page_fault", level: level, detail: "kvm_page_fault; the guest re-executes") }),
+                ("the fault is the guest's own", { $0.queueException(ExceptionVector.pageFault, errorCode: UInt32(truncatingIfNeeded: exit.exitInfo1), level: level, after: exit, by: "mmu/mmu.c:kvm_handle_page_fault") }),
+            ])
+        case ExceptionVector.debug:
+            return branch(
+                .dbHandler, field: "host guest debugging", host.guestDebug,
+                yes: { _ in .userspaceExit("svm/svm.c:db_interception", detail: "KVM_EXIT_DEBUG (or L0 single-step bookkeeping)") },
+                no: { $0.queueException(ExceptionVector.debug, errorCode: nil, level: level, after: exit, by: "svm/svm.c:db_interception") })
+        case ExceptionVector.breakpoint:
+            record(.exceptionHandler, [.event("vector", "#BP")], "svm/svm.c:bp_interception")
+            return .userspaceExit("svm/svm.c:bp_interception", detail: "KVM_EXIT_DEBUG")
+        case ExceptionVector.alignmentCheck:
+            record(.exceptionHandler, [.event("vector", "#AC")], "svm/svm.c:ac_interception: re-queue #AC(0)")
+            return queueException(ExceptionVector.alignmentCheck, errorCode: 0, level: level, after: exit, by: "svm/svm.c:ac_interception")
+        case ExceptionVector.machineCheck:
+            record(.exceptionHandler, [.event("vector", "#MC")], "svm/svm.c:mc_interception: nothing")
+            return .l0Handles("svm/svm.c:mc_interception", level: level, detail: "the machine check was handled on exit (svm_handle_mce)")
+        default:
+            record(
+                .exceptionHandler, [.event("vector", ExceptionVector.name(vector))], "svm/svm.c:svm_handle_invalid_exit",
+                note: "L0 never intercepts this vector")
+            return .userspaceExit("svm/svm.c:svm_handle_invalid_exit", detail: "KVM_EXIT_INTERNAL_ERROR")
+        }
+    }
+
+    /// `ud_interception` → `handle_ud`: VMMCALL is emulated (and, with the default
+    /// `KVM_X86_QUIRK_FIX_HYPERCALL_INSN`, patched to VMMCALL and restarted); anything
+    /// else KVM cannot emulate on #UD re-queues #UD.
+    mutating func udHandler(_ exit: HardwareExit, level: GuestLevel) -> Outcome {
+        let livelock = Outcome.l0Handles(
+            "x86.c:handle_ud", level: level,
+            detail: "emulate.c:em_hypercall rewrites the VMMCALL in place (KVM_X86_QUIRK_FIX_HYPERCALL_INSN) and restarts it: it #UDs again, forever; no #UD reaches \(level), nothing reaches L1")
+        let note = level == .l2 && profile.vmmcallFromL2 == .udEmulationLivelock
+            ? "profile \(profile.name): vmcb02 lacks the VMMCALL intercept (recalc_intercepts), so an L2 VMMCALL L1 does not intercept arrives here — the 6.1 livelock"
+            : nil
+        guard let bytes = exit.instructionBytes, !bytes.isEmpty else {
+            record(.udEmulate, [Evidence(field: "instruction bytes", value: nil)], .unknown, note: note)
+            return fork(missing: ["instruction bytes"], [
+                ("the instruction is VMMCALL (0f 01 d9)", { _ in livelock }),
+                ("KVM cannot emulate the instruction on #UD", { $0.queueException(ExceptionVector.invalidOpcode, errorCode: nil, level: level, after: exit, by: "x86.c:handle_ud") }),
+            ])
+        }
+        let instruction = SVMInstruction(bytes: bytes)
+        if instruction == .vmmcall {
+            record(.udEmulate, [.event("instruction bytes", bytes.hexBytes)], "VMMCALL: emulated, patched, restarted", note: note)
+            return livelock
+        }
+        if Self.emulatesOnUD(bytes) {
+            record(
+                .udEmulate, [.event("instruction bytes", bytes.hexBytes)], .unknown,
+                note: "an EmulateOnUD instruction (VMCALL, SYSCALL, SYSENTER, SYSEXIT, MOVBE): the result depends on mode and guest CPUID")
+            return fork(missing: ["emulator result for \(bytes.hexBytes)"], [
+                ("the emulator executes it", { _ in .emulate("x86.c:handle_ud", level: level, detail: "emulated on #UD") }),
+                ("the emulator rejects it", { $0.queueException(ExceptionVector.invalidOpcode, errorCode: nil, level: level, after: exit, by: "x86.c:handle_ud") }),
+            ])
+        }
+        record(.udEmulate, [.event("instruction bytes", bytes.hexBytes)], .no, note: "emulation fails: #UD is re-queued")
+        return queueException(ExceptionVector.invalidOpcode, errorCode: nil, level: level, after: exit, by: "x86.c:handle_ud")
+    }
+
+    /// Whether `bytes` start an instruction the emulator marks EmulateOnUD other than VMMCALL
+    /// (`emulate.c` opcode tables: VMCALL `0f 01 c1`, SYSCALL `0f 05`, SYSENTER `0f 34`,
+    /// SYSEXIT `0f 35`, MOVBE `0f 38 f0/f1`).
+    static func emulatesOnUD(_ bytes: [UInt8]) -> Bool {
+        guard let start = SVMInstruction.opcodeStart(bytes), bytes.count > start + 1, bytes[start] == 0x0f else { return false }
+        let rest = Array(bytes[(start + 1)...])
+        switch rest.first {
+        case 0x05, 0x34, 0x35: return true
+        case 0x01: return rest.count > 1 && rest[1] == 0xc1
+        case 0x38: return rest.count > 1 && (rest[1] == 0xf0 || rest[1] == 0xf1)
+        default: return false
+        }
+    }
+}

@@ -1,0 +1,89 @@
+extension Rule {
+    /// An exception queued for L2 becomes a #VMEXIT iff L1's exception bitmap has its vector.
+    public static let pendingException = Rule(
+        "svm.pending.exception", "does L1's exception bitmap intercept the queued exception's vector?",
+        kernel: "svm/nested.c:nested_svm_is_exception_vmexit")
+    /// A latched INIT becomes a #VMEXIT iff L1 intercepts INIT.
+    public static let pendingINIT = Rule(
+        "svm.pending.init", "does L1 intercept INIT (bit 99)?", kernel: "svm/nested.c:svm_check_nested_events")
+    /// A pending SMI becomes a #VMEXIT iff L1 intercepts SMI.
+    public static let pendingSMI = Rule(
+        "svm.pending.smi", "does L1 intercept SMI (bit 98)?", kernel: "svm/nested.c:svm_check_nested_events")
+    /// A pending NMI becomes a #VMEXIT iff L1 intercepts NMI.
+    public static let pendingNMI = Rule(
+        "svm.pending.nmi", "does L1 intercept NMI (bit 97)?", kernel: "svm/nested.c:svm_check_nested_events")
+    /// A pending interrupt becomes a #VMEXIT iff L1 intercepts INTR.
+    public static let pendingINTR = Rule(
+        "svm.pending.intr", "does L1 intercept INTR (bit 96)?", kernel: "svm/nested.c:svm_check_nested_events")
+    /// A triple fault of L2 becomes a SHUTDOWN #VMEXIT iff L1 intercepts SHUTDOWN.
+    public static let pendingTripleFault = Rule(
+        "svm.pending.triple-fault", "does L1 intercept SHUTDOWN (bit 127)?", kernel: "svm/nested.c:nested_svm_triple_fault")
+}
+
+extension Evaluator {
+    /// The handler that raised an exception, as the decision names it.
+    static let exceptionQueue = "x86.c:kvm_queue_exception"
+
+    /// `svm_check_nested_events` for one pending event in guest mode. `exit` is the hardware
+    /// exit whose handler queued the event (its infos are the stale vmcb02 values an
+    /// exception #VMEXIT without error code keeps).
+    mutating func decidePending(_ pending: PendingEvent, after exit: HardwareExit?) -> Outcome {
+        let blocking = "deferred while a nested VMRUN is pending (nested_run_pending → [immediate exit])"
+        switch pending {
+        case .exception(let vector, let errorCode):
+            let bit = InterceptBit.exceptionOffset + Int(vector)
+            let code = VMExitCode.exception(vector)
+            let info1: UInt64? = ExceptionVector.hasErrorCode(vector) ? UInt64(errorCode ?? 0) : exit?.exitInfo1
+            let info2: UInt64? = exit?.exitInfo2
+            let injected = Outcome.inject(vector, errorCode: ExceptionVector.hasErrorCode(vector) ? (errorCode ?? 0) : nil, into: .l2, handler: "x86.c:kvm_inject_exception", detail: "kvm_inj_exception")
+            let infoNote = ExceptionVector.hasErrorCode(vector)
+                ? "exit_info_1 = the error code" : "no error code: exit_info_1 keeps vmcb02's value from the last exit"
+            return branch(
+                .pendingException, field: InterceptWords.fieldName(ofBit: bit), l1Intercepts(bit),
+                extra: [Evidence(field: "queued", value: pending.description, source: exit == nil ? "event" : "L0 handler")],
+                note: "\(infoNote); \(blocking)",
+                yes: { _ in .reflect(code, info1: info1, info2: info2, handler: "svm/nested.c:nested_svm_inject_exception_vmexit") },
+                no: { _ in injected })
+        case .initSignal:
+            return branch(
+                .pendingINIT, field: InterceptWords.fieldName(ofBit: InterceptBit.initSignal), l1Intercepts(InterceptBit.initSignal),
+                note: blocking,
+                yes: { _ in .reflect(.initSignal, info1: 0, info2: 0, handler: "svm/nested.c:nested_svm_simple_vmexit") },
+                no: { _ in .l0Handles("svm/nested.c:svm_check_nested_events", level: .l2, detail: "INIT stays latched while L2 runs") })
+        case .smi:
+            return branch(
+                .pendingSMI, field: InterceptWords.fieldName(ofBit: InterceptBit.smi), l1Intercepts(InterceptBit.smi),
+                note: "L1's SMI intercept is ignored when kvm_amd intercept_smi=0; \(blocking)",
+                yes: { _ in .reflect(.smi, info1: 0, info2: 0, handler: "svm/nested.c:nested_svm_simple_vmexit") },
+                no: { _ in .l0Handles("x86.c:enter_smm", level: .l2, detail: "the SMI is delivered by L0 (kvm_smm_transition)") })
+        case .nmi:
+            return branch(
+                .pendingNMI, field: InterceptWords.fieldName(ofBit: InterceptBit.nmi), l1Intercepts(InterceptBit.nmi),
+                note: blocking,
+                yes: { _ in .reflect(.nmi, info1: 0, info2: 0, handler: "svm/nested.c:nested_svm_simple_vmexit") },
+                no: { _ in .l0Handles("svm/svm.c:svm_inject_nmi", level: .l2, detail: "the NMI is injected into L2") })
+        case .interrupt:
+            return branch(
+                .pendingINTR, field: InterceptWords.fieldName(ofBit: InterceptBit.intr), l1Intercepts(InterceptBit.intr),
+                note: blocking,
+                yes: { _ in .reflect(.intr, info1: 0, info2: 0, handler: "svm/nested.c:nested_svm_simple_vmexit", detail: "preceded by kvm_nested_intr_vmexit") },
+                no: { _ in .l0Handles("svm/svm.c:svm_inject_irq", level: .l2, detail: "the interrupt is injected into L2 (kvm_inj_virq)") })
+        case .tripleFault:
+            return branch(
+                .pendingTripleFault, field: InterceptWords.fieldName(ofBit: InterceptBit.shutdown), l1Intercepts(InterceptBit.shutdown),
+                yes: { _ in .reflect(.shutdown, info1: 0, info2: 0, handler: "svm/nested.c:nested_svm_simple_vmexit") },
+                no: { _ in .userspaceExit("x86.c:kvm_check_request", detail: "KVM_EXIT_SHUTDOWN") })
+        }
+    }
+
+    /// An exception a handler queued for `level`: for L2 it goes through
+    /// `svm.pending.exception`, for L1 it is injected.
+    mutating func queueException(_ vector: UInt8, errorCode: UInt32?, level: GuestLevel, after exit: HardwareExit, by handler: String) -> Outcome {
+        switch level {
+        case .l2:
+            return decidePending(.exception(vector: vector, errorCode: errorCode), after: exit)
+        case .l1:
+            return .inject(vector, errorCode: errorCode, into: .l1, handler: handler, detail: "kvm_inj_exception")
+        }
+    }
+}

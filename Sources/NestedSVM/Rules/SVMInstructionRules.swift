@@ -1,0 +1,223 @@
+extension Rule {
+    /// EFER.SVME and paging are required (#UD), CPL 0 is required (#GP).
+    public static let svmPermissions = Rule(
+        "svm.insn.permissions", "may the executing level run SVM instructions (EFER.SVME, CR0.PG → #UD; CPL 0 → #GP)?",
+        kernel: "svm/nested.c:nested_svm_check_permissions")
+    /// The 2026 handlers check `page_address_valid(RAX)` first.
+    public static let svmHandlerRAXCheck = Rule(
+        "svm.insn.rax-check", "is RAX page aligned and below 2^guest MAXPHYADDR (handler check)?",
+        kernel: "svm/svm.c:vmload_vmsave_interception")
+    /// The page at RAX must be mappable (L1 GPA; never translated through L1's NPT).
+    public static let svmMapRAX = Rule(
+        "svm.insn.map-rax", "is the page at RAX (an L1 guest-physical address) backed by a memslot?",
+        kernel: "kvm_main.c:kvm_vcpu_map")
+    /// VMLOAD/VMSAVE from L2 reach L0 only when L0 forced the intercept.
+    public static let vmloadVMSaveL2 = Rule(
+        "svm.vmload-vmsave.l2-forced", "L1 does not intercept it: L0 forced VMLOAD/VMSAVE for L2 (no usable VLS)",
+        kernel: "svm/nested.c:nested_vmcb_needs_vls_intercept")
+    /// STGI/CLGI set or clear GIF.
+    public static let gif = Rule(
+        "svm.gif.handler", "set/clear GIF after the permission check (exits only without vGIF)",
+        kernel: "svm/svm.c:stgi_interception")
+    /// SKINIT always raises #UD.
+    public static let skinit = Rule(
+        "svm.skinit.ud", "SKINIT: trace and queue #UD (no permission check)", kernel: "svm/svm.c:skinit_interception")
+    /// INVLPGA checks permissions (stable fix) then flushes.
+    public static let invlpga = Rule(
+        "svm.invlpga.permission-check", "does this kernel check permissions before INVLPGA?",
+        kernel: "svm/svm.c:invlpga_interception")
+    /// VMMCALL handling differs per kernel.
+    public static let vmmcall = Rule(
+        "svm.vmmcall.handler", "what does L0 do with a VMMCALL that reached it?", kernel: "svm/svm.c:vmmcall_interception")
+}
+
+extension Evaluator {
+    /// Runs `nested_svm_check_permissions` on `level`'s registers, then `then`.
+    mutating func withPermissions(
+        _ rule: Rule, level: GuestLevel, exit: HardwareExit, handler: String, then: @escaping (inout Evaluator) -> Outcome
+    ) -> Outcome {
+        let registers = registers(of: level)
+        let svme = registers.efer.map { Known($0.value & RegisterBit.eferSVME != 0, source: $0.source) }
+        let paging = registers.cr0.map { Known($0.value & RegisterBit.cr0PG != 0, source: $0.source) }
+        let cpl0 = registers.cpl.map { Known($0.value == 0, source: $0.source) }
+        let evidence: [Evidence] = [
+            .flag("\(level) EFER.SVME", svme), .flag("\(level) CR0.PG", paging),
+            Evidence(field: "\(level) CPL", value: registers.cpl.map { "\($0.value)" }, source: registers.cpl?.source),
+        ]
+        let ud: (inout Evaluator) -> Outcome = {
+            $0.queueException(ExceptionVector.invalidOpcode, errorCode: nil, level: level, after: exit, by: handler)
+        }
+        let gp: (inout Evaluator) -> Outcome = {
+            $0.queueException(ExceptionVector.generalProtection, errorCode: 0, level: level, after: exit, by: handler)
+        }
+        if svme?.value == false || paging?.value == false {
+            record(rule, evidence, "no: #UD")
+            return ud(&self)
+        }
+        var missing: [String] = []
+        if svme == nil { missing.append("\(level) EFER.SVME") }
+        if paging == nil { missing.append("\(level) CR0.PG") }
+        if !missing.isEmpty {
+            record(rule, evidence, .unknown)
+            return fork(missing: missing, [
+                ("\(missing.joined(separator: " or ")) is 0", ud),
+                ("both are 1", { evaluator in
+                    guard let cpl0 else {
+                        return evaluator.fork(missing: ["\(level) CPL"], [("CPL > 0", gp), ("CPL = 0", then)])
+                    }
+                    return cpl0.value ? then(&evaluator) : gp(&evaluator)
+                }),
+            ])
+        }
+        guard let cpl0 else {
+            record(rule, evidence, .unknown)
+            return fork(missing: ["\(level) CPL"], [("CPL > 0", gp), ("CPL = 0", then)])
+        }
+        if !cpl0.value {
+            record(rule, evidence, "no: #GP(0)")
+            return gp(&self)
+        }
+        record(rule, evidence, .yes)
+        return then(&self)
+    }
+
+    /// `vmload_vmsave_interception` for `level`.
+    mutating func vmloadVMSaveHandler(_ exit: HardwareExit, level: GuestLevel) -> Outcome {
+        let isLoad = exit.exitCode == .vmload
+        let handler = "svm/svm.c:vmload_vmsave_interception"
+        if level == .l2 {
+            let vls = state.vmcb12.virtExt.map { Known($0.value & RegisterBit.virtualVMLoadVMSave != 0, source: $0.source) }
+            record(
+                .vmloadVMSaveL2,
+                [.flag(InterceptWords.fieldName(ofBit: Int(exit.exitCode.rawValue)), l1Intercepts(Int(exit.exitCode.rawValue))),
+                 .flag("vmcb12 virt_ext VIRTUAL_VMLOAD_VMSAVE", vls), .flag("host vls", host.vls),
+                 .flag("guest CPUID v_vmsave_vmload", state.guest.features[.vVMSaveVMLoad]), .flag("vmcb12 nested paging", state.vmcb12.nestedPaging)],
+                .yes,
+                note: "L0 emulates it for L2 on vmcb01's state; RAX is used as an L1 GPA without translation through L1's NPT")
+        }
+        return withPermissions(.svmPermissions, level: level, exit: exit, handler: handler) { evaluator in
+            evaluator.handlerRAXThenMap(exit, level: level, handler: handler) { _ in
+                .l0Handles(
+                    handler, level: level,
+                    detail: isLoad
+                        ? "skip; VMLOAD copies FS/GS/TR/LDTR/KernelGSBase/STAR/LSTAR/CSTAR/SFMASK/SYSENTER_* from the page at RAX into vmcb01"
+                        : "skip; VMSAVE copies that state from vmcb01 to the page at RAX")
+            }
+        }
+    }
+
+    /// The 2026 `page_address_valid` check (when the profile has it), then the mapping of
+    /// the page at RAX, then `success`.
+    mutating func handlerRAXThenMap(
+        _ exit: HardwareExit, level: GuestLevel, handler: String, success: @escaping (inout Evaluator) -> Outcome
+    ) -> Outcome {
+        let gp: (inout Evaluator) -> Outcome = {
+            $0.queueException(ExceptionVector.generalProtection, errorCode: 0, level: level, after: exit, by: handler)
+        }
+        let map: (inout Evaluator) -> Outcome = { evaluator in
+            evaluator.mapRAX(exit, level: level, handler: handler, success: success, failure: gp)
+        }
+        guard profile.handlerRAXCheck else { return map(&self) }
+        let check = raxCheck(.pageAddressValid, rax: exit.rax)
+        let evidence: [Evidence] = [
+            .hex("RAX", exit.rax),
+            Evidence(field: "guest MAXPHYADDR", value: state.guest.maxPhysAddr.map { "\($0.value)" }, source: state.guest.maxPhysAddr?.source),
+            .profile("handler RAX check", "page_address_valid", profile),
+        ]
+        guard let passes = check.passes else {
+            record(.svmHandlerRAXCheck, evidence, .unknown)
+            return fork(missing: check.missing, [("RAX is a legal page address", map), ("RAX is not", gp)])
+        }
+        record(.svmHandlerRAXCheck, evidence, passes ? .yes : "no: #GP(0)")
+        return passes ? map(&self) : gp(&self)
+    }
+
+    private mutating func mapRAX(
+        _ exit: HardwareExit, level: GuestLevel, handler: String, success: @escaping (inout Evaluator) -> Outcome,
+        failure: @escaping (inout Evaluator) -> Outcome
+    ) -> Outcome {
+        let unmappable: (inout Evaluator) -> Outcome = { evaluator in
+            switch evaluator.profile.unmappableRAX {
+            case .injectGP:
+                return failure(&evaluator)
+            case .memoryFailureExit:
+                return .userspaceExit("x86.c:kvm_handle_memory_failure", detail: "KVM_EXIT_INTERNAL_ERROR (emulation failure): a legal RAX without memslot")
+            }
+        }
+        guard let rax = exit.rax else {
+            record(.svmMapRAX, [Evidence(field: "RAX", value: nil)], .unknown)
+            return fork(missing: ["RAX"], [("the page at RAX is backed", success), ("it is not", unmappable)])
+        }
+        let page = rax.value & ~RegisterBit.pageOffsetMask
+        let backed = state.guest.isBacked(page)
+        let evidence: [Evidence] = [
+            Evidence(field: "RAX", value: Hex.format(rax.value), source: rax.source),
+            Evidence(field: "page", value: Hex.format(page), source: "derived (a misaligned RAX maps its page)"),
+            .flag("memslot backs \(Hex.format(page))", backed),
+            .profile("unmappable RAX", profile.unmappableRAX.rawValue, profile),
+        ]
+        let note = level == .l2 ? "L2's RAX is used as an L1 guest-physical address, not translated through L1's nested page tables" : nil
+        guard let backed else {
+            record(.svmMapRAX, evidence, .unknown, note: note)
+            return fork(missing: ["guest memory map"], [("the page is backed", success), ("it is not", unmappable)])
+        }
+        record(.svmMapRAX, evidence, backed.value ? .yes : "no: kvm_vcpu_map fails (-EINVAL)", note: note)
+        return backed.value ? success(&self) : unmappable(&self)
+    }
+
+    /// `stgi_interception` / `clgi_interception`.
+    mutating func gifHandler(_ exit: HardwareExit, level: GuestLevel) -> Outcome {
+        let isSTGI = exit.exitCode == .stgi
+        let handler = isSTGI ? "svm/svm.c:stgi_interception" : "svm/svm.c:clgi_interception"
+        record(
+            .gif, [.event("exit_code", exit.exitCode.description), .flag("host vgif", host.vgif)], isSTGI ? "STGI" : "CLGI",
+            note: host.vgif?.value == true ? "with vGIF L0 intercepts STGI only to detect an SMI/NMI window" : nil)
+        return withPermissions(.svmPermissions, level: level, exit: exit, handler: handler) { _ in
+            .l0Handles(handler, level: level, detail: isSTGI ? "skip; GIF set, pending events may be delivered" : "skip; GIF cleared")
+        }
+    }
+
+    /// `skinit_interception`.
+    mutating func skinitHandler(_ exit: HardwareExit, level: GuestLevel) -> Outcome {
+        record(.skinit, [.event("exit_code", exit.exitCode.description)], "#UD")
+        return queueException(ExceptionVector.invalidOpcode, errorCode: nil, level: level, after: exit, by: "svm/svm.c:skinit_interception")
+    }
+
+    /// `invlpga_interception`.
+    mutating func invlpgaHandler(_ exit: HardwareExit, level: GuestLevel) -> Outcome {
+        let handler = "svm/svm.c:invlpga_interception"
+        let done: (inout Evaluator) -> Outcome = { _ in
+            .l0Handles(handler, level: level, detail: "kvm_invlpga; flush RAX (32-bit outside long mode) for ASID ECX; skip")
+        }
+        record(
+            .invlpga, [.profile("invlpga permission check", profile.invlpgaPermissionCheck ? "yes" : "no", profile)],
+            .from(profile.invlpgaPermissionCheck))
+        guard profile.invlpgaPermissionCheck else { return done(&self) }
+        return withPermissions(.svmPermissions, level: level, exit: exit, handler: handler, then: done)
+    }
+
+    /// VMMCALL that reached L0's handler.
+    mutating func vmmcallHandler(_ exit: HardwareExit, level: GuestLevel) -> Outcome {
+        let hypercall = Outcome.l0Handles("x86.c:kvm_emulate_hypercall", level: level, detail: "KVM hypercall ABI (kvm_hypercall); CPL > 0 → -KVM_EPERM")
+        guard level == .l2 else {
+            record(.vmmcall, [.event("level", "L1")], "KVM hypercall")
+            return hypercall
+        }
+        let evidence: [Evidence] = [.profile("VMMCALL from L2", profile.vmmcallFromL2.rawValue, profile)]
+        switch profile.vmmcallFromL2 {
+        case .udEmulationLivelock:
+            record(
+                .vmmcall, evidence, "KVM hypercall for L2",
+                note: "6.1 drops VMMCALL from vmcb02 (recalc_intercepts), so an L2 VMMCALL that L1 does not intercept #UDs instead and loops in handle_ud; this exit is not expected")
+            return .l0Handles("x86.c:kvm_emulate_hypercall", level: .l2, detail: "L0 serves L2's hypercall (exit not expected on 6.1)")
+        case .kvmHypercall:
+            record(.vmmcall, evidence, "KVM hypercall for L2", note: "L2 can make L0 hypercalls (fixed in 2026)")
+            return .l0Handles("x86.c:kvm_emulate_hypercall", level: .l2, detail: "L0 serves L2's hypercall")
+        case .injectUD:
+            record(
+                .vmmcall, evidence, "#UD",
+                note: profile.hypervL2TLBFlushInL0 ? "a Hyper-V L2 TLB-flush hypercall that L1 enabled is kept by L0 instead (Hyper-V enlightened L1 only; not an input)" : nil)
+            return queueException(ExceptionVector.invalidOpcode, errorCode: nil, level: .l2, after: exit, by: "svm/svm.c:vmmcall_interception")
+        }
+    }
+}

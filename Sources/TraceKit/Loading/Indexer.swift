@@ -80,6 +80,7 @@ struct Indexer {
         var accounting = LineAccounting()
         var diagnostics: [Diagnostic] = []
         var diagnosticTotal = 0
+        var diagnosticsByKind: [Diagnostic.Kind: Int] = [:]
         var entries: [IndexEntry] = []
         entries.reserveCapacity(base.count / 120)
         var threads: [Int32: ThreadSummary] = [:]
@@ -91,6 +92,7 @@ struct Indexer {
 
         func note(_ kind: Diagnostic.Kind, _ message: String) {
             diagnosticTotal += 1
+            diagnosticsByKind[kind, default: 0] += 1
             if diagnostics.count < Self.storedDiagnosticLimit {
                 diagnostics.append(Diagnostic(file: source, line: lineNumber, kind: kind, message: message))
             }
@@ -200,11 +202,8 @@ struct Indexer {
             if let vcpu, threads[prefix.pid]?.vcpu == nil { threads[prefix.pid]?.vcpu = vcpu }
         }
         progress?(IndexProgress(bytesScanned: base.count, totalBytes: base.count, events: entries.count))
-        if diagnosticTotal > diagnostics.count {
-            diagnostics.append(Diagnostic(file: source, line: lineNumber, kind: .unrecognizedLine,
-                                          message: "\(diagnosticTotal - diagnostics.count) further diagnostics not stored"))
-        }
         return LoadedTrace(source: source, format: format, compression: compression, diagnostics: diagnostics,
+                           diagnosticCount: diagnosticTotal, diagnosticCountsByKind: diagnosticsByKind,
                            lineAccounting: accounting, threads: threads, text: text, index: entries, names: names,
                            kinds: kinds, style: style)
     }

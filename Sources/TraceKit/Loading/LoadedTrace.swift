@@ -10,8 +10,13 @@ public struct LoadedTrace: Sendable {
     public let format: TraceFormat
     /// The compression the input had on disk.
     public let compression: TraceCompression
-    /// Lines that could not be read, or only partly, in line order.
+    /// Lines that could not be read, or only partly, in line order (the first
+    /// ``Indexer/storedDiagnosticLimit`` of them; ``diagnosticCount`` counts all).
     public let diagnostics: [Diagnostic]
+    /// Number of diagnostics, including those not stored.
+    public let diagnosticCount: Int
+    /// Number of diagnostics per kind, including those not stored.
+    public let diagnosticCountsByKind: [Diagnostic.Kind: Int]
     /// How every line was classified.
     public let lineAccounting: LineAccounting
     /// Every thread seen, by pid.
@@ -29,12 +34,14 @@ public struct LoadedTrace: Sendable {
     let style: LinePrefix.Style
 
     init(source: String, format: TraceFormat, compression: TraceCompression, diagnostics: [Diagnostic],
-         lineAccounting: LineAccounting, threads: [Int32: ThreadSummary], text: [UInt8], index: [IndexEntry],
+         diagnosticCount: Int, diagnosticCountsByKind: [Diagnostic.Kind: Int], lineAccounting: LineAccounting, threads: [Int32: ThreadSummary], text: [UInt8], index: [IndexEntry],
          names: [String], kinds: [KnownEvent?], style: LinePrefix.Style) {
         self.source = source
         self.format = format
         self.compression = compression
         self.diagnostics = diagnostics
+        self.diagnosticCount = diagnosticCount
+        self.diagnosticCountsByKind = diagnosticCountsByKind
         self.lineAccounting = lineAccounting
         self.threads = threads
         self.text = text

@@ -1,0 +1,167 @@
+import Foundation
+import TraceKit
+
+/// The `svmdbg stats` result as a value: rendered as text or encoded as JSON
+/// (schema documented in `docs/stats.md` and `svmdbg stats --help`).
+struct StatsReport: Encodable {
+    /// Line accounting (`read = understood + raw + unreadable + metadata`).
+    struct Lines: Encodable {
+        var read: Int, understood: Int, raw: Int, unreadable: Int, metadata: Int
+    }
+
+    /// Diagnostic counts.
+    struct Diagnostics: Encodable {
+        var total: Int
+        var byKind: [String: Int]
+    }
+
+    /// One row of an exit table.
+    struct ExitRow: Encodable {
+        var level: String
+        var reason: String
+        var code: String
+        var count: Int
+        var sharePercent: Double
+        var timed: Int
+        var min: Int64?
+        var mean: Double?
+        var max: Int64?
+
+        private enum CodingKeys: String, CodingKey {
+            case level, reason, code, count, sharePercent, timed, min, mean, max
+        }
+
+        /// Encodes every key; untimed rows get `null` times rather than missing keys.
+        func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(level, forKey: .level)
+            try container.encode(reason, forKey: .reason)
+            try container.encode(code, forKey: .code)
+            try container.encode(count, forKey: .count)
+            try container.encode(sharePercent, forKey: .sharePercent)
+            try container.encode(timed, forKey: .timed)
+            try container.encode(min, forKey: .min)
+            try container.encode(mean, forKey: .mean)
+            try container.encode(max, forKey: .max)
+        }
+    }
+
+    /// The exit table over all threads.
+    struct Exits: Encodable {
+        var total: Int
+        var l1: Int
+        var l2: Int
+        var unreadable: Int
+        var timeUnit: String
+        var rows: [ExitRow]
+    }
+
+    /// The exit table of one thread (`--per-vcpu`).
+    struct Thread: Encodable {
+        var pid: Int32
+        var vcpu: UInt32?
+        var comm: String
+        var exits: Int
+        var rows: [ExitRow]
+    }
+
+    var trace: String
+    var format: String
+    var compression: String
+    var events: [String: Int]
+    var lines: Lines
+    var diagnostics: Diagnostics
+    var exits: Exits
+    var threads: [Thread]?
+
+    /// Builds the report for `trace`.
+    init(trace loaded: LoadedTrace, perVCPU: Bool) {
+        let statistics = ExitStatistics(trace: loaded)
+        trace = loaded.source
+        format = loaded.format.rawValue
+        compression = loaded.compression.rawValue
+        events = loaded.eventNameCounts
+        let accounting = loaded.lineAccounting
+        lines = Lines(read: accounting.read, understood: accounting.understood, raw: accounting.raw,
+                      unreadable: accounting.unreadable, metadata: accounting.metadata)
+        diagnostics = Diagnostics(total: loaded.diagnosticCount,
+                                  byKind: Dictionary(uniqueKeysWithValues: loaded.diagnosticCountsByKind.map { ($0.key.rawValue, $0.value) }))
+        let unit = statistics.unit == .nanoseconds ? "ns" : "ticks"
+        exits = Exits(total: statistics.totalExits, l1: statistics.exits(at: .l1), l2: statistics.exits(at: .l2),
+                      unreadable: statistics.unreadableExits, timeUnit: unit,
+                      rows: statistics.rows.map { Self.row($0, of: statistics.totalExits) })
+        if perVCPU {
+            threads = statistics.threads.map { table in
+                Thread(pid: table.pid, vcpu: table.vcpu, comm: table.comm, exits: table.totalExits,
+                       rows: table.rows.map { Self.row($0, of: table.totalExits) })
+            }
+        }
+    }
+
+    private static func row(_ row: ExitStatistics.Row, of total: Int) -> ExitRow {
+        ExitRow(level: row.level.rawValue, reason: row.reason.description, code: row.reason.hexString, count: row.count,
+                sharePercent: total == 0 ? 0 : (Double(row.count) * 10_000 / Double(total)).rounded() / 100,
+                timed: row.timed, min: row.minimum, mean: row.mean.map { ($0 * 1000).rounded() / 1000 }, max: row.maximum)
+    }
+
+    /// Pretty-printed JSON with sorted keys, newline-terminated.
+    func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: try encoder.encode(self), as: UTF8.self) + "\n"
+    }
+
+    /// The human-readable tables.
+    func text() -> String {
+        var out = "Trace: \(trace) (\(format)\(compression == "none" ? "" : ", \(compression)"))\n"
+        out += "Lines: \(lines.read) read, \(lines.understood) understood, \(lines.raw) raw, "
+        out += "\(lines.unreadable) unreadable, \(lines.metadata) metadata\n"
+        out += "Diagnostics: \(diagnostics.total)"
+        if !diagnostics.byKind.isEmpty {
+            out += " (" + diagnostics.byKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"
+        }
+        out += "\n\nEvents\n"
+        let nameWidth = max(10, events.keys.map(\.count).max() ?? 0)
+        for (name, count) in events.sorted(by: { ($1.value, $0.key) < ($0.value, $1.key) }) {
+            out += "  " + pad(name, nameWidth) + leftPad(String(count), 10) + "\n"
+        }
+        out += "\n" + table(title: "Exits", rows: exits.rows, total: exits.total)
+        out += "  L1 \(exits.l1), L2 \(exits.l2)"
+        if exits.unreadable > 0 { out += ", \(exits.unreadable) with an unreadable payload" }
+        out += "\n"
+        for thread in threads ?? [] {
+            let vcpu = thread.vcpu.map { "vCPU \($0)" } ?? "vCPU ?"
+            out += "\n" + table(title: "\(vcpu) — pid \(thread.pid) (\(thread.comm))", rows: thread.rows, total: thread.exits)
+        }
+        return out
+    }
+
+    private func table(title: String, rows: [ExitRow], total: Int) -> String {
+        let unitLabel = exits.timeUnit == "ns" ? "µs" : "ticks"
+        var out = "\(title): time from kvm_exit to the next kvm_entry of the same thread, in \(unitLabel)\n"
+        let reasonWidth = max(12, rows.map(\.reason.count).max() ?? 0)
+        out += pad("Level", 7) + pad("Reason", reasonWidth + 2) + pad("Code", 12) + leftPad("Count", 8) + leftPad("Share", 9)
+        out += leftPad("Min", 12) + leftPad("Mean", 12) + leftPad("Max", 12) + leftPad("Untimed", 9) + "\n"
+        for row in rows {
+            out += pad(row.level, 7) + pad(row.reason, reasonWidth + 2) + pad(row.code, 12) + leftPad(String(row.count), 8)
+            out += leftPad(String(format: "%.2f%%", row.sharePercent), 9)
+            out += leftPad(time(row.min.map(Double.init)), 12) + leftPad(time(row.mean), 12) + leftPad(time(row.max.map(Double.init)), 12)
+            out += leftPad(String(row.count - row.timed), 9) + "\n"
+        }
+        out += pad("", 7) + pad("total", reasonWidth + 2) + pad("", 12) + leftPad(String(total), 8) + "\n"
+        return out
+    }
+
+    private func time(_ value: Double?) -> String {
+        guard let value else { return "-" }
+        return exits.timeUnit == "ns" ? String(format: "%.3f", value / 1000) : String(format: "%.0f", value)
+    }
+
+    private func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+    }
+
+    private func leftPad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? " " + text : String(repeating: " ", count: width - text.count) + text
+    }
+}

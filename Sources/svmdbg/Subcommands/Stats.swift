@@ -1,0 +1,50 @@
+import ArgumentParser
+import TraceKit
+
+extension SVMDebugCommand {
+    /// `svmdbg stats TRACE`: exit counts and times per reason and nesting level.
+    struct Stats: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Count exits per reason and nesting level, with exit-to-entry times (like perf kvm stat).",
+            discussion: """
+            Loads TRACE and prints, per SVM exit reason and nesting level, the number of \
+            kvm_exit events, their share of all exits, and min/mean/max time from each \
+            kvm_exit to the next kvm_entry of the same thread (pid). An exit is L2 when the \
+            next event of its thread is kvm_nested_vmexit (KVM emits it after every exit \
+            taken while L2 runs), L1 otherwise. Exits with no kvm_entry before the \
+            thread's next exit are counted but not timed ("Untimed"). Also prints the \
+            count of every event name, the loader's line accounting (every line is \
+            understood, raw, unreadable or metadata) and the number of diagnostics.
+
+            --json prints one object (keys sorted):
+              trace, format, compression       input name, layout read, gzip/xz/none
+              events     {"<event name>": count, ...}  every event name seen
+              lines      {"read", "understood", "raw", "unreadable", "metadata"}
+              diagnostics {"total": n, "byKind": {"<kind>": n}}
+              exits      {"total", "l1", "l2", "unreadable", "timeUnit": "ns"|"ticks",
+                          "rows": [{"level": "L1"|"L2", "reason", "code": "0x…",
+                                    "count", "sharePercent", "timed",
+                                    "min", "mean", "max"}]}   times null when untimed
+              threads    (with --per-vcpu) [{"pid", "vcpu", "comm", "exits", "rows"}]
+            See docs/stats.md.
+
+            Exit status: 0 on success; 2 when TRACE is unusable (missing, a directory, \
+            unreadable, corrupt compression), with one line "svmdbg: FILE: problem" on stderr.
+            """
+        )
+
+        @OptionGroup var input: TraceInputOptions
+
+        @Flag(help: "Also print one table per vCPU thread.")
+        var perVCPU = false
+
+        @Flag(help: "Print JSON instead of text.")
+        var json = false
+
+        func run() throws {
+            let trace = try input.load()
+            let report = StatsReport(trace: trace, perVCPU: perVCPU)
+            print(json ? try report.json() : report.text(), terminator: "")
+        }
+    }
+}

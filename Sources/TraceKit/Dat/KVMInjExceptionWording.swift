@@ -58,16 +58,15 @@ struct KVMInjExceptionWording {
         vectorNames = names
     }
 
-    /// Appends the payload of `record` to `writer`; returns `false` (appending nothing) if a
-    /// field could not be read from the record.
-    func append(_ record: UnsafeMutablePointer<tep_record>, to writer: inout TraceTextWriter) -> Bool {
+    /// Appends the payload of `record` to `writer`.
+    func append(_ record: UnsafeMutablePointer<tep_record>, to writer: inout TraceTextWriter) -> RawFieldWordingResult {
         let data = record.pointee.data
         var vector: UInt64 = 0, hasErrorValue: UInt64 = 0, errorCodeValue: UInt64 = 0, reinjectedValue: UInt64 = 0
         guard tep_read_number_field(exception, data, &vector) == 0,
               tep_read_number_field(hasError, data, &hasErrorValue) == 0,
               tep_read_number_field(errorCode, data, &errorCodeValue) == 0
-        else { return false }
-        if let reinjected, tep_read_number_field(reinjected, data, &reinjectedValue) != 0 { return false }
+        else { return .unreadableFields }
+        if let reinjected, tep_read_number_field(reinjected, data, &reinjectedValue) != 0 { return .unreadableFields }
 
         if vector < 256, let name = vectorNames[Int(vector)] {
             writer.append(name)
@@ -81,7 +80,7 @@ struct KVMInjExceptionWording {
             writer.append(")")
         }
         if reinjectedValue != 0 { writer.append(" [reinjected]") }
-        return true
+        return .written
     }
 
     /// The value → name table of the first `__print_symbolic` over `field` in the event's

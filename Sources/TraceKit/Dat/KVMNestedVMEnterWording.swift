@@ -54,14 +54,13 @@ struct KVMNestedVMEnterWording {
         (self.eventInj, self.tdpEnabled, self.guestPGD, self.isa) = (eventInj, tdpEnabled, guestPGD, isa)
     }
 
-    /// Appends the payload of `record` to `writer`; returns `false` (appending nothing) if a
-    /// field could not be read from the record.
-    func append(_ record: UnsafeMutablePointer<tep_record>, to writer: inout TraceTextWriter) -> Bool {
+    /// Appends the payload of `record` to `writer`.
+    func append(_ record: UnsafeMutablePointer<tep_record>, to writer: inout TraceTextWriter) -> RawFieldWordingResult {
         let data = record.pointee.data
         var values = [UInt64](repeating: 0, count: 8)
         let fields = [rip, vmcb, nestedRIP, intCtl, eventInj, tdpEnabled, guestPGD, isa]
         for index in fields.indices where tep_read_number_field(fields[index], data, &values[index]) != 0 {
-            return false
+            return .unreadableFields
         }
         let (ripValue, vmcbValue, nestedRIPValue, intCtlValue) = (values[0], values[1], values[2], values[3])
         let (eventInjValue, tdpValue, guestPGDValue, isaValue) = (values[4], values[5], values[6], values[7])
@@ -81,6 +80,6 @@ struct KVMNestedVMEnterWording {
         writer.append(tdpValue != 0 ? "y " : "n ")
         writer.append(tdpValue == 0 ? "guest_cr3: " : vmx ? "nested_eptp: " : "nested_cr3: ")
         writer.appendPaddedHex(guestPGDValue, digits: 16)
-        return true
+        return .written
     }
 }

@@ -31,6 +31,7 @@ public enum TraceDatReader {
         let header = try TraceDatHeader.read(path: path)
         try TraceDatPreflight.check(path: path, header: header)
         return try libraryLock.withLock { () throws(TraceDatError) -> TraceDatText in
+            silenceLibraryLogs()
             let input = try TraceCmdInput(path: path)
             var renderer = TraceDatRenderer(tep: input.tep)
             renderer.renderAll(from: input.handle)
@@ -41,6 +42,16 @@ public enum TraceDatReader {
                 fileVersion: header.version,
                 diagnostics: renderer.diagnostics())
         }
+    }
+
+    /// Turns off the libraries' own messages on stderr ("Unsupported file version 99",
+    /// "libtracecmd: No such file or directory", format parse warnings), which would land in
+    /// the middle of a terminal UI. Every failure they report reaches the caller as a
+    /// `TraceDatError` or a diagnostic instead. The log levels are process-wide settings of
+    /// the two libraries, which nothing else in svmdbg uses.
+    private static func silenceLibraryLogs() {
+        tracecmd_set_loglevel(TEP_LOG_NONE)
+        tep_set_loglevel(TEP_LOG_NONE)
     }
 
     /// Serialises all use of libtracecmd/libtraceevent in the process.

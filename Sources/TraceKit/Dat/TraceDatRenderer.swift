@@ -120,8 +120,30 @@ struct TraceDatRenderer {
 
     private mutating func appendPayload(_ record: UnsafeMutablePointer<tep_record>, wording: EventWording,
                                         seq: inout trace_seq) {
+        let result: RawFieldWordingResult
         switch wording.kind {
         case .printFormat:
+            result = .usePrintFormat
+        case .injException(let injException):
+            result = injException.append(record, to: &writer)
+        case .nestedVMEnter(let nestedVMEnter):
+            result = nestedVMEnter.append(record, to: &writer)
+        case .userspaceExit(let userspaceExit):
+            result = userspaceExit.append(record, to: &writer)
+        case .rawFields:
+            note("\(wording.name): libtraceevent could not parse the print format; fields shown as name=value",
+                 key: "failed-\(wording.name)")
+            appendRawFields(record, seq: &seq)
+            return
+        }
+        switch result {
+        case .written:
+            return
+        case .unreadableFields:
+            note("\(wording.name): fields could not be read from the record; fields shown as name=value",
+                 key: "unreadable-\(wording.name)")
+            appendRawFields(record, seq: &seq)
+        case .usePrintFormat:
             trace_seq_reset(&seq)
             ctc_print_event_info(tep, &seq, record)
             if Self.startsWithFailedToParse(seq) {
@@ -131,22 +153,6 @@ struct TraceDatRenderer {
             } else {
                 appendSequence(seq)
             }
-        case .injException(let injException):
-            if !injException.append(record, to: &writer) {
-                note("\(wording.name): fields could not be read from the record; fields shown as name=value",
-                     key: "unreadable-\(wording.name)")
-                appendRawFields(record, seq: &seq)
-            }
-        case .nestedVMEnter(let nestedVMEnter):
-            if !nestedVMEnter.append(record, to: &writer) {
-                note("\(wording.name): fields could not be read from the record; fields shown as name=value",
-                     key: "unreadable-\(wording.name)")
-                appendRawFields(record, seq: &seq)
-            }
-        case .rawFields:
-            note("\(wording.name): libtraceevent could not parse the print format; fields shown as name=value",
-                 key: "failed-\(wording.name)")
-            appendRawFields(record, seq: &seq)
         }
     }
 
@@ -224,6 +230,9 @@ struct EventWording {
         case injException(KVMInjExceptionWording)
         /// libtraceevent gets the format wrong; `kvm_nested_vmenter` is worded from raw fields.
         case nestedVMEnter(KVMNestedVMEnterWording)
+        /// libtraceevent gets negative `errno`s wrong; those `kvm_userspace_exit`s are worded
+        /// from raw fields.
+        case userspaceExit(KVMUserspaceExitWording)
         /// The format failed to parse; the fields are listed as `name=value`.
         case rawFields
     }
@@ -235,6 +244,8 @@ struct EventWording {
         let failed = UInt32(bitPattern: event.pointee.flags) & Self.parseFailedFlag != 0
         if name == KVMNestedVMEnterWording.eventName, let nestedVMEnter = KVMNestedVMEnterWording(event: event) {
             kind = .nestedVMEnter(nestedVMEnter)
+        } else if name == KVMUserspaceExitWording.eventName, let userspaceExit = KVMUserspaceExitWording(event: event) {
+            kind = .userspaceExit(userspaceExit)
         } else if !failed {
             kind = .printFormat
         } else if name == KVMInjExceptionWording.eventName, let injException = KVMInjExceptionWording(event: event) {

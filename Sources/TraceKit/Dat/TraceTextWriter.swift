@@ -58,8 +58,8 @@ struct TraceTextWriter {
     /// right-aligned in 5 columns, `.`, microseconds in 6 digits.
     ///
     /// The kernel rounds to the nearest microsecond first (`kernel/trace/trace_output.c:
-    /// lat_print_timestamp` via `ns2usecs`, which adds 500 ns before dividing): a record at
-    /// 6.242288741 s prints as `6.242289` in the shipped 6.12 `minimal.trace`, line 13.
+    /// lat_print_timestamp` via `ns2usecs`, which adds 500 ns before dividing): the record at
+    /// 6.242288656 s in the shipped 6.12 `minimal.dat` is `6.242289` in `minimal.trace`, line 13.
     mutating func appendTimestamp(nanoseconds: UInt64) {
         let microseconds = (nanoseconds &+ Self.halfMicrosecond) / Self.nanosecondsPerMicrosecond
         appendDecimal(microseconds / Self.microsecondsPerSecond, width: 5)

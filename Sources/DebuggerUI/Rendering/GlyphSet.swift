@@ -31,18 +31,22 @@ public struct GlyphSet: Sendable, Hashable {
     public var lastBranch: Character
     /// Marks where the selected exit sits on the rate strip.
     public var cursor: Character
+    /// Box corners: top left, top right, bottom left, bottom right.
+    public var corners: [Character]
 
     /// Box-drawing, check marks and block elements, for UTF-8 terminals.
     public static let unicode = GlyphSet(
         match: "✔", mismatch: "✘", undetermined: "?", notModelled: "·", vertical: "│", horizontal: "─",
         barFull: "█", barEmpty: "░", levels: [" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"],
-        stripMismatch: "✘", bookmark: "★", branch: "├", lastBranch: "└", cursor: "▲")
+        stripMismatch: "✘", bookmark: "★", branch: "├", lastBranch: "└", cursor: "▲",
+        corners: ["┌", "┐", "└", "┘"])
 
     /// Plain 7-bit ASCII, for terminals without UTF-8.
     public static let ascii = GlyphSet(
         match: "=", mismatch: "X", undetermined: "?", notModelled: "-", vertical: "|", horizontal: "-",
         barFull: "#", barEmpty: ".", levels: [" ", ".", ":", "-", "=", "+", "*", "#", "@"],
-        stripMismatch: "X", bookmark: "*", branch: "|", lastBranch: "`", cursor: "^")
+        stripMismatch: "X", bookmark: "*", branch: "|", lastBranch: "`", cursor: "^",
+        corners: ["+", "+", "+", "+"])
 
     /// The mark for a verdict.
     public func mark(for verdict: ExitVerdict) -> Character {

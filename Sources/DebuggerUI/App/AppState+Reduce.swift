@@ -1,0 +1,408 @@
+/// The reducer: the only code that changes `AppState`. It never does I/O; it returns
+/// `Effect`s and gets their results back as `Action`s.
+extension AppState {
+    /// Applies one action and returns what the runtime must do next.
+    public mutating func reduce(_ action: Action) -> [Effect] {
+        switch action {
+        case .keyPressed(let key):
+            return handle(key)
+        case .resized(let newSize):
+            size = newSize
+            clampScrolls()
+            return []
+        case .indexProgressed(let info):
+            session = info
+            if selected == nil, info.exitCount > 0 { return reselect() }
+            return []
+        case .sessionReplaced(let info):
+            let old = session.profile
+            session = info
+            message = Message(
+                "replayed with profile \(info.profile) (was \(old)): \(info.counts.mismatch) mismatches")
+            return reselect()
+        case .profileSwitchFailed(let profile, let reason):
+            message = Message("profile \(profile) failed: \(reason)", isError: true)
+            return []
+        case .located(let request, let exit):
+            return located(request, exit)
+        case .timeLocated(let nanoseconds, let exit):
+            guard let exit else {
+                message = Message("no exit at or after \(TimeText.seconds(nanoseconds))", isError: true)
+                return []
+            }
+            return goTo(exit)
+        case .viewLoaded(let data):
+            view = data
+            if let first = data.rows.first { anchor = .top(first.number) }
+            clampScrolls()
+            if case .bookmarks(let cursor) = overlay { overlay = .bookmarks(cursor: min(cursor, max(0, bookmarks.count - 1))) }
+            return []
+        case .exportFinished(let result):
+            switch result {
+            case .written(let path, let count):
+                message = Message("wrote \(count) mismatch\(count == 1 ? "" : "es") to \(path)")
+            case .fileExists(let path):
+                prompt = Prompt(kind: .confirmOverwrite(path: path))
+            case .failed(let path, let reason):
+                message = Message("export to \(path) failed: \(reason)", isError: true)
+            }
+            return []
+        case .interrupted:
+            isQuitting = true
+            return [.quit]
+        }
+    }
+
+    // MARK: Keys
+
+    private mutating func handle(_ key: Key) -> [Effect] {
+        let scope = keyScope
+        if scope != .prompt { message = nil }
+        if let command = keyMap.command(for: key, in: scope) { return perform(command) }
+        if scope == .prompt, case .character(let c) = key { prompt?.text.append(c) }
+        return []
+    }
+
+    private mutating func perform(_ command: Command) -> [Effect] {
+        switch command {
+        case .nextExit: return step(.forward, steps: 1)
+        case .previousExit: return step(.backward, steps: 1)
+        case .pageDown: return step(.forward, steps: max(1, layout.listRows - 1))
+        case .pageUp: return step(.backward, steps: max(1, layout.listRows - 1))
+        case .nextMismatch: return locate(mismatchPredicate, from: selected, .forward, purpose: .mismatch)
+        case .previousMismatch: return locate(mismatchPredicate, from: selected, .backward, purpose: .mismatch)
+        case .firstExit: return locate(filter.predicate, from: nil, .forward, purpose: .edge)
+        case .lastExit: return locate(filter.predicate, from: nil, .backward, purpose: .edge)
+        case .goTo: prompt = Prompt(kind: .goTo)
+        case .searchForward: prompt = Prompt(kind: .search(.forward))
+        case .searchBackward: prompt = Prompt(kind: .search(.backward))
+        case .repeatSearch, .repeatSearchReversed:
+            guard let last = lastSearch else {
+                message = Message("no previous search (/ or \\ starts one)", isError: true)
+                return []
+            }
+            let direction = command == .repeatSearch ? last.direction : last.direction.reversed
+            return locate(searchPredicate(last.query), from: selected, direction, purpose: .search)
+        case .filter: prompt = Prompt(kind: .filter, text: filter.isEmpty ? "" : filter.description)
+        case .clearFilter:
+            guard !filter.isEmpty else {
+                message = Message("no filter set")
+                return []
+            }
+            filter = ExitFilter()
+            message = Message("filter cleared")
+            return reselect()
+        case .addBreakpoint: prompt = Prompt(kind: .breakpoint)
+        case .clearBreakpoints:
+            message = Message(breakpoints.isEmpty ? "no breakpoints set" : "cleared \(breakpoints.count) breakpoint(s)")
+            breakpoints = []
+        case .continueForward, .continueBackward:
+            guard !breakpoints.isEmpty else {
+                message = Message("no breakpoints (b sets one)", isError: true)
+                return []
+            }
+            let direction: Direction = command == .continueForward ? .forward : .backward
+            return locate(breakpointPredicate, from: selected, direction, purpose: .breakpoint)
+        case .toggleBookmark:
+            guard let selected else { return [] }
+            if let index = bookmarks.firstIndex(of: selected) {
+                bookmarks.remove(at: index)
+                message = Message("removed bookmark \(selected)")
+            } else {
+                bookmarks.append(selected)
+                bookmarks.sort()
+                message = Message("bookmarked \(selected)")
+            }
+        case .listBookmarks:
+            guard !bookmarks.isEmpty else {
+                message = Message("no bookmarks (m sets one)")
+                return []
+            }
+            let cursor = selected.flatMap { s in bookmarks.lastIndex(where: { $0 <= s }) } ?? 0
+            overlay = .bookmarks(cursor: cursor)
+        case .switchProfile: prompt = Prompt(kind: .profile)
+        case .exportMismatches: prompt = Prompt(kind: .exportPath)
+        case .focusNext: moveFocus(by: 1)
+        case .focusPrevious: moveFocus(by: -1)
+        case .help: overlay = .help(scroll: 0)
+        case .quit:
+            isQuitting = true
+            return [.quit]
+        case .cancel: cancel()
+        case .scrollDown: scrollBy(1)
+        case .scrollUp: scrollBy(-1)
+        case .scrollPageDown: scrollBy(max(1, pageHeight - 1))
+        case .scrollPageUp: scrollBy(-max(1, pageHeight - 1))
+        case .submit: return submitPrompt()
+        case .deleteBackward:
+            if prompt?.text.isEmpty == false { prompt?.text.removeLast() }
+        case .jumpToBookmark:
+            guard case .bookmarks(let cursor) = overlay, bookmarks.indices.contains(cursor) else { return [] }
+            overlay = .none
+            return goTo(bookmarks[cursor])
+        case .deleteBookmark:
+            guard case .bookmarks(let cursor) = overlay, bookmarks.indices.contains(cursor) else { return [] }
+            let removed = bookmarks.remove(at: cursor)
+            message = Message("removed bookmark \(removed)")
+            overlay = bookmarks.isEmpty ? .none : .bookmarks(cursor: min(cursor, bookmarks.count - 1))
+        }
+        return []
+    }
+
+    private mutating func cancel() {
+        if let open = prompt {
+            prompt = nil
+            if case .confirmOverwrite(let path) = open.kind { message = Message("export cancelled; \(path) left as it was") }
+            return
+        }
+        switch overlay {
+        case .help, .bookmarks:
+            overlay = .none
+        case .none:
+            if focus != .exitList { focus = .exitList }
+        }
+    }
+
+    private mutating func moveFocus(by delta: Int) {
+        let all = Focus.allCases
+        guard let index = all.firstIndex(of: focus) else { return }
+        focus = all[(index + delta + all.count) % all.count]
+        if focus == .registers || focus == .vmcb { compactSide = focus }
+    }
+
+    // MARK: Prompts
+
+    private mutating func submitPrompt() -> [Effect] {
+        guard let open = prompt else { return [] }
+        prompt = nil
+        let text = open.text.trimmedOfSpaces
+        switch open.kind {
+        case .goTo:
+            if text.contains(".") {
+                guard let ns = TimeText.nanoseconds(text) else {
+                    message = Message("not a timestamp: '\(text)' (e.g. 22.046641)", isError: true)
+                    return []
+                }
+                return [.locateTime(nanoseconds: ns)]
+            }
+            let digits = text.hasPrefix("#") ? String(text.dropFirst()) : text
+            guard let n = Int(digits), n >= 0 else {
+                message = Message("not an exit number: '\(text)' (e.g. #12)", isError: true)
+                return []
+            }
+            guard session.exitCount > 0 else { return [] }
+            if n >= session.exitCount { message = Message("only \(session.exitCount) exits indexed; going to the last") }
+            return goTo(ExitNumber(min(n, session.exitCount - 1)))
+        case .search(let direction):
+            let query: TextQuery
+            if text.isEmpty {
+                guard let last = lastSearch else { return [] }
+                query = last.query
+            } else {
+                do {
+                    _ = try Regex(text)
+                } catch {
+                    message = Message("bad regex: \(text)", isError: true)
+                    return []
+                }
+                // Smart case: a capital letter in the pattern makes the search case-sensitive.
+                query = TextQuery(pattern: text, caseSensitive: text.contains(where: \.isUppercase))
+            }
+            lastSearch = LastSearch(query: query, direction: direction)
+            return locate(searchPredicate(query), from: selected, direction, purpose: .search)
+        case .filter:
+            guard !text.isEmpty else {
+                filter = ExitFilter()
+                return reselect()
+            }
+            switch PredicateParser.filter(text) {
+            case .success(let newFilter):
+                filter = newFilter
+                message = Message("filter: \(newFilter)")
+                return reselect()
+            case .failure(let failure):
+                message = Message(failure.message, isError: true)
+            }
+        case .breakpoint:
+            switch PredicateParser.breakpoint(text) {
+            case .success(let breakpoint):
+                if breakpoints.contains(breakpoint) {
+                    message = Message("breakpoint already set: \(breakpoint)")
+                } else {
+                    breakpoints.append(breakpoint)
+                    message = Message("breakpoint \(breakpoints.count): \(breakpoint) (c / C continue)")
+                }
+            case .failure(let failure):
+                message = Message(failure.message, isError: true)
+            }
+        case .profile:
+            guard !text.isEmpty else { return [] }
+            if text == session.profile {
+                message = Message("already replayed with profile \(text)")
+            } else if session.availableProfiles.contains(text) {
+                message = Message("replaying with profile \(text)…")
+                return [.switchProfile(text)]
+            } else {
+                let known = session.availableProfiles.joined(separator: ", ")
+                message = Message("unknown profile '\(text)'; known: \(known)", isError: true)
+            }
+        case .exportPath:
+            guard !text.isEmpty else {
+                message = Message("no file name given; nothing exported", isError: true)
+                return []
+            }
+            message = Message("exporting to \(text)…")
+            return [.export(ExportRequest(path: text, format: .forPath(text), overwrite: false))]
+        case .confirmOverwrite(let path):
+            if ["y", "yes"].contains(text.lowercased()) {
+                message = Message("exporting to \(path)…")
+                return [.export(ExportRequest(path: path, format: .forPath(path), overwrite: true))]
+            }
+            message = Message("export cancelled; \(path) left as it was")
+        }
+        return []
+    }
+
+    // MARK: Navigation
+
+    private var mismatchPredicate: ExitPredicate { conjoin(filter.predicate, .verdict(.mismatch)) }
+    private var breakpointPredicate: ExitPredicate { conjoin(filter.predicate, .either(breakpoints.map(\.predicate))) }
+    private func searchPredicate(_ query: TextQuery) -> ExitPredicate { conjoin(filter.predicate, .text(query)) }
+
+    private func conjoin(_ a: ExitPredicate, _ b: ExitPredicate) -> ExitPredicate {
+        if a == .any { return b }
+        return .all([a, b])
+    }
+
+    private func step(_ direction: Direction, steps: Int) -> [Effect] {
+        guard let selected else { return [] }
+        return [.locate(LocateRequest(predicate: filter.predicate, after: selected, direction: direction, steps: steps, purpose: .move))]
+    }
+
+    private func locate(_ predicate: ExitPredicate, from: ExitNumber?, _ direction: Direction, purpose: LocatePurpose) -> [Effect] {
+        if from == nil, purpose != .edge { return [] }
+        return [.locate(LocateRequest(predicate: predicate, after: from, direction: direction, purpose: purpose))]
+    }
+
+    /// Selects `exit` if the filter lets it through, else the next exit that does.
+    private mutating func goTo(_ exit: ExitNumber) -> [Effect] {
+        let after = exit.rawValue == 0 ? nil : ExitNumber(exit.rawValue - 1)
+        return [.locate(LocateRequest(predicate: filter.predicate, after: after, direction: .forward, purpose: .goTo(exit)))]
+    }
+
+    /// Keeps the selection valid: the selected exit if it still matches, else the next
+    /// matching one, else the previous one.
+    private func reselect() -> [Effect] {
+        let after = selected.flatMap { $0.rawValue == 0 ? nil : ExitNumber($0.rawValue - 1) }
+        return [.locate(LocateRequest(predicate: filter.predicate, after: after, direction: .forward, purpose: .reselect(fallback: false)))]
+    }
+
+    private mutating func located(_ request: LocateRequest, _ exit: ExitNumber?) -> [Effect] {
+        let way = request.direction == .forward ? "forward" : "backward"
+        guard let exit else {
+            switch request.purpose {
+            case .move, .edge:
+                break
+            case .mismatch:
+                message = Message("no mismatch \(way) of \(selected?.description ?? "here")")
+            case .search:
+                let pattern = lastSearch?.query.pattern ?? ""
+                message = Message("not found \(way): \(pattern)", isError: true)
+            case .breakpoint:
+                message = Message("no breakpoint hit \(way)")
+            case .goTo(let asked):
+                message = Message("no exit at or after \(asked) passes the filter (\(filter))", isError: true)
+            case .reselect(let fallback):
+                if !fallback {
+                    return [.locate(LocateRequest(predicate: filter.predicate, after: selected, direction: .backward, purpose: .reselect(fallback: true)))]
+                }
+                selected = nil
+                anchor = nil
+                if !filter.isEmpty { message = Message("no exit passes the filter (\(filter)); F clears it", isError: true) }
+            }
+            return []
+        }
+        switch request.purpose {
+        case .goTo(let asked) where asked != exit:
+            message = Message("\(asked) is hidden by the filter; showing \(exit)")
+        case .breakpoint:
+            message = Message("breakpoint hit at \(exit)")
+        case .reselect:
+            if selected != exit { anchor = .top(exit) }
+        case .move, .edge, .mismatch, .search, .goTo:
+            break
+        }
+        select(exit)
+        return []
+    }
+
+    private mutating func select(_ exit: ExitNumber) {
+        if selected != exit { scroll = [:] }
+        selected = exit
+        let rows = view.rows
+        if let first = rows.first?.number, let last = rows.last?.number {
+            if exit < first {
+                anchor = .top(exit)
+            } else if exit > last {
+                anchor = .bottom(exit)
+            } else if anchor == nil {
+                anchor = .top(first)
+            }
+        } else {
+            anchor = .top(exit)
+        }
+    }
+
+    // MARK: Scrolling
+
+    private var pageHeight: Int {
+        switch overlay {
+        case .help, .bookmarks: return max(1, size.rows - 6)
+        case .none: return max(1, layout.rect(of: focus).height - 1)
+        }
+    }
+
+    private mutating func scrollBy(_ delta: Int) {
+        switch overlay {
+        case .help(let offset):
+            overlay = .help(scroll: max(0, min(offset + delta, HelpOverlay.maxScroll(self))))
+        case .bookmarks(let cursor):
+            overlay = .bookmarks(cursor: max(0, min(cursor + delta, bookmarks.count - 1)))
+        case .none:
+            guard focus != .exitList else { return }
+            scroll[focus] = (scroll[focus] ?? 0) + delta
+            clampScrolls()
+        }
+    }
+
+    /// Clamps every scroll offset to its pane's content at the current size.
+    mutating func clampScrolls() {
+        for pane in Array(scroll.keys) {
+            let limit = maxScroll(of: pane)
+            scroll[pane] = max(0, min(scroll[pane] ?? 0, limit))
+        }
+        if case .help(let offset) = overlay { overlay = .help(scroll: max(0, min(offset, HelpOverlay.maxScroll(self)))) }
+    }
+
+    /// The largest useful scroll offset of a detail pane.
+    public func maxScroll(of pane: Focus) -> Int {
+        let rect = layout.rect(of: pane)
+        let visible = max(0, rect.height - 1)
+        let total: Int
+        switch pane {
+        case .exitList: return 0
+        case .decision: total = DecisionPathPane.lines(for: self, width: rect.width).count
+        case .registers: total = RegistersPane.lines(for: self, width: rect.width).count
+        case .vmcb: total = VMCBPane.lines(for: self, width: rect.width).count
+        case .rawLines: total = view.detail?.rawLines.count ?? 0
+        }
+        return max(0, total - visible)
+    }
+}
+
+extension String {
+    /// The string without leading and trailing white space.
+    var trimmedOfSpaces: String {
+        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+}

@@ -1,0 +1,105 @@
+/// What the host program provides for effects the UI cannot perform itself.
+public struct DebuggerHost: Sendable {
+    /// Writes the mismatches of `session` as the request says; must refuse (return
+    /// `.fileExists`) when the file exists and `overwrite` is false.
+    public var export: @Sendable (ExportRequest, any DebugSession) -> ExportResult
+    /// Starts replaying the same trace with another profile and returns the new session
+    /// (which may still be replaying; its progress shows in the UI).
+    public var switchProfile: @Sendable (String) throws -> any DebugSession
+
+    /// Creates a host.
+    public init(
+        export: @escaping @Sendable (ExportRequest, any DebugSession) -> ExportResult,
+        switchProfile: @escaping @Sendable (String) throws -> any DebugSession
+    ) {
+        self.export = export
+        self.switchProfile = switchProfile
+    }
+}
+
+/// The runtime: reads events, runs the reducer, performs effects, loads the visible data
+/// and presents frames. The svmdbg executable creates one with a session and a terminal
+/// and calls `run()`.
+///
+/// A class because it owns the live session and the terminal for the app's lifetime;
+/// all state changes still go through `AppState.reduce(_:)`.
+@MainActor
+public final class DebuggerApp {
+    /// The current UI state.
+    public private(set) var state: AppState
+    /// The session being shown (replaced on a profile switch).
+    public private(set) var session: any DebugSession
+    private let terminal: any Terminal
+    private let host: DebuggerHost
+    private var lastPresented: Screen?
+
+    /// How often the loop wakes while the session is still indexing.
+    public static let indexingTick: Duration = .milliseconds(100)
+
+    /// Creates the app for a session shown on a terminal.
+    public init(session: any DebugSession, terminal: any Terminal, host: DebuggerHost) {
+        self.session = session
+        self.terminal = terminal
+        self.host = host
+        self.state = AppState(size: terminal.size, glyphs: terminal.glyphs, session: SessionInfo(session))
+        send(.indexProgressed(SessionInfo(session)))
+    }
+
+    /// Runs until the user quits or a signal arrives.
+    public func run() {
+        presentIfChanged()
+        while !state.isQuitting {
+            let timeout: Duration? = session.progress.isFinished ? nil : Self.indexingTick
+            if let event = terminal.nextEvent(timeout: timeout) {
+                switch event {
+                case .key(let key): send(.keyPressed(key))
+                case .resized(let size): send(.resized(size))
+                case .interrupted: send(.interrupted)
+                }
+            }
+            let info = SessionInfo(session)
+            if info != state.session { send(.indexProgressed(info)) }
+            if !state.isQuitting { presentIfChanged() }
+        }
+    }
+
+    /// Applies an action and everything it leads to, then reloads the visible data.
+    public func send(_ action: Action) {
+        var queue = [action]
+        while !queue.isEmpty {
+            let effects = state.reduce(queue.removeFirst())
+            for effect in effects { queue.append(contentsOf: perform(effect)) }
+        }
+        _ = state.reduce(.viewLoaded(ViewLoader.load(state, from: session)))
+    }
+
+    /// The frame for the current state.
+    public var frame: Screen { AppView.render(state) }
+
+    private func perform(_ effect: Effect) -> [Action] {
+        switch effect {
+        case .quit:
+            return []
+        case .locate(let request):
+            return [.located(request, ViewLoader.locate(request, in: session))]
+        case .locateTime(let nanoseconds):
+            return [.timeLocated(nanoseconds: nanoseconds, session.exit(atOrAfter: nanoseconds))]
+        case .export(let request):
+            return [.exportFinished(host.export(request, session))]
+        case .switchProfile(let profile):
+            do {
+                session = try host.switchProfile(profile)
+                return [.sessionReplaced(SessionInfo(session))]
+            } catch {
+                return [.profileSwitchFailed(profile: profile, reason: "\(error)")]
+            }
+        }
+    }
+
+    private func presentIfChanged() {
+        let screen = frame
+        guard screen != lastPresented else { return }
+        terminal.present(screen)
+        lastPresented = screen
+    }
+}

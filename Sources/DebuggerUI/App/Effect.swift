@@ -1,0 +1,55 @@
+/// Something the reducer asks the runtime to do; results come back as `Action`s.
+public enum Effect: Sendable, Hashable {
+    /// Stop the app and restore the terminal.
+    case quit
+    /// Find an exit through the session's index; answered by `Action.located`.
+    case locate(LocateRequest)
+    /// Find the first exit at or after a timestamp; answered by `Action.timeLocated`.
+    case locateTime(nanoseconds: UInt64)
+    /// Write the mismatches to a file through the host's writer; answered by `Action.exportFinished`.
+    case export(ExportRequest)
+    /// Re-replay the trace with another kernel profile; answered by `Action.sessionReplaced`
+    /// or `Action.profileSwitchFailed`.
+    case switchProfile(String)
+}
+
+/// File formats the export writer offers.
+public enum ExportFormat: String, Sendable, Hashable, CaseIterable {
+    /// Human-readable text, one block per mismatch.
+    case text
+    /// One JSON object per line.
+    case jsonLines = "jsonl"
+
+    /// The format a path's extension asks for: `.json`/`.jsonl` give JSON lines, anything else text.
+    public static func forPath(_ path: String) -> ExportFormat {
+        let lower = path.lowercased()
+        return lower.hasSuffix(".jsonl") || lower.hasSuffix(".json") ? .jsonLines : .text
+    }
+}
+
+/// An export of the mismatching exits.
+public struct ExportRequest: Sendable, Hashable {
+    /// Destination path as typed.
+    public var path: String
+    /// File format.
+    public var format: ExportFormat
+    /// Whether an existing file may be replaced (only after the user confirmed).
+    public var overwrite: Bool
+
+    /// Creates a request.
+    public init(path: String, format: ExportFormat, overwrite: Bool) {
+        self.path = path
+        self.format = format
+        self.overwrite = overwrite
+    }
+}
+
+/// What the host's export writer reports.
+public enum ExportResult: Sendable, Hashable {
+    /// Written: how many exits.
+    case written(path: String, count: Int)
+    /// Not written because the file exists and `overwrite` was false.
+    case fileExists(path: String)
+    /// Failed, with the reason.
+    case failed(path: String, reason: String)
+}

@@ -1,0 +1,65 @@
+import Replay
+
+/// The exit-list filter: every set field must hold.
+public struct ExitFilter: Sendable, Hashable, CustomStringConvertible {
+    /// Only this vCPU.
+    public var vcpu: Int?
+    /// Only this level.
+    public var level: Level?
+    /// Only this exit reason.
+    public var reason: String?
+    /// Only this verdict.
+    public var verdict: ExitVerdict?
+
+    /// Creates a filter (no arguments: no filter).
+    public init(vcpu: Int? = nil, level: Level? = nil, reason: String? = nil, verdict: ExitVerdict? = nil) {
+        self.vcpu = vcpu
+        self.level = level
+        self.reason = reason
+        self.verdict = verdict
+    }
+
+    /// Whether nothing is filtered out.
+    public var isEmpty: Bool { vcpu == nil && level == nil && reason == nil && verdict == nil }
+
+    /// The filter as a session predicate.
+    public var predicate: ExitPredicate {
+        var terms: [ExitPredicate] = []
+        if let vcpu { terms.append(.vcpu(vcpu)) }
+        if let level { terms.append(.level(level)) }
+        if let reason { terms.append(.reason(reason)) }
+        if let verdict { terms.append(.verdict(verdict)) }
+        switch terms.count {
+        case 0: return .any
+        case 1: return terms[0]
+        default: return .all(terms)
+        }
+    }
+
+    /// `vcpu 0 level L2 reason msr verdict mismatch`, or `none`.
+    public var description: String {
+        var parts: [String] = []
+        if let vcpu { parts.append("vcpu \(vcpu)") }
+        if let level { parts.append("level \(level)") }
+        if let reason { parts.append("reason \(reason)") }
+        if let verdict { parts.append("verdict \(verdict.rawValue)") }
+        return parts.isEmpty ? "none" : parts.joined(separator: " ")
+    }
+}
+
+/// A breakpoint: a predicate plus the text the user typed for it.
+public struct Breakpoint: Sendable, Hashable, CustomStringConvertible {
+    /// When the breakpoint hits.
+    public var predicate: ExitPredicate
+    /// How the user wrote it, normalised, e.g. `msr 0xc0000080`.
+    public var text: String
+
+    /// Creates a breakpoint.
+    public init(predicate: ExitPredicate, text: String) {
+        self.predicate = predicate
+        self.text = text
+    }
+
+    /// The text.
+    public var description: String { text }
+}

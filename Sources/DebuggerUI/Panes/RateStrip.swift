@@ -1,0 +1,72 @@
+/// One row showing exits per time slice over the whole trace, mismatches marked, the
+/// selected exit's slice highlighted; while indexing, the progress bar takes its place.
+public enum RateStrip {
+    /// The label in front of the strip.
+    static let label = "rate "
+
+    /// Slices the strip has room for in `rect`.
+    public static func bucketCount(for rect: Rect) -> Int { max(0, rect.width - label.count) }
+
+    /// Draws the strip or, while indexing, the progress bar.
+    public static func render(_ state: AppState, in rect: Rect, into screen: inout Screen) {
+        guard !rect.isEmpty else { return }
+        if !state.session.progress.isFinished {
+            ProgressBar.render(state, in: rect, into: &screen)
+            return
+        }
+        screen.write(label, x: rect.x, y: rect.y, style: .dim, clip: rect)
+        let buckets = state.view.rate
+        let peak = buckets.map(\.exits).max() ?? 0
+        let levels = state.glyphs.levels
+        let selectedSlice = state.selected.flatMap { s in buckets.lastIndex { ($0.firstExit ?? ExitNumber(Int.max)) <= s } }
+        for (i, bucket) in buckets.prefix(bucketCount(for: rect)).enumerated() {
+            let x = rect.x + label.count + i
+            var character = levels[0]
+            var style = Style.bar
+            if bucket.mismatches > 0 {
+                character = state.glyphs.stripMismatch
+                style = .mismatch
+            } else if bucket.exits > 0, peak > 0 {
+                let level = max(1, (bucket.exits * (levels.count - 1) + peak - 1) / peak)
+                character = levels[min(levels.count - 1, level)]
+            }
+            if i == selectedSlice { style = bucket.mismatches > 0 ? .selectedMismatch : .selected }
+            screen.write(String(character), x: x, y: rect.y, style: style, clip: rect)
+        }
+    }
+}
+
+/// The indexing progress bar: `indexing ████░░░░ 42% 1.2/2.9 MB · 1 234 exits`.
+public enum ProgressBar {
+    /// Draws the bar.
+    public static func render(_ state: AppState, in rect: Rect, into screen: inout Screen) {
+        guard !rect.isEmpty else { return }
+        let progress = state.session.progress
+        let label = "indexing "
+        var tail = " \(state.session.exitCount) exits"
+        if let total = progress.bytesTotal { tail = " \(bytes(progress.bytesDone))/\(bytes(total))" + tail }
+        let percent = progress.fraction.map { " \(Int(($0 * 100).rounded(.down)))%" } ?? ""
+        screen.write(label, x: rect.x, y: rect.y, style: .dim, clip: rect)
+        let barWidth = max(0, rect.width - label.count - percent.count - tail.count)
+        let filled = progress.fraction.map { Int(Double(barWidth) * $0) } ?? 0
+        let bar = String(repeating: state.glyphs.barFull, count: filled)
+        let rest = String(repeating: state.glyphs.barEmpty, count: barWidth - filled)
+        var x = screen.write(bar, x: rect.x + label.count, y: rect.y, style: .bar, clip: rect)
+        x = screen.write(rest, x: x, y: rect.y, style: .dim, clip: rect)
+        screen.write(percent + tail, x: x, y: rect.y, style: .plain, clip: rect)
+    }
+
+    /// `812 B`, `1.2 KB`, `3.4 MB`, `1.0 GB` (powers of 1024).
+    static func bytes(_ count: Int) -> String {
+        let units = ["B", "KB", "MB", "GB", "TB"]
+        var value = Double(count)
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        if unit == 0 { return "\(count) B" }
+        let tenths = Int((value * 10).rounded())
+        return "\(tenths / 10).\(tenths % 10) \(units[unit])"
+    }
+}

@@ -1,0 +1,78 @@
+/// Registers and other values known at the selected exit, each with its provenance;
+/// unknown values say so.
+public enum RegistersPane {
+    /// The pane's content lines at `width`.
+    public static func lines(for state: AppState, width: Int) -> [StyledLine] {
+        guard let detail = state.view.detail else { return [] }
+        let nameWidth = min(8, detail.registers.map { TextWidth.columns(of: $0.name) }.max() ?? 0)
+        let valueWidth = min(18, max(7, detail.registers.compactMap { $0.value.map { TextWidth.columns(of: $0) } }.max() ?? 0))
+        var lines: [StyledLine] = []
+        for register in detail.registers {
+            let name = Span(Columns.fit(register.name, nameWidth) + " ", .header)
+            let value = register.value.map { Span(Columns.fit($0, valueWidth), .plain) }
+                ?? Span(Columns.fit("unknown", valueWidth), .dim)
+            let head = StyledLine([name, value])
+            if head.columns + 1 + TextWidth.columns(of: register.provenance) <= width {
+                lines.append(StyledLine([name, value, Span(" " + register.provenance, .dim)]))
+            } else {
+                // Provenance on its own line(s), indented under the value.
+                lines.append(head)
+                let indent = String(repeating: " ", count: min(nameWidth + 1, max(0, width / 3)))
+                for piece in Columns.wrap(register.provenance, width: max(1, width - indent.count)) {
+                    lines.append(StyledLine([Span(indent), Span(piece, .dim)]))
+                }
+            }
+        }
+        return lines
+    }
+
+    /// Draws the pane.
+    public static func render(_ state: AppState, in rect: Rect, into screen: inout Screen) {
+        guard !rect.isEmpty else { return }
+        screen.drawTitle("Registers", in: rect, focused: state.focus == .registers, glyphs: state.glyphs)
+        let body = rect.droppingTop(1)
+        let content = lines(for: state, width: body.width)
+        if content.isEmpty {
+            screen.write("no exit selected", x: body.x, y: body.y, style: .dim, clip: body)
+        }
+        screen.draw(content, from: state.scroll[.registers] ?? 0, in: body)
+    }
+}
+
+/// L1's VMCB12 control area as reconstructed at the selected exit, decoded.
+public enum VMCBPane {
+    /// The pane's content lines at `width`.
+    public static func lines(for state: AppState, width: Int) -> [StyledLine] {
+        guard let detail = state.view.detail else { return [] }
+        var lines: [StyledLine] = []
+        let nameWidth = min(14, detail.vmcb.flatMap(\.fields).map { TextWidth.columns(of: $0.name) }.max() ?? 0)
+        for section in detail.vmcb {
+            lines.append(StyledLine(section.title, .header))
+            for field in section.fields {
+                let raw = field.raw.map { Span($0, .plain) } ?? Span("unknown", .dim)
+                let head = [Span(" " + Columns.fit(field.name, nameWidth) + " ", .dim), raw]
+                let headWidth = StyledLine(head).columns
+                if field.decoded.isEmpty {
+                    lines.append(StyledLine(head))
+                } else if headWidth + 1 + TextWidth.columns(of: field.decoded) <= width {
+                    lines.append(StyledLine(head + [Span(" " + field.decoded)]))
+                } else {
+                    lines.append(StyledLine(head))
+                    let indent = String(repeating: " ", count: 2)
+                    for piece in Columns.wrap(field.decoded, width: max(1, width - indent.count)) {
+                        lines.append(StyledLine(indent + piece))
+                    }
+                }
+            }
+        }
+        return lines
+    }
+
+    /// Draws the pane.
+    public static func render(_ state: AppState, in rect: Rect, into screen: inout Screen) {
+        guard !rect.isEmpty else { return }
+        screen.drawTitle("VMCB12 (L1's view)", in: rect, focused: state.focus == .vmcb, glyphs: state.glyphs)
+        let body = rect.droppingTop(1)
+        screen.draw(lines(for: state, width: body.width), from: state.scroll[.vmcb] ?? 0, in: body)
+    }
+}

@@ -1,0 +1,87 @@
+import NestedSVM
+import TraceKit
+
+/// What the trace itself proves about L0's host CPU and `kvm_amd` parameters.
+///
+/// Only patterns that cannot happen otherwise count as proof; each fact cites its line.
+/// An explicit `--host` fact always wins (``HostFacts/overridden(by:)``); a fact neither
+/// given nor proved stays unknown.
+public enum HostInference {
+    /// Infers host facts from `trace`.
+    ///
+    /// - `GP excp` exit while L1 runs, or an L2 `GP excp` that L0 decodes
+    ///   (`kvm_emulate_insn` before the next entry): L0 intercepts #GP, which (without the
+    ///   VMware backdoor) means the CPU lacks SVME_ADDR_CHK (`svm/svm.c:svm_set_efer`).
+    /// - `stgi`/`clgi` exits: L0 intercepts STGI/CLGI, which it does only without vGIF
+    ///   (`svm/svm.c:init_vmcb`).
+    /// - `kvm_emulate_insn` decoding the instruction of an exit L0 handled and skipped
+    ///   (MSR, CPUID, VMRUN, …) at the exit's RIP: no next-RIP save (`nrips=0`,
+    ///   `svm/svm.c:svm_skip_emulated_instruction`).
+    /// - `kvm_cr`: decode assists; a CR exit followed by `kvm_emulate_insn` of a MOV CR:
+    ///   no decode assists (`svm/svm.c:cr_interception`).
+    /// - `npf` exit while L1 runs: L0 uses NPT; `PF excp` exit while L1 runs: shadow paging.
+    public static func facts(from trace: LoadedTrace) -> HostFacts {
+        var facts = HostFacts()
+        var lastExit: [Int32: (reason: UInt32, rip: UInt64?, line: Int, l2: Bool)] = [:]
+        let skipReasons: Set<UInt32> = [0x7c, 0x72, 0x80, 0x82, 0x83, 0x84, 0x85, 0x7a]
+        for position in 0..<trace.count {
+            let number = EventNumber(position)
+            let name = trace.name(of: number)
+            let pid = trace.pid(of: number)
+            switch name {
+            case "kvm_exit":
+                guard case .exit(let exit) = trace.payload(of: number) else { continue }
+                let line = trace.event(at: number).lineNumber
+                lastExit[pid] = (exit.exitReason.rawValue, exit.guestRIP, line, false)
+            case "kvm_nested_vmexit":
+                if var last = lastExit[pid] {
+                    last.l2 = true
+                    lastExit[pid] = last
+                }
+            case "kvm_entry":
+                if let last = lastExit[pid] { conclude(last, into: &facts) }
+                lastExit[pid] = nil
+            case "kvm_emulate_insn":
+                guard let last = lastExit[pid], case .emulateInsn(let insn) = trace.payload(of: number) else { continue }
+                let line = trace.event(at: number).lineNumber
+                if last.reason == 0x4d, facts.svmeAddrChk == nil {
+                    facts.svmeAddrChk = Known(false, source: "L0 decoded the #GP of the exit at line \(last.line) (line \(line)): it intercepts #GP")
+                }
+                if skipReasons.contains(last.reason), insn.rip == last.rip, facts.nrips == nil {
+                    facts.nrips = Known(false, source: "KVM decoded the instruction to skip it (line \(line))")
+                }
+                if (0x00...0x1f).contains(last.reason), let bytes = insn.bytes, bytes.starts(with: [0x0f]),
+                    bytes.count > 1, bytes[1] == 0x20 || bytes[1] == 0x22, facts.decodeAssists == nil
+                {
+                    facts.decodeAssists = Known(false, source: "CR access emulated without decode assists (line \(line))")
+                }
+            case "kvm_cr":
+                if facts.decodeAssists == nil {
+                    facts.decodeAssists = Known(true, source: "kvm_cr line \(trace.event(at: number).lineNumber)")
+                }
+            default:
+                continue
+            }
+        }
+        return facts
+    }
+
+    private static func conclude(_ exit: (reason: UInt32, rip: UInt64?, line: Int, l2: Bool), into facts: inout HostFacts) {
+        switch exit.reason {
+        case 0x4d where !exit.l2:
+            if facts.svmeAddrChk == nil {
+                facts.svmeAddrChk = Known(false, source: "GP excp exit while L1 ran (line \(exit.line)): L0 intercepts #GP")
+            }
+        case 0x84, 0x85:
+            if facts.vgif == nil {
+                facts.vgif = Known(false, source: "\(exit.reason == 0x84 ? "stgi" : "clgi") exit at line \(exit.line): L0 intercepts STGI/CLGI")
+            }
+        case 0x400 where !exit.l2:
+            if facts.npt == nil { facts.npt = Known(true, source: "npf exit while L1 ran (line \(exit.line))") }
+        case 0x4e where !exit.l2:
+            if facts.npt == nil { facts.npt = Known(false, source: "PF excp exit while L1 ran (line \(exit.line)): shadow paging") }
+        default:
+            break
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import NestedSVM
+
+/// Facts the trace never prints but that recorded outcomes prove, scoped to one vCPU and one
+/// L1 configuration (issue: "inferred from recorded outcomes within one L1 configuration,
+/// marked as inferred, and checked for contradictions").
+///
+/// Facts are keyed by the model's field names (`msrpm[0xc0000080].write`, `iopm[0x3f8]`);
+/// a fact learned at one exit is handed to the model at later exits of the same
+/// configuration, so a later exit that behaves differently shows up as a mismatch that
+/// names the earlier line.
+struct InferenceLedger: Sendable {
+    /// One learned fact.
+    struct Fact: Sendable, Hashable {
+        var value: Bool
+        var source: String
+    }
+
+    private var facts: [Key: Fact] = [:]
+
+    private struct Key: Hashable, Sendable {
+        var pid: Int32
+        var configuration: Int
+        var field: String
+    }
+
+    /// The fact for `field`, if learned on this vCPU in this configuration.
+    func fact(pid: Int32, configuration: Int, field: String) -> Fact? {
+        facts[Key(pid: pid, configuration: configuration, field: field)]
+    }
+
+    /// Records a fact; returns the earlier, contradicting fact when there is one.
+    mutating func learn(pid: Int32, configuration: Int, field: String, value: Bool, source: String) -> Fact? {
+        let key = Key(pid: pid, configuration: configuration, field: field)
+        if let old = facts[key] {
+            return old.value == value ? nil : old
+        }
+        facts[key] = Fact(value: value, source: source)
+        return nil
+    }
+
+    /// Copies every fact about permission-map bits of this configuration into `vmcb12`, marked
+    /// as inferred, so the model can use them.
+    func apply(to vmcb12: inout VMCB12, pid: Int32, configuration: Int) {
+        for (key, fact) in facts where key.pid == pid && key.configuration == configuration {
+            let known = Known(fact.value, source: "inferred: \(fact.source)")
+            if let (msr, write) = PermissionField.msr(key.field) {
+                var entry = vmcb12.msrpm.entries[msr] ?? MSRPermissionMap.Entry()
+                if write { entry.write = known } else { entry.read = known }
+                vmcb12.msrpm.entries[msr] = entry
+            } else if let port = PermissionField.port(key.field) {
+                vmcb12.iopm.ports[port] = known
+            }
+        }
+    }
+}
+
+/// Parses the model's names of permission-map bits.
+enum PermissionField {
+    /// `msrpm[0xc0000080].write` → (0xc0000080, true).
+    static func msr(_ field: String) -> (UInt32, Bool)? {
+        guard field.hasPrefix("msrpm["), let close = field.firstIndex(of: "]") else { return nil }
+        let number = field[field.index(field.startIndex, offsetBy: 6)..<close]
+        let suffix = field[field.index(after: close)...]
+        guard let msr = parseHex(number) else { return nil }
+        switch suffix {
+        case ".write": return (msr, true)
+        case ".read": return (msr, false)
+        default: return nil
+        }
+    }
+
+    /// `iopm[0x3f8]` → 0x3f8.
+    static func port(_ field: String) -> UInt32? {
+        guard field.hasPrefix("iopm["), field.hasSuffix("]") else { return nil }
+        return parseHex(field.dropFirst(5).dropLast())
+    }
+
+    /// Whether a missing-input name is a permission-map bit the ledger can hold.
+    static func isLearnable(_ field: String) -> Bool { msr(field) != nil || port(field) != nil }
+
+    private static func parseHex(_ text: Substring) -> UInt32? {
+        let digits = text.hasPrefix("0x") ? text.dropFirst(2) : text
+        return UInt32(digits, radix: 16)
+    }
+}

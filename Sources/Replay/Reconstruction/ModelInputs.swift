@@ -1,0 +1,55 @@
+import NestedSVM
+import TraceKit
+
+/// Turns one exit and the reconstructed state into the model's inputs, adding the operand
+/// facts the exit's own events state (the MSR number of a `kvm_msr`, the instruction bytes
+/// of a `kvm_emulate_insn` at the exit's RIP), each with its line.
+struct ModelInputs {
+    let trace: LoadedTrace
+    /// Where the exit comes from.
+    let origin: ExitRecord.Origin
+    /// The exit's values (for a synthesized exit: the inject's).
+    let exit: KVMExit
+    /// The exit's events, in order.
+    let events: [EventNumber]
+
+    /// The model's event, or nil when the model has no event for it (a synthesized #VMEXIT
+    /// whose code no pending event produces).
+    func event() -> Event? {
+        if origin == .synthesized {
+            return pendingEvent(for: exit.exitReason.rawValue, errorCode: exit.exitInfo1).map { .pending($0) }
+        }
+        var instruction: [UInt8]?
+        var rcx: Known<UInt64>?
+        for number in events {
+            switch trace.payload(of: number) {
+            case .emulateInsn(let insn) where instruction == nil && insn.rip == exit.guestRIP:
+                instruction = insn.bytes
+            case .msr(let msr) where rcx == nil && exit.exitReason.rawValue == 0x7c:
+                rcx = Known(UInt64(msr.msr), source: "kvm_msr line \(trace.lineNumber(of: number))")
+            default:
+                break
+            }
+        }
+        return .hardwareExit(HardwareExit(
+            exitCode: VMExitCode(rawValue: exit.exitReason.rawValue), exitInfo1: exit.exitInfo1 ?? 0,
+            exitInfo2: exit.exitInfo2 ?? 0, exitIntInfo: exit.intrInfo ?? 0, exitIntInfoErr: exit.errorCode ?? 0,
+            rip: exit.guestRIP, instructionBytes: instruction, rax: nil, rcx: rcx))
+    }
+
+    /// The pending event a synthesized #VMEXIT answers (`svm_check_nested_events` order).
+    private func pendingEvent(for code: UInt32, errorCode: UInt64?) -> PendingEvent? {
+        switch code {
+        case 0x60: return .interrupt
+        case 0x61: return .nmi
+        case 0x62: return .smi
+        case 0x63: return .initSignal
+        case 0x7f: return .tripleFault
+        case 0x40...0x5f:
+            let vector = UInt8(code - 0x40)
+            let hasError: Set<UInt8> = [8, 10, 11, 12, 13, 14, 17, 21]
+            return .exception(vector: vector, errorCode: hasError.contains(vector) ? UInt32(truncatingIfNeeded: errorCode ?? 0) : nil)
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,121 @@
+import NestedSVM
+import TraceKit
+
+/// The state of one vCPU thread as far as the trace has shown it, every value with the
+/// event and line it came from (issue: "every value keeps its provenance").
+///
+/// It is rebuilt event by event: `kvm_nested_vmenter` / `kvm_nested_vmrun` and
+/// `kvm_nested_intercepts` give vmcb12 (as L1 wrote it), `kvm_nested_vmexit_inject` ends
+/// guest mode, `kvm_msr` / `kvm_cr` give EFER, CR0, CR4 and `MSR_VM_HSAVE_PA`.
+/// What the trace never shows (MSRPM/IOPM bits, RAX, the DR intercept word, CPL) stays
+/// unknown here; ``InferenceLedger`` adds what outcomes prove, marked as inferred.
+struct TrackedVCPU: Sendable {
+    /// Thread id of the vCPU.
+    let pid: Int32
+    /// vCPU id as the events state it.
+    var vcpu: UInt32?
+    /// Guest mode (L2 runs), with the line that proved it.
+    var guestMode: Known<Bool>?
+    /// Address of vmcb12 (L1's RAX at the last VMRUN).
+    var vmcb12Address: Known<UInt64>?
+    /// vmcb12 `save.rip` at the last VMRUN (where L2 started).
+    var nestedRIP: Known<UInt64>?
+    /// vmcb12 as far as the trace shows it.
+    var vmcb12 = VMCB12()
+    /// L1's registers.
+    var l1 = GuestRegisters()
+    /// L2's registers.
+    var l2 = GuestRegisters()
+    /// `MSR_VM_HSAVE_PA` as L1 wrote or read it.
+    var hsavePA: Known<UInt64>?
+    /// Bumped whenever L1's vmcb12 configuration (intercepts, paging, address) changes, so
+    /// inferences are scoped to one configuration.
+    var configuration = 0
+    /// Line of the event that started the current configuration.
+    var configurationLine: Int?
+
+    /// EFER MSR number (`MSR_EFER`, APM vol. 2 §3.1.7).
+    static let eferMSR: UInt32 = 0xC000_0080
+    /// `MSR_VM_HSAVE_PA` (APM vol. 2 §15.30.4).
+    static let hsaveMSR: UInt32 = 0xC001_0117
+
+    init(pid: Int32) { self.pid = pid }
+
+    /// The level that runs now, if known.
+    var level: Level? { guestMode.map { $0.value ? .l2 : .l1 } }
+
+    /// The model's view of this vCPU.
+    func modelState(guest: GuestFacts) -> VCPUState {
+        VCPUState(
+            level: guestMode.map { Known($0.value ? GuestLevel.l2 : GuestLevel.l1, source: $0.source) },
+            vmcb12: vmcb12, l1: l1, l2: l2, hsavePA: hsavePA, inSMM: nil, guest: guest)
+    }
+
+    /// Applies one event that happened on this thread. `line` is its trace line.
+    mutating func apply(_ payload: EventPayload, name: String, line: Int) {
+        let source = "\(name) line \(line)"
+        switch payload {
+        case .nestedVMEnter(let enter):
+            guestMode = Known(true, source: source)
+            let previous = (vmcb12Address?.value, vmcb12.nestedPaging?.value)
+            vmcb12Address = Known(enter.vmcb, source: source)
+            nestedRIP = Known(enter.nestedRIP, source: source)
+            vmcb12.nestedPaging = Known(enter.nestedPaging, source: source)
+            vmcb12.intCtl = Known(enter.intCtl, source: source)
+            vmcb12.eventInj = Known(enter.eventInj, source: source)
+            switch enter.pagingRoot {
+            case .nestedCR3(let value): vmcb12.nestedCR3 = Known(value, source: source)
+            case .guestCR3(let value): vmcb12.cr3 = Known(value, source: source)
+            case .other, .none: break
+            }
+            // A successful VMRUN proves the consistency checks on EFER.SVME passed for L2.
+            if previous.0 != enter.vmcb || previous.1 != enter.nestedPaging { bumpConfiguration(line: line) }
+        case .nestedIntercepts(let words):
+            let cr = UInt32(words.crRead) | UInt32(words.crWrite) << 16
+            let new = InterceptWords(
+                cr: Known(cr, source: source), dr: nil, exceptions: Known(words.exceptions, source: source),
+                word3: Known(words.word3, source: source), word4: Known(words.word4, source: source),
+                word5: words.word5.map { Known($0, source: source) })
+            if !Self.sameIntercepts(vmcb12.intercepts, new) { bumpConfiguration(line: line) }
+            vmcb12.intercepts = new
+        case .nestedVMExitInject:
+            guestMode = Known(false, source: source)
+        case .nestedVMExit(let exit):
+            guestMode = Known(true, source: source)
+            if let id = exit.vcpu { vcpu = id }
+        case .exit(let exit):
+            if let id = exit.vcpu { vcpu = id }
+        case .entry(let entry):
+            vcpu = entry.vcpu
+        case .msr(let msr):
+            guard !msr.faulted else { break }
+            let value = Known(msr.data, source: source)
+            let inL2 = guestMode?.value == true
+            if msr.msr == Self.eferMSR {
+                if inL2 { l2.efer = value } else { l1.efer = value }
+            } else if msr.msr == Self.hsaveMSR, !inL2 {
+                hsavePA = value
+            }
+        case .cr(let cr):
+            let value = Known(cr.value, source: source)
+            let inL2 = guestMode?.value == true
+            switch cr.cr {
+            case 0: if inL2 { l2.cr0 = value } else { l1.cr0 = value }
+            case 4: if inL2 { l2.cr4 = value } else { l1.cr4 = value }
+            default: break
+            }
+        default:
+            break
+        }
+    }
+
+    private mutating func bumpConfiguration(line: Int) {
+        configuration += 1
+        configurationLine = line
+    }
+
+    private static func sameIntercepts(_ a: InterceptWords, _ b: InterceptWords) -> Bool {
+        a.cr?.value == b.cr?.value && a.exceptions?.value == b.exceptions?.value && a.word3?.value == b.word3?.value
+            && a.word4?.value == b.word4?.value && a.word5?.value == b.word5?.value
+    }
+}

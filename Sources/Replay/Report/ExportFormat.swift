@@ -1,0 +1,117 @@
+import Foundation
+import TraceKit
+
+/// The formats `export` writes.
+public enum ExportFormat: String, Sendable, CaseIterable {
+    /// One JSON object per line (`ExportRecord`).
+    case jsonl
+    /// Comma-separated values, one row per exit.
+    case csv
+    /// A Markdown report: a table plus each exit's decision path.
+    case md
+    /// A trace excerpt: the original lines of each exit plus the lines that set up its
+    /// state, which svmdbg can open and check again.
+    case trace
+}
+
+/// Renders exported exits in each format.
+public enum ExportRenderer {
+    /// The text of `exits` in `format`.
+    public static func render(_ exits: [ExitRecord], of result: ReplayResult, as format: ExportFormat) -> String {
+        switch format {
+        case .jsonl: return jsonLines(exits, result)
+        case .csv: return csv(exits, result)
+        case .md: return markdown(exits, result)
+        case .trace: return TraceExcerpt.text(for: exits, in: result)
+        }
+    }
+
+    private static func jsonLines(_ exits: [ExitRecord], _ result: ReplayResult) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var out = ""
+        for exit in exits {
+            let record = ExportRecord(exit, in: result, withPath: true)
+            if let data = try? encoder.encode(record), let line = String(data: data, encoding: .utf8) {
+                out += line + "\n"
+            }
+        }
+        return out
+    }
+
+    private static func csv(_ exits: [ExitRecord], _ result: ReplayResult) -> String {
+        let header = [
+            "exit", "line", "time", "pid", "vcpu", "level", "exit_code", "exit_name", "exit_info_1", "exit_info_2",
+            "model_outcome", "model_exit_code", "recorded_outcome", "recorded_exit_code", "verdict", "rule",
+            "differences", "inferred", "path",
+        ]
+        var out = header.joined(separator: ",") + "\n"
+        for exit in exits {
+            let record = ExportRecord(exit, in: result, withPath: true)
+            let fields: [String] = [
+                String(record.exit), String(record.line), record.time, String(record.pid),
+                record.vcpu.map(String.init) ?? "", record.level ?? "", hex(UInt64(record.exitCode)), record.exitName,
+                record.exitInfo1.map(hex) ?? "", record.exitInfo2.map(hex) ?? "", record.model.outcome,
+                record.model.exitCode.map { hex(UInt64($0)) } ?? "", record.recorded.outcome,
+                record.recorded.exitCode.map { hex(UInt64($0)) } ?? "", record.verdict, record.rule ?? "",
+                record.differences.map(\.description).joined(separator: "; "),
+                record.inferred.joined(separator: "; "),
+                (record.path ?? []).map { "\($0.rule)=\($0.answer)" }.joined(separator: " > "),
+            ]
+            out += fields.map(quote).joined(separator: ",") + "\n"
+        }
+        return out
+    }
+
+    private static func markdown(_ exits: [ExitRecord], _ result: ReplayResult) -> String {
+        let summary = result.summary
+        var out = "# svmdbg export: \(result.trace.source)\n\n"
+        out += "Profile `\(result.options.profile.name)`; \(summary.exits) exits: \(summary.match) match, "
+        out += "\(summary.mismatch) mismatch, \(summary.undetermined) undetermined. \(exits.count) exported.\n\n"
+        out += "| exit | line | time | vCPU | level | exit | model | trace | verdict |\n"
+        out += "|---|---|---|---|---|---|---|---|---|\n"
+        for exit in exits {
+            let cells = [
+                "#\(exit.index)", "\(exit.lines.lowerBound)", exit.timestamp.description,
+                exit.vcpu.map(String.init) ?? "?", exit.level?.rawValue ?? "?", ExitCodeText.name(exit.exitCode),
+                exit.model.description, exit.recorded.summary, exit.verdict.kind.rawValue,
+            ]
+            out += "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |\n"
+        }
+        for exit in exits {
+            out += "\n## #\(exit.index), line \(exit.lines.lowerBound): \(ExitCodeText.name(exit.exitCode)) (\(exit.verdict.kind.rawValue))\n\n"
+            out += "```\n" + DecisionText.render(result.decision(for: exit), exit: exit) + "\n```\n\n"
+            out += "Trace lines \(exit.lines.lowerBound)–\(exit.lines.upperBound):\n\n```\n"
+            for line in exit.lines {
+                if let text = result.trace.rawLine(line) { out += TerminalSafe.escape(text) + "\n" }
+            }
+            out += "```\n"
+        }
+        return out
+    }
+
+    private static func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
+
+    private static func quote(_ field: String) -> String {
+        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return field }
+        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+/// Escapes control characters so that trace text never drives the terminal.
+public enum TerminalSafe {
+    /// `text` with C0/C1 control characters and DEL shown as `\x1b`-style escapes.
+    public static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            let value = scalar.value
+            if value < 0x20 && value != 0x09 || value == 0x7f || (0x80...0x9f).contains(value) {
+                out += String(format: "\\x%02x", value)
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import NestedSVM
+import Replay
+
+extension SVMDebugCommand {
+    /// `svmdbg diff`: which exits two kernel profiles decide differently.
+    struct Diff: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the exits whose model outcome differs between two kernel profiles.",
+            discussion: """
+                Replays the trace under the first profile, then decides every exit again under the \
+                second from the same reconstructed state. Example: which exits of this trace the 2026 \
+                RAX fix changes: svmdbg diff TRACE --profile 6.12 --profile upstream. \
+                --json prints {"first", "second", "exits_compared", "changed", "exits": [...]} where each \
+                change has exit, line, level, exit_name, first and second (model outcomes), recorded, \
+                rules (rules only the second path visits) and reason.
+                """)
+
+        @OptionGroup var input: TraceInputOptions
+
+        @Option(name: .customLong("profile"), help: ArgumentHelp("A kernel profile; give it twice.", valueName: "PROFILE"))
+        var profiles: [String] = []
+
+        @Option(help: ArgumentHelp("Host facts, as for check.", valueName: "FACTS"))
+        var host: String?
+
+        @Option(help: ArgumentHelp("Guest facts, as for check.", valueName: "FACTS"))
+        var guest: String?
+
+        @Flag(help: "Print JSON instead of text.")
+        var json = false
+
+        func validate() throws {
+            guard profiles.count == 2 else { throw ValidationError("give --profile exactly twice, e.g. --profile 6.12 --profile upstream") }
+            for name in profiles where KernelProfile(named: name) == nil {
+                throw ValidationError("unknown profile '\(name)' (known: \(KernelProfile.all.map(\.name).joined(separator: ", ")))")
+            }
+        }
+
+        func run() throws {
+            var group = ReplayOptionGroup()
+            group.host = host
+            group.guest = guest
+            let first = KernelProfile(named: profiles[0]) ?? .v6_12
+            let second = KernelProfile(named: profiles[1]) ?? .upstream
+            let trace = try input.load()
+            let result = Replayer(trace: trace, options: try group.replayOptions(profile: first)).run()
+            let diff = ProfileDiff(result, against: second)
+            if json {
+                print(CheckReport.json(diff))
+            } else {
+                print(CheckReport.text(diff, trace: trace.source), terminator: "")
+            }
+        }
+    }
+}

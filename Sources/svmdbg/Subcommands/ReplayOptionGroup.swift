@@ -1,0 +1,67 @@
+import ArgumentParser
+import NestedSVM
+import Replay
+
+/// `--profile`, `--host` and `--guest`: shared by every subcommand that replays a trace.
+struct ReplayOptionGroup: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Kernel profile the model predicts: \(KernelProfile.all.map(\.name).joined(separator: ", ")).",
+        valueName: "PROFILE"))
+    var profile: String = "6.12"
+
+    @Option(help: ArgumentHelp(
+        "Host facts, key=value,... (keys: \(HostFacts.keys.joined(separator: ", ")); 0/1 or a number). They win over what the trace proves.",
+        valueName: "FACTS"))
+    var host: String?
+
+    @Option(help: ArgumentHelp(
+        "Guest facts, key=value,... (keys: maxphyaddr = L1's MAXPHYADDR).", valueName: "FACTS"))
+    var guest: String?
+
+    func validate() throws {
+        guard KernelProfile(named: profile) != nil else {
+            throw ValidationError("unknown profile '\(profile)' (known: \(KernelProfile.all.map(\.name).joined(separator: ", ")))")
+        }
+        _ = try hostFacts()
+        _ = try guestFacts()
+    }
+
+    /// The chosen profile.
+    func kernelProfile() throws -> KernelProfile {
+        guard let chosen = KernelProfile(named: profile) else {
+            throw ValidationError("unknown profile '\(profile)'")
+        }
+        return chosen
+    }
+
+    /// The explicit host facts.
+    func hostFacts() throws -> HostFacts {
+        guard let host else { return HostFacts() }
+        do { return try HostFacts(parsing: host, source: "--host") } catch { throw ValidationError("--host: \(error.description)") }
+    }
+
+    /// The explicit guest facts.
+    func guestFacts() throws -> GuestFacts {
+        var facts = GuestFacts()
+        guard let guest else { return facts }
+        for item in guest.split(separator: ",") {
+            let parts = item.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2 else { throw ValidationError("--guest: '\(item)' is not key=value") }
+            switch parts[0] {
+            case "maxphyaddr":
+                guard let bits = Int(parts[1]), (1...64).contains(bits) else {
+                    throw ValidationError("--guest maxphyaddr=\(parts[1]): expected a number 1-64")
+                }
+                facts.maxPhysAddr = Known(bits, source: "--guest")
+            default:
+                throw ValidationError("--guest: unknown key '\(parts[0])' (known: maxphyaddr)")
+            }
+        }
+        return facts
+    }
+
+    /// The replay options.
+    func replayOptions(profile override: KernelProfile? = nil) throws -> ReplayOptions {
+        ReplayOptions(profile: try override ?? kernelProfile(), host: try hostFacts(), guest: try guestFacts())
+    }
+}

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -77,11 +78,33 @@ public enum TraceLoader {
     /// The one seam for `trace.dat`: turns the binary file into tracefs-layout text in the
     /// kernel's wording, one line per record, which the text indexer then reads.
     ///
-    /// The reader (`Sources/TraceKit/Dat/TraceDatReader.swift`) is written separately; until
-    /// it is connected here this throws.
+    /// libtracecmd opens files by path, so the bytes (which may have come from stdin or a
+    /// compressed file) are written to a private temporary file first, read through
+    /// ``TraceDatReader``, and the temporary file is removed.
     static func traceDatText(_ bytes: [UInt8], source: String) throws -> [UInt8] {
-        throw TraceLoadError(file: source,
-                             problem: "trace.dat support not built in (convert it with `trace-cmd report -N`)")
+        let folder = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array("\(folder)/svmdbg-dat-XXXXXX".utf8CString)
+        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard descriptor >= 0 else {
+            throw TraceLoadError(file: source, problem: "cannot create a temporary file in \(folder): \(errnoText(errno))")
+        }
+        let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        defer { unlink(temporary) }
+        var written = 0
+        while written < bytes.count {
+            let count = bytes[written...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            guard count > 0 else {
+                close(descriptor)
+                throw TraceLoadError(file: source, problem: "cannot write a temporary copy: \(errnoText(errno))")
+            }
+            written += count
+        }
+        close(descriptor)
+        do {
+            return try TraceDatReader.renderText(path: temporary).bytes
+        } catch {
+            throw TraceLoadError(file: source, problem: error.description)
+        }
     }
 
     /// Reads a whole file (or stdin for `-`) into memory.

@@ -28,13 +28,20 @@ public enum TraceDatReader {
     /// - Throws: `TraceDatError` naming the file if it cannot be read, is not a trace.dat
     ///   file, or libtracecmd rejects it (truncated or corrupt).
     public static func renderText(path: String) throws(TraceDatError) -> TraceDatText {
+        try renderText(path: path, wordsFromRawFields: true)
+    }
+
+    /// `renderText(path:)`, optionally without the raw-field wordings of the events
+    /// libtraceevent gets wrong (for tests of the `name=value` fallback).
+    static func renderText(path: String, wordsFromRawFields: Bool) throws(TraceDatError) -> TraceDatText {
         let header = try TraceDatHeader.read(path: path)
         try TraceDatPreflight.check(path: path, header: header)
         return try libraryLock.withLock { () throws(TraceDatError) -> TraceDatText in
             silenceLibraryLogs()
             let input = try TraceCmdInput(path: path)
-            var renderer = TraceDatRenderer(tep: input.tep)
+            var renderer = TraceDatRenderer(tep: input.tep, wordsFromRawFields: wordsFromRawFields)
             renderer.renderAll(from: input.handle)
+            renderer.noteExtraBuffers(count: Int(tracecmd_buffer_instances(input.handle)))
             return TraceDatText(
                 bytes: renderer.writer.bytes,
                 recordCount: renderer.recordCount,

@@ -89,8 +89,13 @@ struct TraceDatRenderer {
         let flags = TraceLatencyFlags(
             flags: UInt32(truncatingIfNeeded: tep_data_flags(tep, record)),
             preemptCount: UInt32(truncatingIfNeeded: tep_data_preempt_count(tep, record)))
-        let (f0, f1, f2, f3, f4) = flags.bytes
-        writer.append([f0, f1, f2, f3, f4, UInt8(ascii: " ")])
+        let (irqs, resched, context, preempt, migrate) = flags.bytes
+        writer.append(byte: irqs)
+        writer.append(byte: resched)
+        writer.append(byte: context)
+        writer.append(byte: preempt)
+        writer.append(byte: migrate)
+        writer.append(byte: UInt8(ascii: " "))
         writer.appendTimestamp(nanoseconds: record.pointee.ts)
         writer.append(byte: UInt8(ascii: ":"))
         writer.append(byte: UInt8(ascii: " "))

@@ -1,6 +1,8 @@
 import CCompression
 import Foundation
+import Synchronization
 import TestSupport
+import TraceKit
 
 /// The shipped trace.dat files and the text twins the tests compare them with.
 enum TraceDatFixtures {
@@ -20,6 +22,18 @@ enum TraceDatFixtures {
 
     /// The `trace-cmd` samples, which have no text twin.
     static var sampleDatFiles: [String] { allDatFiles.filter { $0.hasPrefix("layouts/") } }
+
+    /// Rendered shipped files, kept because several tests read each (the suites run in
+    /// parallel; rendering is serialised inside TraceKit anyway).
+    private static let renderedCache = Mutex<[String: TraceDatText]>([:])
+
+    /// `TraceDatReader.renderText` of the shipped file `relative`, rendered once per test run.
+    static func rendered(_ relative: String) throws -> TraceDatText {
+        if let cached = renderedCache.withLock({ $0[relative] }) { return cached }
+        let text = try TraceDatReader.renderText(path: path(relative))
+        renderedCache.withLock { $0[relative] = text }
+        return text
+    }
 
     /// The absolute path of a file under `traces/`.
     static func path(_ relative: String) -> String { RepositoryPaths.trace(relative).path }

@@ -11,7 +11,7 @@ import TraceKit
     @Test("every shipped trace.dat has as many lines per event as its trace-cmd report -N twin",
           arguments: TraceDatFixtures.scenarioDatFiles)
     func eventCountsMatchReport(dat: String) throws {
-        let text = try TraceDatReader.renderText(path: TraceDatFixtures.path(dat))
+        let text = try TraceDatFixtures.rendered(dat)
         let report = try #require(try TraceDatFixtures.twin(String(dat.dropLast(4)) + ".report-noplugin"))
         let rendered = TraceDatFixtures.lines(text.bytes)
         #expect(text.recordCount == rendered.count)
@@ -31,7 +31,7 @@ import TraceKit
     @Test("every rendered line equals the tracefs capture of the same buffer, prefix and payload",
           arguments: TraceDatFixtures.scenarioDatFiles)
     func linesMatchTracefs(dat: String) throws {
-        let text = try TraceDatReader.renderText(path: TraceDatFixtures.path(dat))
+        let text = try TraceDatFixtures.rendered(dat)
         let trace = try #require(try TraceDatFixtures.twin(String(dat.dropLast(4)) + ".trace"))
         let rendered = TraceDatFixtures.lines(text.bytes)
         let aligned = try #require(TraceDatFixtures.alignedPairs(rendered: rendered, twin: trace))
@@ -58,7 +58,7 @@ import TraceKit
 
     @Test("6.12 minimal.dat words every SVM event exactly like minimal.trace, in the same order")
     func minimalSVMPayloads() throws {
-        let text = try TraceDatReader.renderText(path: TraceDatFixtures.path("6.12/minimal.dat"))
+        let text = try TraceDatFixtures.rendered("6.12/minimal.dat")
         let trace = try #require(try TraceDatFixtures.twin("6.12/minimal.trace"))
         func svmLines(_ bytes: [UInt8]) -> [String] {
             TraceDatFixtures.lines(bytes).compactMap(TraceDatFixtures.eventNameAndPayload)
@@ -76,7 +76,7 @@ import TraceKit
           arguments: ["6.12/exceptions", "6.12/l1-vmrun-unbacked", "6.1/l1-vmrun-misaligned", "6.1/l2-svm-insns",
                       "6.12-naples/exceptions"])
     func injExceptionWording(scenario: String) throws {
-        let text = try TraceDatReader.renderText(path: TraceDatFixtures.path(scenario + ".dat"))
+        let text = try TraceDatFixtures.rendered(scenario + ".dat")
         let trace = try #require(try TraceDatFixtures.twin(scenario + ".trace"))
         func injections(_ bytes: [UInt8]) -> [String] {
             TraceDatFixtures.lines(bytes).compactMap(TraceDatFixtures.eventNameAndPayload)
@@ -92,7 +92,7 @@ import TraceKit
     func injExceptionForms() throws {
         var payloads: Set<String> = []
         for dat in TraceDatFixtures.scenarioDatFiles {
-            let text = try TraceDatReader.renderText(path: TraceDatFixtures.path(dat))
+            let text = try TraceDatFixtures.rendered(dat)
             for line in TraceDatFixtures.lines(text.bytes) {
                 if let event = TraceDatFixtures.eventNameAndPayload(line), event.name == "kvm_inj_exception" {
                     payloads.insert(event.payload)
@@ -110,7 +110,7 @@ import TraceKit
         ("layouts/sample-real-2k-v6.dat", 26_010, 6),
     ])
     func samples(dat: String, records: Int, version: Int) throws {
-        let text = try TraceDatReader.renderText(path: TraceDatFixtures.path(dat))
+        let text = try TraceDatFixtures.rendered(dat)
         #expect(text.recordCount == records)
         #expect(text.fileVersion == version)
         #expect(text.cpus == 2)
@@ -120,7 +120,7 @@ import TraceKit
 
     @Test("the 6.18 sample words kvm_inj_exception like the 6.18 tracefs capture")
     func sixEighteenInjException() throws {
-        let text = try TraceDatReader.renderText(path: TraceDatFixtures.path("layouts/sample-long-cpl3-1k.dat"))
+        let text = try TraceDatFixtures.rendered("layouts/sample-long-cpl3-1k.dat")
         let line = try #require(TraceDatFixtures.lines(text.bytes).map { String(decoding: $0, as: UTF8.self) }
             .first { $0.contains(": kvm_inj_exception: ") })
         #expect(line.hasSuffix(": kvm_inj_exception: #GP (0x0)"))
@@ -142,7 +142,7 @@ import TraceKit
         let report = [UInt8](output.fileHandleForReading.readDataToEndOfFile())
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
-        let text = try TraceDatReader.renderText(path: TraceDatFixtures.path(dat))
+        let text = try TraceDatFixtures.rendered(dat)
         #expect(TraceDatFixtures.eventCounts(text.bytes) == TraceDatFixtures.eventCounts(report))
     }
 

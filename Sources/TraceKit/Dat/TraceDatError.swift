@@ -22,4 +22,14 @@ public enum TraceDatError: Error, Sendable, Hashable, CustomStringConvertible {
             return "\(path): corrupt or truncated trace.dat file: \(reason)"
         }
     }
+
+    /// The same error for `source` where it names `path`.
+    func naming(_ source: String, insteadOf path: String) -> TraceDatError {
+        func rename(_ named: String) -> String { named == path ? source : named }
+        switch self {
+        case let .unreadable(named, reason): return .unreadable(path: rename(named), reason: reason)
+        case let .notTraceDat(named): return .notTraceDat(path: rename(named))
+        case let .corrupt(named, reason): return .corrupt(path: rename(named), reason: reason)
+        }
+    }
 }

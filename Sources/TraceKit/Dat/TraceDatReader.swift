@@ -31,6 +31,46 @@ public enum TraceDatReader {
         try renderText(path: path, wordsFromRawFields: true)
     }
 
+    /// Renders a trace.dat file already in memory (read from stdin, or decompressed from a
+    /// `.dat.xz`), exactly like `renderText(path:)`.
+    ///
+    /// libtracecmd reads only from files, so the bytes go to a private temporary file
+    /// (mode 0600, removed before returning).
+    ///
+    /// - Parameter source: the name errors give for the input (its path, or `-`).
+    /// - Throws: `TraceDatError` naming `source`, as `renderText(path:)` does.
+    public static func renderText(bytes: [UInt8], source: String) throws(TraceDatError) -> TraceDatText {
+        guard TraceDatHeader.hasMagic(bytes) else { throw .notTraceDat(path: source) }
+        let temporary = FileManager.default.temporaryDirectory
+            .appendingPathComponent("svmdbg-\(UUID().uuidString).dat").path
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else {
+            throw .unreadable(path: source, reason: "cannot create a temporary copy: \(String(cString: strerror(errno)))")
+        }
+        defer { unlink(temporary) }
+        let written = bytes.withUnsafeBytes { buffer -> Bool in
+            guard let base = buffer.baseAddress else { return true }
+            var offset = 0
+            while offset < buffer.count {
+                let count = write(descriptor, base + offset, buffer.count - offset)
+                if count < 0, errno == EINTR { continue }
+                guard count > 0 else { return false }
+                offset += count
+            }
+            return true
+        }
+        let writeError = errno
+        close(descriptor)
+        guard written else {
+            throw .unreadable(path: source, reason: "cannot write a temporary copy: \(String(cString: strerror(writeError)))")
+        }
+        do {
+            return try renderText(path: temporary, wordsFromRawFields: true)
+        } catch {
+            throw error.naming(source, insteadOf: temporary)
+        }
+    }
+
     /// `renderText(path:)`, optionally without the raw-field wordings of the events
     /// libtraceevent gets wrong (for tests of the `name=value` fallback).
     static func renderText(path: String, wordsFromRawFields: Bool) throws(TraceDatError) -> TraceDatText {

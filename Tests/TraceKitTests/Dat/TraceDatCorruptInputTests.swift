@@ -145,3 +145,26 @@ import TraceKit
         #expect(text.recordCount == 81)
     }
 }
+
+@Suite struct TraceDatInMemoryTests {
+    @Test("a trace.dat in memory renders like the same file, and errors name the source")
+    func inMemory() throws {
+        let path = TraceDatFixtures.path("6.12/minimal.dat")
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let fromMemory = try TraceDatReader.renderText(bytes: bytes, source: "-")
+        let fromFile = try TraceDatFixtures.rendered("6.12/minimal.dat")
+        #expect(fromMemory.bytes == fromFile.bytes)
+        #expect(fromMemory.recordCount == fromFile.recordCount)
+        #expect(fromMemory.fileVersion == 7)
+
+        #expect(throws: TraceDatError.notTraceDat(path: "-")) {
+            try TraceDatReader.renderText(bytes: Array("# tracer: nop\n".utf8), source: "-")
+        }
+        #expect {
+            try TraceDatReader.renderText(bytes: Array(bytes.prefix(bytes.count / 2)), source: "run.dat.xz")
+        } throws: { error in
+            guard case .corrupt(let named, _) = error as? TraceDatError else { return false }
+            return named == "run.dat.xz"
+        }
+    }
+}

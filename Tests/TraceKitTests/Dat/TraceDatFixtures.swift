@@ -130,6 +130,31 @@ enum TraceDatFixtures {
         return (pairs.map { (rendered: $0.0, twin: $0.1) }, segments.count == 2)
     }
 
+    /// The columns of an event line of tracefs or `trace-cmd report` layout: `comm-pid`, cpu,
+    /// timestamp, event name and payload (leading padding removed).
+    struct EventFields: Equatable, CustomStringConvertible {
+        var task: String, cpu: String, timestamp: String, name: String, payload: String
+        var description: String { "\(task) [\(cpu)] \(timestamp): \(name): \(payload)" }
+    }
+
+    /// Splits an event line into its columns, or `nil` for other lines.
+    static func eventFields(_ line: ArraySlice<UInt8>) -> EventFields? {
+        guard let open = line.firstIndex(of: UInt8(ascii: "[")),
+              let close = line[open...].firstIndex(of: UInt8(ascii: "]")),
+              let event = eventNameAndPayload(line)
+        else { return nil }
+        let text = { (bytes: ArraySlice<UInt8>) in String(decoding: bytes, as: UTF8.self) }
+        let afterCPU = text(line[(close + 1)...])
+        guard let timestampEnd = afterCPU.range(of: ": ") else { return nil }
+        let timestamp = afterCPU[..<timestampEnd.lowerBound].split(separator: " ").last.map(String.init) ?? ""
+        return EventFields(
+            task: text(line[..<open]).trimmingCharacters(in: .whitespaces),
+            cpu: text(line[(open + 1)..<close]),
+            timestamp: timestamp,
+            name: event.name,
+            payload: String(event.payload.drop { $0 == " " }))
+    }
+
     /// How many lines of each event name a text holds.
     static func eventCounts(_ bytes: [UInt8]) -> [String: Int] {
         eventCounts(lines(bytes))

@@ -10,7 +10,7 @@ import Foundation
 /// libtraceevent evaluates them, not `plugin_kvm`'s rewrites.
 public enum TraceDatReader {
     /// The bytes every trace.dat file starts with: `\x17\x08\x44tracing`.
-    public static var magic: [UInt8] { TraceDatHeader.magic }
+    public static let magic: [UInt8] = TraceDatHeader.magic
 
     /// Whether `firstBytes` (the first bytes of a file, at least 10) start with the
     /// trace.dat magic.
@@ -21,9 +21,13 @@ public enum TraceDatReader {
     /// Renders every record of the trace.dat file at `path` as one line of tracefs text, in
     /// time order across CPUs.
     ///
-    /// Events whose print format libtraceevent cannot parse still load: `kvm_inj_exception`
-    /// is worded as the kernel words it from its raw fields; any other such event is shown as
-    /// `name=value` pairs of its fields and reported in `diagnostics`.
+    /// Where libtraceevent 1.7.1 cannot word an event like the kernel, the payload is built
+    /// from the record's raw fields instead: `kvm_inj_exception` (its format does not parse),
+    /// `kvm_nested_vmenter` (`guest_cr3`/`nested_cr3` swapped) and `kvm_userspace_exit` with a
+    /// negative `errno` (`restart`). Any other event whose format does not parse is shown as
+    /// `name=value` pairs of its fields and reported in `diagnostics`. Known remaining
+    /// difference: symbol tables keyed by enum names the file does not define print the raw
+    /// value (`kvm_update_master_clock`/`kvm_track_tsc`: `hostclock 0x1` for `hostclock tsc`).
     ///
     /// - Throws: `TraceDatError` naming the file if it cannot be read, is not a trace.dat
     ///   file, or libtracecmd rejects it (truncated or corrupt).

@@ -211,6 +211,7 @@ struct TraceDatRenderer {
     private mutating func wording(forType type: Int32, record: UnsafeMutablePointer<tep_record>) -> EventWording? {
         if let known = wordings[type] { return known }
         guard let event = tep_find_event_by_record(tep, record) else { return nil }
+        KernelEnumSymbols.resolve(in: event)
         let wording = EventWording(event: event, wordsFromRawFields: wordsFromRawFields)
         if case .injException(let injException) = wording.kind, !injException.namesFromFile {
             note("\(wording.name): vector names taken from the 6.1/6.12 kernel table, not from the file's format",

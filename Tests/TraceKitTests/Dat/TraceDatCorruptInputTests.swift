@@ -52,6 +52,10 @@ import TraceKit
         let scratch = try ScratchDirectory()
         let path = try scratch.write([], named: "empty.dat")
         #expect(throws: TraceDatError.notTraceDat(path: path)) { try TraceDatReader.renderText(path: path) }
+        let error = TraceDatError.notTraceDat(path: path)
+        #expect(error.path == path)
+        #expect(error.description == "\(path): \(error.problem)")
+        #expect(error.problem == #"not a trace-cmd trace.dat file (the \x17\x08Dtracing magic is missing)"#)
     }
 
     @Test("a missing file, a directory and a text trace are rejected with the file named")

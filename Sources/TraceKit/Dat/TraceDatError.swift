@@ -11,15 +11,35 @@ public enum TraceDatError: Error, Sendable, Hashable, CustomStringConvertible {
     /// data section (truncated or corrupt file).
     case corrupt(path: String, reason: String)
 
-    /// A one-line message naming the file.
-    public var description: String {
+    /// A one-line message naming the file: `<path>: <problem>`.
+    public var description: String { "\(path): \(problem)" }
+
+    /// The file the error is about.
+    public var path: String {
         switch self {
-        case let .unreadable(path, reason):
-            return "\(path): cannot read the file: \(reason)"
-        case let .notTraceDat(path):
-            return "\(path): not a trace-cmd trace.dat file (the \\x17\\x08Dtracing magic is missing)"
-        case let .corrupt(path, reason):
-            return "\(path): corrupt or truncated trace.dat file: \(reason)"
+        case let .unreadable(path, _), let .notTraceDat(path), let .corrupt(path, _): path
+        }
+    }
+
+    /// What is wrong, without the file name (for callers that print the name themselves).
+    public var problem: String {
+        switch self {
+        case let .unreadable(_, reason):
+            "cannot read the file: \(reason)"
+        case .notTraceDat:
+            "not a trace-cmd trace.dat file (the \\x17\\x08Dtracing magic is missing)"
+        case let .corrupt(_, reason):
+            "corrupt or truncated trace.dat file: \(reason)"
+        }
+    }
+
+    /// The same error for `source` where it names `temporaryPath`.
+    func naming(_ source: String, insteadOf temporaryPath: String) -> TraceDatError {
+        func rename(_ named: String) -> String { named == temporaryPath ? source : named }
+        switch self {
+        case let .unreadable(named, reason): return .unreadable(path: rename(named), reason: reason)
+        case let .notTraceDat(named): return .notTraceDat(path: rename(named))
+        case let .corrupt(named, reason): return .corrupt(path: rename(named), reason: reason)
         }
     }
 }

@@ -10,7 +10,7 @@ import Foundation
 /// libtraceevent evaluates them, not `plugin_kvm`'s rewrites.
 public enum TraceDatReader {
     /// The bytes every trace.dat file starts with: `\x17\x08\x44tracing`.
-    public static var magic: [UInt8] { TraceDatHeader.magic }
+    public static let magic: [UInt8] = TraceDatHeader.magic
 
     /// Whether `firstBytes` (the first bytes of a file, at least 10) start with the
     /// trace.dat magic.
@@ -21,20 +21,71 @@ public enum TraceDatReader {
     /// Renders every record of the trace.dat file at `path` as one line of tracefs text, in
     /// time order across CPUs.
     ///
-    /// Events whose print format libtraceevent cannot parse still load: `kvm_inj_exception`
-    /// is worded as the kernel words it from its raw fields; any other such event is shown as
-    /// `name=value` pairs of its fields and reported in `diagnostics`.
+    /// Where libtraceevent 1.7.1 cannot word an event like the kernel, the payload is built
+    /// from the record's raw fields instead: `kvm_inj_exception` (its format does not parse),
+    /// `kvm_nested_vmenter` (`guest_cr3`/`nested_cr3` swapped) and `kvm_userspace_exit` with a
+    /// negative `errno` (`restart`). Any other event whose format does not parse is shown as
+    /// `name=value` pairs of its fields and reported in `diagnostics`. Known remaining
+    /// difference: symbol tables keyed by enum names the file does not define print the raw
+    /// value (`kvm_update_master_clock`/`kvm_track_tsc`: `hostclock 0x1` for `hostclock tsc`).
     ///
     /// - Throws: `TraceDatError` naming the file if it cannot be read, is not a trace.dat
     ///   file, or libtracecmd rejects it (truncated or corrupt).
     public static func renderText(path: String) throws(TraceDatError) -> TraceDatText {
+        try renderText(path: path, wordsFromRawFields: true)
+    }
+
+    /// Renders a trace.dat file already in memory (read from stdin, or decompressed from a
+    /// `.dat.xz`), exactly like `renderText(path:)`.
+    ///
+    /// libtracecmd reads only from files, so the bytes go to a private temporary file
+    /// (mode 0600, removed before returning).
+    ///
+    /// - Parameter source: the name errors give for the input (its path, or `-`).
+    /// - Throws: `TraceDatError` naming `source`, as `renderText(path:)` does.
+    public static func renderText(bytes: [UInt8], source: String) throws(TraceDatError) -> TraceDatText {
+        guard TraceDatHeader.hasMagic(bytes) else { throw .notTraceDat(path: source) }
+        let temporary = FileManager.default.temporaryDirectory
+            .appendingPathComponent("svmdbg-\(UUID().uuidString).dat").path
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else {
+            throw .unreadable(path: source, reason: "cannot create a temporary copy: \(String(cString: strerror(errno)))")
+        }
+        defer { unlink(temporary) }
+        let written = bytes.withUnsafeBytes { buffer -> Bool in
+            guard let base = buffer.baseAddress else { return true }
+            var offset = 0
+            while offset < buffer.count {
+                let count = write(descriptor, base + offset, buffer.count - offset)
+                if count < 0, errno == EINTR { continue }
+                guard count > 0 else { return false }
+                offset += count
+            }
+            return true
+        }
+        let writeError = errno
+        close(descriptor)
+        guard written else {
+            throw .unreadable(path: source, reason: "cannot write a temporary copy: \(String(cString: strerror(writeError)))")
+        }
+        do {
+            return try renderText(path: temporary, wordsFromRawFields: true)
+        } catch {
+            throw error.naming(source, insteadOf: temporary)
+        }
+    }
+
+    /// `renderText(path:)`, optionally without the raw-field wordings of the events
+    /// libtraceevent gets wrong (for tests of the `name=value` fallback).
+    static func renderText(path: String, wordsFromRawFields: Bool) throws(TraceDatError) -> TraceDatText {
         let header = try TraceDatHeader.read(path: path)
         try TraceDatPreflight.check(path: path, header: header)
         return try libraryLock.withLock { () throws(TraceDatError) -> TraceDatText in
             silenceLibraryLogs()
             let input = try TraceCmdInput(path: path)
-            var renderer = TraceDatRenderer(tep: input.tep)
+            var renderer = TraceDatRenderer(tep: input.tep, wordsFromRawFields: wordsFromRawFields)
             renderer.renderAll(from: input.handle)
+            renderer.noteExtraBuffers(count: Int(tracecmd_buffer_instances(input.handle)))
             return TraceDatText(
                 bytes: renderer.writer.bytes,
                 recordCount: renderer.recordCount,

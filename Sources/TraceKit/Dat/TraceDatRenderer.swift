@@ -23,9 +23,13 @@ struct TraceDatRenderer {
     /// Problems met, by kind, in the order first met.
     private var problems: [String: Problem] = [:]
 
+    /// Whether events libtraceevent cannot word like the kernel are worded from raw fields.
+    let wordsFromRawFields: Bool
+
     /// Creates a renderer for the file whose event parser is `tep`.
-    init(tep: OpaquePointer) {
+    init(tep: OpaquePointer, wordsFromRawFields: Bool = true) {
         self.tep = tep
+        self.wordsFromRawFields = wordsFromRawFields
         writer.bytes.reserveCapacity(1 << 16)
     }
 
@@ -42,11 +46,23 @@ struct TraceDatRenderer {
         }
     }
 
+    /// Reports that the file holds `count` buffer instances besides the top-level buffer,
+    /// which are not rendered (`trace-cmd record -B`).
+    mutating func noteExtraBuffers(count: Int) {
+        guard count > 0 else { return }
+        problems["instances"] = Problem(
+            firstRecord: 0, count: 1, countsRecords: false,
+            message: "the file holds \(count) more ftrace buffer instance(s); only the top-level buffer was rendered")
+    }
+
     /// The problems met, one diagnostic per kind, ordered by the first record affected.
     func diagnostics() -> [TraceDatDiagnostic] {
         problems.values
             .sorted { $0.firstRecord < $1.firstRecord }
             .map { problem in
+                guard problem.countsRecords else {
+                    return TraceDatDiagnostic(record: problem.firstRecord, message: problem.message)
+                }
                 let times = problem.count == 1 ? "1 record" : "\(problem.count) records"
                 return TraceDatDiagnostic(record: problem.firstRecord, message: "\(problem.message) (\(times))")
             }
@@ -73,8 +89,13 @@ struct TraceDatRenderer {
         let flags = TraceLatencyFlags(
             flags: UInt32(truncatingIfNeeded: tep_data_flags(tep, record)),
             preemptCount: UInt32(truncatingIfNeeded: tep_data_preempt_count(tep, record)))
-        let (f0, f1, f2, f3, f4) = flags.bytes
-        writer.append([f0, f1, f2, f3, f4, UInt8(ascii: " ")])
+        let (irqs, resched, context, preempt, migrate) = flags.bytes
+        writer.append(byte: irqs)
+        writer.append(byte: resched)
+        writer.append(byte: context)
+        writer.append(byte: preempt)
+        writer.append(byte: migrate)
+        writer.append(byte: UInt8(ascii: " "))
         writer.appendTimestamp(nanoseconds: record.pointee.ts)
         writer.append(byte: UInt8(ascii: ":"))
         writer.append(byte: UInt8(ascii: " "))
@@ -159,17 +180,19 @@ struct TraceDatRenderer {
     private mutating func appendRawFields(_ record: UnsafeMutablePointer<tep_record>, seq: inout trace_seq) {
         trace_seq_reset(&seq)
         ctc_print_event_info_raw(tep, &seq, record)
-        appendSequence(seq)
+        appendSequence(seq, droppingLeadingSpaces: true)  // libtraceevent starts each field with a space
     }
 
     /// Appends the text in `seq`, keeping it on one line: a trailing newline is dropped and
     /// any other newline becomes a space.
-    private mutating func appendSequence(_ seq: trace_seq) {
+    private mutating func appendSequence(_ seq: trace_seq, droppingLeadingSpaces: Bool = false) {
         guard let buffer = seq.buffer, seq.len > 0 else { return }
         let text = UnsafeRawBufferPointer(start: buffer, count: Int(seq.len))
         var end = text.count
         while end > 0, text[end - 1] == UInt8(ascii: "\n") || text[end - 1] == 0 { end -= 1 }
-        let line = text[..<end]
+        var start = 0
+        while droppingLeadingSpaces, start < end, text[start] == UInt8(ascii: " ") { start += 1 }
+        let line = text[start..<end]
         if line.contains(UInt8(ascii: "\n")) {
             writer.append(line.map { $0 == UInt8(ascii: "\n") ? UInt8(ascii: " ") : $0 })
         } else {
@@ -188,7 +211,8 @@ struct TraceDatRenderer {
     private mutating func wording(forType type: Int32, record: UnsafeMutablePointer<tep_record>) -> EventWording? {
         if let known = wordings[type] { return known }
         guard let event = tep_find_event_by_record(tep, record) else { return nil }
-        let wording = EventWording(event: event)
+        KernelEnumSymbols.resolve(in: event)
+        let wording = EventWording(event: event, wordsFromRawFields: wordsFromRawFields)
         if case .injException(let injException) = wording.kind, !injException.namesFromFile {
             note("\(wording.name): vector names taken from the 6.1/6.12 kernel table, not from the file's format",
                  key: "inj-names")
@@ -238,11 +262,17 @@ struct EventWording {
     }
 
     /// Chooses the wording for `event`.
-    init(event: UnsafeMutablePointer<tep_event>) {
+    ///
+    /// With `wordsFromRawFields` false, no event is worded from raw fields: libtraceevent's
+    /// rendering is used as is, and formats that failed to parse fall back to `name=value`
+    /// (tests use this to exercise the fallback).
+    init(event: UnsafeMutablePointer<tep_event>, wordsFromRawFields: Bool = true) {
         name = event.pointee.name.map { String(cString: $0) } ?? "event\(event.pointee.id)"
         nameColumn = Array(name.utf8) + Array(": ".utf8)
         let failed = UInt32(bitPattern: event.pointee.flags) & Self.parseFailedFlag != 0
-        if name == KVMNestedVMEnterWording.eventName, let nestedVMEnter = KVMNestedVMEnterWording(event: event) {
+        if !wordsFromRawFields {
+            kind = failed ? .rawFields : .printFormat
+        } else if name == KVMNestedVMEnterWording.eventName, let nestedVMEnter = KVMNestedVMEnterWording(event: event) {
             kind = .nestedVMEnter(nestedVMEnter)
         } else if name == KVMUserspaceExitWording.eventName, let userspaceExit = KVMUserspaceExitWording(event: event) {
             kind = .userspaceExit(userspaceExit)
@@ -263,5 +293,7 @@ struct EventWording {
 private struct Problem {
     var firstRecord: Int
     var count: Int
+    /// Whether the diagnostic reports how many records were affected.
+    var countsRecords = true
     var message: String
 }

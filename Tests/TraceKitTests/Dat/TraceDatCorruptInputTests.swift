@@ -52,6 +52,10 @@ import TraceKit
         let scratch = try ScratchDirectory()
         let path = try scratch.write([], named: "empty.dat")
         #expect(throws: TraceDatError.notTraceDat(path: path)) { try TraceDatReader.renderText(path: path) }
+        let error = TraceDatError.notTraceDat(path: path)
+        #expect(error.path == path)
+        #expect(error.description == "\(path): \(error.problem)")
+        #expect(error.problem == #"not a trace-cmd trace.dat file (the \x17\x08Dtracing magic is missing)"#)
     }
 
     @Test("a missing file, a directory and a text trace are rejected with the file named")
@@ -143,5 +147,28 @@ import TraceKit
         Self.expectRejected(try scratch.write(whole.prefix(whole.count / 2), named: "half.dat"))
         let text = try TraceDatReader.renderText(path: TraceDatFixtures.path("6.12/minimal.dat"))
         #expect(text.recordCount == 81)
+    }
+}
+
+@Suite struct TraceDatInMemoryTests {
+    @Test("a trace.dat in memory renders like the same file, and errors name the source")
+    func inMemory() throws {
+        let path = TraceDatFixtures.path("6.12/minimal.dat")
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let fromMemory = try TraceDatReader.renderText(bytes: bytes, source: "-")
+        let fromFile = try TraceDatFixtures.rendered("6.12/minimal.dat")
+        #expect(fromMemory.bytes == fromFile.bytes)
+        #expect(fromMemory.recordCount == fromFile.recordCount)
+        #expect(fromMemory.fileVersion == 7)
+
+        #expect(throws: TraceDatError.notTraceDat(path: "-")) {
+            try TraceDatReader.renderText(bytes: Array("# tracer: nop\n".utf8), source: "-")
+        }
+        #expect {
+            try TraceDatReader.renderText(bytes: Array(bytes.prefix(bytes.count / 2)), source: "run.dat.xz")
+        } throws: { error in
+            guard case .corrupt(let named, _) = error as? TraceDatError else { return false }
+            return named == "run.dat.xz"
+        }
     }
 }

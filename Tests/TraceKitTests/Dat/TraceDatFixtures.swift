@@ -1,6 +1,8 @@
 import CCompression
 import Foundation
+import Synchronization
 import TestSupport
+import TraceKit
 
 /// The shipped trace.dat files and the text twins the tests compare them with.
 enum TraceDatFixtures {
@@ -20,6 +22,18 @@ enum TraceDatFixtures {
 
     /// The `trace-cmd` samples, which have no text twin.
     static var sampleDatFiles: [String] { allDatFiles.filter { $0.hasPrefix("layouts/") } }
+
+    /// Rendered shipped files, kept because several tests read each (the suites run in
+    /// parallel; rendering is serialised inside TraceKit anyway).
+    private static let renderedCache = Mutex<[String: TraceDatText]>([:])
+
+    /// `TraceDatReader.renderText` of the shipped file `relative`, rendered once per test run.
+    static func rendered(_ relative: String) throws -> TraceDatText {
+        if let cached = renderedCache.withLock({ $0[relative] }) { return cached }
+        let text = try TraceDatReader.renderText(path: path(relative))
+        renderedCache.withLock { $0[relative] = text }
+        return text
+    }
 
     /// The absolute path of a file under `traces/`.
     static func path(_ relative: String) -> String { RepositoryPaths.trace(relative).path }
@@ -114,6 +128,31 @@ enum TraceDatFixtures {
         guard head.count + tail.count <= rendered.count else { return nil }
         let pairs = Array(zip(rendered.prefix(head.count), head)) + Array(zip(rendered.suffix(tail.count), tail))
         return (pairs.map { (rendered: $0.0, twin: $0.1) }, segments.count == 2)
+    }
+
+    /// The columns of an event line of tracefs or `trace-cmd report` layout: `comm-pid`, cpu,
+    /// timestamp, event name and payload (leading padding removed).
+    struct EventFields: Equatable, CustomStringConvertible {
+        var task: String, cpu: String, timestamp: String, name: String, payload: String
+        var description: String { "\(task) [\(cpu)] \(timestamp): \(name): \(payload)" }
+    }
+
+    /// Splits an event line into its columns, or `nil` for other lines.
+    static func eventFields(_ line: ArraySlice<UInt8>) -> EventFields? {
+        guard let open = line.firstIndex(of: UInt8(ascii: "[")),
+              let close = line[open...].firstIndex(of: UInt8(ascii: "]")),
+              let event = eventNameAndPayload(line)
+        else { return nil }
+        let text = { (bytes: ArraySlice<UInt8>) in String(decoding: bytes, as: UTF8.self) }
+        let afterCPU = text(line[(close + 1)...])
+        guard let timestampEnd = afterCPU.range(of: ": ") else { return nil }
+        let timestamp = afterCPU[..<timestampEnd.lowerBound].split(separator: " ").last.map(String.init) ?? ""
+        return EventFields(
+            task: text(line[..<open]).trimmingCharacters(in: .whitespaces),
+            cpu: text(line[(open + 1)..<close]),
+            timestamp: timestamp,
+            name: event.name,
+            payload: String(event.payload.drop { $0 == " " }))
     }
 
     /// How many lines of each event name a text holds.

@@ -55,15 +55,23 @@ import TestSupport
         #expect(throws: TraceLoadError(file: folder, problem: "is a directory")) { try TraceLoader.load(path: folder) }
     }
 
-    @Test("trace.dat files are detected and sent to the .dat seam", arguments: ["6.12/minimal.dat", "layouts/sample-real-2k-v6.dat"])
+    @Test("trace.dat files are detected and read through libtracecmd", arguments: ["6.12/minimal.dat", "layouts/sample-real-2k-v6.dat"])
     func traceDat(relativePath: String) throws {
         let path = RepositoryPaths.trace(relativePath).path
         let bytes = try TraceLoader.readAll(path: path)
         #expect(bytes.starts(with: TraceLoader.traceDatMagic))
-        #expect(throws: TraceLoadError(file: path, problem: "trace.dat support not built in (convert it with `trace-cmd report -N`)")) {
-            try TraceLoader.load(path: path)
-        }
+        let trace = try TraceLoader.load(path: path)
+        #expect(trace.format == .traceDat)
+        #expect(trace.count > 0)
+        #expect(trace.lineAccounting.unreadable == 0)
         #expect(throws: TraceLoadError.self) { try TraceLoader.load(path: path, format: .tracefs) }
+    }
+
+    @Test("a .dat loads with the same events as its tracefs twin")
+    func traceDatMatchesTracefs() throws {
+        let dat = try TraceLoader.load(path: RepositoryPaths.trace("6.12/minimal.dat").path)
+        let text = try TraceLoader.load(path: RepositoryPaths.trace("6.12/minimal.trace").path)
+        #expect(dat.eventNameCounts == text.eventNameCounts)
     }
 
     @Test("--format dat on a text file is refused")

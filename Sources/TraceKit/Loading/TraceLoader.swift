@@ -78,32 +78,14 @@ public enum TraceLoader {
     /// The one seam for `trace.dat`: turns the binary file into tracefs-layout text in the
     /// kernel's wording, one line per record, which the text indexer then reads.
     ///
-    /// libtracecmd opens files by path, so the bytes (which may have come from stdin or a
-    /// compressed file) are written to a private temporary file first, read through
-    /// ``TraceDatReader``, and the temporary file is removed.
+    /// ``TraceDatReader`` renders the records in the kernel's own wording (libtracecmd,
+    /// no plugins; it copies bytes from stdin or a decompressed file to a private temporary
+    /// file because libtracecmd reads files only).
     static func traceDatText(_ bytes: [UInt8], source: String) throws -> [UInt8] {
-        let folder = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        var template = Array("\(folder)/svmdbg-dat-XXXXXX".utf8CString)
-        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard descriptor >= 0 else {
-            throw TraceLoadError(file: source, problem: "cannot create a temporary file in \(folder): \(errnoText(errno))")
-        }
-        let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        defer { unlink(temporary) }
-        var written = 0
-        while written < bytes.count {
-            let count = bytes[written...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-            guard count > 0 else {
-                close(descriptor)
-                throw TraceLoadError(file: source, problem: "cannot write a temporary copy: \(errnoText(errno))")
-            }
-            written += count
-        }
-        close(descriptor)
         do {
-            return try TraceDatReader.renderText(path: temporary).bytes
+            return try TraceDatReader.renderText(bytes: bytes, source: source).bytes
         } catch {
-            throw TraceLoadError(file: source, problem: error.description)
+            throw TraceLoadError(file: source, problem: error.problem)
         }
     }
 

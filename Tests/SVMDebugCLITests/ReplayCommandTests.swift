@@ -1,0 +1,96 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// End-to-end runs of `check`, `export` and `diff` on the built binary: output contracts
+/// and exit codes.
+@Suite struct ReplayCommandTests {
+    static let zen3 = "svme_addr_chk=1,vgif=1,npt=1,nrips=0,decode_assists=0"
+
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    func run(_ arguments: [String]) throws -> Run {
+        let process = Process()
+        process.executableURL = RepositoryPaths.svmdbgExecutable
+        process.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                   stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    @Test("check --json on a clean trace exits 0 with the contract's keys")
+    func checkJSON() throws {
+        let result = try run(["check", RepositoryPaths.trace("6.12/msr-prot.trace").path, "--profile", "6.12",
+                              "--host", Self.zen3, "--json"])
+        #expect(result.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        for key in ["exits", "match", "mismatch", "undetermined", "mismatches"] { #expect(object[key] != nil, "\(key)") }
+        #expect(object["mismatch"] as? Int == 0)
+        #expect((object["exits"] as? Int ?? 0) > 0)
+    }
+
+    @Test("check exits 1 on a trace with a mismatch and 2 on an unusable input")
+    func checkExitCodes() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("svmdbg-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let text = try String(contentsOf: RepositoryPaths.trace("6.12/msr-prot.trace"), encoding: .utf8)
+            .replacingOccurrences(of: "kvm_nested_vmexit_inject: reason: msr ext_inf1: 0x0000000000000001",
+                                  with: "kvm_nested_vmexit_inject: reason: hlt ext_inf1: 0x0000000000000001")
+        let mutated = folder.appendingPathComponent("mutated.trace")
+        try text.write(to: mutated, atomically: true, encoding: .utf8)
+        let mismatch = try run(["check", mutated.path, "--host", Self.zen3])
+        #expect(mismatch.status == 1)
+        #expect(mismatch.stdout.contains("mismatches:"))
+        let missing = try run(["check", folder.appendingPathComponent("absent.trace").path])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.hasPrefix("svmdbg: "))
+        #expect(missing.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test("export refuses to overwrite without --force and reports the path it wrote")
+    func exportOverwrite() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("svmdbg-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let target = folder.appendingPathComponent("out.jsonl")
+        try "keep me\n".write(to: target, atomically: true, encoding: .utf8)
+        let trace = RepositoryPaths.trace("6.12/minimal.trace").path
+        let refused = try run(["export", trace, "--all", "-o", target.path])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("--force"))
+        #expect(try String(contentsOf: target, encoding: .utf8) == "keep me\n")
+        let forced = try run(["export", trace, "--all", "-o", target.path, "--force", "--format", "jsonl"])
+        #expect(forced.status == 0)
+        #expect(forced.stdout.contains(target.path))
+        let lines = try String(contentsOf: target, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count > 1)
+        for line in lines { _ = try JSONSerialization.jsonObject(with: Data(line.utf8)) }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix(".") }
+        #expect(leftovers.isEmpty)
+    }
+
+    @Test("diff --json names the changed exits between two profiles")
+    func diffJSON() throws {
+        let result = try run(["diff", RepositoryPaths.trace("6.12-naples/l2-badrax-vmload-vmsave-nointercept.trace").path,
+                              "--profile", "6.12", "--profile", "upstream",
+                              "--host", "svme_addr_chk=0,vgif=0,npt=1,nrips=0,decode_assists=0", "--json"])
+        #expect(result.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let changed = try #require(object["changed"] as? Int)
+        let exits = try #require(object["exits"] as? [[String: Any]])
+        #expect(changed == exits.count)
+        #expect(changed > 0)
+    }
+}

@@ -214,9 +214,18 @@ struct Indexer {
     private mutating func internName(_ base: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> UInt16? {
         // FNV-1a, 64 bit.
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for index in range { hash = (hash ^ UInt64(base[index])) &* 0x100_0000_01b3 }
-        if let candidates = nameLookup[hash] {
-            for id in candidates where nameBytes[Int(id)].elementsEqual(base[range]) { return id }
+        var index = range.lowerBound
+        while index < range.upperBound {
+            hash = (hash ^ UInt64(base[index])) &* 0x100_0000_01b3
+            index += 1
+        }
+        if let candidates = nameLookup[hash], let start = base.baseAddress.map({ $0 + range.lowerBound }) {
+            for id in candidates {
+                let known = nameBytes[Int(id)]
+                let equal = known.count == range.count
+                    && known.withUnsafeBufferPointer { $0.baseAddress.map { memcmp($0, start, range.count) == 0 } ?? true }
+                if equal { return id }
+            }
         }
         guard names.count < Int(UInt16.max) else { return nil }
         let id = UInt16(names.count)
@@ -262,10 +271,11 @@ struct Indexer {
 
     /// NUL or other C0 control bytes (except tab).
     private func containsBinary(_ line: ByteCursor) -> Bool {
-        for index in line.position..<line.end {
+        var index = line.position
+        while index < line.end {
             let byte = line.base[index]
-            if byte < 0x20, byte != ASCII.tab { return true }
-            if byte == 0x7f { return true }
+            if (byte < 0x20 && byte != ASCII.tab) || byte == 0x7f { return true }
+            index += 1
         }
         return false
     }

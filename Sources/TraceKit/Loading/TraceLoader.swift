@@ -122,22 +122,18 @@ public enum TraceLoader {
     private static func readAll(descriptor: Int32, name: String, sizeHint: Int = 0) throws -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(max(sizeHint, 1 << 16))
-        let chunk = 1 << 20
+        let chunkSize = 1 << 20
+        let chunk = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: chunkSize)
+        defer { chunk.deallocate() }
+        guard let base = chunk.baseAddress else { return bytes }
         while true {
-            let oldCount = bytes.count
-            var readCount = 0
-            var failure: Int32 = 0
-            bytes.append(contentsOf: repeatElement(0, count: chunk))
-            bytes.withUnsafeMutableBufferPointer { buffer in
-                guard let base = buffer.baseAddress else { return }
-                repeat {
-                    readCount = read(descriptor, base + oldCount, chunk)
-                } while readCount < 0 && errno == EINTR
-                if readCount < 0 { failure = errno }
-            }
-            bytes.removeLast(chunk - max(readCount, 0))
-            if readCount < 0 { throw TraceLoadError(file: name, problem: errnoText(failure)) }
+            var readCount: Int
+            repeat {
+                readCount = read(descriptor, base, chunkSize)
+            } while readCount < 0 && errno == EINTR
+            if readCount < 0 { throw TraceLoadError(file: name, problem: errnoText(errno)) }
             if readCount == 0 { return bytes }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[0..<readCount]))
         }
     }
 

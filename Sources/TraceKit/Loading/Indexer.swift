@@ -18,12 +18,13 @@ struct Indexer {
 
     /// Indexes `text`; `format` nil means detect.
     static func index(text: [UInt8], source: String, format: TraceFormat?, compression: TraceCompression,
+                      datDiagnostics: [TraceDatDiagnostic] = [],
                       progress: (@Sendable (IndexProgress) -> Void)?) -> LoadedTrace {
         var indexer = Indexer()
         return text.withUnsafeBufferPointer { base in
             let (detected, style) = detect(base, forced: format)
             return indexer.run(base, text: text, source: source, format: detected, style: style,
-                               compression: compression, progress: progress)
+                               compression: compression, datDiagnostics: datDiagnostics, progress: progress)
         }
     }
 
@@ -76,6 +77,7 @@ struct Indexer {
 
     private mutating func run(_ base: UnsafeBufferPointer<UInt8>, text: [UInt8], source: String, format: TraceFormat,
                               style: LinePrefix.Style, compression: TraceCompression,
+                              datDiagnostics: [TraceDatDiagnostic],
                               progress: (@Sendable (IndexProgress) -> Void)?) -> LoadedTrace {
         var accounting = LineAccounting()
         var diagnostics: [Diagnostic] = []
@@ -202,6 +204,12 @@ struct Indexer {
             if let vcpu, threads[prefix.pid]?.vcpu == nil { threads[prefix.pid]?.vcpu = vcpu }
         }
         progress?(IndexProgress(bytesScanned: base.count, totalBytes: base.count, events: entries.count))
+        // The trace.dat reader reports by record (= event, in order); place them on their lines.
+        for datDiagnostic in datDiagnostics {
+            lineNumber = datDiagnostic.record < entries.count ? Int(entries[datDiagnostic.record].lineNumber) : lineNumber
+            note(.failedToParse, "trace.dat: \(datDiagnostic.message)")
+        }
+        if !datDiagnostics.isEmpty { diagnostics.sort { $0.line < $1.line } }
         return LoadedTrace(source: source, format: format, compression: compression, diagnostics: diagnostics,
                            diagnosticCount: diagnosticTotal, diagnosticCountsByKind: diagnosticsByKind,
                            lineAccounting: accounting, threads: threads, text: text, index: entries, names: names,

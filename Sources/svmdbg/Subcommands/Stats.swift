@@ -29,7 +29,7 @@ extension SVMDebugCommand {
             See docs/stats.md.
 
             Exit status: 0 on success; 2 when TRACE is unusable (missing, a directory, \
-            unreadable, corrupt compression), with one line "svmdbg: FILE: problem" on stderr.
+            unreadable, corrupt compression, corrupt trace.dat), with one line "svmdbg: FILE: problem" on stderr.
             """
         )
 

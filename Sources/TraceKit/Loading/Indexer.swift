@@ -8,6 +8,9 @@ struct Indexer {
     static let storedDiagnosticLimit = 10_000
     /// Report progress after at least this many bytes.
     static let progressInterval = 4 << 20
+    /// trace-cmd report pads `name:` so payloads start 22 columns after the name
+    /// (`trace-events.md` §1.2); names this long or longer get a single space.
+    static let reportNameColumn = 21
     /// Lines sampled to detect the layout.
     static let detectionSampleLines = 400
 
@@ -41,6 +44,7 @@ struct Indexer {
         var dashed = 0
         var dashedWithFlags = 0
         var spaced = 0
+        var padded = 0
         var lineStart = 0
         var lines = 0
         while lineStart < base.count, lines < detectionSampleLines {
@@ -53,6 +57,10 @@ struct Indexer {
                 case .dashed:
                     dashed += 1
                     if prefix.hasFlags { dashedWithFlags += 1 }
+                    // trace-cmd pads short event names so payloads line up; the kernel does not.
+                    if prefix.payloadStart - prefix.nameRange.upperBound > 2, prefix.nameRange.count < reportNameColumn {
+                        padded += 1
+                    }
                 case .spaced:
                     spaced += 1
                 }
@@ -63,7 +71,8 @@ struct Indexer {
         if spaced > dashed { return (.perfScript, .spaced) }
         if reportHeader && !tracefsHeader { return (.traceCmdReport, .dashed) }
         if tracefsHeader || dashedWithFlags > 0 || dashed == 0 { return (.tracefs, .dashed) }
-        return (.traceCmdReport, .dashed)
+        // No header and no flags column: tracefs with irq-info off, or trace-cmd report.
+        return padded * 2 > dashed ? (.traceCmdReport, .dashed) : (.tracefs, .dashed)
     }
 
     /// Index of the `\n` ending the line that starts at `start` (or the end of the text).

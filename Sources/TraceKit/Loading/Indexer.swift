@@ -100,6 +100,7 @@ struct Indexer {
         var previousWasEventText = false
         var seenEvent = false
         var nextProgress = Self.progressInterval
+        var gaps: [EventNumber] = []
 
         func note(_ kind: Diagnostic.Kind, _ message: String) {
             diagnosticTotal += 1
@@ -136,6 +137,7 @@ struct Indexer {
                 accounting.metadata += 1
                 if seenEvent, line.find("omitted") != nil {
                     note(.omittedLines, "comment inside the body says lines were removed here: \(snippet(line))")
+                    if gaps.last != EventNumber(entries.count) { gaps.append(EventNumber(entries.count)) }
                 }
                 previousWasEventText = false
                 continue
@@ -143,6 +145,7 @@ struct Indexer {
             if let lost = lostEvents(line) {
                 accounting.metadata += 1
                 note(.lostEvents, "the kernel dropped \(lost) events here: \(snippet(line))")
+                if seenEvent, gaps.last != EventNumber(entries.count) { gaps.append(EventNumber(entries.count)) }
                 previousWasEventText = false
                 continue
             }
@@ -221,7 +224,7 @@ struct Indexer {
         if !datDiagnostics.isEmpty { diagnostics.sort { $0.line < $1.line } }
         return LoadedTrace(source: source, format: format, compression: compression, diagnostics: diagnostics,
                            diagnosticCount: diagnosticTotal, diagnosticCountsByKind: diagnosticsByKind,
-                           lineAccounting: accounting, threads: threads, text: text, index: entries, names: names,
+                           lineAccounting: accounting, gaps: gaps, threads: threads, text: text, index: entries, names: names,
                            kinds: kinds, style: style)
     }
 

@@ -12,9 +12,8 @@ enum PayloadParser {
 
     /// Decodes `base[start..<end]` as the payload of `event`.
     static func parse(_ event: KnownEvent, _ base: UnsafeBufferPointer<UInt8>, start: Int, end: Int) -> Result {
-        var cursor = ByteCursor(base, from: start, to: end)
-        var trimmed = ByteCursor(base, from: start, to: cursor.trimmedEnd)
-        cursor = trimmed
+        let whole = ByteCursor(base, from: start, to: end)
+        var cursor = ByteCursor(base, from: start, to: whole.trimmedEnd)
         var marker: (kind: Diagnostic.Kind, message: String)?
         // `<CANT FIND FIELD x>`: the plugin failed; the kernel format follows it.
         while cursor.literal("<CANT FIND FIELD ") {
@@ -31,8 +30,7 @@ enum PayloadParser {
             return Result(payload: payload,
                           marker: (.failedToParse, "libtraceevent could not parse the \(event.tracepoint) format; \(detail)"))
         }
-        trimmed = cursor
-        let payload = decode(event, &trimmed)
+        let payload = decode(event, &cursor)
         return Result(payload: payload, marker: marker)
     }
 

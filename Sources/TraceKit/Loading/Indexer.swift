@@ -101,6 +101,7 @@ struct Indexer {
         var seenEvent = false
         var nextProgress = Self.progressInterval
         var gaps: [EventNumber] = []
+        var current: ThreadSummary?
 
         func note(_ kind: Diagnostic.Kind, _ message: String) {
             diagnosticTotal += 1
@@ -208,13 +209,17 @@ struct Indexer {
                                       lineNumber: UInt32(truncatingIfNeeded: lineNumber), pid: prefix.pid,
                                       lengthAndFlags: length | flags, cpu: UInt16(truncatingIfNeeded: prefix.cpu),
                                       nameID: nameID))
-            if threads[prefix.pid] == nil {
-                threads[prefix.pid] = ThreadSummary(pid: prefix.pid, tgid: prefix.tgid, comm: line.string(prefix.commRange),
-                                                    vcpu: nil, eventCount: 0)
+            // Consecutive events mostly share a thread: keep its summary in hand.
+            if current?.pid != prefix.pid {
+                if let finished = current { threads[finished.pid] = finished }
+                current = threads[prefix.pid]
+                    ?? ThreadSummary(pid: prefix.pid, tgid: prefix.tgid, comm: line.string(prefix.commRange),
+                                     vcpu: nil, eventCount: 0)
             }
-            threads[prefix.pid]?.eventCount += 1
-            if let vcpu, threads[prefix.pid]?.vcpu == nil { threads[prefix.pid]?.vcpu = vcpu }
+            current?.eventCount += 1
+            if let vcpu, current?.vcpu == nil { current?.vcpu = vcpu }
         }
+        if let finished = current { threads[finished.pid] = finished }
         progress?(IndexProgress(bytesScanned: base.count, totalBytes: base.count, events: entries.count))
         // The trace.dat reader reports by record (= event, in order); place them on their lines.
         for datDiagnostic in datDiagnostics {

@@ -84,8 +84,7 @@ enum PayloadParser {
             c.skipSpaces()
         }
         guard c.literal("reason "), let ripAt = c.find(" rip 0x") else { c.position = start; return nil }
-        let reasonText = c.string(c.position..<trimEnd(c, ripAt))
-        guard let reason = SVMExitReason(name: reasonText) else { c.position = start; return nil }
+        guard let reason = exitReason(c, c.position..<trimEnd(c, ripAt)) else { c.position = start; return nil }
         c.position = ripAt + 5
         guard let rip = c.prefixedHex() else { c.position = start; return nil }
         var exit = KVMExit(exitReason: reason, guestRIP: rip, vcpu: vcpu)
@@ -122,7 +121,7 @@ enum PayloadParser {
         guard c.literal("rip:"), let rip = c.spacedHex(), c.key("reason:") else { c.position = start; return nil }
         c.skipSpaces()
         guard let fieldsAt = c.find(" ext_inf1:") else { c.position = start; return nil }
-        guard let reason = SVMExitReason(name: c.string(c.position..<trimEnd(c, fieldsAt))) else {
+        guard let reason = exitReason(c, c.position..<trimEnd(c, fieldsAt)) else {
             c.position = start; return nil
         }
         c.position = fieldsAt
@@ -147,7 +146,7 @@ enum PayloadParser {
         if c.literal("reason:") {
             c.skipSpaces()
             guard let fieldsAt = c.find(" ext_inf1:"),
-                  let reason = SVMExitReason(name: c.string(c.position..<trimEnd(c, fieldsAt))) else {
+                  let reason = exitReason(c, c.position..<trimEnd(c, fieldsAt)) else {
                 c.position = start; return nil
             }
             c.position = fieldsAt
@@ -156,7 +155,7 @@ enum PayloadParser {
                                          exitIntInfo: info.2, exitIntInfoErr: info.3)
         }
         guard c.literal("reason "), let fieldsAt = c.find(" info1 "),
-              let reason = SVMExitReason(name: c.string(c.position..<trimEnd(c, fieldsAt))) else {
+              let reason = exitReason(c, c.position..<trimEnd(c, fieldsAt)) else {
             c.position = start; return nil
         }
         c.position = fieldsAt
@@ -530,6 +529,15 @@ enum PayloadParser {
         default:
             return nil
         }
+    }
+
+    /// The exit reason printed at `range`: table names looked up on the bytes, anything
+    /// else (hex, `UNKNOWN (n)`) through ``SVMExitReason/init(name:)``.
+    private static func exitReason(_ c: ByteCursor, _ range: Range<Int>) -> SVMExitReason? {
+        if let code = SVMExitNameTable.code(forBytes: UnsafeBufferPointer(rebasing: c.base[range])) {
+            return SVMExitReason(code)
+        }
+        return SVMExitReason(name: c.string(range))
     }
 
     /// End of `[start, index)` with trailing spaces dropped.

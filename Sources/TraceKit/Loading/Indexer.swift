@@ -196,7 +196,7 @@ struct Indexer {
                 var payload = ByteCursor(base, from: prefix.payloadStart, to: lineEnd)
                 if payload.literal("[FAILED TO PARSE]") {
                     note(.failedToParse, "libtraceevent could not parse \(names[Int(nameID)]); kept raw")
-                } else if payload.literal("<CANT FIND FIELD") {
+                } else if payload.literal("<CANT FIND FIELD") || payload.literal("<CAN'T FIND FIELD") {
                     note(.missingField, "libtraceevent could not find a field of \(names[Int(nameID)]); kept raw")
                 }
             }

@@ -16,7 +16,8 @@ enum PayloadParser {
         var cursor = ByteCursor(base, from: start, to: whole.trimmedEnd)
         var marker: (kind: Diagnostic.Kind, message: String)?
         // `<CANT FIND FIELD x>`: the plugin failed; the kernel format follows it.
-        while cursor.literal("<CANT FIND FIELD ") {
+        // libtraceevent spells it `CANT`; accept the apostrophe too (hand-copied reports).
+        while cursor.literal("<CANT FIND FIELD ") || cursor.literal("<CAN'T FIND FIELD ") {
             let nameStart = cursor.position
             guard let close = cursor.find(">") else { return Result(payload: nil, marker: nil) }
             let field = cursor.string(nameStart..<close)

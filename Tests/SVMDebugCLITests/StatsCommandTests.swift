@@ -63,3 +63,26 @@ private func runSVMDebug(_ arguments: [String]) throws -> (status: Int32, stdout
         #expect(result.stdout.contains("vCPU 0 — pid 401 (svmlab)"))
     }
 }
+
+@Suite struct StatsTextTests {
+    @Test("stats prints line accounting, event counts and the exit table as text")
+    func textOutput() throws {
+        let path = RepositoryPaths.trace("6.12/minimal.trace").path
+        let process = Process()
+        process.executableURL = RepositoryPaths.svmdbgExecutable
+        process.arguments = ["stats", path]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(lines.first == "Trace: \(path) (tracefs)")
+        #expect(lines.contains("Lines: 93 read, 75 understood, 6 raw, 0 unreadable, 12 metadata"))
+        #expect(lines.contains("Diagnostics: 0"))
+        #expect(lines.contains { $0.hasPrefix("  kvm_exit ") && $0.hasSuffix(" 17") })
+        #expect(lines.contains("L2      hlt           0x78               1    5.88%     628.000     628.000     628.000        0"))
+        #expect(lines.contains("  L1 15, L2 2"))
+    }
+}

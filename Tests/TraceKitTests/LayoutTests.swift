@@ -170,3 +170,21 @@ import Testing
         #expect(MemoryLayout<IndexEntry>.stride == 32)
     }
 }
+
+@Suite struct FormatDetectionTests {
+    @Test("without header or flags, trace-cmd's name padding tells report from tracefs")
+    func paddingDetection() throws {
+        let report = """
+                  svmlab-401   [000]     6.275646: kvm_fpu:              load
+                  svmlab-401   [000]     6.277987: kvm_entry:            vcpu 0, rip 0x10000
+
+        """
+        let tracefs = """
+                  svmlab-401     [000]     6.275646: kvm_fpu: load
+                  svmlab-401     [000]     6.277987: kvm_entry: vcpu 0, rip 0x10000
+
+        """
+        #expect(try loadText(report).format == .traceCmdReport)
+        #expect(try loadText(tracefs).format == .tracefs)
+    }
+}

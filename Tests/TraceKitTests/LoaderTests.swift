@@ -3,6 +3,13 @@ import Testing
 import TestSupport
 @testable import TraceKit
 
+/// Every shipped trace.dat that has an uncut tracefs file of the same buffer beside it
+/// (`6.1/vmmcall.dat` is whole while its text forms were capped, so it has none).
+let datWithTracefsSibling: [String] = shippedTextTraces
+    .filter { $0.hasSuffix(".trace") && !$0.hasPrefix("layouts/") }
+    .map { String($0.dropLast(6)) + ".dat" }
+    .filter { FileManager.default.fileExists(atPath: RepositoryPaths.trace($0).path) }
+
 @Suite struct LoaderTests {
     @Test("a gzip file made from a shipped trace loads exactly like the plain file")
     func gzipInput() throws {
@@ -55,23 +62,44 @@ import TestSupport
         #expect(throws: TraceLoadError(file: folder, problem: "is a directory")) { try TraceLoader.load(path: folder) }
     }
 
-    @Test("trace.dat files are detected and read through libtracecmd", arguments: ["6.12/minimal.dat", "layouts/sample-real-2k-v6.dat"])
-    func traceDat(relativePath: String) throws {
-        let path = RepositoryPaths.trace(relativePath).path
-        let bytes = try TraceLoader.readAll(path: path)
-        #expect(bytes.starts(with: TraceLoader.traceDatMagic))
-        let trace = try TraceLoader.load(path: path)
+    @Test("a trace.dat loads with exactly the events of the tracefs file of the same buffer", arguments: datWithTracefsSibling)
+    func traceDatMatchesTracefs(relativePath: String) throws {
+        let dat = try TraceLoader.load(path: RepositoryPaths.trace(relativePath).path)
+        let tracefs = try TraceLoader.load(path: RepositoryPaths.trace(String(relativePath.dropLast(4)) + ".trace").path)
+        #expect(dat.format == .traceDat)
+        #expect(dat.lineAccounting.unreadable == 0)
+        #expect(dat.count == tracefs.count)
+        #expect(dat.eventNameCounts == tracefs.eventNameCounts)
+        for (fromDat, fromText) in zip(dat.events, tracefs.events) {
+            #expect(fromDat.name == fromText.name && fromDat.pid == fromText.pid && fromDat.cpu == fromText.cpu)
+            #expect(fromDat.timestamp == fromText.timestamp)
+            #expect(fromDat.payload == fromText.payload, "line \(fromText.lineNumber)")
+        }
+    }
+
+    @Test("the sample trace.dat files of the layouts folder load", arguments: ["layouts/sample-real-2k-v6.dat", "layouts/sample-long-cpl3-1k.dat"])
+    func layoutDat(relativePath: String) throws {
+        let trace = try TraceLoader.load(path: RepositoryPaths.trace(relativePath).path)
         #expect(trace.format == .traceDat)
         #expect(trace.count > 0)
         #expect(trace.lineAccounting.unreadable == 0)
-        #expect(throws: TraceLoadError.self) { try TraceLoader.load(path: path, format: .tracefs) }
+        #expect(try TraceLoader.readAll(path: RepositoryPaths.trace(relativePath).path).starts(with: TraceLoader.traceDatMagic))
     }
 
-    @Test("a .dat loads with the same events as its tracefs twin")
-    func traceDatMatchesTracefs() throws {
-        let dat = try TraceLoader.load(path: RepositoryPaths.trace("6.12/minimal.dat").path)
-        let text = try TraceLoader.load(path: RepositoryPaths.trace("6.12/minimal.trace").path)
-        #expect(dat.eventNameCounts == text.eventNameCounts)
+    @Test("a trace.dat from stdin-like bytes or compressed goes through a temporary copy")
+    func datFromBytes() throws {
+        let bytes = try TraceLoader.readAll(path: RepositoryPaths.trace("6.12/minimal.dat").path)
+        let trace = try TraceLoader.load(bytes: bytes, source: "-")
+        #expect(trace.format == .traceDat)
+        #expect(trace.count == 81)
+    }
+
+    @Test("a trace.dat under a forced text format, or a corrupt one, is refused")
+    func datRefusals() throws {
+        let path = RepositoryPaths.trace("6.12/minimal.dat").path
+        #expect(throws: TraceLoadError.self) { try TraceLoader.load(path: path, format: .tracefs) }
+        let truncated = Array(try TraceLoader.readAll(path: path).prefix(600))
+        #expect(throws: TraceLoadError.self) { try TraceLoader.load(bytes: truncated, source: "cut.dat") }
     }
 
     @Test("--format dat on a text file is refused")

@@ -49,6 +49,8 @@ let payloadCases: [PayloadCase] = [
           expected: .nestedVMExit(zeroExit)),
     .init(name: "kvm_nested_vmexit", payload: "   <CANT FIND FIELD rip>vcpu 0 reason hlt rip 0x101ce info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x00000000 error_code 0x00000000",
           expected: .nestedVMExit(zeroExit)),
+    .init(name: "kvm_nested_vmexit", payload: "<CAN'T FIND FIELD rip>vcpu 0 reason hlt rip 0x101ce info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x00000000 error_code 0x00000000",
+          expected: .nestedVMExit(zeroExit)),
     .init(name: "kvm_nested_vmexit", payload: "rip: 0x00000000000101ce reason: hlt ext_inf1: 0x0000000000000000 ext_inf2: 0x0000000000000000 ext_int: 0x00000000 ext_int_err: 0x00000000",
           expected: .nestedVMExit(KVMExit(exitReason: .hlt, guestRIP: 0x101ce, exitInfo1: 0, exitInfo2: 0, intrInfo: 0, errorCode: 0))),
     // kvm_entry generations.

@@ -53,9 +53,10 @@ enum Decompression {
                         else {
                             throw Failure(reason: "corrupt gzip data (zlib error \(status))")
                         }
-                        return buffer.count - Int(stream.avail_out)
+                        let produced = buffer.count - Int(stream.avail_out)
+                        output.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<produced]))
+                        return produced
                     }
-                    output.append(contentsOf: chunk[0..<produced])
                     if status != Z_STREAM_END, produced == 0, stream.avail_in == 0 {
                         throw Failure(reason: "gzip data ends early")
                     }
@@ -87,9 +88,10 @@ enum Decompression {
                     stream.next_out = buffer.baseAddress
                     stream.avail_out = buffer.count
                     status = lzma_code(&stream, stream.avail_in == 0 ? LZMA_FINISH : LZMA_RUN)
-                    return buffer.count - stream.avail_out
+                    let produced = buffer.count - stream.avail_out
+                    output.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<produced]))
+                    return produced
                 }
-                output.append(contentsOf: chunk[0..<produced])
                 if status == LZMA_STREAM_END { break }
                 guard status == LZMA_OK else { throw Failure(reason: "corrupt xz data (liblzma error \(status.rawValue))") }
                 if produced == 0, stream.avail_in == 0 {

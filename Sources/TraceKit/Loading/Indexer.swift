@@ -8,6 +8,9 @@ struct Indexer {
     static let storedDiagnosticLimit = 10_000
     /// Report progress after at least this many bytes.
     static let progressInterval = 4 << 20
+    /// trace-cmd report pads `name:` so payloads start 22 columns after the name
+    /// (`trace-events.md` §1.2); names this long or longer get a single space.
+    static let reportNameColumn = 21
     /// Lines sampled to detect the layout.
     static let detectionSampleLines = 400
 
@@ -18,12 +21,13 @@ struct Indexer {
 
     /// Indexes `text`; `format` nil means detect.
     static func index(text: [UInt8], source: String, format: TraceFormat?, compression: TraceCompression,
+                      datDiagnostics: [TraceDatDiagnostic] = [],
                       progress: (@Sendable (IndexProgress) -> Void)?) -> LoadedTrace {
         var indexer = Indexer()
         return text.withUnsafeBufferPointer { base in
             let (detected, style) = detect(base, forced: format)
             return indexer.run(base, text: text, source: source, format: detected, style: style,
-                               compression: compression, progress: progress)
+                               compression: compression, datDiagnostics: datDiagnostics, progress: progress)
         }
     }
 
@@ -40,6 +44,7 @@ struct Indexer {
         var dashed = 0
         var dashedWithFlags = 0
         var spaced = 0
+        var padded = 0
         var lineStart = 0
         var lines = 0
         while lineStart < base.count, lines < detectionSampleLines {
@@ -52,6 +57,10 @@ struct Indexer {
                 case .dashed:
                     dashed += 1
                     if prefix.hasFlags { dashedWithFlags += 1 }
+                    // trace-cmd pads short event names so payloads line up; the kernel does not.
+                    if prefix.payloadStart - prefix.nameRange.upperBound > 2, prefix.nameRange.count < reportNameColumn {
+                        padded += 1
+                    }
                 case .spaced:
                     spaced += 1
                 }
@@ -62,7 +71,8 @@ struct Indexer {
         if spaced > dashed { return (.perfScript, .spaced) }
         if reportHeader && !tracefsHeader { return (.traceCmdReport, .dashed) }
         if tracefsHeader || dashedWithFlags > 0 || dashed == 0 { return (.tracefs, .dashed) }
-        return (.traceCmdReport, .dashed)
+        // No header and no flags column: tracefs with irq-info off, or trace-cmd report.
+        return padded * 2 > dashed ? (.traceCmdReport, .dashed) : (.tracefs, .dashed)
     }
 
     /// Index of the `\n` ending the line that starts at `start` (or the end of the text).
@@ -76,6 +86,7 @@ struct Indexer {
 
     private mutating func run(_ base: UnsafeBufferPointer<UInt8>, text: [UInt8], source: String, format: TraceFormat,
                               style: LinePrefix.Style, compression: TraceCompression,
+                              datDiagnostics: [TraceDatDiagnostic],
                               progress: (@Sendable (IndexProgress) -> Void)?) -> LoadedTrace {
         var accounting = LineAccounting()
         var diagnostics: [Diagnostic] = []
@@ -89,6 +100,8 @@ struct Indexer {
         var previousWasEventText = false
         var seenEvent = false
         var nextProgress = Self.progressInterval
+        var gaps: [EventNumber] = []
+        var current: ThreadSummary?
 
         func note(_ kind: Diagnostic.Kind, _ message: String) {
             diagnosticTotal += 1
@@ -125,6 +138,7 @@ struct Indexer {
                 accounting.metadata += 1
                 if seenEvent, line.find("omitted") != nil {
                     note(.omittedLines, "comment inside the body says lines were removed here: \(snippet(line))")
+                    if gaps.last != EventNumber(entries.count) { gaps.append(EventNumber(entries.count)) }
                 }
                 previousWasEventText = false
                 continue
@@ -132,6 +146,7 @@ struct Indexer {
             if let lost = lostEvents(line) {
                 accounting.metadata += 1
                 note(.lostEvents, "the kernel dropped \(lost) events here: \(snippet(line))")
+                if seenEvent, gaps.last != EventNumber(entries.count) { gaps.append(EventNumber(entries.count)) }
                 previousWasEventText = false
                 continue
             }
@@ -181,7 +196,7 @@ struct Indexer {
                 var payload = ByteCursor(base, from: prefix.payloadStart, to: lineEnd)
                 if payload.literal("[FAILED TO PARSE]") {
                     note(.failedToParse, "libtraceevent could not parse \(names[Int(nameID)]); kept raw")
-                } else if payload.literal("<CANT FIND FIELD") {
+                } else if payload.literal("<CANT FIND FIELD") || payload.literal("<CAN'T FIND FIELD") {
                     note(.missingField, "libtraceevent could not find a field of \(names[Int(nameID)]); kept raw")
                 }
             }
@@ -194,17 +209,27 @@ struct Indexer {
                                       lineNumber: UInt32(truncatingIfNeeded: lineNumber), pid: prefix.pid,
                                       lengthAndFlags: length | flags, cpu: UInt16(truncatingIfNeeded: prefix.cpu),
                                       nameID: nameID))
-            if threads[prefix.pid] == nil {
-                threads[prefix.pid] = ThreadSummary(pid: prefix.pid, tgid: prefix.tgid, comm: line.string(prefix.commRange),
-                                                    vcpu: nil, eventCount: 0)
+            // Consecutive events mostly share a thread: keep its summary in hand.
+            if current?.pid != prefix.pid {
+                if let finished = current { threads[finished.pid] = finished }
+                current = threads[prefix.pid]
+                    ?? ThreadSummary(pid: prefix.pid, tgid: prefix.tgid, comm: line.string(prefix.commRange),
+                                     vcpu: nil, eventCount: 0)
             }
-            threads[prefix.pid]?.eventCount += 1
-            if let vcpu, threads[prefix.pid]?.vcpu == nil { threads[prefix.pid]?.vcpu = vcpu }
+            current?.eventCount += 1
+            if let vcpu, current?.vcpu == nil { current?.vcpu = vcpu }
         }
+        if let finished = current { threads[finished.pid] = finished }
         progress?(IndexProgress(bytesScanned: base.count, totalBytes: base.count, events: entries.count))
+        // The trace.dat reader reports by record (= event, in order); place them on their lines.
+        for datDiagnostic in datDiagnostics {
+            lineNumber = datDiagnostic.record < entries.count ? Int(entries[datDiagnostic.record].lineNumber) : lineNumber
+            note(.failedToParse, "trace.dat: \(datDiagnostic.message)")
+        }
+        if !datDiagnostics.isEmpty { diagnostics.sort { $0.line < $1.line } }
         return LoadedTrace(source: source, format: format, compression: compression, diagnostics: diagnostics,
                            diagnosticCount: diagnosticTotal, diagnosticCountsByKind: diagnosticsByKind,
-                           lineAccounting: accounting, threads: threads, text: text, index: entries, names: names,
+                           lineAccounting: accounting, gaps: gaps, threads: threads, text: text, index: entries, names: names,
                            kinds: kinds, style: style)
     }
 
@@ -214,9 +239,18 @@ struct Indexer {
     private mutating func internName(_ base: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> UInt16? {
         // FNV-1a, 64 bit.
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for index in range { hash = (hash ^ UInt64(base[index])) &* 0x100_0000_01b3 }
-        if let candidates = nameLookup[hash] {
-            for id in candidates where nameBytes[Int(id)].elementsEqual(base[range]) { return id }
+        var index = range.lowerBound
+        while index < range.upperBound {
+            hash = (hash ^ UInt64(base[index])) &* 0x100_0000_01b3
+            index += 1
+        }
+        if let candidates = nameLookup[hash], let start = base.baseAddress.map({ $0 + range.lowerBound }) {
+            for id in candidates {
+                let known = nameBytes[Int(id)]
+                let equal = known.count == range.count
+                    && known.withUnsafeBufferPointer { $0.baseAddress.map { memcmp($0, start, range.count) == 0 } ?? true }
+                if equal { return id }
+            }
         }
         guard names.count < Int(UInt16.max) else { return nil }
         let id = UInt16(names.count)
@@ -262,10 +296,11 @@ struct Indexer {
 
     /// NUL or other C0 control bytes (except tab).
     private func containsBinary(_ line: ByteCursor) -> Bool {
-        for index in line.position..<line.end {
+        var index = line.position
+        while index < line.end {
             let byte = line.base[index]
-            if byte < 0x20, byte != ASCII.tab { return true }
-            if byte == 0x7f { return true }
+            if (byte < 0x20 && byte != ASCII.tab) || byte == 0x7f { return true }
+            index += 1
         }
         return false
     }

@@ -21,6 +21,11 @@ public struct LoadedTrace: Sendable {
     public let lineAccounting: LineAccounting
     /// Every thread seen, by pid.
     public let threads: [Int32: ThreadSummary]
+    /// Where events are missing: the number of the first event after each
+    /// `CPU:n [LOST k EVENTS]` marker or `# … omitted …` comment inside the body (equal to
+    /// ``count`` when the gap is at the end). Anything that pairs events across such a
+    /// point (an exit with its entry) must start over there.
+    public let gaps: [EventNumber]
 
     /// The (decompressed) text.
     let text: [UInt8]
@@ -34,7 +39,8 @@ public struct LoadedTrace: Sendable {
     let style: LinePrefix.Style
 
     init(source: String, format: TraceFormat, compression: TraceCompression, diagnostics: [Diagnostic],
-         diagnosticCount: Int, diagnosticCountsByKind: [Diagnostic.Kind: Int], lineAccounting: LineAccounting, threads: [Int32: ThreadSummary], text: [UInt8], index: [IndexEntry],
+         diagnosticCount: Int, diagnosticCountsByKind: [Diagnostic.Kind: Int], lineAccounting: LineAccounting,
+         gaps: [EventNumber], threads: [Int32: ThreadSummary], text: [UInt8], index: [IndexEntry],
          names: [String], kinds: [KnownEvent?], style: LinePrefix.Style) {
         self.source = source
         self.format = format
@@ -43,6 +49,7 @@ public struct LoadedTrace: Sendable {
         self.diagnosticCount = diagnosticCount
         self.diagnosticCountsByKind = diagnosticCountsByKind
         self.lineAccounting = lineAccounting
+        self.gaps = gaps
         self.threads = threads
         self.text = text
         self.index = index

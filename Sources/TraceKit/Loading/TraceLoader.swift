@@ -1,4 +1,3 @@
-import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,12 +20,12 @@ public enum TraceLoader {
     ///   - format: the layout to read, or `nil` to detect it from the content.
     ///   - progress: called from the loading thread as indexing advances.
     /// - Throws: ``TraceLoadError`` only when the input is unusable as a whole (missing,
-    ///   a directory, unreadable, corrupt compression, trace.dat without a reader). Bad
+    ///   a directory, unreadable, corrupt compression, corrupt trace.dat). Bad
     ///   lines never throw: they become ``Diagnostic``s.
     public static func load(path: String, format: TraceFormat? = nil,
                             progress: (@Sendable (IndexProgress) -> Void)? = nil) throws -> LoadedTrace {
         let bytes = try readAll(path: path)
-        return try load(bytes: bytes, source: path, format: format, progress: progress)
+        return try load(bytes: bytes, source: path, filePath: path == "-" ? nil : path, format: format, progress: progress)
     }
 
     /// Loads and indexes a trace already in memory (possibly compressed).
@@ -34,6 +33,13 @@ public enum TraceLoader {
     /// - Parameter source: the name used in diagnostics and errors.
     public static func load(bytes: [UInt8], source: String, format: TraceFormat? = nil,
                             progress: (@Sendable (IndexProgress) -> Void)? = nil) throws -> LoadedTrace {
+        try load(bytes: bytes, source: source, filePath: nil, format: format, progress: progress)
+    }
+
+    /// Loads `bytes`; `filePath` is the file they were read from, if any (lets the
+    /// trace.dat reader open it directly instead of through a temporary copy).
+    static func load(bytes: [UInt8], source: String, filePath: String?, format: TraceFormat?,
+                     progress: (@Sendable (IndexProgress) -> Void)?) throws -> LoadedTrace {
         let compression = Decompression.detect(bytes)
         var text: [UInt8]
         do {
@@ -47,16 +53,20 @@ public enum TraceLoader {
         }
         let isDat = text.starts(with: traceDatMagic)
         var resolved = format
+        var datDiagnostics: [TraceDatDiagnostic] = []
         if isDat {
             guard format == nil || format == .traceDat else {
                 throw TraceLoadError(file: source, problem: "is a trace.dat file, not --format \(format?.rawValue ?? "")")
             }
-            text = try traceDatText(text, source: source)
+            let rendered = try traceDatText(text, source: source, filePath: compression == .none ? filePath : nil)
+            text = rendered.bytes
+            datDiagnostics = rendered.diagnostics
             resolved = .traceDat
         } else if format == .traceDat {
             throw TraceLoadError(file: source, problem: "not a trace.dat file (no trace-cmd magic)")
         }
-        return Indexer.index(text: text, source: source, format: resolved, compression: compression, progress: progress)
+        return Indexer.index(text: text, source: source, format: resolved, compression: compression,
+                             datDiagnostics: datDiagnostics, progress: progress)
     }
 
     /// Loads in a background task and streams progress, ending with the loaded trace.
@@ -76,16 +86,50 @@ public enum TraceLoader {
     }
 
     /// The one seam for `trace.dat`: turns the binary file into tracefs-layout text in the
-    /// kernel's wording, one line per record, which the text indexer then reads.
+    /// kernel's wording, one line per record (``TraceDatReader``), which the text indexer
+    /// then reads like any tracefs file.
     ///
-    /// ``TraceDatReader`` renders the records in the kernel's own wording (libtracecmd,
-    /// no plugins; it copies bytes from stdin or a decompressed file to a private temporary
-    /// file because libtracecmd reads files only).
-    static func traceDatText(_ bytes: [UInt8], source: String) throws -> [UInt8] {
+    /// The reader opens files by path; input that is not a plain file on disk (stdin, a
+    /// compressed `.dat.xz`) goes through a temporary copy.
+    static func traceDatText(_ bytes: [UInt8], source: String, filePath: String?) throws -> TraceDatText {
+        if let filePath { return try renderTraceDat(path: filePath, source: source) }
+        let folder = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array("\(folder)/svmdbg-dat-XXXXXX.dat".utf8CString)
+        let descriptor = template.withUnsafeMutableBufferPointer { buffer -> Int32 in
+            guard let base = buffer.baseAddress else { return -1 }
+            return mkstemps(base, 4)
+        }
+        guard descriptor >= 0 else {
+            throw TraceLoadError(file: source, problem: "cannot create a temporary file in \(folder): \(errnoText(errno))")
+        }
+        let temporary = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        defer { unlink(temporary) }
+        let written = bytes.withUnsafeBufferPointer { buffer -> Bool in
+            var offset = 0
+            while offset < buffer.count, let base = buffer.baseAddress {
+                let count = write(descriptor, base + offset, buffer.count - offset)
+                if count <= 0 { return false }
+                offset += count
+            }
+            return true
+        }
+        close(descriptor)
+        guard written else {
+            throw TraceLoadError(file: source, problem: "cannot make a temporary copy of the trace.dat: \(errnoText(errno))")
+        }
+        return try renderTraceDat(path: temporary, source: source)
+    }
+
+    /// Runs the trace.dat reader on `path`, reporting failures under the user's name `source`.
+    private static func renderTraceDat(path: String, source: String) throws -> TraceDatText {
         do {
-            return try TraceDatReader.renderText(bytes: bytes, source: source).bytes
+            return try TraceDatReader.renderText(path: path)
         } catch {
-            throw TraceLoadError(file: source, problem: error.problem)
+            switch error {
+            case .unreadable(_, let reason): throw TraceLoadError(file: source, problem: "cannot read the file: \(reason)")
+            case .notTraceDat: throw TraceLoadError(file: source, problem: "not a trace-cmd trace.dat file")
+            case .corrupt(_, let reason): throw TraceLoadError(file: source, problem: "corrupt or truncated trace.dat file: \(reason)")
+            }
         }
     }
 
@@ -104,22 +148,18 @@ public enum TraceLoader {
     private static func readAll(descriptor: Int32, name: String, sizeHint: Int = 0) throws -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(max(sizeHint, 1 << 16))
-        let chunk = 1 << 20
+        let chunkSize = 1 << 20
+        let chunk = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: chunkSize)
+        defer { chunk.deallocate() }
+        guard let base = chunk.baseAddress else { return bytes }
         while true {
-            let oldCount = bytes.count
-            var readCount = 0
-            var failure: Int32 = 0
-            bytes.append(contentsOf: repeatElement(0, count: chunk))
-            bytes.withUnsafeMutableBufferPointer { buffer in
-                guard let base = buffer.baseAddress else { return }
-                repeat {
-                    readCount = read(descriptor, base + oldCount, chunk)
-                } while readCount < 0 && errno == EINTR
-                if readCount < 0 { failure = errno }
-            }
-            bytes.removeLast(chunk - max(readCount, 0))
-            if readCount < 0 { throw TraceLoadError(file: name, problem: errnoText(failure)) }
+            var readCount: Int
+            repeat {
+                readCount = read(descriptor, base, chunkSize)
+            } while readCount < 0 && errno == EINTR
+            if readCount < 0 { throw TraceLoadError(file: name, problem: errnoText(errno)) }
             if readCount == 0 { return bytes }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[0..<readCount]))
         }
     }
 

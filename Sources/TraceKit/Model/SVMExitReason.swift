@@ -161,6 +161,40 @@ enum SVMExitNameTable {
         return table
     }()
 
+    /// FNV-1a hash of a name's bytes → (name bytes, code) candidates, for lookups without
+    /// making a String per trace line.
+    static let codeByNameHash: [UInt64: [([UInt8], UInt32)]] = {
+        var table: [UInt64: [([UInt8], UInt32)]] = [:]
+        for (name, code) in codeByName {
+            let bytes = Array(name.utf8)
+            let hash = bytes.withUnsafeBufferPointer { fnv1a($0) }
+            table[hash, default: []].append((bytes, code))
+        }
+        return table
+    }()
+
+    /// FNV-1a, 64 bit.
+    static func fnv1a(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var index = 0
+        while index < bytes.count {
+            hash = (hash ^ UInt64(bytes[index])) &* 0x100_0000_01b3
+            index += 1
+        }
+        return hash
+    }
+
+    /// The code of a kernel or plugin name given as bytes, or nil.
+    static func code(forBytes bytes: UnsafeBufferPointer<UInt8>) -> UInt32? {
+        guard let candidates = codeByNameHash[fnv1a(bytes)] else { return nil }
+        for (name, code) in candidates where name.count == bytes.count {
+            var index = 0
+            while index < name.count, name[index] == bytes[index] { index += 1 }
+            if index == name.count { return code }
+        }
+        return nil
+    }
+
     /// Every printed name (both dialects) → code.
     static let codeByName: [String: UInt32] = {
         var table: [String: UInt32] = [:]

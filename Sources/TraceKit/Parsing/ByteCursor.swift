@@ -36,7 +36,11 @@ struct ByteCursor {
         let count = literal.utf8CodeUnitCount
         guard end - position >= count else { return false }
         let pointer = literal.utf8Start
-        for offset in 0..<count where base[position + offset] != pointer[offset] { return false }
+        var offset = 0
+        while offset < count {
+            if base[position + offset] != pointer[offset] { return false }
+            offset += 1
+        }
         position += count
         return true
     }
@@ -107,9 +111,9 @@ struct ByteCursor {
         var index = position
         while index + count <= end {
             if base[index] == pointer[0] {
-                var matched = true
-                for offset in 1..<count where base[index + offset] != pointer[offset] { matched = false; break }
-                if matched { return index }
+                var offset = 1
+                while offset < count, base[index + offset] == pointer[offset] { offset += 1 }
+                if offset == count { return index }
             }
             index += 1
         }

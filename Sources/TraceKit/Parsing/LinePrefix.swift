@@ -111,9 +111,8 @@ struct LinePrefix {
         var hasFlags = false
         var stamp = parseTimestamp(&cursor)
         if stamp == nil {
-            guard let flags = cursor.word(), flags.count <= 8 else { return nil }
+            guard let flags = cursor.word(), flags.count <= maximumFlagsWidth else { return nil }
             hasFlags = true
-            _ = flags
             guard cursor.skipSpaces() > 0 else { return nil }
             stamp = parseTimestamp(&cursor)
         }
@@ -141,6 +140,9 @@ struct LinePrefix {
                           nameRange: nameRange, systemRange: systemRange, payloadStart: cursor.position,
                           style: lineStyle)
     }
+
+    /// Widest irq-flags column accepted (5 today, 4 on old kernels; a little slack for new columns).
+    static let maximumFlagsWidth = 8
 
     /// Nanoseconds per second, for `sec.fraction` timestamps.
     static let nanosecondsPerSecond: Int64 = 1_000_000_000

@@ -12,12 +12,12 @@ enum PayloadParser {
 
     /// Decodes `base[start..<end]` as the payload of `event`.
     static func parse(_ event: KnownEvent, _ base: UnsafeBufferPointer<UInt8>, start: Int, end: Int) -> Result {
-        var cursor = ByteCursor(base, from: start, to: end)
-        var trimmed = ByteCursor(base, from: start, to: cursor.trimmedEnd)
-        cursor = trimmed
+        let whole = ByteCursor(base, from: start, to: end)
+        var cursor = ByteCursor(base, from: start, to: whole.trimmedEnd)
         var marker: (kind: Diagnostic.Kind, message: String)?
         // `<CANT FIND FIELD x>`: the plugin failed; the kernel format follows it.
-        while cursor.literal("<CANT FIND FIELD ") {
+        // libtraceevent spells it `CANT`; accept the apostrophe too (hand-copied reports).
+        while cursor.literal("<CANT FIND FIELD ") || cursor.literal("<CAN'T FIND FIELD ") {
             let nameStart = cursor.position
             guard let close = cursor.find(">") else { return Result(payload: nil, marker: nil) }
             let field = cursor.string(nameStart..<close)
@@ -31,8 +31,7 @@ enum PayloadParser {
             return Result(payload: payload,
                           marker: (.failedToParse, "libtraceevent could not parse the \(event.tracepoint) format; \(detail)"))
         }
-        trimmed = cursor
-        let payload = decode(event, &trimmed)
+        let payload = decode(event, &cursor)
         return Result(payload: payload, marker: marker)
     }
 
@@ -86,8 +85,7 @@ enum PayloadParser {
             c.skipSpaces()
         }
         guard c.literal("reason "), let ripAt = c.find(" rip 0x") else { c.position = start; return nil }
-        let reasonText = c.string(c.position..<trimEnd(c, ripAt))
-        guard let reason = SVMExitReason(name: reasonText) else { c.position = start; return nil }
+        guard let reason = exitReason(c, c.position..<trimEnd(c, ripAt)) else { c.position = start; return nil }
         c.position = ripAt + 5
         guard let rip = c.prefixedHex() else { c.position = start; return nil }
         var exit = KVMExit(exitReason: reason, guestRIP: rip, vcpu: vcpu)
@@ -124,7 +122,7 @@ enum PayloadParser {
         guard c.literal("rip:"), let rip = c.spacedHex(), c.key("reason:") else { c.position = start; return nil }
         c.skipSpaces()
         guard let fieldsAt = c.find(" ext_inf1:") else { c.position = start; return nil }
-        guard let reason = SVMExitReason(name: c.string(c.position..<trimEnd(c, fieldsAt))) else {
+        guard let reason = exitReason(c, c.position..<trimEnd(c, fieldsAt)) else {
             c.position = start; return nil
         }
         c.position = fieldsAt
@@ -149,7 +147,7 @@ enum PayloadParser {
         if c.literal("reason:") {
             c.skipSpaces()
             guard let fieldsAt = c.find(" ext_inf1:"),
-                  let reason = SVMExitReason(name: c.string(c.position..<trimEnd(c, fieldsAt))) else {
+                  let reason = exitReason(c, c.position..<trimEnd(c, fieldsAt)) else {
                 c.position = start; return nil
             }
             c.position = fieldsAt
@@ -158,7 +156,7 @@ enum PayloadParser {
                                          exitIntInfo: info.2, exitIntInfoErr: info.3)
         }
         guard c.literal("reason "), let fieldsAt = c.find(" info1 "),
-              let reason = SVMExitReason(name: c.string(c.position..<trimEnd(c, fieldsAt))) else {
+              let reason = exitReason(c, c.position..<trimEnd(c, fieldsAt)) else {
             c.position = start; return nil
         }
         c.position = fieldsAt
@@ -532,6 +530,15 @@ enum PayloadParser {
         default:
             return nil
         }
+    }
+
+    /// The exit reason printed at `range`: table names looked up on the bytes, anything
+    /// else (hex, `UNKNOWN (n)`) through ``SVMExitReason/init(name:)``.
+    private static func exitReason(_ c: ByteCursor, _ range: Range<Int>) -> SVMExitReason? {
+        if let code = SVMExitNameTable.code(forBytes: UnsafeBufferPointer(rebasing: c.base[range])) {
+            return SVMExitReason(code)
+        }
+        return SVMExitReason(name: c.string(range))
     }
 
     /// End of `[start, index)` with trailing spaces dropped.

@@ -47,7 +47,8 @@ public struct KVMEntry: Sendable, Hashable {
     public var vcpu: UInt32
     /// `rip` of the guest about to run (absent in ≤5.9).
     public var rip: UInt64?
-    /// `immediate_exit`: `true`/`false` when the dialect can print the suffix, `nil` when it cannot (plugin, ≤6.8 formats are indistinguishable, so `false` means "suffix absent").
+    /// The `[immediate exit]` suffix was printed (6.9+ and backports). `false` means the
+    /// suffix is absent, which is also all that formats without it (≤6.8, plugin) can show.
     public var immediateExit: Bool
     /// `intr_info` (the VMCB `event_inj` about to be injected, 6.14+).
     public var intrInfo: UInt32?

@@ -81,10 +81,3 @@ public struct KVMNestedIntercepts: Sendable, Hashable {
         self.word5 = word5
     }
 }
-
-/// The payload of the ≤5.7 `kvm_nested_vmexit`, which had its own format.
-///
-/// Tracepoint: `kvm_nested_vmexit` before 5.10 (`trace-events.md` §3.5):
-/// `rip: 0x%016llx reason: %s ext_inf1: … ext_int_err: …`. Converted to ``KVMExit``
-/// by the parser so consumers see one shape; this type is not stored.
-enum LegacyNestedVMExitForm {}

@@ -8,9 +8,10 @@
 /// `trace-events.md` §3.2, §3.5), otherwise **L1**. A trace recorded without
 /// `kvm_nested_vmexit` therefore counts every exit as L1.
 ///
-/// An exit followed by another `kvm_exit` (or the end of the trace) before any
-/// `kvm_entry` is counted but not timed (``Row/untimed``) — lost events, the
-/// `# … omitted …` cut of a capped capture, or a trace that ends mid-exit.
+/// An exit followed by another `kvm_exit`, a gap (``LoadedTrace/gaps``: lost events, the
+/// `# … omitted …` cut of a capped capture) or the end of the trace before any
+/// `kvm_entry` is counted but not timed (``Row/untimed``); if not even the next event of
+/// its thread is in the trace, its level is ``NestingLevel/unknown``.
 public struct ExitStatistics: Sendable, Hashable {
     /// Which guest was running when the exit happened.
     public enum NestingLevel: String, Sendable, Hashable, CaseIterable, Comparable {
@@ -18,9 +19,20 @@ public struct ExitStatistics: Sendable, Hashable {
         case l1 = "L1"
         /// L2 (the nested guest) was running.
         case l2 = "L2"
+        /// The event that would tell is not in the trace (the exit is the thread's last
+        /// event before a gap or the end of the trace).
+        case unknown
 
-        /// L1 sorts before L2.
-        public static func < (lhs: NestingLevel, rhs: NestingLevel) -> Bool { lhs.rawValue < rhs.rawValue }
+        /// L1, L2, then unknown.
+        public static func < (lhs: NestingLevel, rhs: NestingLevel) -> Bool { lhs.order < rhs.order }
+
+        private var order: Int {
+            switch self {
+            case .l1: 0
+            case .l2: 1
+            case .unknown: 2
+            }
+        }
     }
 
     /// The unit of the times.
@@ -108,12 +120,18 @@ public struct ExitStatistics: Sendable, Hashable {
         let nestedIDs = Set(trace.names.indices.filter { trace.names[$0] == "kvm_nested_vmexit" }.map { UInt16($0) })
 
         func finish(_ pid: Int32, _ exit: Pending, duration: Int64?) {
-            let level = exit.level ?? .l1
+            let level = exit.level ?? .unknown
             perThread[pid, default: [:]][RowKey(level: level, reason: exit.reason), default: Row(level: level, reason: exit.reason)]
                 .add(duration: duration)
         }
 
+        var gaps = trace.gaps[...]
         for position in trace.index.indices {
+            while let gap = gaps.first, gap.rawValue <= position {
+                for (pid, open) in pending { finish(pid, open, duration: nil) }
+                pending.removeAll()
+                gaps = gaps.dropFirst()
+            }
             let entry = trace.index[position]
             if entry.isCounterTimestamp { unit = .counterTicks }
             let pid = entry.pid

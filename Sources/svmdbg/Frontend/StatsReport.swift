@@ -51,6 +51,7 @@ struct StatsReport: Encodable {
         var total: Int
         var l1: Int
         var l2: Int
+        var unknownLevel: Int
         var unreadable: Int
         var timeUnit: String
         var rows: [ExitRow]
@@ -88,7 +89,7 @@ struct StatsReport: Encodable {
                                   byKind: Dictionary(uniqueKeysWithValues: loaded.diagnosticCountsByKind.map { ($0.key.rawValue, $0.value) }))
         let unit = statistics.unit == .nanoseconds ? "ns" : "ticks"
         exits = Exits(total: statistics.totalExits, l1: statistics.exits(at: .l1), l2: statistics.exits(at: .l2),
-                      unreadable: statistics.unreadableExits, timeUnit: unit,
+                      unknownLevel: statistics.exits(at: .unknown), unreadable: statistics.unreadableExits, timeUnit: unit,
                       rows: statistics.rows.map { Self.row($0, of: statistics.totalExits) })
         if perVCPU {
             threads = statistics.threads.map { table in
@@ -127,6 +128,7 @@ struct StatsReport: Encodable {
         }
         out += "\n" + table(title: "Exits", rows: exits.rows, total: exits.total)
         out += "  L1 \(exits.l1), L2 \(exits.l2)"
+        if exits.unknownLevel > 0 { out += ", level unknown \(exits.unknownLevel)" }
         if exits.unreadable > 0 { out += ", \(exits.unreadable) with an unreadable payload" }
         out += "\n"
         for thread in threads ?? [] {
@@ -140,15 +142,15 @@ struct StatsReport: Encodable {
         let unitLabel = exits.timeUnit == "ns" ? "µs" : "ticks"
         var out = "\(title): time from kvm_exit to the next kvm_entry of the same thread, in \(unitLabel)\n"
         let reasonWidth = max(12, rows.map(\.reason.count).max() ?? 0)
-        out += pad("Level", 7) + pad("Reason", reasonWidth + 2) + pad("Code", 12) + leftPad("Count", 8) + leftPad("Share", 9)
+        out += pad("Level", 8) + pad("Reason", reasonWidth + 2) + pad("Code", 12) + leftPad("Count", 8) + leftPad("Share", 9)
         out += leftPad("Min", 12) + leftPad("Mean", 12) + leftPad("Max", 12) + leftPad("Untimed", 9) + "\n"
         for row in rows {
-            out += pad(row.level, 7) + pad(row.reason, reasonWidth + 2) + pad(row.code, 12) + leftPad(String(row.count), 8)
+            out += pad(row.level, 8) + pad(row.reason, reasonWidth + 2) + pad(row.code, 12) + leftPad(String(row.count), 8)
             out += leftPad(String(format: "%.2f%%", row.sharePercent), 9)
             out += leftPad(time(row.min.map(Double.init)), 12) + leftPad(time(row.mean), 12) + leftPad(time(row.max.map(Double.init)), 12)
             out += leftPad(String(row.count - row.timed), 9) + "\n"
         }
-        out += pad("", 7) + pad("total", reasonWidth + 2) + pad("", 12) + leftPad(String(total), 8) + "\n"
+        out += pad("", 8) + pad("total", reasonWidth + 2) + pad("", 12) + leftPad(String(total), 8) + "\n"
         return out
     }
 

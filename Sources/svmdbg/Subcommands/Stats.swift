@@ -11,8 +11,10 @@ extension SVMDebugCommand {
             kvm_exit events, their share of all exits, and min/mean/max time from each \
             kvm_exit to the next kvm_entry of the same thread (pid). An exit is L2 when the \
             next event of its thread is kvm_nested_vmexit (KVM emits it after every exit \
-            taken while L2 runs), L1 otherwise. Exits with no kvm_entry before the \
-            thread's next exit are counted but not timed ("Untimed"). Also prints the \
+            taken while L2 runs), L1 otherwise, and "unknown" when that next event is not \
+            in the trace (end of trace, lost events, omitted lines). Exits with no \
+            kvm_entry before the thread's next exit or such a gap are counted but not \
+            timed ("Untimed"). Also prints the \
             count of every event name, the loader's line accounting (every line is \
             understood, raw, unreadable or metadata) and the number of diagnostics.
 
@@ -21,15 +23,16 @@ extension SVMDebugCommand {
               events     {"<event name>": count, ...}  every event name seen
               lines      {"read", "understood", "raw", "unreadable", "metadata"}
               diagnostics {"total": n, "byKind": {"<kind>": n}}
-              exits      {"total", "l1", "l2", "unreadable", "timeUnit": "ns"|"ticks",
-                          "rows": [{"level": "L1"|"L2", "reason", "code": "0x…",
+              exits      {"total", "l1", "l2", "unknownLevel", "unreadable",
+                          "timeUnit": "ns"|"ticks",
+                          "rows": [{"level": "L1"|"L2"|"unknown", "reason", "code": "0x…",
                                     "count", "sharePercent", "timed",
                                     "min", "mean", "max"}]}   times null when untimed
               threads    (with --per-vcpu) [{"pid", "vcpu", "comm", "exits", "rows"}]
             See docs/stats.md.
 
             Exit status: 0 on success; 2 when TRACE is unusable (missing, a directory, \
-            unreadable, corrupt compression), with one line "svmdbg: FILE: problem" on stderr.
+            unreadable, corrupt compression, corrupt trace.dat), with one line "svmdbg: FILE: problem" on stderr.
             """
         )
 

@@ -88,6 +88,12 @@ extension Evaluator {
                 return instruction == .vmrun ? evaluator.vmrunHandler(rewritten) : evaluator.vmloadVMSaveHandler(rewritten, level: .l1)
             }
         }
+        if level == .l1 && profile.handlerRAXCheck {
+            record(
+                .gpRAXCheck, [.hex("RAX", exit.rax), .profile("gp-path RAX check", "L2 only; L1's handler checks", profile)],
+                "not checked here", note: "2026 series: for L1 the intercept handler checks page_address_valid")
+            return accept(&self)
+        }
         let check = raxCheck(profile.gpPathRAXCheck, rax: exit.rax)
         var evidence: [Evidence] = [.hex("RAX", exit.rax), .profile("gp-path RAX check", profile.gpPathRAXCheck.rawValue, profile)]
         if profile.gpPathRAXCheck == .pageAddressValid { evidence.append(Evidence(field: "guest MAXPHYADDR", value: state.guest.maxPhysAddr.map { "\($0.value)" }, source: state.guest.maxPhysAddr?.source)) }

@@ -80,3 +80,29 @@ import Testing
         #expect(decision.outcome.alternatives?.map { Expect($0.outcome) } == [.reflect(.hlt, info1: 0), .l0("x86.c:kvm_emulate_halt")])
     }
 }
+
+@Suite struct RecalcInterceptTests {
+    static func state(intCtl: UInt32, l1IF: Bool) -> VCPUState {
+        var state = Fixture.l2(VMCB12(intercepts: Fixture.intercepts(word3: 0), intCtl: Fixture.known(intCtl)))
+        state.l1.interruptsEnabled = Fixture.known(l1IF)
+        return state
+    }
+
+    static func answer(_ decision: Decision) -> Answer? {
+        decision.path.first { $0.rule == "svm.recalc.vmcb02-intercept" }?.answer
+    }
+
+    @Test("VINTR with V_INTR_MASKING: 6.1 always drops L0's intercept, 6.12+ only while L1's IF is clear",
+          arguments: [("6.1", true, "no: unexpected exit"), ("6.12", true, "yes"), ("6.12", false, "no: unexpected exit"), ("upstream", true, "yes")])
+    func vintr(profile: String, l1IF: Bool, expected: String) throws {
+        let decision = Fixture.decide(Fixture.exit(.vintr), Self.state(intCtl: 0x0100_0000, l1IF: l1IF), profile: try #require(KernelProfile(named: profile)))
+        #expect(Self.answer(decision) == Answer(rawValue: expected))
+        #expect(Expect(decision.outcome) == .l0("svm/svm.c:interrupt_window_interception"))
+    }
+
+    @Test("a CR8 write L1 does not intercept is unexpected with V_INTR_MASKING, expected without")
+    func cr8() {
+        #expect(Self.answer(Fixture.decide(Fixture.exit(.writeCR8), Self.state(intCtl: 0x0100_0000, l1IF: false))) == "no: unexpected exit")
+        #expect(Self.answer(Fixture.decide(Fixture.exit(.writeCR8), Self.state(intCtl: 0, l1IF: false))) == .yes)
+    }
+}

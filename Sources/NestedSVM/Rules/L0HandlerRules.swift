@@ -29,6 +29,7 @@ extension Evaluator {
     /// only for VMMCALL).
     mutating func l0Handler(_ exit: HardwareExit, level: GuestLevel) -> Outcome {
         let code = exit.exitCode
+        if level == .l2 { checkVMCB02Intercept(exit) }
         func handled(_ handler: String, _ detail: String? = nil) -> Outcome {
             record(.l0Handler, [.event("exit_code", code.description)], Answer(rawValue: handler))
             return .l0Handles(handler, level: level, detail: detail)
@@ -125,6 +126,7 @@ extension Evaluator {
     /// `cr_interception` for an L2 CR exit L1 does not intercept: first the selective CR0
     /// rewrite for CR0 writes, then direct or emulated access.
     mutating func l0CRHandler(_ exit: HardwareExit) -> Outcome {
+        checkVMCB02Intercept(exit)
         guard exit.exitCode == .writeCR0 else { return crHandler(exit, level: .l2) }
         let selective = l1Intercepts(InterceptBit.selectiveCR0)
         let cr0 = state.l2.cr0

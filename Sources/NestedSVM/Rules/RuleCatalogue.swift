@@ -56,6 +56,7 @@ extension Rule {
         .svmPermissions,
         .udEmulate,
         .vmloadVMSaveL2,
+        .vmcb02Intercept,
         .vmmcall,
         .vmrunEnter,
         .vmrunFailureMessage,

@@ -61,3 +61,27 @@ import Testing
 extension VMExitCode {
     static func + (lhs: VMExitCode, rhs: UInt32) -> VMExitCode { VMExitCode(lhs.rawValue + rhs) }
 }
+
+/// The selective-CR0 cases of kvm-unit-tests `x86/svm_tests.c` (`__test_cr0_write_bit`),
+/// for the path where L0 sees the CR0 write (it intercepts CR0 writes, e.g. without NPT).
+@Suite struct KVMUnitTestsSelectiveCR0Tests {
+    static let oldCR0: UInt64 = 0x8001_0031  // MP and CD clear, as prepare_sel_cr0_intercept leaves them
+
+    @Test("MOV to CR0 setting CD is rewritten to cr0_sel_write; setting only MP is not",
+          arguments: [(UInt64(1 << 30), true), (1 << 1, false), (1 << 3, false), (0, false)])
+    func selective(bit: UInt64, intercepted: Bool) {
+        var state = Fixture.l2(VMCB12(intercepts: Fixture.intercepts(word3: 0x0100_0020)))
+        state.l2.cr0 = Fixture.known(Self.oldCR0)
+        let exit = HardwareExit(exitCode: .writeCR0, writtenValue: Fixture.known(Self.oldCR0 | bit))
+        let decision = Fixture.decide(.hardwareExit(exit), state)
+        #expect((Expect(decision.outcome) == .reflect(.cr0SelectiveWrite, info1: 0)) == intercepted)
+        if !intercepted { #expect(decision.outcome.kind == .emulate) }
+    }
+
+    @Test("with both the CR0-write and the selective intercept, the CR0 write itself is reflected")
+    func nonSelectiveWins() {
+        let state = Fixture.l2(VMCB12(intercepts: Fixture.intercepts(cr: 1 << 16, word3: 0x0100_0020)))
+        let exit = HardwareExit(exitCode: .writeCR0, writtenValue: Fixture.known(Self.oldCR0 | 1 << 30))
+        #expect(Expect(Fixture.decide(.hardwareExit(exit), state).outcome) == .reflect(.writeCR0, info1: 0))
+    }
+}

@@ -63,3 +63,35 @@ import Testing
         #expect(Expect(string.outcome) == .emulate)
     }
 }
+
+/// The IOPM cases of kvm-unit-tests `x86/svm_tests.c` (`test_ioio`): known bits per stage.
+@Suite struct KVMUnitTestsIOIOTests {
+    static func bitmap(set ports: [UInt32], known range: ClosedRange<UInt32>) -> [UInt32: Bool] {
+        var bits: [UInt32: Bool] = [:]
+        for port in range { bits[port] = ports.contains(port) }
+        return bits
+    }
+
+    @Test("test_ioio stages",
+          arguments: [
+            ("inb 0x5000, bitmap clear", UInt32(0x5000), 1, [UInt32](), false),
+            ("inb 0x0, byte 0 all set", 0x0, 1, Array(0...7), true),
+            ("outw 0x0", 0x0, 2, Array(0...7), true),
+            ("inl 0x0", 0x0, 4, Array(0...7), true),
+            ("inb 0x5000, its bit set", 0x5000, 1, [0x5000], true),
+            ("inw 0x9000, its bit set", 0x9000, 2, [0x9000], true),
+            ("inl 0x4fff spills onto 0x5000", 0x4fff, 4, [0x5000], true),
+            ("inl 0x7fff across the page, nothing set", 0x7fff, 4, [], false),
+            ("inl 0x7fff across the page, 0x8000 set", 0x7fff, 4, [0x8000], true),
+            ("inl 0xffff, third-page byte set", 0xffff, 4, [0x10000, 0x10001, 0x10002], true),
+            ("inl 0xffff, only byte 0 set: no wrap to port 0", 0xffff, 4, Array(0...7), false),
+          ])
+    func stage(name: String, port: UInt32, size: Int, set: [UInt32], reflected: Bool) {
+        var bits = Self.bitmap(set: set, known: port...(port + UInt32(size) - 1))
+        for port in set { bits[port] = true }
+        let info1 = IORulesTests.info1(port: port, size: size, isIn: true)
+        let decision = Fixture.decide(Fixture.exit(.ioio, info1: info1), IORulesTests.state(bits))
+        #expect((decision.outcome.kind == .reflectToL1) == reflected, "\(name)")
+        #expect(decision.outcome.kind != .undetermined, "\(name)")
+    }
+}

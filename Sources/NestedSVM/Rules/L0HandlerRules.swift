@@ -132,14 +132,19 @@ extension Evaluator {
         let cr0 = state.l2.cr0
         let evidence: [Evidence] = [
             .flag(InterceptWords.fieldName(ofBit: InterceptBit.selectiveCR0), selective),
-            .hex("L2 CR0 (old)", cr0), Evidence(field: "new CR0", value: nil),
+            .hex("L2 CR0 (old)", cr0), .hex("new CR0", exit.writtenValue),
         ]
         let sel = Outcome.reflect(
             .cr0SelectiveWrite, info1: exit.exitInfo1, info2: exit.exitInfo2,
             detail: "exit code rewritten to cr0_sel_write, infos kept from the CR0-write exit")
+        // Bits other than TS/MP changed? Known only with both values.
+        let changesOther: Known<Bool>? = {
+            guard let old = cr0, let new = exit.writtenValue else { return nil }
+            return Known((old.value ^ new.value) & ~RegisterBit.cr0SelectiveMask != 0, source: new.source)
+        }()
         guard let selective else {
             record(.selectiveCR0, evidence, .unknown)
-            return fork(missing: [InterceptWords.fieldName(ofBit: InterceptBit.selectiveCR0), "new CR0 value"], [
+            return fork(missing: [InterceptWords.fieldName(ofBit: InterceptBit.selectiveCR0)] + (changesOther == nil ? ["new CR0 value"] : []), [
                 ("L1 uses the selective CR0 intercept and the write changes a bit other than TS/MP", { _ in sel }),
                 ("otherwise", { $0.crHandler(exit, level: .l2) }),
             ])
@@ -148,13 +153,17 @@ extension Evaluator {
             record(.selectiveCR0, evidence, .no)
             return crHandler(exit, level: .l2)
         }
-        record(
-            .selectiveCR0, evidence, .unknown,
-            note: "the written value is not an input; SVM_CR0_SELECTIVE_MASK = TS|MP")
-        return fork(missing: ["new CR0 value"], [
-            ("the write changes a CR0 bit other than TS/MP", { _ in sel }),
-            ("the write changes only TS/MP", { $0.crHandler(exit, level: .l2) }),
-        ])
+        guard let changesOther else {
+            record(
+                .selectiveCR0, evidence, .unknown,
+                note: "needs the old and the written CR0; SVM_CR0_SELECTIVE_MASK = TS|MP")
+            return fork(missing: ["new CR0 value"], [
+                ("the write changes a CR0 bit other than TS/MP", { _ in sel }),
+                ("the write changes only TS/MP", { $0.crHandler(exit, level: .l2) }),
+            ])
+        }
+        record(.selectiveCR0, evidence, .from(changesOther.value), note: "SVM_CR0_SELECTIVE_MASK = TS|MP")
+        return changesOther.value ? sel : crHandler(exit, level: .l2)
     }
 
     /// `cr_interception` proper: direct MOV with decode assists, otherwise the emulator.

@@ -218,7 +218,7 @@ public struct Scenario: Sendable, Equatable {
         case "exit":
             try reader.allowOnly([
                 "type", "exit_code", "exit_info_1", "exit_info_2", "exit_int_info", "exit_int_info_err", "rip", "insn_bytes",
-                "rax", "rcx", "l1_npt_walk_faults",
+                "rax", "rcx", "written_value", "l1_npt_walk_faults",
             ])
             guard let (codeValue, codePath, _) = reader.leaf("exit_code") else {
                 throw ScenarioError(path: "\(reader.path).exit_code", message: "missing")
@@ -236,6 +236,7 @@ public struct Scenario: Sendable, Equatable {
             if let (value, path, _) = reader.leaf("insn_bytes") { exit.instructionBytes = try bytes(value, path) }
             exit.rax = try reader.known("rax", ObjectReader.number)
             exit.rcx = try reader.known("rcx", ObjectReader.number)
+            exit.writtenValue = try reader.known("written_value", ObjectReader.number)
             exit.l1NPTWalkFaults = try reader.known("l1_npt_walk_faults", ObjectReader.flag)
             return .hardwareExit(exit)
         case "pending":

@@ -71,7 +71,7 @@ enum DecideFrontend {
                        "memory": [["0x0", "0x3fffff"]], "l0_rejects_msr": {"0xc0011fff": 1}}},
            "event": {"type": "exit", "exit_code": "msr", "exit_info_1": 1, "exit_info_2": 0,
                      "exit_int_info": 0, "exit_int_info_err": 0, "rip": "0x...", "insn_bytes": "0f 01 da",
-                     "rax": "0x...", "rcx": "0xc0000080", "l1_npt_walk_faults": 1}}
+                     "rax": "0x...", "rcx": "0xc0000080", "written_value": "0x...", "l1_npt_walk_faults": 1}}
         Other events: {"type": "pending", "pending": "exception", "vector": 13, "error_code": 0}
         (pending: init, exception, smi, nmi, interrupt, triple_fault) and
         {"type": "vmrun_failed", "message": "control->asid == 0"}.

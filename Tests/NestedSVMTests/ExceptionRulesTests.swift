@@ -101,3 +101,15 @@ import Testing
         #expect(reflected.outcome.exitInfo1 == nil)  // bits 31:0 come from KVM's walk
     }
 }
+
+@Suite struct InFlightEventTests {
+    @Test("an exit during event delivery records the in-flight event (6.12/exceptions: #GP being delivered, intr_info 0x80000b0d)")
+    func inFlight() {
+        let exit = HardwareExit(exitCode: .npf, exitInfo1: 0x1_0000_0006, exitInfo2: 0x4f000, exitIntInfo: 0x8000_0b0d, exitIntInfoErr: 0)
+        let decision = Fixture.decide(.hardwareExit(exit), Fixture.l2(VMCB12(intercepts: Fixture.intercepts(), nestedPaging: Fixture.known(false))))
+        #expect(decision.ruleIDs.prefix(2) == ["svm.level", "svm.exit-int-info.in-flight"])
+        #expect(decision.path[1].answer == "yes: exception #GP (0x0)")
+        let stale = HardwareExit(exitCode: .npf, exitIntInfo: 0x0000_0b0d)  // valid bit clear: nothing in flight
+        #expect(!Fixture.decide(.hardwareExit(stale), Fixture.l2()).ruleIDs.contains("svm.exit-int-info.in-flight"))
+    }
+}

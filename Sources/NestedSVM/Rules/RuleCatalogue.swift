@@ -10,6 +10,7 @@ extension Rule {
         .emulatorIntercept,
         .emulatorNoHandler,
         .exceptionHandler,
+        .exitIntInfo,
         .exitSpecialException,
         .exitSpecialInterrupt,
         .exitSpecialNPF,

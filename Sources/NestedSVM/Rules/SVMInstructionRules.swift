@@ -96,12 +96,13 @@ extension Evaluator {
                 note: "L0 emulates it for L2 on vmcb01's state; RAX is used as an L1 GPA without translation through L1's NPT")
         }
         return withPermissions(.svmPermissions, level: level, exit: exit, handler: handler) { evaluator in
-            evaluator.handlerRAXThenMap(exit, level: level, handler: handler) { _ in
+            evaluator.handlerRAXThenMap(exit, level: level, handler: handler) { evaluator in
                 .l0Handles(
                     handler, level: level,
-                    detail: isLoad
-                        ? "skip; VMLOAD copies FS/GS/TR/LDTR/KernelGSBase/STAR/LSTAR/CSTAR/SFMASK/SYSENTER_* from the page at RAX into vmcb01"
-                        : "skip; VMSAVE copies that state from vmcb01 to the page at RAX")
+                    detail: evaluator.skip
+                        + (isLoad
+                            ? "; VMLOAD copies FS/GS/TR/LDTR/KernelGSBase/STAR/LSTAR/CSTAR/SFMASK/SYSENTER_* from the page at RAX into vmcb01"
+                            : "; VMSAVE copies that state from vmcb01 to the page at RAX"))
             }
         }
     }
@@ -172,8 +173,8 @@ extension Evaluator {
         record(
             .gif, [.event("exit_code", exit.exitCode.description), .flag("host vgif", host.vgif)], isSTGI ? "STGI" : "CLGI",
             note: host.vgif?.value == true ? "with vGIF L0 intercepts STGI only to detect an SMI/NMI window" : nil)
-        return withPermissions(.svmPermissions, level: level, exit: exit, handler: handler) { _ in
-            .l0Handles(handler, level: level, detail: isSTGI ? "skip; GIF set, pending events may be delivered" : "skip; GIF cleared")
+        return withPermissions(.svmPermissions, level: level, exit: exit, handler: handler) { evaluator in
+            .l0Handles(handler, level: level, detail: evaluator.skip + (isSTGI ? "; GIF set, pending events may be delivered" : "; GIF cleared"))
         }
     }
 
@@ -186,8 +187,8 @@ extension Evaluator {
     /// `invlpga_interception`.
     mutating func invlpgaHandler(_ exit: HardwareExit, level: GuestLevel) -> Outcome {
         let handler = "svm/svm.c:invlpga_interception"
-        let done: (inout Evaluator) -> Outcome = { _ in
-            .l0Handles(handler, level: level, detail: "kvm_invlpga; flush RAX (32-bit outside long mode) for ASID ECX; skip")
+        let done: (inout Evaluator) -> Outcome = { evaluator in
+            .l0Handles(handler, level: level, detail: "kvm_invlpga; flush RAX (32-bit outside long mode) for ASID ECX; " + evaluator.skip)
         }
         record(
             .invlpga, [.profile("invlpga permission check", profile.invlpgaPermissionCheck ? "yes" : "no", profile)],
@@ -218,6 +219,16 @@ extension Evaluator {
                 .vmmcall, evidence, "#UD",
                 note: profile.hypervL2TLBFlushInL0 ? "a Hyper-V L2 TLB-flush hypercall that L1 enabled is kept by L0 instead (Hyper-V enlightened L1 only; not an input)" : nil)
             return queueException(ExceptionVector.invalidOpcode, errorCode: nil, level: .l2, after: exit, by: "svm/svm.c:vmmcall_interception")
+        }
+    }
+
+    /// How L0 skips the instruction: with NRIPS from `next_rip`, without it by decoding
+    /// (`kvm_emulate_insn` in the trace).
+    var skip: String {
+        switch host.nrips?.value {
+        case true?: "skip via next_rip"
+        case false?: "skip by decoding (no NRIPS: kvm_emulate_insn)"
+        case nil: "skip (a kvm_emulate_insn decode without NRIPS)"
         }
     }
 }

@@ -5,6 +5,13 @@ extension Rule {
         kernel: "svm/svm.c:svm_handle_exit")
 }
 
+extension Rule {
+    /// An event in flight at the exit is re-queued before the exit is handled.
+    public static let exitIntInfo = Rule(
+        "svm.exit-int-info.in-flight", "was an event being delivered when the exit occurred (exit_int_info valid)?",
+        kernel: "svm/svm.c:svm_complete_interrupts")
+}
+
 extension Evaluator {
     /// Decides any event.
     mutating func decide(_ event: Event) -> Outcome {
@@ -32,7 +39,29 @@ extension Evaluator {
     /// A hardware exit while L2 runs: `nested_svm_exit_special`, then `nested_svm_intercept`,
     /// then L0's handler.
     mutating func decideL2Exit(_ exit: HardwareExit) -> Outcome {
+        if exit.exitIntInfo & EventInjection.validBit != 0 { recordInFlightEvent(exit) }
         if let special = exitSpecial(exit) { return special }
         return l1Interception(exit)
+    }
+
+    /// Records the event `svm_complete_interrupts` re-queues: re-injected into L2 (`[reinjected]`)
+    /// if L0 keeps the exit, handed to L1 in `exit_int_info` if the exit is reflected.
+    mutating func recordInFlightEvent(_ exit: HardwareExit) {
+        let info = exit.exitIntInfo
+        let vector = UInt8(info & 0xff)
+        let type = (info & EventInjection.typeMask) >> 8
+        let kind: String
+        switch type {
+        case 0: kind = "interrupt \(Hex.format(vector))"
+        case 2: kind = "NMI"
+        case 3: kind = "exception \(ExceptionVector.name(vector))"
+        case 4: kind = "software interrupt \(Hex.format(vector))"
+        default: kind = "type \(type) vector \(Hex.format(vector))"
+        }
+        let error = info & EventInjection.errorValidBit != 0 ? " (\(Hex.format(exit.exitIntInfoErr)))" : ""
+        record(
+            .exitIntInfo, [.event("exit_int_info", Hex.format(info, width: 8)), .event("exit_int_info_err", Hex.format(exit.exitIntInfoErr))],
+            Answer(rawValue: "yes: \(kind)\(error)"),
+            note: "if L0 keeps the exit the event is re-injected into L2 ([reinjected]) and not converted to a #VMEXIT; if the exit is reflected, L1 receives it in exit_int_info")
     }
 }

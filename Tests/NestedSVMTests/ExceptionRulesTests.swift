@@ -113,3 +113,12 @@ import Testing
         #expect(!Fixture.decide(.hardwareExit(stale), Fixture.l2()).ruleIDs.contains("svm.exit-int-info.in-flight"))
     }
 }
+
+@Suite struct PendingWhileL1RunsTests {
+    @Test("events pending while L1 runs go to L1, never through L1's intercepts")
+    func l1() {
+        let state = Fixture.l1(VMCB12(intercepts: Fixture.intercepts(exceptions: 1 << 13, word3: 0xf)))
+        #expect(Expect(Fixture.decide(.pending(.exception(vector: 13, errorCode: 0)), state).outcome) == .inject(13, .l1))
+        #expect(Expect(Fixture.decide(.pending(.interrupt), state).outcome) == .l0("x86.c:kvm_check_and_inject_events"))
+    }
+}

@@ -157,7 +157,8 @@ extension Evaluator {
             .flag("memslot backs \(Hex.format(page))", backed),
             .profile("unmappable RAX", profile.unmappableRAX.rawValue, profile),
         ]
-        let note = level == .l2 ? "L2's RAX is used as an L1 guest-physical address, not translated through L1's nested page tables" : nil
+        let versions = "6.x: a failed map injects #GP(0) (-EINVAL covers a GPA without memslot); upstream: a legal but unmappable RAX exits to userspace"
+        let note = level == .l2 ? "L2's RAX is used as an L1 guest-physical address, not translated through L1's nested page tables; \(versions)" : versions
         guard let backed else {
             record(.svmMapRAX, evidence, .unknown, note: note)
             return fork(missing: ["guest memory map"], [("the page is backed", success), ("it is not", unmappable)])
@@ -192,7 +193,8 @@ extension Evaluator {
         }
         record(
             .invlpga, [.profile("invlpga permission check", profile.invlpgaPermissionCheck ? "yes" : "no", profile)],
-            .from(profile.invlpgaPermissionCheck))
+            .from(profile.invlpgaPermissionCheck),
+            note: "present in 6.1.192, 6.12.117 and newer (2026 stable fix); older point releases had none")
         guard profile.invlpgaPermissionCheck else { return done(&self) }
         return withPermissions(.svmPermissions, level: level, exit: exit, handler: handler, then: done)
     }
@@ -205,6 +207,8 @@ extension Evaluator {
             return hypercall
         }
         let evidence: [Evidence] = [.profile("VMMCALL from L2", profile.vmmcallFromL2.rawValue, profile)]
+        // Version differences: 6.1 never sees this exit (livelock in handle_ud instead), 6.2 until
+        // the 2026 fix serves a KVM hypercall, 6.12.117 and upstream inject #UD.
         switch profile.vmmcallFromL2 {
         case .udEmulationLivelock:
             record(
@@ -217,7 +221,8 @@ extension Evaluator {
         case .injectUD:
             record(
                 .vmmcall, evidence, "#UD",
-                note: profile.hypervL2TLBFlushInL0 ? "a Hyper-V L2 TLB-flush hypercall that L1 enabled is kept by L0 instead (Hyper-V enlightened L1 only; not an input)" : nil)
+                note: "6.1: this exit does not occur (the VMMCALL #UDs and loops in handle_ud); 6.2 until the 2026 fix: L0 hypercall for L2"
+                    + (profile.hypervL2TLBFlushInL0 ? "; a Hyper-V L2 TLB-flush hypercall that L1 enabled is kept by L0 instead (not an input)" : ""))
             return queueException(ExceptionVector.invalidOpcode, errorCode: nil, level: .l2, after: exit, by: "svm/svm.c:vmmcall_interception")
         }
     }

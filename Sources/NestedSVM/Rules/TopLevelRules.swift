@@ -30,6 +30,15 @@ extension Evaluator {
             case .l1: return decideL1Exit(exit)
             }
         case .pending(let pending):
+            if let level = state.level, level.value == .l1 {
+                record(
+                    .level, [Evidence(field: "level", value: level.value.rawValue, source: level.source)], "L1",
+                    note: "events pending while L1 runs are delivered to L1; svm_check_nested_events applies only in guest mode")
+                if case .exception(let vector, let errorCode) = pending {
+                    return .inject(vector, errorCode: ExceptionVector.hasErrorCode(vector) ? (errorCode ?? 0) : nil, into: .l1, handler: "svm/svm.c:svm_inject_exception", detail: "kvm_inj_exception")
+                }
+                return .l0Handles("x86.c:kvm_check_and_inject_events", level: .l1, detail: "\(pending.description) delivered to L1")
+            }
             return decidePending(pending, after: nil)
         case .vmrunConsistencyFailure(let message):
             return decideConsistencyFailureMessage(message)

@@ -31,6 +31,9 @@ public struct HardwareExit: Sendable, Equatable, Codable {
     public var rax: Known<UInt64>?
     /// Guest RCX at the exit (the MSR number of an MSR exit), when known.
     public var rcx: Known<UInt64>?
+    /// The value a MOV to CR writes (e.g. from `kvm_cr`), when known; decides the selective
+    /// CR0 rewrite together with L2's old CR0.
+    public var writtenValue: Known<UInt64>?
     /// For an L2 nested page fault with nested paging on: whether the walk of L1's nested page
     /// tables for `exit_info_2` faults (known only from L1's memory, e.g. a dump).
     public var l1NPTWalkFaults: Known<Bool>?
@@ -39,7 +42,8 @@ public struct HardwareExit: Sendable, Equatable, Codable {
     public init(
         exitCode: VMExitCode, exitInfo1: UInt64 = 0, exitInfo2: UInt64 = 0, exitIntInfo: UInt32 = 0,
         exitIntInfoErr: UInt32 = 0, rip: UInt64? = nil, instructionBytes: [UInt8]? = nil,
-        rax: Known<UInt64>? = nil, rcx: Known<UInt64>? = nil, l1NPTWalkFaults: Known<Bool>? = nil
+        rax: Known<UInt64>? = nil, rcx: Known<UInt64>? = nil, writtenValue: Known<UInt64>? = nil,
+        l1NPTWalkFaults: Known<Bool>? = nil
     ) {
         self.exitCode = exitCode
         self.exitInfo1 = exitInfo1
@@ -50,6 +54,7 @@ public struct HardwareExit: Sendable, Equatable, Codable {
         self.instructionBytes = instructionBytes
         self.rax = rax
         self.rcx = rcx
+        self.writtenValue = writtenValue
         self.l1NPTWalkFaults = l1NPTWalkFaults
     }
 }

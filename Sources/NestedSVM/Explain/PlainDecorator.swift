@@ -46,10 +46,10 @@ public struct PlainDecorator: Sendable, Equatable {
 
     private func outcomeDetails(_ outcome: Outcome, indent: String) -> [String] {
         var lines: [String] = []
-        if outcome.kind != .l0Handles && outcome.kind != .injectException, let handler = outcome.handler {
+        if ![.l0Handles, .injectException, .emulate].contains(outcome.kind), let handler = outcome.handler {
             lines.append("\(indent)by \(handler)")
         }
-        if let detail = outcome.detail { lines.append("\(indent)\(detail)") }
+        if outcome.kind != .userspaceExit, let detail = outcome.detail { lines.append("\(indent)\(detail)") }
         for alternative in outcome.alternatives ?? [] {
             lines.append("\(indent)if \(alternative.condition):")
             lines.append("\(indent)  → \(alternative.outcome)")

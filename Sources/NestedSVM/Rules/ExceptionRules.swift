@@ -62,9 +62,13 @@ extension Evaluator {
         let livelock = Outcome.l0Handles(
             "x86.c:handle_ud", level: level,
             detail: "emulate.c:em_hypercall rewrites the VMMCALL in place (KVM_X86_QUIRK_FIX_HYPERCALL_INSN) and restarts it: it #UDs again, forever; no #UD reaches \(level), nothing reaches L1")
-        let note = level == .l2 && profile.vmmcallFromL2 == .udEmulationLivelock
-            ? "profile \(profile.name): vmcb02 lacks the VMMCALL intercept (recalc_intercepts), so an L2 VMMCALL L1 does not intercept arrives here — the 6.1 livelock"
-            : nil
+        let note: String? = {
+            guard level == .l2, exit.instructionBytes.flatMap(SVMInstruction.init(bytes:)) == .vmmcall || exit.instructionBytes == nil else { return nil }
+            if profile.vmmcallFromL2 == .udEmulationLivelock {
+                return "profile \(profile.name): vmcb02 lacks the VMMCALL intercept (recalc_intercepts), so an L2 VMMCALL L1 does not intercept arrives here — the 6.1 livelock"
+            }
+            return "profile \(profile.name): vmcb02 keeps L0's VMMCALL intercept, so an L2 VMMCALL exits as `hypercall`, not #UD"
+        }()
         guard let bytes = exit.instructionBytes, !bytes.isEmpty else {
             record(.udEmulate, [Evidence(field: "instruction bytes", value: nil)], .unknown, note: note)
             return fork(missing: ["instruction bytes"], [

@@ -88,14 +88,21 @@ extension Evaluator {
                 return instruction == .vmrun ? evaluator.vmrunHandler(rewritten) : evaluator.vmloadVMSaveHandler(rewritten, level: .l1)
             }
         }
+        if level == .l1 && profile.handlerRAXCheck {
+            record(
+                .gpRAXCheck, [.hex("RAX", exit.rax), .profile("gp-path RAX check", "L2 only; L1's handler checks", profile)],
+                "not checked here", note: "2026 series: for L1 the intercept handler checks page_address_valid")
+            return accept(&self)
+        }
         let check = raxCheck(profile.gpPathRAXCheck, rax: exit.rax)
         var evidence: [Evidence] = [.hex("RAX", exit.rax), .profile("gp-path RAX check", profile.gpPathRAXCheck.rawValue, profile)]
         if profile.gpPathRAXCheck == .pageAddressValid { evidence.append(Evidence(field: "guest MAXPHYADDR", value: state.guest.maxPhysAddr.map { "\($0.value)" }, source: state.guest.maxPhysAddr?.source)) }
+        let versions = "6.1/6.12: page alignment only (no MAXPHYADDR check); upstream (2026 RAX series): page_address_valid, L2 only"
         guard let passes = check.passes else {
-            record(.gpRAXCheck, evidence, .unknown)
+            record(.gpRAXCheck, evidence, .unknown, note: versions)
             return fork(missing: check.missing, [("RAX passes (\(check.description))", accept), ("RAX fails (\(check.description))", reject)])
         }
-        record(.gpRAXCheck, evidence, passes ? "passes" : "fails: re-queue #GP(0)")
+        record(.gpRAXCheck, evidence, passes ? "passes" : "fails: re-queue #GP(0)", note: versions)
         return passes ? accept(&self) : reject(&self)
     }
 

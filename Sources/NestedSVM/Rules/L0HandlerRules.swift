@@ -29,6 +29,7 @@ extension Evaluator {
     /// only for VMMCALL).
     mutating func l0Handler(_ exit: HardwareExit, level: GuestLevel) -> Outcome {
         let code = exit.exitCode
+        if level == .l2 { checkVMCB02Intercept(exit) }
         func handled(_ handler: String, _ detail: String? = nil) -> Outcome {
             record(.l0Handler, [.event("exit_code", code.description)], Answer(rawValue: handler))
             return .l0Handles(handler, level: level, detail: detail)
@@ -125,19 +126,25 @@ extension Evaluator {
     /// `cr_interception` for an L2 CR exit L1 does not intercept: first the selective CR0
     /// rewrite for CR0 writes, then direct or emulated access.
     mutating func l0CRHandler(_ exit: HardwareExit) -> Outcome {
+        checkVMCB02Intercept(exit)
         guard exit.exitCode == .writeCR0 else { return crHandler(exit, level: .l2) }
         let selective = l1Intercepts(InterceptBit.selectiveCR0)
         let cr0 = state.l2.cr0
         let evidence: [Evidence] = [
             .flag(InterceptWords.fieldName(ofBit: InterceptBit.selectiveCR0), selective),
-            .hex("L2 CR0 (old)", cr0), Evidence(field: "new CR0", value: nil),
+            .hex("L2 CR0 (old)", cr0), .hex("new CR0", exit.writtenValue),
         ]
         let sel = Outcome.reflect(
             .cr0SelectiveWrite, info1: exit.exitInfo1, info2: exit.exitInfo2,
             detail: "exit code rewritten to cr0_sel_write, infos kept from the CR0-write exit")
+        // Bits other than TS/MP changed? Known only with both values.
+        let changesOther: Known<Bool>? = {
+            guard let old = cr0, let new = exit.writtenValue else { return nil }
+            return Known((old.value ^ new.value) & ~RegisterBit.cr0SelectiveMask != 0, source: new.source)
+        }()
         guard let selective else {
             record(.selectiveCR0, evidence, .unknown)
-            return fork(missing: [InterceptWords.fieldName(ofBit: InterceptBit.selectiveCR0), "new CR0 value"], [
+            return fork(missing: [InterceptWords.fieldName(ofBit: InterceptBit.selectiveCR0)] + (changesOther == nil ? ["new CR0 value"] : []), [
                 ("L1 uses the selective CR0 intercept and the write changes a bit other than TS/MP", { _ in sel }),
                 ("otherwise", { $0.crHandler(exit, level: .l2) }),
             ])
@@ -146,13 +153,17 @@ extension Evaluator {
             record(.selectiveCR0, evidence, .no)
             return crHandler(exit, level: .l2)
         }
-        record(
-            .selectiveCR0, evidence, .unknown,
-            note: "the written value is not an input; SVM_CR0_SELECTIVE_MASK = TS|MP")
-        return fork(missing: ["new CR0 value"], [
-            ("the write changes a CR0 bit other than TS/MP", { _ in sel }),
-            ("the write changes only TS/MP", { $0.crHandler(exit, level: .l2) }),
-        ])
+        guard let changesOther else {
+            record(
+                .selectiveCR0, evidence, .unknown,
+                note: "needs the old and the written CR0; SVM_CR0_SELECTIVE_MASK = TS|MP")
+            return fork(missing: ["new CR0 value"], [
+                ("the write changes a CR0 bit other than TS/MP", { _ in sel }),
+                ("the write changes only TS/MP", { $0.crHandler(exit, level: .l2) }),
+            ])
+        }
+        record(.selectiveCR0, evidence, .from(changesOther.value), note: "SVM_CR0_SELECTIVE_MASK = TS|MP")
+        return changesOther.value ? sel : crHandler(exit, level: .l2)
     }
 
     /// `cr_interception` proper: direct MOV with decode assists, otherwise the emulator.

@@ -43,22 +43,22 @@ extension Evaluator {
                 evaluator.record(
                     .msrNumber, [Evidence(field: "ECX", value: Hex.format(msr), source: rcx.source), .event("exit_info_1", Hex.format(exit.exitInfo1))],
                     Answer(rawValue: "\(write ? "WRMSR" : "RDMSR") \(Hex.format(msr))"))
-                return evaluator.msrpmDecision(msr: msr, write: write, exit: exit)
+                return evaluator.msrpmDecision(msr: msr, source: rcx.source, write: write, exit: exit)
             },
             no: { $0.l0MSR(exit, msr: exit.rcx.map { UInt32(truncatingIfNeeded: $0.value) }) })
     }
 
-    private mutating func msrpmDecision(msr: UInt32, write: Bool, exit: HardwareExit) -> Outcome {
+    private mutating func msrpmDecision(msr: UInt32, source: String, write: Bool, exit: HardwareExit) -> Outcome {
         let reflect = Outcome.reflect(exit.exitCode, info1: exit.exitInfo1, info2: exit.exitInfo2)
         guard let position = MSRPermissionMap.position(msr: msr, write: write) else {
             record(
-                .msrRange, [Evidence(field: "MSR", value: Hex.format(msr), source: "event")], .no,
+                .msrRange, [Evidence(field: "MSR", value: Hex.format(msr), source: source)], .no,
                 note: "ranges 0x0–0x1fff, 0xc0000000–0xc0001fff, 0xc0010000–0xc0011fff; an uncovered MSR is always intercepted")
             return reflect
         }
         record(
             .msrRange,
-            [Evidence(field: "MSR", value: Hex.format(msr), source: "event"),
+            [Evidence(field: "MSR", value: Hex.format(msr), source: source),
              Evidence(field: "msrpm byte", value: "\(Hex.format(position.byte)) bit \(position.bit)", source: "derived")],
             .yes)
         let field = "msrpm[\(Hex.format(msr))].\(write ? "write" : "read")"

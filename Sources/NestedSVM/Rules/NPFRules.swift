@@ -29,10 +29,18 @@ extension Evaluator {
                 return evaluator.branch(
                     .npfL1Walk, field: "L1 NPT walk faults for \(Hex.format(exit.exitInfo2))", exit.l1NPTWalkFaults,
                     note: "L1's nested page tables are not traced",
-                    yes: { _ in reflect }, no: { _ in fixed })
+                    yes: { _ in reflect }, no: { $0.npfKeptByL0(exit, fixed: fixed) })
             },
-            no: { _ in
-                .l0Handles("mmu/mmu.c:kvm_mmu_page_fault", level: .l2, detail: "L0's own NPT for L2 (L1 does not use nested paging); never reflected")
+            no: { evaluator in
+                evaluator.npfKeptByL0(
+                    exit,
+                    fixed: .l0Handles("mmu/mmu.c:kvm_mmu_page_fault", level: .l2, detail: "L0's own NPT for L2 (L1 does not use nested paging); never reflected"))
             })
+    }
+
+    /// An NPF L0 resolves itself; an SVM instruction at RIP may be emulated instead.
+    mutating func npfKeptByL0(_ exit: HardwareExit, fixed: Outcome) -> Outcome {
+        guard let bytes = exit.instructionBytes, let instruction = SVMInstruction(bytes: bytes) else { return fixed }
+        return npfOnSVMInstruction(instruction, exit: exit, fixed: fixed)
     }
 }

@@ -35,7 +35,7 @@ extension Evaluator {
             let code = VMExitCode.exception(vector)
             let info1: UInt64? = ExceptionVector.hasErrorCode(vector) ? UInt64(errorCode ?? 0) : exit?.exitInfo1
             let info2: UInt64? = exit?.exitInfo2
-            let injected = Outcome.inject(vector, errorCode: ExceptionVector.hasErrorCode(vector) ? (errorCode ?? 0) : nil, into: .l2, handler: "x86.c:kvm_inject_exception", detail: "kvm_inj_exception")
+            let injected = Outcome.inject(vector, errorCode: ExceptionVector.hasErrorCode(vector) ? (errorCode ?? 0) : nil, into: .l2, handler: "svm/svm.c:svm_inject_exception", detail: "kvm_inj_exception")
             let infoNote = ExceptionVector.hasErrorCode(vector)
                 ? "exit_info_1 = the error code" : "no error code: exit_info_1 keeps vmcb02's value from the last exit"
             return branch(

@@ -96,12 +96,13 @@ extension Evaluator {
                 note: "L0 emulates it for L2 on vmcb01's state; RAX is used as an L1 GPA without translation through L1's NPT")
         }
         return withPermissions(.svmPermissions, level: level, exit: exit, handler: handler) { evaluator in
-            evaluator.handlerRAXThenMap(exit, level: level, handler: handler) { _ in
+            evaluator.handlerRAXThenMap(exit, level: level, handler: handler) { evaluator in
                 .l0Handles(
                     handler, level: level,
-                    detail: isLoad
-                        ? "skip; VMLOAD copies FS/GS/TR/LDTR/KernelGSBase/STAR/LSTAR/CSTAR/SFMASK/SYSENTER_* from the page at RAX into vmcb01"
-                        : "skip; VMSAVE copies that state from vmcb01 to the page at RAX")
+                    detail: evaluator.skip
+                        + (isLoad
+                            ? "; VMLOAD copies FS/GS/TR/LDTR/KernelGSBase/STAR/LSTAR/CSTAR/SFMASK/SYSENTER_* from the page at RAX into vmcb01"
+                            : "; VMSAVE copies that state from vmcb01 to the page at RAX"))
             }
         }
     }
@@ -156,7 +157,8 @@ extension Evaluator {
             .flag("memslot backs \(Hex.format(page))", backed),
             .profile("unmappable RAX", profile.unmappableRAX.rawValue, profile),
         ]
-        let note = level == .l2 ? "L2's RAX is used as an L1 guest-physical address, not translated through L1's nested page tables" : nil
+        let versions = "6.x: a failed map injects #GP(0) (-EINVAL covers a GPA without memslot); upstream: a legal but unmappable RAX exits to userspace"
+        let note = level == .l2 ? "L2's RAX is used as an L1 guest-physical address, not translated through L1's nested page tables; \(versions)" : versions
         guard let backed else {
             record(.svmMapRAX, evidence, .unknown, note: note)
             return fork(missing: ["guest memory map"], [("the page is backed", success), ("it is not", unmappable)])
@@ -172,8 +174,8 @@ extension Evaluator {
         record(
             .gif, [.event("exit_code", exit.exitCode.description), .flag("host vgif", host.vgif)], isSTGI ? "STGI" : "CLGI",
             note: host.vgif?.value == true ? "with vGIF L0 intercepts STGI only to detect an SMI/NMI window" : nil)
-        return withPermissions(.svmPermissions, level: level, exit: exit, handler: handler) { _ in
-            .l0Handles(handler, level: level, detail: isSTGI ? "skip; GIF set, pending events may be delivered" : "skip; GIF cleared")
+        return withPermissions(.svmPermissions, level: level, exit: exit, handler: handler) { evaluator in
+            .l0Handles(handler, level: level, detail: evaluator.skip + (isSTGI ? "; GIF set, pending events may be delivered" : "; GIF cleared"))
         }
     }
 
@@ -186,12 +188,13 @@ extension Evaluator {
     /// `invlpga_interception`.
     mutating func invlpgaHandler(_ exit: HardwareExit, level: GuestLevel) -> Outcome {
         let handler = "svm/svm.c:invlpga_interception"
-        let done: (inout Evaluator) -> Outcome = { _ in
-            .l0Handles(handler, level: level, detail: "kvm_invlpga; flush RAX (32-bit outside long mode) for ASID ECX; skip")
+        let done: (inout Evaluator) -> Outcome = { evaluator in
+            .l0Handles(handler, level: level, detail: "kvm_invlpga; flush RAX (32-bit outside long mode) for ASID ECX; " + evaluator.skip)
         }
         record(
             .invlpga, [.profile("invlpga permission check", profile.invlpgaPermissionCheck ? "yes" : "no", profile)],
-            .from(profile.invlpgaPermissionCheck))
+            .from(profile.invlpgaPermissionCheck),
+            note: "present in 6.1.192, 6.12.117 and newer (2026 stable fix); older point releases had none")
         guard profile.invlpgaPermissionCheck else { return done(&self) }
         return withPermissions(.svmPermissions, level: level, exit: exit, handler: handler, then: done)
     }
@@ -204,6 +207,8 @@ extension Evaluator {
             return hypercall
         }
         let evidence: [Evidence] = [.profile("VMMCALL from L2", profile.vmmcallFromL2.rawValue, profile)]
+        // Version differences: 6.1 never sees this exit (livelock in handle_ud instead), 6.2 until
+        // the 2026 fix serves a KVM hypercall, 6.12.117 and upstream inject #UD.
         switch profile.vmmcallFromL2 {
         case .udEmulationLivelock:
             record(
@@ -216,8 +221,19 @@ extension Evaluator {
         case .injectUD:
             record(
                 .vmmcall, evidence, "#UD",
-                note: profile.hypervL2TLBFlushInL0 ? "a Hyper-V L2 TLB-flush hypercall that L1 enabled is kept by L0 instead (Hyper-V enlightened L1 only; not an input)" : nil)
+                note: "6.1: this exit does not occur (the VMMCALL #UDs and loops in handle_ud); 6.2 until the 2026 fix: L0 hypercall for L2"
+                    + (profile.hypervL2TLBFlushInL0 ? "; a Hyper-V L2 TLB-flush hypercall that L1 enabled is kept by L0 instead (not an input)" : ""))
             return queueException(ExceptionVector.invalidOpcode, errorCode: nil, level: .l2, after: exit, by: "svm/svm.c:vmmcall_interception")
+        }
+    }
+
+    /// How L0 skips the instruction: with NRIPS from `next_rip`, without it by decoding
+    /// (`kvm_emulate_insn` in the trace).
+    var skip: String {
+        switch host.nrips?.value {
+        case true?: "skip via next_rip"
+        case false?: "skip by decoding (no NRIPS: kvm_emulate_insn)"
+        case nil: "skip (a kvm_emulate_insn decode without NRIPS)"
         }
     }
 }

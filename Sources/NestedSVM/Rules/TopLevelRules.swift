@@ -5,6 +5,13 @@ extension Rule {
         kernel: "svm/svm.c:svm_handle_exit")
 }
 
+extension Rule {
+    /// An event in flight at the exit is re-queued before the exit is handled.
+    public static let exitIntInfo = Rule(
+        "svm.exit-int-info.in-flight", "was an event being delivered when the exit occurred (exit_int_info valid)?",
+        kernel: "svm/svm.c:svm_complete_interrupts")
+}
+
 extension Evaluator {
     /// Decides any event.
     mutating func decide(_ event: Event) -> Outcome {
@@ -23,6 +30,15 @@ extension Evaluator {
             case .l1: return decideL1Exit(exit)
             }
         case .pending(let pending):
+            if let level = state.level, level.value == .l1 {
+                record(
+                    .level, [Evidence(field: "level", value: level.value.rawValue, source: level.source)], "L1",
+                    note: "events pending while L1 runs are delivered to L1; svm_check_nested_events applies only in guest mode")
+                if case .exception(let vector, let errorCode) = pending {
+                    return .inject(vector, errorCode: ExceptionVector.hasErrorCode(vector) ? (errorCode ?? 0) : nil, into: .l1, handler: "svm/svm.c:svm_inject_exception", detail: "kvm_inj_exception")
+                }
+                return .l0Handles("x86.c:kvm_check_and_inject_events", level: .l1, detail: "\(pending.description) delivered to L1")
+            }
             return decidePending(pending, after: nil)
         case .vmrunConsistencyFailure(let message):
             return decideConsistencyFailureMessage(message)
@@ -32,7 +48,29 @@ extension Evaluator {
     /// A hardware exit while L2 runs: `nested_svm_exit_special`, then `nested_svm_intercept`,
     /// then L0's handler.
     mutating func decideL2Exit(_ exit: HardwareExit) -> Outcome {
+        if exit.exitIntInfo & EventInjection.validBit != 0 { recordInFlightEvent(exit) }
         if let special = exitSpecial(exit) { return special }
         return l1Interception(exit)
+    }
+
+    /// Records the event `svm_complete_interrupts` re-queues: re-injected into L2 (`[reinjected]`)
+    /// if L0 keeps the exit, handed to L1 in `exit_int_info` if the exit is reflected.
+    mutating func recordInFlightEvent(_ exit: HardwareExit) {
+        let info = exit.exitIntInfo
+        let vector = UInt8(info & 0xff)
+        let type = (info & EventInjection.typeMask) >> 8
+        let kind: String
+        switch type {
+        case 0: kind = "interrupt \(Hex.format(vector))"
+        case 2: kind = "NMI"
+        case 3: kind = "exception \(ExceptionVector.name(vector))"
+        case 4: kind = "software interrupt \(Hex.format(vector))"
+        default: kind = "type \(type) vector \(Hex.format(vector))"
+        }
+        let error = info & EventInjection.errorValidBit != 0 ? " (\(Hex.format(exit.exitIntInfoErr)))" : ""
+        record(
+            .exitIntInfo, [.event("exit_int_info", Hex.format(info, width: 8)), .event("exit_int_info_err", Hex.format(exit.exitIntInfoErr))],
+            Answer(rawValue: "yes: \(kind)\(error)"),
+            note: "if L0 keeps the exit the event is re-injected into L2 ([reinjected]) and not converted to a #VMEXIT; if the exit is reflected, L1 receives it in exit_int_info")
     }
 }

@@ -4,7 +4,7 @@ extension Rule {
         "svm.vmrun.hsave", "has L1 set MSR_VM_HSAVE_PA (hsave_msr ≠ 0)?", kernel: "svm/nested.c:nested_svm_vmrun")
     /// VMRUN in SMM raises #UD.
     public static let vmrunSMM = Rule(
-        "svm.vmrun.smm", "is the vCPU outside SMM?", kernel: "svm/nested.c:nested_svm_vmrun")
+        "svm.vmrun.smm", "is the vCPU in SMM (VMRUN then raises #UD)?", kernel: "svm/nested.c:nested_svm_vmrun")
     /// After all checks pass, KVM enters L2.
     public static let vmrunEnter = Rule(
         "svm.vmrun.enter", "do all consistency checks pass (enter L2)?", kernel: "svm/nested.c:enter_svm_guest_mode")
@@ -124,7 +124,7 @@ extension Evaluator {
             let inner: (Bool?, Evidence)
             switch check.id {
             case "long-mode-pae": inner = (bitSet(vmcb.cr4, RegisterBit.cr4PAE), .hex("vmcb12 CR4", vmcb.cr4))
-            case "long-mode-pe": inner = (bitSet(vmcb.cr0, RegisterBit.cr0PE), .hex("vmcb12 CR0", vmcb.cr0))
+            case "long-mode-pe": inner = (bitSet(vmcb.cr0, RegisterBit.cr0PE), .hex("vmcb12 CR0.PE", vmcb.cr0.map { Known($0.value & RegisterBit.cr0PE, source: $0.source) }))
             case "long-mode-cr3": inner = (legalGPA(vmcb.cr3?.value), .hex("vmcb12 CR3", vmcb.cr3))
             default: inner = (vmcb.csAttributes.map { !($0.value & RegisterBit.csL != 0 && $0.value & RegisterBit.csDB != 0) }, .hex("vmcb12 CS attrib", vmcb.csAttributes))
             }

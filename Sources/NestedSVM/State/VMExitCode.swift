@@ -13,6 +13,7 @@ public struct VMExitCode: RawRepresentable, Hashable, Comparable, Sendable, Coda
     /// Wraps a raw code.
     public init(_ rawValue: UInt32) { self.rawValue = rawValue }
 
+    /// Orders codes numerically.
     public static func < (lhs: VMExitCode, rhs: VMExitCode) -> Bool { lhs.rawValue < rhs.rawValue }
 
     /// `SVM_EXIT_READ_CR0`; read of CRn is `readCR0 + n`.

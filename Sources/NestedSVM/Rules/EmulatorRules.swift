@@ -1,0 +1,114 @@
+extension Rule {
+    /// Whether L0 emulates the faulting instruction after an NPF it keeps.
+    public static let npfEmulation = Rule(
+        "svm.npf.emulation", "does L0 emulate the faulting instruction (MMIO) rather than just map the page?",
+        kernel: "mmu/mmu.c:kvm_mmu_page_fault")
+    /// The emulator's `Prot`/`Priv` and `check_perm` checks for SVM instructions.
+    public static let emulatorChecks = Rule(
+        "svm.emulator.svm-insn-checks", "does the emulator's permission check pass (CPL 0; check_svme_pa / check_svme)?",
+        kernel: "emulate.c:check_svme_pa")
+    /// The emulator asks whether L1 intercepts the instruction (POST_EXCEPT stage).
+    public static let emulatorIntercept = Rule(
+        "svm.emulator.intercept", "does L1 intercept the emulated instruction (svm_check_intercept, POST_EXCEPT)?",
+        kernel: "svm/svm.c:svm_check_intercept")
+    /// SVM instructions other than VMMCALL have no execute handler in the emulator.
+    public static let emulatorNoHandler = Rule(
+        "svm.emulator.no-handler", "can the emulator execute it (only VMMCALL has a handler)?",
+        kernel: "x86.c:handle_emulation_failure")
+}
+
+/// RAX bits 63:48 that `emulate.c:check_svme_pa` rejects in 6.1/6.12 (a fixed 48-bit limit).
+let checkSVMEPAMask: UInt64 = 0xffff_0000_0000_0000
+
+extension Evaluator {
+    /// An L2 NPF that L0 keeps, for an instruction whose bytes are known to be an SVM
+    /// instruction: L0 either maps the page or emulates the instruction.
+    mutating func npfOnSVMInstruction(_ instruction: SVMInstruction, exit: HardwareExit, fixed: Outcome) -> Outcome {
+        record(
+            .npfEmulation, [.event("instruction", instruction.description), .event("exit_info_2 (GPA)", Hex.format(exit.exitInfo2))],
+            .unknown, note: "whether the GPA is MMIO (emulation) is L0's memory map, not an input")
+        return fork(missing: ["whether L0 emulates (MMIO at the faulting GPA)"], [
+            ("L0 maps the page and L2 retries", { _ in fixed }),
+            ("L0 emulates the instruction", { $0.emulateSVMInstruction(instruction, exit: exit) }),
+        ])
+    }
+
+    /// `x86_emulate_insn` for an SVM instruction in guest mode: Priv → check_perm →
+    /// POST_EXCEPT intercept → (no handler) emulation failure.
+    mutating func emulateSVMInstruction(_ instruction: SVMInstruction, exit: HardwareExit) -> Outcome {
+        let gp: (inout Evaluator) -> Outcome = {
+            $0.queueException(ExceptionVector.generalProtection, errorCode: 0, level: .l2, after: exit, by: "emulate.c:x86_emulate_insn")
+        }
+        let ud: (inout Evaluator) -> Outcome = {
+            $0.queueException(ExceptionVector.invalidOpcode, errorCode: nil, level: .l2, after: exit, by: "emulate.c:check_svme")
+        }
+        let intercept: (inout Evaluator) -> Outcome = { $0.emulatorIntercept(instruction, exit: exit) }
+        if instruction == .vmmcall { return intercept(&self) }
+        let registers = state.l2
+        var evidence: [Evidence] = [
+            Evidence(field: "L2 CPL", value: registers.cpl.map { "\($0.value)" }, source: registers.cpl?.source),
+            .flag("L2 EFER.SVME", registers.efer.map { Known($0.value & RegisterBit.eferSVME != 0, source: $0.source) }),
+        ]
+        let paChecked = [.vmrun, .vmload, .vmsave].contains(instruction)
+        if paChecked {
+            evidence.append(.hex("RAX", exit.rax))
+            evidence.append(.profile("emulator RAX check", profile.emulatorRAXCheck.rawValue, profile))
+        }
+        // Priv: CPL > 0 → #GP.
+        guard let cpl = registers.cpl else {
+            record(.emulatorChecks, evidence, .unknown)
+            return fork(missing: ["L2 CPL"], [("CPL > 0", gp), ("CPL = 0", { $0.emulatorCheckPerm(instruction, exit: exit, paChecked: paChecked, gp: gp, ud: ud, then: intercept) })])
+        }
+        if cpl.value != 0 {
+            record(.emulatorChecks, evidence, "no: #GP(0) (Priv)")
+            return gp(&self)
+        }
+        record(.emulatorChecks, evidence, "CPL 0")
+        return emulatorCheckPerm(instruction, exit: exit, paChecked: paChecked, gp: gp, ud: ud, then: intercept)
+    }
+
+    private mutating func emulatorCheckPerm(
+        _ instruction: SVMInstruction, exit: HardwareExit, paChecked: Bool, gp: @escaping (inout Evaluator) -> Outcome,
+        ud: @escaping (inout Evaluator) -> Outcome, then: @escaping (inout Evaluator) -> Outcome
+    ) -> Outcome {
+        let svme: (inout Evaluator) -> Outcome = { evaluator in
+            let flag = evaluator.state.l2.efer.map { Known($0.value & RegisterBit.eferSVME != 0, source: $0.source) }
+            guard let flag else {
+                return evaluator.fork(missing: ["L2 EFER.SVME"], [("EFER.SVME is 0", ud), ("EFER.SVME is 1", then)])
+            }
+            return flag.value ? then(&evaluator) : ud(&evaluator)
+        }
+        guard paChecked else { return svme(&self) }
+        switch profile.emulatorRAXCheck {
+        case .unverified:
+            return fork(missing: ["the emulator's RAX check in kvm-x86 c85aaff2 (unverified)"], [
+                ("the emulator rejects this RAX", gp), ("it accepts it", svme),
+            ])
+        case .bits63to48:
+            guard let rax = exit.rax else {
+                return fork(missing: ["RAX"], [("RAX has a bit of 63:48 set", gp), ("it has none", svme)])
+            }
+            return rax.value & checkSVMEPAMask != 0 ? gp(&self) : svme(&self)
+        }
+    }
+
+    private mutating func emulatorIntercept(_ instruction: SVMInstruction, exit: HardwareExit) -> Outcome {
+        let code = instruction.exitCode
+        let bit = Int(code.rawValue)
+        return branch(
+            .emulatorIntercept, field: InterceptWords.fieldName(ofBit: bit), l1Intercepts(bit),
+            note: "the #VMEXIT carries the emulator's exit code; the info fields stay as the original exit left them",
+            yes: { _ in
+                .reflect(code, info1: exit.exitInfo1, info2: exit.exitInfo2, handler: "svm/svm.c:svm_check_intercept",
+                         detail: "emulator intercept: reason \(code.name ?? "") after a \(exit.exitCode.name ?? "") exit")
+            },
+            no: { evaluator in
+                if instruction == .vmmcall {
+                    evaluator.record(.emulatorNoHandler, [.event("instruction", "VMMCALL")], "em_hypercall")
+                    return .emulate("emulate.c:em_hypercall", level: .l2, detail: "patches the hypercall instruction and restarts it")
+                }
+                evaluator.record(.emulatorNoHandler, [.event("instruction", instruction.description)], "no: emulation fails")
+                return evaluator.queueException(ExceptionVector.invalidOpcode, errorCode: nil, level: .l2, after: exit, by: "x86.c:handle_emulation_failure")
+            })
+    }
+}

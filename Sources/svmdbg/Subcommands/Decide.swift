@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import NestedSVM
+
+extension SVMDebugCommand {
+    /// `svmdbg decide`: run the nested-SVM model on one JSON scenario and print the decision path.
+    struct Decide: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "decide",
+            abstract: "Decide one nested-SVM event from a JSON scenario and explain the rule path.",
+            discussion: DecideFrontend.schemaHelp)
+
+        @Argument(help: "Scenario file (JSON, see docs/decide.md).")
+        var scenario: String
+
+        @Option(name: .long, help: "Kernel profile: 6.1, 6.12 or upstream (default: the scenario's, else 6.12).")
+        var profile: String?
+
+        @Option(
+            name: .long,
+            help: "Host facts key=value,... (svme_addr_chk, vgif, npt, nrips, decode_assists, maxphyaddr, vls, vmware_backdoor, guest_debug); wins over the scenario.")
+        var host: String?
+
+        @Flag(name: .long, help: "Print the decision as JSON.")
+        var json = false
+
+        func validate() throws {
+            if let profile, KernelProfile(named: profile) == nil {
+                throw ValidationError("unknown profile '\(profile)' (known: \(KernelProfile.all.map(\.name).joined(separator: ", ")))")
+            }
+            if let host {
+                do { _ = try HostFacts(parsing: host) } catch { throw ValidationError(error.description) }
+            }
+        }
+
+        func run() throws {
+            switch DecideFrontend.run(path: scenario, profile: profile, host: host, json: json) {
+            case .success(let output):
+                print(output, terminator: "")
+            case .failure(let error):
+                FileHandle.standardError.write(Data("svmdbg decide: error: \(error.message)\n".utf8))
+                throw ExitCode(2)
+            }
+        }
+    }
+}

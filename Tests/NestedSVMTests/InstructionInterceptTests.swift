@@ -1,0 +1,108 @@
+import NestedSVM
+import Testing
+
+@Suite struct InstructionInterceptTests {
+    static let bits: [(VMExitCode, String)] = [
+        (.cpuid, "x86.c:kvm_emulate_cpuid"), (.hlt, "x86.c:kvm_emulate_halt"), (.invd, "x86.c:kvm_emulate_invd"),
+        (.pause, "svm/svm.c:pause_interception"), (.rdpmc, "x86.c:kvm_emulate_rdpmc"), (.wbinvd, "x86.c:kvm_emulate_wbinvd"),
+        (.xsetbv, "x86.c:kvm_emulate_xsetbv"), (.monitor, "x86.c:kvm_emulate_monitor"), (.mwait, "x86.c:kvm_emulate_mwait"),
+        (.invlpga, "svm/svm.c:invlpga_interception"), (.stgi, "svm/svm.c:stgi_interception"), (.clgi, "svm/svm.c:clgi_interception"),
+        (.vintr, "svm/svm.c:interrupt_window_interception"), (.iret, "svm/svm.c:iret_interception"),
+    ]
+
+    static func state(bit: Int, set: Bool) -> VCPUState {
+        var words = Fixture.intercepts(word3: 0, word4: 1, word5: 0)
+        if set {
+            if bit < 128 { words.word3 = Fixture.known(1 << UInt32(bit - 96)) } else { words.word4 = Fixture.known(1 | 1 << UInt32(bit - 128)) }
+        }
+        return Fixture.l2(VMCB12(intercepts: words))
+    }
+
+    @Test("instruction intercepts reflect iff L1's bit = exit code; otherwise L0's handler runs", arguments: bits)
+    func intercepts(code: VMExitCode, handler: String) {
+        let bit = Int(code.rawValue)
+        let reflected = Fixture.decide(Fixture.exit(code), Self.state(bit: bit, set: true))
+        #expect(Expect(reflected.outcome) == .reflect(code, info1: 0))
+        let handled = Fixture.decide(Fixture.exit(code), Self.state(bit: bit, set: false))
+        #expect(Expect(handled.outcome) == .l0(handler))
+    }
+
+    @Test("an unknown intercept word leaves an instruction exit undetermined")
+    func unknownWord() {
+        var state = Fixture.l2()
+        state.vmcb12.intercepts.word3 = nil
+        let decision = Fixture.decide(Fixture.exit(.cpuid), state)
+        #expect(decision.outcome.missing == ["vmcb12 intercept CPUID (bit 114)"])
+    }
+
+    @Test("RDTSCP and RDPRU that reach L0 raise #UD (kvm_handle_invalid_op); INVPCID depends on guest CPUID")
+    func cpuidFeatures() {
+        var state = Self.state(bit: 0, set: false)
+        state.guest.features[.rdtscp] = Fixture.known(false)
+        #expect(Expect(Fixture.decide(Fixture.exit(.rdtscp), state).outcome) == .inject(6, .l2))
+        #expect(Expect(Fixture.decide(Fixture.exit(.rdpru), state).outcome) == .inject(6, .l2))
+        state.guest.features[.invpcid] = Fixture.known(false)
+        #expect(Expect(Fixture.decide(Fixture.exit(.invpcid), state).outcome) == .inject(6, .l2))
+        state.guest.features[.invpcid] = Fixture.known(true)
+        #expect(Expect(Fixture.decide(Fixture.exit(.invpcid), state).outcome) == .l0("svm/svm.c:invpcid_interception"))
+        state.guest.features[.invpcid] = nil
+        #expect(Fixture.decide(Fixture.exit(.invpcid), state).outcome.missing == ["guest CPUID invpcid"])
+    }
+
+    @Test("SKINIT from L2 that L1 does not intercept raises #UD in L2; SHUTDOWN exits to userspace")
+    func skinitAndShutdown() {
+        let state = Self.state(bit: 0, set: false)
+        let skinit = Fixture.decide(Fixture.exit(.skinit), state)
+        #expect(Expect(skinit.outcome) == .inject(6, .l2))
+        #expect(skinit.ruleIDs.contains("svm.skinit.ud"))
+        #expect(Expect(Fixture.decide(Fixture.exit(.shutdown), state).outcome) == .userspace)
+    }
+
+    @Test("VMEXIT_INVALID while L2 runs is always reflected; L1's is a failed entry")
+    func invalid() {
+        #expect(Expect(Fixture.decide(Fixture.exit(.invalid), Fixture.l2()).outcome) == .reflect(.invalid, info1: 0))
+        #expect(Expect(Fixture.decide(Fixture.exit(.invalid), Fixture.l1()).outcome) == .userspace)
+    }
+
+    @Test("an exit with no handler in L0 and no L1 bit is an internal error")
+    func noHandler() {
+        let decision = Fixture.decide(Fixture.exit(VMExitCode(0x66)), Self.state(bit: 0, set: false))
+        #expect(Expect(decision.outcome) == .userspace)
+        #expect(decision.outcome.handler == "svm/svm.c:svm_handle_invalid_exit")
+    }
+
+    @Test("an unknown level forks into the L2 and the L1 outcome")
+    func unknownLevel() {
+        var state = Fixture.l2()
+        state.level = nil
+        let decision = Fixture.decide(Fixture.exit(.hlt), state)
+        #expect(decision.outcome.missing?.first == "level")
+        #expect(decision.outcome.alternatives?.map { Expect($0.outcome) } == [.reflect(.hlt, info1: 0), .l0("x86.c:kvm_emulate_halt")])
+    }
+}
+
+@Suite struct RecalcInterceptTests {
+    static func state(intCtl: UInt32, l1IF: Bool) -> VCPUState {
+        var state = Fixture.l2(VMCB12(intercepts: Fixture.intercepts(word3: 0), intCtl: Fixture.known(intCtl)))
+        state.l1.interruptsEnabled = Fixture.known(l1IF)
+        return state
+    }
+
+    static func answer(_ decision: Decision) -> Answer? {
+        decision.path.first { $0.rule == "svm.recalc.vmcb02-intercept" }?.answer
+    }
+
+    @Test("VINTR with V_INTR_MASKING: 6.1 always drops L0's intercept, 6.12+ only while L1's IF is clear",
+          arguments: [("6.1", true, "no: unexpected exit"), ("6.12", true, "yes"), ("6.12", false, "no: unexpected exit"), ("upstream", true, "yes")])
+    func vintr(profile: String, l1IF: Bool, expected: String) throws {
+        let decision = Fixture.decide(Fixture.exit(.vintr), Self.state(intCtl: 0x0100_0000, l1IF: l1IF), profile: try #require(KernelProfile(named: profile)))
+        #expect(Self.answer(decision) == Answer(rawValue: expected))
+        #expect(Expect(decision.outcome) == .l0("svm/svm.c:interrupt_window_interception"))
+    }
+
+    @Test("a CR8 write L1 does not intercept is unexpected with V_INTR_MASKING, expected without")
+    func cr8() {
+        #expect(Self.answer(Fixture.decide(Fixture.exit(.writeCR8), Self.state(intCtl: 0x0100_0000, l1IF: false))) == "no: unexpected exit")
+        #expect(Self.answer(Fixture.decide(Fixture.exit(.writeCR8), Self.state(intCtl: 0, l1IF: false))) == .yes)
+    }
+}

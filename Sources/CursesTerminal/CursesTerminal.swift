@@ -1,0 +1,261 @@
+import CNCursesW
+import DebuggerUI
+import Dispatch
+import Glibc
+
+/// Why the curses terminal could not start.
+public enum CursesTerminalError: Error, CustomStringConvertible {
+    /// Standard input or output is not a terminal (e.g. redirected to a file).
+    case notATerminal
+    /// ncurses does not know the terminal type (`newterm` failed).
+    case unknownTerminal(String)
+
+    /// A message for the user.
+    public var description: String {
+        switch self {
+        case .notATerminal: "svmdbg's interactive mode needs a terminal on stdin and stdout (use `svmdbg check` for batch use)"
+        case .unknownTerminal(let term): "cannot open terminal type '\(term)' (check TERM; try TERM=xterm-256color)"
+        }
+    }
+}
+
+/// The real terminal: ncursesw on stdin/stdout. The only code that calls curses.
+///
+/// Start it with `open()`, hand it to `DebuggerApp`, and `close()` it when the app
+/// returns or throws (`defer`): closing restores the terminal, and is idempotent.
+/// SIGINT and SIGTERM are turned into `.interrupted` events so the app quits through
+/// its normal path and the terminal is restored. Curses is not thread-safe, so all of
+/// this runs on the main actor. A class: it owns the curses screen for its lifetime.
+@MainActor
+public final class CursesTerminal: Terminal {
+    /// The glyphs chosen from the locale's character set.
+    public let glyphs: GlyphSet
+    /// Whether colours are used (off with `NO_COLOR` or on monochrome terminals).
+    public let usesColour: Bool
+    private let screen: OpaquePointer
+    private let window: UnsafeMutablePointer<WINDOW>
+    private let palette: CursesPalette
+    private let signals: SignalWatch
+    private var isOpen = true
+
+    /// How long one `get_wch` waits before the signal flag is checked again.
+    static let pollMilliseconds: Int32 = 100
+    /// How long ncurses waits after ESC for the rest of an escape sequence.
+    static let escapeDelayMilliseconds: Int32 = 25
+
+    /// Initialises curses on the controlling terminal.
+    ///
+    /// - Parameter environment: the process environment (`TERM`, `NO_COLOR`).
+    public static func open(environment: [String: String]) throws -> CursesTerminal {
+        guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else { throw CursesTerminalError.notATerminal }
+        // The locale decides how wide characters are encoded; it must be set before curses starts.
+        setlocale(LC_ALL, "")
+        let utf8 = String(cString: cn_codeset()).uppercased().filter { $0 != "-" } == "UTF8"
+        // newterm (unlike initscr) returns NULL instead of exiting on an unknown TERM.
+        guard let screen = newterm(nil, cn_stdout(), cn_stdin()) else {
+            throw CursesTerminalError.unknownTerminal(environment["TERM"] ?? "")
+        }
+        set_term(screen)
+        guard let window = cn_stdscr() else {
+            endwin()
+            delscreen(screen)
+            throw CursesTerminalError.unknownTerminal(environment["TERM"] ?? "")
+        }
+        cbreak()
+        noecho()
+        nonl()
+        keypad(window, true)
+        set_escdelay(escapeDelayMilliseconds)
+        curs_set(0)
+        let noColour = !(environment["NO_COLOR"] ?? "").isEmpty
+        var colour = false
+        if !noColour, has_colors() {
+            start_color()
+            use_default_colors()
+            colour = true
+        }
+        return CursesTerminal(
+            screen: screen, window: window, glyphs: utf8 ? .unicode : .ascii,
+            palette: CursesPalette(colour: colour))
+    }
+
+    private init(screen: OpaquePointer, window: UnsafeMutablePointer<WINDOW>, glyphs: GlyphSet, palette: CursesPalette) {
+        self.screen = screen
+        self.window = window
+        self.glyphs = glyphs
+        self.palette = palette
+        self.usesColour = palette.colour
+        self.signals = SignalWatch(signals: [SIGINT, SIGTERM])
+        palette.install()
+    }
+
+    /// Restores the terminal (leaves curses mode). Safe to call more than once.
+    public func close() {
+        guard isOpen else { return }
+        isOpen = false
+        curs_set(1)
+        endwin()
+        delscreen(screen)
+        signals.stop()
+    }
+
+    /// The current size in cells.
+    public var size: Size {
+        var rows: Int32 = 0, columns: Int32 = 0
+        cn_getmaxyx(window, &rows, &columns)
+        return Size(columns: Int(columns), rows: Int(rows))
+    }
+
+    /// Copies the grid to the terminal; curses sends only what changed.
+    public func present(_ grid: Screen) {
+        guard isOpen else { return }
+        werase(window)
+        let limit = size
+        var text: [wchar_t] = []
+        text.reserveCapacity(grid.size.columns)
+        for y in 0..<min(grid.size.rows, limit.rows) {
+            var x = 0
+            while x < min(grid.size.columns, limit.columns) {
+                let style = grid[x, y].style
+                let start = x
+                text.removeAll(keepingCapacity: true)
+                while x < min(grid.size.columns, limit.columns), grid[x, y].style == style {
+                    let cell = grid[x, y]
+                    if !cell.isContinuation {
+                        for scalar in cell.character.unicodeScalars { text.append(wchar_t(bitPattern: scalar.value)) }
+                    }
+                    x += 1
+                }
+                let (attributes, pair) = palette.attributes(for: style)
+                cn_set_attributes(window, attributes, pair)
+                text.withUnsafeBufferPointer { buffer in
+                    _ = cn_put_wide(window, Int32(y), Int32(start), buffer.baseAddress, Int32(buffer.count))
+                }
+            }
+        }
+        cn_set_attributes(window, cn_a_normal(), 0)
+        wrefresh(window)
+    }
+
+    /// The next key, resize or signal, waiting at most `timeout` (forever when nil).
+    public func nextEvent(timeout: Duration?) -> TerminalEvent? {
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        wtimeout(window, Self.pollMilliseconds)
+        while isOpen {
+            if signals.takePending() { return .interrupted }
+            var character: wint_t = 0
+            let status = wget_wch(window, &character)
+            if status == KEY_CODE_YES {
+                if Int32(character) == KEY_RESIZE { return .resized(size) }
+                if let key = CursesKeys.key(forCode: Int32(character)) { return .key(key) }
+            } else if status == OK {
+                if let key = CursesKeys.key(forCharacter: UInt32(character)) { return .key(key) }
+            }
+            if let deadline, ContinuousClock.now >= deadline { return nil }
+        }
+        return .interrupted
+    }
+}
+
+/// Maps `get_wch` results to `Key`s.
+enum CursesKeys {
+    /// Control characters sent by common keys.
+    static let tab: UInt32 = 0x09, lineFeed: UInt32 = 0x0A, carriageReturn: UInt32 = 0x0D
+    static let escape: UInt32 = 0x1B, delete: UInt32 = 0x7F, backspace: UInt32 = 0x08
+
+    /// A function-key code (`KEY_CODE_YES`), or nil for keys svmdbg does not use.
+    static func key(forCode code: Int32) -> Key? {
+        switch code {
+        case KEY_UP: .up
+        case KEY_DOWN: .down
+        case KEY_LEFT: .left
+        case KEY_RIGHT: .right
+        case KEY_PPAGE: .pageUp
+        case KEY_NPAGE: .pageDown
+        case KEY_HOME: .home
+        case KEY_END: .end
+        case KEY_ENTER: .enter
+        case KEY_BACKSPACE: .backspace
+        case KEY_BTAB: .backTab
+        default: nil
+        }
+    }
+
+    /// A character from `get_wch` (`OK`), or nil for unused control characters.
+    static func key(forCharacter value: UInt32) -> Key? {
+        switch value {
+        case lineFeed, carriageReturn: return .enter
+        case escape: return .escape
+        case delete, backspace: return .backspace
+        case tab: return .tab
+        case 0x01...0x1A:
+            guard let scalar = Unicode.Scalar(value + 0x60) else { return nil }
+            return .control(Character(scalar))
+        default:
+            guard value >= 0x20, let scalar = Unicode.Scalar(value) else { return nil }
+            return .character(Character(scalar))
+        }
+    }
+}
+
+/// Turns SIGINT/SIGTERM into a flag the event loop polls, instead of killing the process
+/// with the terminal still in curses mode.
+///
+/// A class with a lock: the dispatch handlers run on their own queue and the flag is read
+/// on the main actor.
+final class SignalWatch: @unchecked Sendable {
+    private let lock = PthreadMutex()
+    private var pending = false
+    private var sources: [DispatchSourceSignal] = []
+    private let queue = DispatchQueue(label: "svmdbg.signals")
+
+    init(signals: [Int32]) {
+        for number in signals {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler { [weak self] in self?.raise() }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    private func raise() { lock.withLock { pending = true } }
+
+    /// Whether a signal arrived since the last call (clears the flag).
+    func takePending() -> Bool {
+        lock.withLock {
+            defer { pending = false }
+            return pending
+        }
+    }
+
+    /// Stops watching and restores the default actions.
+    func stop() {
+        for source in sources { source.cancel() }
+        sources.removeAll()
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+    }
+}
+
+/// A minimal pthread mutex, so this target needs no Foundation.
+final class PthreadMutex: @unchecked Sendable {
+    // A class: a pthread mutex must not move in memory.
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+
+    init() {
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    func withLock<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body()
+    }
+}

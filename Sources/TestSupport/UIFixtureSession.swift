@@ -14,8 +14,11 @@ import Replay
 /// the trace (a model fault injected on purpose, labelled as such in the notes), so the
 /// mismatch rendering and navigation can be tested before Replay exists.
 package struct UIFixtureSession: DebugSession {
+    /// The fixture trace's file name.
     package let traceName = "msr-prot.trace"
+    /// The profile this fixture pretends to have replayed with.
     package let profile: String
+    /// Profiles a test may switch to.
     package let availableProfiles = ["6.1", "6.12"]
     /// How many exits count as indexed (all by default), to test the UI mid-indexing.
     package let indexed: Int
@@ -38,8 +41,10 @@ package struct UIFixtureSession: DebugSession {
     /// Exit numbers of the L2 MSR exits whose ECX the trace does not record.
     package static let exitsWithUnknownECX = [12, 15, 19, 22]
 
+    /// Exits indexed so far (`indexed`).
     package var exitCount: Int { indexed }
 
+    /// Bytes up to the first unindexed exit, or finished.
     package var progress: IndexingProgress {
         let total = 19_537  // bytes of traces/6.12/msr-prot.trace
         guard indexed < exits.count else { return IndexingProgress(bytesDone: total, bytesTotal: total, isFinished: true) }
@@ -47,6 +52,7 @@ package struct UIFixtureSession: DebugSession {
         return IndexingProgress(bytesDone: done, bytesTotal: total, isFinished: false)
     }
 
+    /// Verdict counts over the indexed exits.
     package var counts: VerdictCounts {
         var c = VerdictCounts(match: 0, mismatch: 0, undetermined: 0, notModelled: 0)
         for i in 0..<indexed {
@@ -60,6 +66,7 @@ package struct UIFixtureSession: DebugSession {
         return c
     }
 
+    /// The row of an indexed exit.
     package func row(_ exit: ExitNumber) -> ExitRow? {
         guard (0..<indexed).contains(exit.rawValue) else { return nil }
         let e = exits[exit.rawValue]
@@ -69,6 +76,7 @@ package struct UIFixtureSession: DebugSession {
             recordedOutcome: e.recordedShort, verdict: verdict(exit.rawValue))
     }
 
+    /// The detail of an indexed exit.
     package func detail(_ exit: ExitNumber) -> ExitDetail? {
         guard (0..<indexed).contains(exit.rawValue) else { return nil }
         let i = exit.rawValue
@@ -80,10 +88,12 @@ package struct UIFixtureSession: DebugSession {
             notes: model.notes, rawLines: rawRange(i))
     }
 
+    /// Lines of the real trace file.
     package func rawLines(_ range: ClosedRange<Int>) -> [RawLine] {
         range.compactMap { n in lines.indices.contains(n - 1) ? RawLine(number: n, text: lines[n - 1]) : nil }
     }
 
+    /// Linear scan (31 exits): the nearest matching exit in `direction`.
     package func nextExit(matching predicate: ExitPredicate, after exit: ExitNumber?, direction: Direction) -> ExitNumber? {
         let candidates: [Int]
         switch direction {
@@ -97,11 +107,13 @@ package struct UIFixtureSession: DebugSession {
         return candidates.first { matches(predicate, $0) }.map { ExitNumber($0) }
     }
 
+    /// The first exit at or after a timestamp, else the last.
     package func exit(atOrAfter nanoseconds: UInt64) -> ExitNumber? {
         guard indexed > 0 else { return nil }
         return ExitNumber(exits.prefix(indexed).firstIndex { $0.timestamp >= nanoseconds } ?? indexed - 1)
     }
 
+    /// Exits and mismatches per equal time slice.
     package func rateBuckets(count: Int) -> [RateBucket] {
         guard count > 0, indexed > 0 else { return [] }
         let t0 = exits[0].timestamp, t1 = exits[indexed - 1].timestamp

@@ -128,7 +128,7 @@ public struct KeyMap: Sendable, Hashable {
         KeyBinding([.escape], .detail, .cancel, "back to the exit list"),
 
         KeyBinding([.enter], .prompt, .submit, "accept"),
-        KeyBinding([.escape, .control("c")], .prompt, .cancel, "cancel"),
+        KeyBinding([.escape], .prompt, .cancel, "cancel"),
         KeyBinding([.backspace], .prompt, .deleteBackward, "delete character"),
 
         KeyBinding([.down, .character("j")], .help, .scrollDown, "scroll down"),

@@ -8,7 +8,11 @@ public enum StatusBar {
         let position = state.selected.map { "\($0)/\(info.exitCount)" } ?? "-/\(info.exitCount)"
         var left = " \(info.traceName)  \(position)  profile \(info.profile)"
         if !state.filter.isEmpty { left += "  filter: \(state.filter)" }
-        if !state.breakpoints.isEmpty { left += "  bp \(state.breakpoints.count)" }
+        if !state.breakpoints.isEmpty {
+            let list = state.breakpoints.map(\.text).joined(separator: ", ")
+            let room = rect.width - TextWidth.columns(of: left) - 40
+            left += TextWidth.columns(of: list) + 4 <= room ? "  bp \(list)" : "  bp \(state.breakpoints.count)"
+        }
         if !state.bookmarks.isEmpty { left += "  marks \(state.bookmarks.count)" }
         let glyphs = state.glyphs
         let counts = info.counts

@@ -5,9 +5,26 @@
 /// goes through `nextExit(matching:after:direction:)`, which an implementation answers
 /// from its index, so a keypress stays cheap on traces with millions of exits.
 ///
+/// Cost contract (per frame the UI makes about `3 × list height` calls to `row(_:)` and
+/// `nextExit`, one `detail(_:)`, one `rawLines(_:)` of at most a screenful, and reads
+/// every property once): properties and `rateBuckets(count:)` must be O(1) or cached;
+/// `row`, `detail` and `rawLines` must touch only the exits/lines asked for;
+/// `nextExit` should use per-field indexes (vCPU, level, reason, exit code, MSR, port,
+/// verdict), falling back to a scan only for `.text`.
+///
 /// Implementations may keep indexing in the background: `exitCount` and `progress` then
 /// grow between calls, and the UI picks the changes up on its next tick. All methods are
 /// called from the UI's thread and must not block for long.
+///
+/// Mapping from the replay results (for the adapter): one `ExitRow` per `kvm_exit`
+/// event in trace order (`ExitNumber` = position among exits, not `EventNumber`);
+/// `modelOutcome`/`recordedOutcome` are the short forms of the decision's outcome and of
+/// the recorded outcome (`L1` when a `kvm_nested_vmexit_inject` follows, else `L0`);
+/// `ExitVerdict` maps match → `.match`, divergence → `.mismatch`, not modelled →
+/// `.notModelled`, and a recorded outcome the trace cannot settle → `.undetermined`.
+/// `ExitDetail.decisionSteps` is the decision path (rule id, question, evidence text,
+/// answer, kernel `file:function`); `registers` and `vmcb` are the replayer's per-vCPU
+/// reconstructed state at the exit, unknown values as nil, never zero.
 public protocol DebugSession: Sendable {
     /// What the status bar calls the trace, usually the file name.
     var traceName: String { get }

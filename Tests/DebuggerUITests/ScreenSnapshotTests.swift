@@ -50,10 +50,12 @@ struct ScreenSnapshotTests {
         snapshot(h, "vmcb-ioio-port-0x510", size)
     }
 
-    @Test("decision pane scrolled to the end of a long path", arguments: sizes)
+    @Test("full decision path, and scrolled to its end", arguments: sizes)
     func decisionScrolled(size: Size) {
         let h = AppHarness(size: size)
-        h.press(.right, .tab)
+        h.press(.right, .character("v"))
+        snapshot(h, "decision-full", size)
+        h.press(.tab)
         for _ in 0..<30 { h.press(.down) }
         snapshot(h, "decision-scrolled-end", size)
     }

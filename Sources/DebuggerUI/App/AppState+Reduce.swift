@@ -122,6 +122,9 @@ extension AppState {
             overlay = .bookmarks(cursor: cursor)
         case .switchProfile: prompt = Prompt(kind: .profile)
         case .exportMismatches: prompt = Prompt(kind: .exportPath)
+        case .toggleFullDecisionPath:
+            showsFullDecisionPath.toggle()
+            scroll[.decision] = 0
         case .focusNext: moveFocus(by: 1)
         case .focusPrevious: moveFocus(by: -1)
         case .help: overlay = .help(scroll: 0)

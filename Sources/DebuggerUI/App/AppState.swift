@@ -112,6 +112,9 @@ public struct AppState: Sendable, Hashable {
     public var compactSide: Focus
     /// Scroll offsets of the detail panes, in lines.
     public var scroll: [Focus: Int]
+    /// Whether the decision path shows every step in full (question, all evidence, kernel
+    /// function) rather than one line per step.
+    public var showsFullDecisionPath: Bool
     /// The exit-list filter.
     public var filter: ExitFilter
     /// The last search, for `n`/`N` and for highlighting.
@@ -141,6 +144,7 @@ public struct AppState: Sendable, Hashable {
         self.focus = .exitList
         self.compactSide = .registers
         self.scroll = [:]
+        self.showsFullDecisionPath = false
         self.filter = ExitFilter()
         self.breakpoints = []
         self.bookmarks = []

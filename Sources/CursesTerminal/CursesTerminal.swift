@@ -26,6 +26,16 @@ public enum CursesTerminalError: Error, CustomStringConvertible {
 /// SIGINT and SIGTERM are turned into `.interrupted` events so the app quits through
 /// its normal path and the terminal is restored. Curses is not thread-safe, so all of
 /// this runs on the main actor. A class: it owns the curses screen for its lifetime.
+///
+/// Wiring in the executable (on the main actor; print nothing while it is open):
+/// ```swift
+/// let terminal = try CursesTerminal.open(environment: ProcessInfo.processInfo.environment)
+/// defer { terminal.close() }
+/// let app = DebuggerApp(session: session, terminal: terminal, host: DebuggerHost(
+///     export: { request, session in /* write, refusing to overwrite unless request.overwrite */ },
+///     switchProfile: { profile in /* start a re-replay, return its session */ }))
+/// app.run()
+/// ```
 @MainActor
 public final class CursesTerminal: Terminal {
     /// The glyphs chosen from the locale's character set.

@@ -402,10 +402,3 @@ extension AppState {
         return max(0, total - visible)
     }
 }
-
-extension String {
-    /// The string without leading and trailing white space.
-    var trimmedOfSpaces: String {
-        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
-    }
-}

@@ -29,33 +29,3 @@ public indirect enum ExitPredicate: Sendable, Hashable {
     /// At least one of these holds (an empty list never holds).
     case either([ExitPredicate])
 }
-
-/// A regular-expression search over an exit's raw lines and decoded fields.
-public struct TextQuery: Sendable, Hashable {
-    /// The pattern, Swift `Regex` syntax; validated by the UI before it reaches the session.
-    public var pattern: String
-    /// Whether letter case must match.
-    public var caseSensitive: Bool
-
-    /// Creates a query.
-    public init(pattern: String, caseSensitive: Bool) {
-        self.pattern = pattern
-        self.caseSensitive = caseSensitive
-    }
-}
-
-/// Which way a search or step goes through the exit list.
-public enum Direction: Sendable, Hashable {
-    /// Towards higher exit numbers.
-    case forward
-    /// Towards lower exit numbers.
-    case backward
-
-    /// The other direction.
-    public var reversed: Direction {
-        switch self {
-        case .forward: .backward
-        case .backward: .forward
-        }
-    }
-}

@@ -136,3 +136,17 @@ import Testing
         #expect(state.selected == ExitNumber(0))
     }
 }
+
+@MainActor
+@Suite struct IndexingTickTests {
+    @Test("progress ticks without new exits do not repeat the empty-filter search or its message")
+    func quietTicks() {
+        var state = AppState(size: Size(columns: 80, rows: 24), glyphs: .unicode)
+        let partial = SessionInfo(UIFixtureSession(indexed: 5))
+        let effects = state.reduce(.indexProgressed(partial))
+        #expect(effects.count == 1)
+        state.message = Message("kept")
+        #expect(state.reduce(.indexProgressed(partial)) == [])
+        #expect(state.message == Message("kept"))
+    }
+}

@@ -11,8 +11,10 @@ extension AppState {
             clampScrolls()
             return []
         case .indexProgressed(let info):
+            let grew = info.exitCount > session.exitCount
             session = info
-            if selected == nil, info.exitCount > 0 { return reselect() }
+            // New exits may be the first ones, or the first ones that pass the filter.
+            if selected == nil, grew { return reselect() }
             return []
         case .sessionReplaced(let info):
             let old = session.profile

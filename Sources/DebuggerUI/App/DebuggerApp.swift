@@ -41,7 +41,7 @@ public final class DebuggerApp {
         self.session = session
         self.terminal = terminal
         self.host = host
-        self.state = AppState(size: terminal.size, glyphs: terminal.glyphs, session: SessionInfo(session))
+        self.state = AppState(size: terminal.size, glyphs: terminal.glyphs)
         send(.indexProgressed(SessionInfo(session)))
     }
 

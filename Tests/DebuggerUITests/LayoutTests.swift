@@ -1,4 +1,5 @@
 import DebuggerUI
+import Replay
 import Testing
 
 @Suite struct LayoutTests {
@@ -116,10 +117,11 @@ import Testing
     }
 
     @Test("export format follows the file extension", arguments: [
-        ("a.jsonl", ExportFormat.jsonLines), ("A.JSON", .jsonLines), ("mismatches.txt", .text), ("out", .text),
+        ("a.jsonl", ExportFormat?.some(.jsonl)), ("A.JSON", .jsonl), ("m.csv", .csv), ("r.md", .md), ("x.trace", .trace),
+        ("mismatches.txt", nil), ("out", nil),
     ])
-    func exportFormat(path: String, format: ExportFormat) {
-        #expect(ExportFormat.forPath(path) == format)
+    func exportFormat(path: String, format: ExportFormat?) {
+        #expect(ExportRequest.format(forPath: path) == format)
     }
 
     @Test("wrapping breaks at spaces and splits words longer than the width", arguments: [

@@ -118,9 +118,9 @@ struct ScreenSnapshotTests {
 
     @Test("overwrite confirmation prompt", arguments: sizes)
     func confirmOverwrite(size: Size) {
-        let h = AppHarness(size: size, existingFiles: ["mismatches.txt"])
+        let h = AppHarness(size: size, existingFiles: ["mismatches.md"])
         h.press(.character("e"))
-        h.type("mismatches.txt")
+        h.type("mismatches.md")
         h.press(.enter)
         snapshot(h, "prompt-confirm-overwrite", size)
     }

@@ -1,3 +1,5 @@
+import Replay
+
 /// The reducer: the only code that changes `AppState`. It never does I/O; it returns
 /// `Effect`s and gets their results back as `Action`s.
 extension AppState {
@@ -256,12 +258,16 @@ extension AppState {
                 message = Message("no file name given; nothing exported", isError: true)
                 return []
             }
+            guard let format = ExportRequest.format(forPath: text) else {
+                message = Message("name the file .jsonl, .csv, .md or .trace to pick the format", isError: true)
+                return []
+            }
             message = Message("exporting to \(text)…")
-            return [.export(ExportRequest(path: text, format: .forPath(text), overwrite: false))]
+            return [.export(ExportRequest(path: text, format: format, overwrite: false))]
         case .confirmOverwrite(let path):
-            if ["y", "yes"].contains(text.lowercased()) {
+            if ["y", "yes"].contains(text.lowercased()), let format = ExportRequest.format(forPath: path) {
                 message = Message("exporting to \(path)…")
-                return [.export(ExportRequest(path: path, format: .forPath(path), overwrite: true))]
+                return [.export(ExportRequest(path: path, format: format, overwrite: true))]
             }
             message = Message("export cancelled; \(path) left as it was")
         }

@@ -44,7 +44,7 @@ public enum PromptLine {
         case .filter: return "vcpu N level L1|L2 reason R verdict V"
         case .breakpoint: return "reason|code|vcpu|msr|port|verdict VALUE"
         case .profile: return "known: " + state.session.availableProfiles.joined(separator: ", ")
-        case .exportPath: return ".jsonl for JSON lines, else text"
+        case .exportPath: return "format from the extension: .jsonl .csv .md .trace"
         case .confirmOverwrite: return ""
         }
     }

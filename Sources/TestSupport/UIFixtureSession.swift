@@ -1,3 +1,4 @@
+import TraceKit
 import DebuggerUI
 import Foundation
 import Replay
@@ -71,7 +72,7 @@ package struct UIFixtureSession: DebugSession {
         guard (0..<indexed).contains(exit.rawValue) else { return nil }
         let e = exits[exit.rawValue]
         return ExitRow(
-            number: exit, timestampNanoseconds: e.timestamp, vcpu: 0, level: e.level, reason: e.reason,
+            number: exit, timestamp: .nanoseconds(e.timestamp), vcpu: 0, level: e.level, reason: e.reason,
             exitCode: e.code, rip: e.rip, summary: e.summary, modelOutcome: modelShort(exit.rawValue),
             recordedOutcome: e.recordedShort, verdict: verdict(exit.rawValue))
     }
@@ -108,9 +109,9 @@ package struct UIFixtureSession: DebugSession {
     }
 
     /// The first exit at or after a timestamp, else the last.
-    package func exit(atOrAfter nanoseconds: UInt64) -> ExitNumber? {
+    package func exit(atOrAfter timestamp: TraceTimestamp) -> ExitNumber? {
         guard indexed > 0 else { return nil }
-        return ExitNumber(exits.prefix(indexed).firstIndex { $0.timestamp >= nanoseconds } ?? indexed - 1)
+        return ExitNumber(exits.prefix(indexed).firstIndex { TraceTimestamp.nanoseconds($0.timestamp) >= timestamp } ?? indexed - 1)
     }
 
     /// Exits and mismatches per equal time slice.
@@ -120,7 +121,7 @@ package struct UIFixtureSession: DebugSession {
         let span = t1 - t0 + 1
         var buckets = Array(repeating: RateBucket(exits: 0, mismatches: 0, firstExit: nil), count: count)
         for i in 0..<indexed {
-            let b = Int((exits[i].timestamp - t0) * UInt64(count) / span)
+            let b = Int((exits[i].timestamp - t0) * Int64(count) / span)
             buckets[b].exits += 1
             if verdict(i) == .mismatch { buckets[b].mismatches += 1 }
             if buckets[b].firstExit == nil { buckets[b].firstExit = ExitNumber(i) }
@@ -332,7 +333,7 @@ private struct FixtureExit {
 
     var line: Int
     var nextEntryLine: Int?
-    var timestamp: UInt64
+    var timestamp: Int64
     var level: Level
     var reason: String
     var code: UInt64

@@ -1,3 +1,4 @@
+import TraceKit
 import DebuggerUI
 import Replay
 import TestSupport
@@ -31,7 +32,7 @@ final class CountingLargeSession: DebugSession, @unchecked Sendable {
         let n = exit.rawValue
         guard (0..<Self.count).contains(n) else { return nil }
         return ExitRow(
-            number: exit, timestampNanoseconds: UInt64(n) * 1_000, vcpu: n % 4, level: n % 2 == 0 ? .l1 : .l2,
+            number: exit, timestamp: .nanoseconds(Int64(n) * 1_000), vcpu: n % 4, level: n % 2 == 0 ? .l1 : .l2,
             reason: "msr", exitCode: 0x7c, rip: 0x1000, summary: "", modelOutcome: "L0", recordedOutcome: "L0",
             verdict: verdict(n))
     }
@@ -63,7 +64,9 @@ final class CountingLargeSession: DebugSession, @unchecked Sendable {
         }
     }
 
-    func exit(atOrAfter nanoseconds: UInt64) -> ExitNumber? { ExitNumber(min(Self.count - 1, Int(nanoseconds / 1_000))) }
+    func exit(atOrAfter timestamp: TraceTimestamp) -> ExitNumber? {
+        ExitNumber(min(Self.count - 1, max(0, Int((timestamp.value + 999) / 1_000))))
+    }
 
     func rateBuckets(count: Int) -> [RateBucket] {
         (0..<count).map { RateBucket(exits: Self.count / max(1, count), mismatches: 0, firstExit: ExitNumber($0 * Self.count / max(1, count))) }

@@ -1,3 +1,4 @@
+import TraceKit
 import DebuggerUI
 import Replay
 import Testing
@@ -103,17 +104,18 @@ import Testing
         #expect(throws: PredicateParser.Failure.self) { try PredicateParser.breakpoint(text).get() }
     }
 
-    @Test("timestamps print with microseconds and parse back", arguments: [
-        (UInt64(22_046_641_000), "22.046641"), (0, "0.000000"), (1_000_000_001_000, "1000.000001"),
+    @Test("typed timestamps parse to the trace's timestamp kinds", arguments: [
+        ("22.046641", TraceTimestamp.nanoseconds(22_046_641_000)), ("0.000000", .nanoseconds(0)),
+        ("1000.000000001", .nanoseconds(1_000_000_000_001)), ("22", .nanoseconds(22_000_000_000)),
+        ("@123456789", .counter(123_456_789)),
     ])
-    func timestamps(nanoseconds: UInt64, text: String) {
-        #expect(TimeText.seconds(nanoseconds) == text)
-        #expect(TimeText.nanoseconds(text) == nanoseconds)
+    func timestamps(text: String, expected: TraceTimestamp) {
+        #expect(TimeText.timestamp(text) == expected)
     }
 
-    @Test("malformed timestamps are refused", arguments: ["", "1.2.3", "x.5", "1.0000000001", "-1.5"])
+    @Test("malformed timestamps are refused", arguments: ["", "1.2.3", "x.5", "1.0000000001", "-1.5", "@", "@-3", "+1.5"])
     func badTimestamps(text: String) {
-        #expect(TimeText.nanoseconds(text) == nil)
+        #expect(TimeText.timestamp(text) == nil)
     }
 
     @Test("export format follows the file extension", arguments: [

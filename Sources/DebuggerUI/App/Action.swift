@@ -1,3 +1,5 @@
+import TraceKit
+
 /// Something that happened; the reducer decides what it means.
 public enum Action: Sendable, Hashable {
     /// The user pressed a key.
@@ -13,7 +15,7 @@ public enum Action: Sendable, Hashable {
     /// A `locate` effect finished: the exit found, or nil if none.
     case located(LocateRequest, ExitNumber?)
     /// A `locateTime` effect finished.
-    case timeLocated(nanoseconds: UInt64, ExitNumber?)
+    case timeLocated(TraceTimestamp, ExitNumber?)
     /// The runtime fetched the data on screen for the current state.
     case viewLoaded(ViewData)
     /// An export finished (or was refused).

@@ -29,9 +29,9 @@ extension AppState {
             return []
         case .located(let request, let exit):
             return located(request, exit)
-        case .timeLocated(let nanoseconds, let exit):
+        case .timeLocated(let timestamp, let exit):
             guard let exit else {
-                message = Message("no exit at or after \(TimeText.seconds(nanoseconds))", isError: true)
+                message = Message("no exit at or after \(timestamp)", isError: true)
                 return []
             }
             return goTo(exit)
@@ -185,12 +185,12 @@ extension AppState {
         let text = open.text.trimmedOfSpaces
         switch open.kind {
         case .goTo:
-            if text.contains(".") {
-                guard let ns = TimeText.nanoseconds(text) else {
-                    message = Message("not a timestamp: '\(text)' (e.g. 22.046641)", isError: true)
+            if text.contains(".") || text.hasPrefix("@") {
+                guard let timestamp = TimeText.timestamp(text) else {
+                    message = Message("not a timestamp: '\(text)' (e.g. 22.046641, or @ticks)", isError: true)
                     return []
                 }
-                return [.locateTime(nanoseconds: ns)]
+                return [.locateTime(timestamp)]
             }
             let digits = text.hasPrefix("#") ? String(text.dropFirst()) : text
             guard let n = Int(digits), n >= 0 else {

@@ -1,3 +1,4 @@
+import TraceKit
 import Replay
 
 /// Something the reducer asks the runtime to do; results come back as `Action`s.
@@ -7,7 +8,7 @@ public enum Effect: Sendable, Hashable {
     /// Find an exit through the session's index; answered by `Action.located`.
     case locate(LocateRequest)
     /// Find the first exit at or after a timestamp; answered by `Action.timeLocated`.
-    case locateTime(nanoseconds: UInt64)
+    case locateTime(TraceTimestamp)
     /// Write the mismatches to a file through the host's writer; answered by `Action.exportFinished`.
     case export(ExportRequest)
     /// Re-replay the trace with another kernel profile; answered by `Action.sessionReplaced`

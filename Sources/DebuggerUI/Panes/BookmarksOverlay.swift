@@ -15,7 +15,7 @@ public enum BookmarksOverlay {
             var verdict: ExitVerdict?
             if let r = state.view.bookmarkRows.first(where: { $0.number == exit }) {
                 let number = Columns.fit("\(exit)", String(state.session.exitCount).count + 1)
-                text = "\(state.glyphs.mark(for: r.verdict)) \(number)  \(TimeText.seconds(r.timestampNanoseconds))  vcpu \(r.vcpu)  \(Columns.fit(r.reason, 8)) \(r.summary)"
+                text = "\(state.glyphs.mark(for: r.verdict)) \(number)  \(r.timestamp)  vcpu \(r.vcpu.map(String.init) ?? "?")  \(Columns.fit(r.reason, 8)) \(r.summary)"
                 verdict = r.verdict
             }
             let style: Style = index == cursor ? (verdict == .mismatch ? .selectedMismatch : .selected) : (verdict == .mismatch ? .mismatch : .plain)

@@ -39,7 +39,7 @@ public enum PromptLine {
 
     static func hint(for kind: PromptKind, _ state: AppState) -> String {
         switch kind {
-        case .goTo: return "e.g. #12 or 22.046641"
+        case .goTo: return "e.g. #12, 22.046641 or @ticks"
         case .search: return "regex over raw lines and decoded fields"
         case .filter: return "vcpu N level L1|L2 reason R verdict V"
         case .breakpoint: return "reason|code|vcpu|msr|port|verdict VALUE"

@@ -1,3 +1,5 @@
+import TraceKit
+
 /// The data source the debugger UI reads: one loaded, indexed and replayed trace.
 ///
 /// The UI asks only for what it shows: the rows of the visible window, the detail of the
@@ -49,8 +51,8 @@ public protocol DebugSession: Sendable {
     /// satisfies `predicate`; when `exit` is nil the search starts at the first
     /// (`.forward`) or last (`.backward`) exit inclusive. Nil when there is none.
     func nextExit(matching predicate: ExitPredicate, after exit: ExitNumber?, direction: Direction) -> ExitNumber?
-    /// The exit whose timestamp is closest at or after `nanoseconds`, or the last exit.
-    func exit(atOrAfter nanoseconds: UInt64) -> ExitNumber?
+    /// The first exit at or after `timestamp`, or the last exit when all are earlier.
+    func exit(atOrAfter timestamp: TraceTimestamp) -> ExitNumber?
     /// The exit rate over time in `count` equal time slices of the whole indexed trace.
     func rateBuckets(count: Int) -> [RateBucket]
 }

@@ -312,6 +312,7 @@ package struct UIFixtureSession: DebugSession {
             if !query.caseSensitive { regex = regex.ignoresCase() }
             let fields = [e.reason, e.summary, e.info1Decoded, e.info2Decoded]
                 + registers(i).compactMap(\.value) + vmcb(i).flatMap(\.fields).map(\.decoded)
+                + model(i).steps.flatMap { [$0.ruleID, $0.answer] + $0.evidence } + [model(i).outcome]
             let raw = rawLines(rawRange(i)).map(\.text)
             return (fields + raw).contains { $0.contains(regex) }
         case .all(let terms): return terms.allSatisfy { matches($0, i) }

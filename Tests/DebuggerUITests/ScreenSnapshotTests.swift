@@ -69,6 +69,15 @@ struct ScreenSnapshotTests {
         snapshot(h, "raw-lines-search-highlight", size)
     }
 
+    @Test("search hits highlighted in decoded fields", arguments: sizes)
+    func searchHighlightDecoded(size: Size) {
+        let h = AppHarness(size: size)
+        h.press(.character("/"))
+        h.type("msrpm|MSR_PROT")
+        h.press(.enter, .character("v"))
+        snapshot(h, "decoded-fields-search-highlight", size)
+    }
+
     @Test("help overlay, drawn from the key table", arguments: sizes)
     func help(size: Size) {
         let h = AppHarness(size: size)

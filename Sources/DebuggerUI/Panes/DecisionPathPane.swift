@@ -96,6 +96,6 @@ public enum DecisionPathPane {
         if state.view.detail != nil { title += state.showsFullDecisionPath ? " (full, v: compact)" : " (v: full)" }
         screen.drawTitle(title, in: rect, focused: state.focus == .decision, glyphs: state.glyphs)
         let body = rect.droppingTop(1)
-        screen.draw(lines(for: state, width: body.width), from: state.scroll[.decision] ?? 0, in: body)
+        screen.draw(lines(for: state, width: body.width), from: state.scroll[.decision] ?? 0, in: body, highlight: state.lastSearch?.query)
     }
 }

@@ -14,7 +14,7 @@ public enum RawLinesPane {
         guard !body.isEmpty else { return }
         let numberWidth = max(4, String(state.view.rawLines.last?.number ?? 0).count)
         let textWidth = max(1, body.width - numberWidth - 1)
-        let regex = highlightRegex(state.lastSearch?.query)
+        let regex = state.lastSearch.flatMap { SearchHighlight.regex($0.query) }
         var y = body.y
         for line in state.view.rawLines {
             guard y < body.maxY else { break }
@@ -52,10 +52,5 @@ public enum RawLinesPane {
             out.append(c)
         }
         return out
-    }
-
-    static func highlightRegex(_ query: TextQuery?) -> Regex<AnyRegexOutput>? {
-        guard let query, let regex = try? Regex(query.pattern) else { return nil }
-        return query.caseSensitive ? regex : regex.ignoresCase()
     }
 }

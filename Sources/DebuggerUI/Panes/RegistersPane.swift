@@ -35,6 +35,6 @@ public enum RegistersPane {
         if content.isEmpty {
             screen.write("no exit selected", x: body.x, y: body.y, style: .dim, clip: body)
         }
-        screen.draw(content, from: state.scroll[.registers] ?? 0, in: body)
+        screen.draw(content, from: state.scroll[.registers] ?? 0, in: body, highlight: state.lastSearch?.query)
     }
 }

@@ -32,6 +32,6 @@ public enum VMCBPane {
         guard !rect.isEmpty else { return }
         screen.drawTitle("VMCB12 (L1's view)", in: rect, focused: state.focus == .vmcb, glyphs: state.glyphs)
         let body = rect.droppingTop(1)
-        screen.draw(lines(for: state, width: body.width), from: state.scroll[.vmcb] ?? 0, in: body)
+        screen.draw(lines(for: state, width: body.width), from: state.scroll[.vmcb] ?? 0, in: body, highlight: state.lastSearch?.query)
     }
 }

@@ -16,9 +16,10 @@ public indirect enum ExitPredicate: Sendable, Hashable {
     case reason(String)
     /// Exits with this SVM exit code.
     case exitCode(UInt64)
-    /// MSR exits (RDMSR/WRMSR) on this MSR (ECX).
+    /// MSR exits (RDMSR/WRMSR) on this MSR (ECX); exits whose ECX the trace does not
+    /// record never match.
     case msr(UInt32)
-    /// IOIO exits on this port.
+    /// IOIO exits on this port (exit_info_1 bits 31:16).
     case port(UInt16)
     /// Exits with this verdict.
     case verdict(ExitVerdict)

@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "DebuggerUITests", dependencies: [
             "DebuggerUI", "TestSupport",
             .product(name: "SnapshotTesting", package: "swift-snapshot-testing"),
-        ]),
+        ], exclude: ["__Snapshots__"]),
         .testTarget(name: "SVMDebugCLITests", dependencies: ["TestSupport"]),
     ]
 )

@@ -8,6 +8,7 @@
 #define NCURSES_WIDECHAR 1
 #endif
 #include <locale.h>
+#include <langinfo.h>
 #include <wchar.h>
 #include <stdio.h>
 #include <ncursesw/curses.h>
@@ -22,4 +23,17 @@ static inline int cn_a_reverse(void) { return (int)A_REVERSE; }
 static inline int cn_a_underline(void) { return (int)A_UNDERLINE; }
 static inline int cn_a_dim(void) { return (int)A_DIM; }
 static inline int cn_a_normal(void) { return (int)A_NORMAL; }
+
+/* getmaxyx is a macro that assigns to its arguments. */
+static inline void cn_getmaxyx(WINDOW *w, int *y, int *x) { getmaxyx(w, *y, *x); }
+/* wattr_set may be a macro; attrs are A_* bits, pair a colour pair number (0 = default). */
+static inline int cn_set_attributes(WINDOW *w, int attrs, short pair) {
+    return wattr_set(w, (attr_t)attrs, pair, NULL);
+}
+/* Writes n wide characters at row y, column x (wide characters advance two columns). */
+static inline int cn_put_wide(WINDOW *w, int y, int x, const wchar_t *text, int n) {
+    return mvwaddnwstr(w, y, x, text, n);
+}
+/* The locale's character set name, e.g. "UTF-8" or "ANSI_X3.4-1968" (after setlocale). */
+static inline const char *cn_codeset(void) { return nl_langinfo(CODESET); }
 #endif

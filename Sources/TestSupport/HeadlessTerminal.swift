@@ -6,7 +6,9 @@ import DebuggerUI
 /// session, so `DebuggerApp.run()` always returns.
 @MainActor
 package final class HeadlessTerminal: Terminal {
+    /// The current size (changed by scripted resizes).
     package private(set) var size: Size
+    /// The glyph set the test chose.
     package let glyphs: GlyphSet
     /// Every frame presented, oldest first.
     package private(set) var frames: [Screen] = []

@@ -1,3 +1,4 @@
+import TraceKit
 import DebuggerUI
 import Foundation
 import Replay
@@ -14,8 +15,11 @@ import Replay
 /// the trace (a model fault injected on purpose, labelled as such in the notes), so the
 /// mismatch rendering and navigation can be tested before Replay exists.
 package struct UIFixtureSession: DebugSession {
+    /// The fixture trace's file name.
     package let traceName = "msr-prot.trace"
+    /// The profile this fixture pretends to have replayed with.
     package let profile: String
+    /// Profiles a test may switch to.
     package let availableProfiles = ["6.1", "6.12"]
     /// How many exits count as indexed (all by default), to test the UI mid-indexing.
     package let indexed: Int
@@ -38,8 +42,10 @@ package struct UIFixtureSession: DebugSession {
     /// Exit numbers of the L2 MSR exits whose ECX the trace does not record.
     package static let exitsWithUnknownECX = [12, 15, 19, 22]
 
+    /// Exits indexed so far (`indexed`).
     package var exitCount: Int { indexed }
 
+    /// Bytes up to the first unindexed exit, or finished.
     package var progress: IndexingProgress {
         let total = 19_537  // bytes of traces/6.12/msr-prot.trace
         guard indexed < exits.count else { return IndexingProgress(bytesDone: total, bytesTotal: total, isFinished: true) }
@@ -47,6 +53,7 @@ package struct UIFixtureSession: DebugSession {
         return IndexingProgress(bytesDone: done, bytesTotal: total, isFinished: false)
     }
 
+    /// Verdict counts over the indexed exits.
     package var counts: VerdictCounts {
         var c = VerdictCounts(match: 0, mismatch: 0, undetermined: 0, notModelled: 0)
         for i in 0..<indexed {
@@ -60,15 +67,17 @@ package struct UIFixtureSession: DebugSession {
         return c
     }
 
+    /// The row of an indexed exit.
     package func row(_ exit: ExitNumber) -> ExitRow? {
         guard (0..<indexed).contains(exit.rawValue) else { return nil }
         let e = exits[exit.rawValue]
         return ExitRow(
-            number: exit, timestampNanoseconds: e.timestamp, vcpu: 0, level: e.level, reason: e.reason,
+            number: exit, timestamp: .nanoseconds(e.timestamp), vcpu: 0, level: e.level, reason: e.reason,
             exitCode: e.code, rip: e.rip, summary: e.summary, modelOutcome: modelShort(exit.rawValue),
             recordedOutcome: e.recordedShort, verdict: verdict(exit.rawValue))
     }
 
+    /// The detail of an indexed exit.
     package func detail(_ exit: ExitNumber) -> ExitDetail? {
         guard (0..<indexed).contains(exit.rawValue) else { return nil }
         let i = exit.rawValue
@@ -80,10 +89,12 @@ package struct UIFixtureSession: DebugSession {
             notes: model.notes, rawLines: rawRange(i))
     }
 
+    /// Lines of the real trace file.
     package func rawLines(_ range: ClosedRange<Int>) -> [RawLine] {
         range.compactMap { n in lines.indices.contains(n - 1) ? RawLine(number: n, text: lines[n - 1]) : nil }
     }
 
+    /// Linear scan (31 exits): the nearest matching exit in `direction`.
     package func nextExit(matching predicate: ExitPredicate, after exit: ExitNumber?, direction: Direction) -> ExitNumber? {
         let candidates: [Int]
         switch direction {
@@ -97,18 +108,20 @@ package struct UIFixtureSession: DebugSession {
         return candidates.first { matches(predicate, $0) }.map { ExitNumber($0) }
     }
 
-    package func exit(atOrAfter nanoseconds: UInt64) -> ExitNumber? {
+    /// The first exit at or after a timestamp, else the last.
+    package func exit(atOrAfter timestamp: TraceTimestamp) -> ExitNumber? {
         guard indexed > 0 else { return nil }
-        return ExitNumber(exits.prefix(indexed).firstIndex { $0.timestamp >= nanoseconds } ?? indexed - 1)
+        return ExitNumber(exits.prefix(indexed).firstIndex { TraceTimestamp.nanoseconds($0.timestamp) >= timestamp } ?? indexed - 1)
     }
 
+    /// Exits and mismatches per equal time slice.
     package func rateBuckets(count: Int) -> [RateBucket] {
         guard count > 0, indexed > 0 else { return [] }
         let t0 = exits[0].timestamp, t1 = exits[indexed - 1].timestamp
         let span = t1 - t0 + 1
         var buckets = Array(repeating: RateBucket(exits: 0, mismatches: 0, firstExit: nil), count: count)
         for i in 0..<indexed {
-            let b = Int((exits[i].timestamp - t0) * UInt64(count) / span)
+            let b = Int((exits[i].timestamp - t0) * Int64(count) / span)
             buckets[b].exits += 1
             if verdict(i) == .mismatch { buckets[b].mismatches += 1 }
             if buckets[b].firstExit == nil { buckets[b].firstExit = ExitNumber(i) }
@@ -136,58 +149,68 @@ package struct UIFixtureSession: DebugSession {
 
     private func model(_ i: Int) -> Model {
         let e = exits[i]
+        let code = "exit_code = \(hex3(e.code)) (\(e.reason)) [kvm_exit line \(e.line)]"
         guard e.level == .l2, let enter = e.vmenterLine, let intercepts = e.interceptsLine else {
             return Model(
-                outcome: "L0 handles it (L1 is not running a nested guest)",
+                outcome: "L0 handles it in \(e.l0Handler) (L1 was running)",
                 steps: [DecisionStepRow(
-                    ruleID: "svm.nested.guest-mode", question: "Was the vCPU running L2 when it exited?",
-                    evidence: "no kvm_nested_vmenter since L1 last resumed", answer: "no: L0",
-                    kernelFunction: "svm/svm.c:svm_handle_exit")],
+                    ruleID: "svm.l0.handler", question: "which L0 exit handler runs (svm_exit_handlers[exit_code])?",
+                    evidence: [code, "guest mode = no [no kvm_nested_vmenter since L1 resumed]"],
+                    answer: e.l0Handler, kernelFunction: "svm/svm.c:svm_invoke_exit_handler")],
                 notes: [])
         }
-        var steps = [DecisionStepRow(
-            ruleID: "svm.nested.exit-special", question: "Does L0 keep this exit for itself before asking L1?",
-            evidence: "exit code \(hex3(e.code)) (\(e.reason)) is not an L0-first exit", answer: "no: continue",
-            kernelFunction: "svm/nested.c:nested_svm_exit_special")]
+        let word3 = "vmcb12 intercepts[3] = 0x11000000 [kvm_nested_intercepts line \(intercepts)]"
+        var steps: [DecisionStepRow] = []
         switch e.reason {
         case "npf":
             steps.append(DecisionStepRow(
-                ruleID: "svm.npf.nested-paging", question: "Does L1 run L2 with nested paging?",
-                evidence: "nested_npt=n (kvm_nested_vmenter line \(enter))", answer: "no: HOST",
-                kernelFunction: "svm/nested.c:nested_svm_intercept"))
-            return Model(outcome: "L0 handles it (L0's own NPT fault)", steps: steps, notes: [])
+                ruleID: "svm.exit-special.npf", question: "is it a nested page fault (always L0 first)?",
+                evidence: [code], answer: "yes", kernelFunction: "svm/nested.c:nested_svm_exit_special"))
+            steps.append(DecisionStepRow(
+                ruleID: "svm.npf.nested-paging", question: "does L1 run L2 with nested paging?",
+                evidence: ["vmcb12 nested_ctl.NP_ENABLE = 0 [kvm_nested_vmenter line \(enter): nested_npt=n]"],
+                answer: "no", kernelFunction: "svm/nested.c:nested_svm_intercept",
+                note: "without nested paging in L1 the fault is in L0's own NPT for L2"))
+            return Model(outcome: "L0 handles it in npf_interception", steps: steps, notes: [])
         case "hlt":
             steps.append(DecisionStepRow(
-                ruleID: "svm.intercept.vector", question: "Does vmcb12 intercept HLT?",
-                evidence: "intercepts[3] = 0x11000000, bit 24 HLT = 1 (kvm_nested_intercepts line \(intercepts))",
-                answer: "yes: DONE", kernelFunction: "svm/nested.c:nested_svm_intercept"))
+                ruleID: "svm.intercept.bit", question: "does L1 intercept this exit (vmcb12 intercept bit = exit code)?",
+                evidence: [code, word3 + ": bit 24 HLT = 1"], answer: "yes",
+                kernelFunction: "svm/nested.c:nested_svm_intercept"))
             return Model(outcome: "reflect #VMEXIT(hlt) to L1", steps: steps, notes: [])
         default:
             break
         }
         steps.append(DecisionStepRow(
-            ruleID: "svm.msr.l1-intercepts", question: "Does L1 intercept MSR accesses at all?",
-            evidence: "intercepts[3] = 0x11000000, bit 28 MSR_PROT = 1 (kvm_nested_intercepts line \(intercepts))",
-            answer: "yes", kernelFunction: "svm/nested.c:nested_svm_exit_handled_msr"))
+            ruleID: "svm.msr.l1-intercepts", question: "does L1 intercept MSR accesses at all (vmcb12 MSR_PROT, bit 124)?",
+            evidence: [word3 + ": bit 28 MSR_PROT = 1"], answer: "yes",
+            kernelFunction: "svm/nested.c:nested_svm_exit_handled_msr"))
         let access = e.info1 == 1 ? "write" : "read"
+        let direction = "exit_info_1 = \(hex(e.info1)) (\(access)) [kvm_exit line \(e.line)]"
         guard let msr = e.msr else {
             steps.append(DecisionStepRow(
-                ruleID: "svm.msr.msrpm-bit", question: "Does L1's MSRPM intercept this \(access)?",
-                evidence: "ECX unknown: no kvm_msr line, L0 did not emulate the access",
+                ruleID: "svm.msr.number", question: "which MSR and direction (ECX; exit_info_1 bit 0 = write)?",
+                evidence: ["ECX = unknown [no kvm_msr: L0 did not emulate the access]", direction],
                 answer: "unknown", kernelFunction: "svm/nested.c:nested_svm_exit_handled_msr"))
             return Model(
                 outcome: "undetermined: the MSRPM bit depends on ECX", steps: steps,
                 notes: ["The trace does not record ECX for an MSR exit L0 reflects; pass it or trace kvm_msr on L1."])
         }
+        let number = hex(UInt64(msr.index))
         steps.append(DecisionStepRow(
-            ruleID: "svm.msr.msrpm-range", question: "Is the MSR inside one of the three MSRPM ranges?",
-            evidence: "ECX \(hex(UInt64(msr.index))) (kvm_msr line \(msr.line))", answer: "yes",
+            ruleID: "svm.msr.number", question: "which MSR and direction (ECX; exit_info_1 bit 0 = write)?",
+            evidence: ["ECX = \(number) [kvm_msr line \(msr.line)]", direction],
+            answer: "\(number) \(access)", kernelFunction: "svm/nested.c:nested_svm_exit_handled_msr"))
+        steps.append(DecisionStepRow(
+            ruleID: "svm.msr.range", question: "is the MSR inside one of the three MSRPM ranges?",
+            evidence: ["msr = \(number)"], answer: "yes", kernelFunction: "svm/svm.c:svm_msrpm_offset"))
+        let bit = scriptedMismatches.contains(i) ? 1 : 0
+        let source = scriptedMismatches.contains(i) ? "scripted model fault" : "host facts: L1 MSRPM"
+        steps.append(DecisionStepRow(
+            ruleID: "svm.msr.msrpm-bit", question: "does L1's MSRPM intercept this MSR in this direction?",
+            evidence: ["msrpm[\(number)].\(access) = \(bit) [\(source)]"], answer: bit == 1 ? "yes" : "no",
             kernelFunction: "svm/nested.c:nested_svm_exit_handled_msr"))
         if scriptedMismatches.contains(i) {
-            steps.append(DecisionStepRow(
-                ruleID: "svm.msr.msrpm-bit", question: "Does L1's MSRPM intercept this \(access)?",
-                evidence: "msrpm[\(hex(UInt64(msr.index)))].\(access) = 1 (scripted model fault)",
-                answer: "yes: DONE", kernelFunction: "svm/nested.c:nested_svm_exit_handled_msr"))
             return Model(
                 outcome: "reflect #VMEXIT(msr) to L1", steps: steps,
                 notes: [
@@ -195,11 +218,7 @@ package struct UIFixtureSession: DebugSession {
                     "Scripted fault for UI tests: this fixture flips the MSRPM bit on purpose.",
                 ])
         }
-        steps.append(DecisionStepRow(
-            ruleID: "svm.msr.msrpm-bit", question: "Does L1's MSRPM intercept this \(access)?",
-            evidence: "msrpm[\(hex(UInt64(msr.index)))].\(access) = 0 (L1 MSRPM given by the user)",
-            answer: "no: HOST", kernelFunction: "svm/nested.c:nested_svm_exit_handled_msr"))
-        return Model(outcome: "L0 handles it (HOST)", steps: steps, notes: [])
+        return Model(outcome: "L0 handles it in msr_interception", steps: steps, notes: [])
     }
 
     // MARK: Registers and VMCB
@@ -293,6 +312,7 @@ package struct UIFixtureSession: DebugSession {
             if !query.caseSensitive { regex = regex.ignoresCase() }
             let fields = [e.reason, e.summary, e.info1Decoded, e.info2Decoded]
                 + registers(i).compactMap(\.value) + vmcb(i).flatMap(\.fields).map(\.decoded)
+                + model(i).steps.flatMap { [$0.ruleID, $0.answer] + $0.evidence } + [model(i).outcome]
             let raw = rawLines(rawRange(i)).map(\.text)
             return (fields + raw).contains { $0.contains(regex) }
         case .all(let terms): return terms.allSatisfy { matches($0, i) }
@@ -314,7 +334,7 @@ private struct FixtureExit {
 
     var line: Int
     var nextEntryLine: Int?
-    var timestamp: UInt64
+    var timestamp: Int64
     var level: Level
     var reason: String
     var code: UInt64
@@ -328,6 +348,19 @@ private struct FixtureExit {
     var interceptsLine: Int? = nil
 
     var recordedShort: String { injectLine == nil ? "L0" : "L1" }
+
+    /// L0's handler for this exit code (svm/svm.c:svm_exit_handlers).
+    var l0Handler: String {
+        switch reason {
+        case "npf": "npf_interception"
+        case "msr": "msr_interception"
+        case "io": "io_interception"
+        case "vmrun": "vmrun_interception"
+        case "read_cr4": "cr_interception"
+        case "hlt": "halt_interception"
+        default: "svm_handle_exit"
+        }
+    }
 
     var recordedLong: String {
         if let injectLine { return "L1 got #VMEXIT(\(reason)) (kvm_nested_vmexit_inject line \(injectLine))" }

@@ -1,4 +1,5 @@
 import DebuggerUI
+import Foundation
 import TestSupport
 
 /// Builds a `DebuggerApp` over the msr-prot fixture on a headless terminal, with a host
@@ -44,11 +45,9 @@ enum FixtureError: Error { case unknownProfile(String) }
 /// Records export requests (the host closure is `@Sendable`).
 final class ExportLog: @unchecked Sendable {
     // A class with a lock: the host's export closure must be @Sendable and still record calls.
-    private let lock = NSLockLike()
+    private let lock = NSLock()
     private var storage: [ExportRequest] = []
     func append(_ r: ExportRequest) { lock.withLock { storage.append(r) } }
     var requests: [ExportRequest] { lock.withLock { storage } }
 }
 
-import Foundation
-typealias NSLockLike = NSLock

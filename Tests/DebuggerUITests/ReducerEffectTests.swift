@@ -1,4 +1,5 @@
 import DebuggerUI
+import Replay
 import TestSupport
 import Testing
 
@@ -10,43 +11,43 @@ import Testing
         h.press(.character("e"))
         h.type("out.jsonl")
         h.press(.enter)
-        #expect(h.exports.requests == [ExportRequest(path: "out.jsonl", format: .jsonLines, overwrite: false)])
+        #expect(h.exports.requests == [ExportRequest(path: "out.jsonl", format: .jsonl, overwrite: false)])
         #expect(h.state.message?.text == "wrote 1 mismatch to out.jsonl")
     }
 
     @Test("export to an existing file asks first and overwrites only after y")
     func exportConfirm() {
-        let h = AppHarness(existingFiles: ["report.txt"])
+        let h = AppHarness(existingFiles: ["report.md"])
         h.press(.character("e"))
-        h.type("report.txt")
+        h.type("report.md")
         h.press(.enter)
-        #expect(h.state.prompt == Prompt(kind: .confirmOverwrite(path: "report.txt")))
+        #expect(h.state.prompt == Prompt(kind: .confirmOverwrite(path: "report.md")))
         h.type("y")
         h.press(.enter)
         #expect(h.exports.requests == [
-            ExportRequest(path: "report.txt", format: .text, overwrite: false),
-            ExportRequest(path: "report.txt", format: .text, overwrite: true),
+            ExportRequest(path: "report.md", format: .md, overwrite: false),
+            ExportRequest(path: "report.md", format: .md, overwrite: true),
         ])
-        #expect(h.state.message?.text == "wrote 1 mismatch to report.txt")
+        #expect(h.state.message?.text == "wrote 1 mismatch to report.md")
     }
 
     @Test("declining the overwrite leaves the file alone", arguments: ["", "n", "no", "x"])
     func exportDecline(answer: String) {
-        let h = AppHarness(existingFiles: ["report.txt"])
+        let h = AppHarness(existingFiles: ["report.md"])
         h.press(.character("e"))
-        h.type("report.txt")
+        h.type("report.md")
         h.press(.enter)
         h.type(answer)
         h.press(.enter)
         #expect(h.exports.requests.count == 1)
-        #expect(h.state.message?.text == "export cancelled; report.txt left as it was")
+        #expect(h.state.message?.text == "export cancelled; report.md left as it was")
     }
 
     @Test("Esc at the overwrite question cancels the export too")
     func exportEscape() {
-        let h = AppHarness(existingFiles: ["report.txt"])
+        let h = AppHarness(existingFiles: ["report.md"])
         h.press(.character("e"))
-        h.type("report.txt")
+        h.type("report.md")
         h.press(.enter, .escape)
         #expect(h.exports.requests.count == 1)
         #expect(h.state.prompt == nil)
@@ -56,10 +57,19 @@ import Testing
     func exportEffect() {
         var state = AppState(size: Size(columns: 80, rows: 24), glyphs: .unicode)
         _ = state.reduce(.keyPressed(.character("e")))
-        for c in "x.txt" { _ = state.reduce(.keyPressed(.character(c))) }
-        #expect(state.reduce(.keyPressed(.enter)) == [.export(ExportRequest(path: "x.txt", format: .text, overwrite: false))])
-        _ = state.reduce(.exportFinished(.failed(path: "x.txt", reason: "Permission denied")))
-        #expect(state.message == Message("export to x.txt failed: Permission denied", isError: true))
+        for c in "x.csv" { _ = state.reduce(.keyPressed(.character(c))) }
+        #expect(state.reduce(.keyPressed(.enter)) == [.export(ExportRequest(path: "x.csv", format: .csv, overwrite: false))])
+        _ = state.reduce(.exportFinished(.failed(path: "x.csv", reason: "Permission denied")))
+        #expect(state.message == Message("export to x.csv failed: Permission denied", isError: true))
+    }
+
+    @Test("an export file name without a known extension is refused before any effect")
+    func exportUnknownExtension() {
+        var state = AppState(size: Size(columns: 80, rows: 24), glyphs: .unicode)
+        _ = state.reduce(.keyPressed(.character("e")))
+        for c in "mismatches.txt" { _ = state.reduce(.keyPressed(.character(c))) }
+        #expect(state.reduce(.keyPressed(.enter)) == [])
+        #expect(state.message?.isError == true)
     }
 
     @Test("switching profile replaces the session and updates the verdicts, keeping the selection")
@@ -134,5 +144,19 @@ import Testing
         }
         _ = state.reduce(.located(request, ExitNumber(0)))
         #expect(state.selected == ExitNumber(0))
+    }
+}
+
+@MainActor
+@Suite struct IndexingTickTests {
+    @Test("progress ticks without new exits do not repeat the empty-filter search or its message")
+    func quietTicks() {
+        var state = AppState(size: Size(columns: 80, rows: 24), glyphs: .unicode)
+        let partial = SessionInfo(UIFixtureSession(indexed: 5))
+        let effects = state.reduce(.indexProgressed(partial))
+        #expect(effects.count == 1)
+        state.message = Message("kept")
+        #expect(state.reduce(.indexProgressed(partial)) == [])
+        #expect(state.message == Message("kept"))
     }
 }

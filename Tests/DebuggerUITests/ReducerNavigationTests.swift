@@ -107,7 +107,7 @@ import Testing
         let h = AppHarness(size: Size(columns: 120, rows: 40))
         h.press(.character(":"))
         h.type("#18")
-        h.press(.enter, .tab)
+        h.press(.enter, .character("v"), .tab)
         for _ in 0..<40 { h.press(.down) }
         let scrolled = h.state.scroll[.decision] ?? 0
         #expect(scrolled > 0)
@@ -118,6 +118,19 @@ import Testing
         h.app.send(.resized(Size(columns: 200, rows: 60)))
         #expect((h.state.scroll[.decision] ?? 0) <= h.state.maxScroll(of: .decision))
         #expect(h.state.selected == ExitNumber(18))
+    }
+
+    @Test("v switches the decision path between one line per step and the full explanation")
+    func fullDecisionPath() {
+        let h = AppHarness()
+        h.press(.right)
+        let width = h.state.layout.decision.width
+        let compact = DecisionPathPane.lines(for: h.state, width: width).count
+        h.press(.character("v"))
+        #expect(h.state.showsFullDecisionPath)
+        #expect(DecisionPathPane.lines(for: h.state, width: width).count > compact)
+        h.press(.character("v"))
+        #expect(!h.state.showsFullDecisionPath)
     }
 
     @Test("Tab cycles the focus; in a detail pane arrows scroll instead of moving the selection")

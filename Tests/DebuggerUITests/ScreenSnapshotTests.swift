@@ -50,10 +50,12 @@ struct ScreenSnapshotTests {
         snapshot(h, "vmcb-ioio-port-0x510", size)
     }
 
-    @Test("decision pane scrolled to the end of a long path", arguments: sizes)
+    @Test("full decision path, and scrolled to its end", arguments: sizes)
     func decisionScrolled(size: Size) {
         let h = AppHarness(size: size)
-        h.press(.right, .tab)
+        h.press(.right, .character("v"))
+        snapshot(h, "decision-full", size)
+        h.press(.tab)
         for _ in 0..<30 { h.press(.down) }
         snapshot(h, "decision-scrolled-end", size)
     }
@@ -65,6 +67,15 @@ struct ScreenSnapshotTests {
         h.type("kvm_nested_vmexit_inject")
         h.press(.enter)
         snapshot(h, "raw-lines-search-highlight", size)
+    }
+
+    @Test("search hits highlighted in decoded fields", arguments: sizes)
+    func searchHighlightDecoded(size: Size) {
+        let h = AppHarness(size: size)
+        h.press(.character("/"))
+        h.type("msrpm|MSR_PROT")
+        h.press(.enter, .character("v"))
+        snapshot(h, "decoded-fields-search-highlight", size)
     }
 
     @Test("help overlay, drawn from the key table", arguments: sizes)
@@ -116,9 +127,9 @@ struct ScreenSnapshotTests {
 
     @Test("overwrite confirmation prompt", arguments: sizes)
     func confirmOverwrite(size: Size) {
-        let h = AppHarness(size: size, existingFiles: ["mismatches.txt"])
+        let h = AppHarness(size: size, existingFiles: ["mismatches.md"])
         h.press(.character("e"))
-        h.type("mismatches.txt")
+        h.type("mismatches.md")
         h.press(.enter)
         snapshot(h, "prompt-confirm-overwrite", size)
     }

@@ -1,3 +1,5 @@
+import Replay
+
 /// The reducer: the only code that changes `AppState`. It never does I/O; it returns
 /// `Effect`s and gets their results back as `Action`s.
 extension AppState {
@@ -11,8 +13,10 @@ extension AppState {
             clampScrolls()
             return []
         case .indexProgressed(let info):
+            let grew = info.exitCount > session.exitCount
             session = info
-            if selected == nil, info.exitCount > 0 { return reselect() }
+            // New exits may be the first ones, or the first ones that pass the filter.
+            if selected == nil, grew { return reselect() }
             return []
         case .sessionReplaced(let info):
             let old = session.profile
@@ -25,9 +29,9 @@ extension AppState {
             return []
         case .located(let request, let exit):
             return located(request, exit)
-        case .timeLocated(let nanoseconds, let exit):
+        case .timeLocated(let timestamp, let exit):
             guard let exit else {
-                message = Message("no exit at or after \(TimeText.seconds(nanoseconds))", isError: true)
+                message = Message("no exit at or after \(timestamp)", isError: true)
                 return []
             }
             return goTo(exit)
@@ -122,6 +126,9 @@ extension AppState {
             overlay = .bookmarks(cursor: cursor)
         case .switchProfile: prompt = Prompt(kind: .profile)
         case .exportMismatches: prompt = Prompt(kind: .exportPath)
+        case .toggleFullDecisionPath:
+            showsFullDecisionPath.toggle()
+            scroll[.decision] = 0
         case .focusNext: moveFocus(by: 1)
         case .focusPrevious: moveFocus(by: -1)
         case .help: overlay = .help(scroll: 0)
@@ -178,12 +185,12 @@ extension AppState {
         let text = open.text.trimmedOfSpaces
         switch open.kind {
         case .goTo:
-            if text.contains(".") {
-                guard let ns = TimeText.nanoseconds(text) else {
-                    message = Message("not a timestamp: '\(text)' (e.g. 22.046641)", isError: true)
+            if text.contains(".") || text.hasPrefix("@") {
+                guard let timestamp = TimeText.timestamp(text) else {
+                    message = Message("not a timestamp: '\(text)' (e.g. 22.046641, or @ticks)", isError: true)
                     return []
                 }
-                return [.locateTime(nanoseconds: ns)]
+                return [.locateTime(timestamp)]
             }
             let digits = text.hasPrefix("#") ? String(text.dropFirst()) : text
             guard let n = Int(digits), n >= 0 else {
@@ -251,12 +258,16 @@ extension AppState {
                 message = Message("no file name given; nothing exported", isError: true)
                 return []
             }
+            guard let format = ExportRequest.format(forPath: text) else {
+                message = Message("name the file .jsonl, .csv, .md or .trace to pick the format", isError: true)
+                return []
+            }
             message = Message("exporting to \(text)…")
-            return [.export(ExportRequest(path: text, format: .forPath(text), overwrite: false))]
+            return [.export(ExportRequest(path: text, format: format, overwrite: false))]
         case .confirmOverwrite(let path):
-            if ["y", "yes"].contains(text.lowercased()) {
+            if ["y", "yes"].contains(text.lowercased()), let format = ExportRequest.format(forPath: path) {
                 message = Message("exporting to \(path)…")
-                return [.export(ExportRequest(path: path, format: .forPath(path), overwrite: true))]
+                return [.export(ExportRequest(path: path, format: format, overwrite: true))]
             }
             message = Message("export cancelled; \(path) left as it was")
         }
@@ -397,12 +408,5 @@ extension AppState {
         case .rawLines: total = view.detail?.rawLines.count ?? 0
         }
         return max(0, total - visible)
-    }
-}
-
-extension String {
-    /// The string without leading and trailing white space.
-    var trimmedOfSpaces: String {
-        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     }
 }

@@ -1,96 +1,4 @@
-/// Which pane has the keyboard.
-public enum Focus: Sendable, Hashable, CaseIterable {
-    /// The exit list (arrows move the selection).
-    case exitList
-    /// The decision path pane.
-    case decision
-    /// The registers pane.
-    case registers
-    /// The VMCB pane.
-    case vmcb
-    /// The raw trace lines pane.
-    case rawLines
-}
-
-/// What the prompt line asks for.
-public enum PromptKind: Sendable, Hashable {
-    /// Exit number or timestamp.
-    case goTo
-    /// A regex to search in a direction.
-    case search(Direction)
-    /// A filter.
-    case filter
-    /// A breakpoint.
-    case breakpoint
-    /// A kernel profile name.
-    case profile
-    /// The export file name.
-    case exportPath
-    /// Confirmation to overwrite an existing export file.
-    case confirmOverwrite(path: String)
-
-    /// The label in front of the input.
-    public var label: String {
-        switch self {
-        case .goTo: "go to (#exit or timestamp): "
-        case .search(.forward): "/"
-        case .search(.backward): "\\"
-        case .filter: "filter: "
-        case .breakpoint: "break on: "
-        case .profile: "profile: "
-        case .exportPath: "export mismatches to: "
-        case .confirmOverwrite(let path): "\(path) exists. Overwrite? (y/N) "
-        }
-    }
-}
-
-/// The open prompt: what it asks and what has been typed.
-public struct Prompt: Sendable, Hashable {
-    /// What is asked.
-    public var kind: PromptKind
-    /// The input so far.
-    public var text: String
-
-    /// Creates a prompt.
-    public init(kind: PromptKind, text: String = "") {
-        self.kind = kind
-        self.text = text
-    }
-}
-
-/// What covers the main screen, if anything.
-public enum Overlay: Sendable, Hashable {
-    /// Nothing.
-    case none
-    /// The help overlay, scrolled by this many lines.
-    case help(scroll: Int)
-    /// The bookmark list with the cursor on this entry.
-    case bookmarks(cursor: Int)
-}
-
-/// A one-line message on the prompt line.
-public struct Message: Sendable, Hashable {
-    /// The text.
-    public var text: String
-    /// Whether it reports an error.
-    public var isError: Bool
-
-    /// Creates a message.
-    public init(_ text: String, isError: Bool = false) {
-        self.text = text
-        self.isError = isError
-    }
-}
-
-/// Where the exit-list window is pinned: the runtime fills it from there.
-public enum ViewAnchor: Sendable, Hashable {
-    /// This exit is the top row.
-    case top(ExitNumber)
-    /// This exit is the bottom row (after moving the selection past the window).
-    case bottom(ExitNumber)
-}
-
-/// The whole UI state. Only `reduce(_:)` changes it.
+//// The whole UI state. Only `reduce(_:)` changes it.
 public struct AppState: Sendable, Hashable {
     /// Terminal size.
     public var size: Size
@@ -112,6 +20,9 @@ public struct AppState: Sendable, Hashable {
     public var compactSide: Focus
     /// Scroll offsets of the detail panes, in lines.
     public var scroll: [Focus: Int]
+    /// Whether the decision path shows every step in full (question, all evidence, kernel
+    /// function) rather than one line per step.
+    public var showsFullDecisionPath: Bool
     /// The exit-list filter.
     public var filter: ExitFilter
     /// The last search, for `n`/`N` and for highlighting.
@@ -141,6 +52,7 @@ public struct AppState: Sendable, Hashable {
         self.focus = .exitList
         self.compactSide = .registers
         self.scroll = [:]
+        self.showsFullDecisionPath = false
         self.filter = ExitFilter()
         self.breakpoints = []
         self.bookmarks = []
@@ -164,18 +76,4 @@ public struct AppState: Sendable, Hashable {
         }
     }
 
-}
-
-/// The last search the user ran.
-public struct LastSearch: Sendable, Hashable {
-    /// The query.
-    public var query: TextQuery
-    /// The direction it was typed with (`/` forward, `\\` backward).
-    public var direction: Direction
-
-    /// Creates a search memory.
-    public init(query: TextQuery, direction: Direction) {
-        self.query = query
-        self.direction = direction
-    }
 }

@@ -41,7 +41,7 @@ public final class DebuggerApp {
         self.session = session
         self.terminal = terminal
         self.host = host
-        self.state = AppState(size: terminal.size, glyphs: terminal.glyphs, session: SessionInfo(session))
+        self.state = AppState(size: terminal.size, glyphs: terminal.glyphs)
         send(.indexProgressed(SessionInfo(session)))
     }
 
@@ -82,8 +82,8 @@ public final class DebuggerApp {
             return []
         case .locate(let request):
             return [.located(request, ViewLoader.locate(request, in: session))]
-        case .locateTime(let nanoseconds):
-            return [.timeLocated(nanoseconds: nanoseconds, session.exit(atOrAfter: nanoseconds))]
+        case .locateTime(let timestamp):
+            return [.timeLocated(timestamp, session.exit(atOrAfter: timestamp))]
         case .export(let request):
             return [.exportFinished(host.export(request, session))]
         case .switchProfile(let profile):

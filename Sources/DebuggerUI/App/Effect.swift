@@ -1,3 +1,6 @@
+import TraceKit
+import Replay
+
 /// Something the reducer asks the runtime to do; results come back as `Action`s.
 public enum Effect: Sendable, Hashable {
     /// Stop the app and restore the terminal.
@@ -5,7 +8,7 @@ public enum Effect: Sendable, Hashable {
     /// Find an exit through the session's index; answered by `Action.located`.
     case locate(LocateRequest)
     /// Find the first exit at or after a timestamp; answered by `Action.timeLocated`.
-    case locateTime(nanoseconds: UInt64)
+    case locateTime(TraceTimestamp)
     /// Write the mismatches to a file through the host's writer; answered by `Action.exportFinished`.
     case export(ExportRequest)
     /// Re-replay the trace with another kernel profile; answered by `Action.sessionReplaced`
@@ -13,25 +16,11 @@ public enum Effect: Sendable, Hashable {
     case switchProfile(String)
 }
 
-/// File formats the export writer offers.
-public enum ExportFormat: String, Sendable, Hashable, CaseIterable {
-    /// Human-readable text, one block per mismatch.
-    case text
-    /// One JSON object per line.
-    case jsonLines = "jsonl"
-
-    /// The format a path's extension asks for: `.json`/`.jsonl` give JSON lines, anything else text.
-    public static func forPath(_ path: String) -> ExportFormat {
-        let lower = path.lowercased()
-        return lower.hasSuffix(".jsonl") || lower.hasSuffix(".json") ? .jsonLines : .text
-    }
-}
-
 /// An export of the mismatching exits.
 public struct ExportRequest: Sendable, Hashable {
     /// Destination path as typed.
     public var path: String
-    /// File format.
+    /// File format (Replay's export formats).
     public var format: ExportFormat
     /// Whether an existing file may be replaced (only after the user confirmed).
     public var overwrite: Bool
@@ -41,6 +30,14 @@ public struct ExportRequest: Sendable, Hashable {
         self.path = path
         self.format = format
         self.overwrite = overwrite
+    }
+
+    /// The format a path's extension names: `.jsonl`/`.json`, `.csv`, `.md`, `.trace`;
+    /// nil for anything else.
+    public static func format(forPath path: String) -> ExportFormat? {
+        let lower = path.lowercased()
+        if lower.hasSuffix(".json") { return .jsonl }
+        return ExportFormat.allCases.first { lower.hasSuffix("." + $0.rawValue) }
     }
 }
 

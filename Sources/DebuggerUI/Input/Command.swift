@@ -46,6 +46,8 @@ public enum Command: Sendable, Hashable, CaseIterable {
     case switchProfile
     /// Prompt for a file and export the mismatches to it.
     case exportMismatches
+    /// Switch the decision path between one line per step and the full explanation.
+    case toggleFullDecisionPath
     /// Focus the next pane.
     case focusNext
     /// Focus the previous pane.

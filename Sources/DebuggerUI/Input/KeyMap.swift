@@ -115,6 +115,7 @@ public struct KeyMap: Sendable, Hashable {
         KeyBinding([.character("'")], .main, .listBookmarks, "list bookmarks"),
         KeyBinding([.character("p")], .main, .switchProfile, "switch kernel profile"),
         KeyBinding([.character("e")], .main, .exportMismatches, "export mismatches to a file"),
+        KeyBinding([.character("v")], .main, .toggleFullDecisionPath, "decision path: one line per step / full"),
         KeyBinding([.tab], .main, .focusNext, "focus next pane"),
         KeyBinding([.backTab], .main, .focusPrevious, "focus previous pane"),
         KeyBinding([.escape], .main, .cancel, "clear message"),
@@ -128,7 +129,7 @@ public struct KeyMap: Sendable, Hashable {
         KeyBinding([.escape], .detail, .cancel, "back to the exit list"),
 
         KeyBinding([.enter], .prompt, .submit, "accept"),
-        KeyBinding([.escape, .control("c")], .prompt, .cancel, "cancel"),
+        KeyBinding([.escape], .prompt, .cancel, "cancel"),
         KeyBinding([.backspace], .prompt, .deleteBackward, "delete character"),
 
         KeyBinding([.down, .character("j")], .help, .scrollDown, "scroll down"),

@@ -25,16 +25,48 @@ public enum DecisionPathPane {
             lines.append(StyledLine([Span("verdict  ", .header), Span("\(glyphs.mark(for: verdict)) \(verdict.rawValue)", style)]))
         }
         let indent = 2
+        let idWidth = min(24, detail.decisionSteps.map { TextWidth.columns(of: $0.ruleID) }.max() ?? 0)
+        let answerWidth = min(10, detail.decisionSteps.map { TextWidth.columns(of: $0.answer) }.max() ?? 0)
         for (i, step) in detail.decisionSteps.enumerated() {
             let last = i == detail.decisionSteps.count - 1
             let branch = String(last ? glyphs.lastBranch : glyphs.branch)
             let rail = last ? " " : String(glyphs.vertical)
+            guard state.showsFullDecisionPath else {
+                // One line per step: rule, answer, what it read.
+                // One step per entry: rule, answer, then what it read, wrapped under itself.
+                let answerStyle: Style = step.answer == "unknown" ? .undetermined : .header
+                let head = [
+                    Span(branch + " "), Span(Columns.fit(step.ruleID, idWidth) + " ", .key),
+                    Span(Columns.fit(step.answer, answerWidth) + " ", answerStyle),
+                ]
+                let headWidth = StyledLine(head).columns
+                let evidenceWidth = width - headWidth
+                let hanging = evidenceWidth >= 16
+                let pieces = Columns.wrap(step.evidence.joined(separator: "; "), width: hanging ? evidenceWidth : max(1, width - indent))
+                if hanging {
+                    for (n, piece) in pieces.enumerated() {
+                        let lead = n == 0 ? head : [Span(rail + String(repeating: " ", count: headWidth - 1))]
+                        lines.append(StyledLine(lead + [Span(piece, .dim)]))
+                    }
+                } else {
+                    lines.append(StyledLine(head))
+                    for piece in pieces { lines.append(StyledLine([Span(rail + " "), Span(piece, .dim)])) }
+                }
+                continue
+            }
             lines.append(StyledLine([Span(branch + " "), Span(step.ruleID, .key), Span(" " + step.answer, .header)]))
             for piece in Columns.wrap(step.question, width: max(1, width - indent)) {
                 lines.append(StyledLine([Span(rail + " "), Span(piece)]))
             }
-            for piece in Columns.wrap(step.evidence, width: max(1, width - indent)) {
-                lines.append(StyledLine([Span(rail + " "), Span(piece, .dim)]))
+            for evidence in step.evidence {
+                for piece in Columns.wrap(evidence, width: max(1, width - indent)) {
+                    lines.append(StyledLine([Span(rail + " "), Span(piece, .dim)]))
+                }
+            }
+            if let note = step.note {
+                for piece in Columns.wrap("note: " + note, width: max(1, width - indent)) {
+                    lines.append(StyledLine([Span(rail + " "), Span(piece)]))
+                }
             }
             lines.append(StyledLine([Span(rail + " "), Span(step.kernelFunction, .dim)]))
         }
@@ -60,71 +92,10 @@ public enum DecisionPathPane {
     /// Draws the pane.
     public static func render(_ state: AppState, in rect: Rect, into screen: inout Screen) {
         guard !rect.isEmpty else { return }
-        let title = state.view.detail.map { "Decision path \($0.number)" } ?? "Decision path"
+        var title = state.view.detail.map { "Decision path \($0.number)" } ?? "Decision path"
+        if state.view.detail != nil { title += state.showsFullDecisionPath ? " (full, v: compact)" : " (v: full)" }
         screen.drawTitle(title, in: rect, focused: state.focus == .decision, glyphs: state.glyphs)
         let body = rect.droppingTop(1)
-        screen.draw(lines(for: state, width: body.width), from: state.scroll[.decision] ?? 0, in: body)
-    }
-}
-
-/// The raw trace lines of the selected exit, from its `kvm_exit` to the next `kvm_entry`,
-/// with line numbers; long lines wrap; search hits are highlighted. The compact layout
-/// squeezes runs of blanks (the ftrace columns) to fit more of each event.
-public enum RawLinesPane {
-    /// Draws the pane.
-    public static func render(_ state: AppState, in rect: Rect, into screen: inout Screen) {
-        guard !rect.isEmpty else { return }
-        var title = "Trace lines"
-        if let range = state.view.detail?.rawLines {
-            title = "Trace lines \(range.lowerBound)-\(range.upperBound)"
-        }
-        screen.drawTitle(title, in: rect, focused: state.focus == .rawLines, glyphs: state.glyphs)
-        let body = rect.droppingTop(1)
-        guard !body.isEmpty else { return }
-        let numberWidth = max(4, String(state.view.rawLines.last?.number ?? 0).count)
-        let textWidth = max(1, body.width - numberWidth - 1)
-        let regex = highlightRegex(state.lastSearch?.query)
-        var y = body.y
-        for line in state.view.rawLines {
-            guard y < body.maxY else { break }
-            screen.write(Columns.fit(String(line.number), numberWidth, alignRight: true), x: body.x, y: y, style: .dim, clip: body)
-            let text = displayText(line.text, compact: state.layout.isCompact)
-            let pieces = Columns.wrap(text, width: textWidth)
-            var hits: [Range<String.Index>] = []
-            if let regex { hits = text.ranges(of: regex) }
-            var consumed = 0
-            for piece in pieces {
-                guard y < body.maxY else { break }
-                let x0 = body.x + numberWidth + 1
-                var x = x0
-                for (offset, character) in piece.enumerated() {
-                    let index = text.index(text.startIndex, offsetBy: min(text.count, consumed + offset))
-                    let hit = hits.contains { $0.contains(index) }
-                    x = screen.write(String(character), x: x, y: y, style: hit ? .highlight : .plain, clip: body)
-                }
-                consumed += piece.count + 1
-                y += 1
-            }
-        }
-    }
-
-    /// The line without leading blanks; in the compact layout runs of blanks shrink to one
-    /// so more of the event fits.
-    static func displayText(_ raw: String, compact: Bool) -> String {
-        let trimmed = raw.drop(while: { $0 == " " })
-        guard compact else { return String(trimmed) }
-        var out = ""
-        var previousBlank = false
-        for c in trimmed {
-            if c == " ", previousBlank { continue }
-            previousBlank = c == " "
-            out.append(c)
-        }
-        return out
-    }
-
-    static func highlightRegex(_ query: TextQuery?) -> Regex<AnyRegexOutput>? {
-        guard let query, let regex = try? Regex(query.pattern) else { return nil }
-        return query.caseSensitive ? regex : regex.ignoresCase()
+        screen.draw(lines(for: state, width: body.width), from: state.scroll[.decision] ?? 0, in: body, highlight: state.lastSearch?.query)
     }
 }

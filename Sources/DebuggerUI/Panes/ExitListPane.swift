@@ -33,7 +33,7 @@ public enum ExitListPane {
     public static func render(_ state: AppState, in rect: Rect, into screen: inout Screen) {
         guard !rect.isEmpty else { return }
         let rows = state.view.rows
-        let timeWidth = rows.map { TimeText.seconds($0.timestampNanoseconds).count }.max() ?? 9
+        let timeWidth = rows.map { $0.timestamp.description.count }.max() ?? 9
 
         let columns = ColumnWidths(width: rect.width, exitCount: state.session.exitCount, timeWidth: timeWidth)
         let focused = state.focus == .exitList && state.overlay == .none
@@ -65,8 +65,8 @@ public enum ExitListPane {
     static func text(of row: ExitRow, _ c: ColumnWidths, bookmarked: Bool, glyphs: GlyphSet) -> String {
         let mark = String(glyphs.mark(for: row.verdict)) + (bookmarked ? String(glyphs.bookmark) : " ")
         let code = "0x" + ColumnWidths.fitted(String(row.exitCode, radix: 16), 3, right: true, pad: "0")
-        return cells(c, mark: mark, number: "#\(row.number.rawValue)", time: TimeText.seconds(row.timestampNanoseconds),
-                     vcpu: String(row.vcpu), level: row.level?.description ?? "?", reason: row.reason, code: code,
+        return cells(c, mark: mark, number: "#\(row.number.rawValue)", time: row.timestamp.description,
+                     vcpu: row.vcpu.map(String.init) ?? "?", level: row.level?.description ?? "?", reason: row.reason, code: code,
                      summary: row.summary, model: row.modelOutcome, trace: row.recordedOutcome)
     }
 

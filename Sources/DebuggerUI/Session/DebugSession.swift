@@ -1,3 +1,5 @@
+import TraceKit
+
 /// The data source the debugger UI reads: one loaded, indexed and replayed trace.
 ///
 /// The UI asks only for what it shows: the rows of the visible window, the detail of the
@@ -5,9 +7,26 @@
 /// goes through `nextExit(matching:after:direction:)`, which an implementation answers
 /// from its index, so a keypress stays cheap on traces with millions of exits.
 ///
+/// Cost contract (per frame the UI makes about `3 × list height` calls to `row(_:)` and
+/// `nextExit`, one `detail(_:)`, one `rawLines(_:)` of at most a screenful, and reads
+/// every property once): properties and `rateBuckets(count:)` must be O(1) or cached;
+/// `row`, `detail` and `rawLines` must touch only the exits/lines asked for;
+/// `nextExit` should use per-field indexes (vCPU, level, reason, exit code, MSR, port,
+/// verdict), falling back to a scan only for `.text`.
+///
 /// Implementations may keep indexing in the background: `exitCount` and `progress` then
 /// grow between calls, and the UI picks the changes up on its next tick. All methods are
 /// called from the UI's thread and must not block for long.
+///
+/// Mapping from the replay results (for the adapter): one `ExitRow` per `kvm_exit`
+/// event in trace order (`ExitNumber` = position among exits, not `EventNumber`);
+/// `modelOutcome`/`recordedOutcome` are the short forms of the decision's outcome and of
+/// the recorded outcome (`L1` when a `kvm_nested_vmexit_inject` follows, else `L0`);
+/// `ExitVerdict` maps match → `.match`, divergence → `.mismatch`, not modelled →
+/// `.notModelled`, and a recorded outcome the trace cannot settle → `.undetermined`.
+/// `ExitDetail.decisionSteps` is the decision path (rule id, question, evidence text,
+/// answer, kernel `file:function`); `registers` and `vmcb` are the replayer's per-vCPU
+/// reconstructed state at the exit, unknown values as nil, never zero.
 public protocol DebugSession: Sendable {
     /// What the status bar calls the trace, usually the file name.
     var traceName: String { get }
@@ -32,72 +51,8 @@ public protocol DebugSession: Sendable {
     /// satisfies `predicate`; when `exit` is nil the search starts at the first
     /// (`.forward`) or last (`.backward`) exit inclusive. Nil when there is none.
     func nextExit(matching predicate: ExitPredicate, after exit: ExitNumber?, direction: Direction) -> ExitNumber?
-    /// The exit whose timestamp is closest at or after `nanoseconds`, or the last exit.
-    func exit(atOrAfter nanoseconds: UInt64) -> ExitNumber?
+    /// The first exit at or after `timestamp`, or the last exit when all are earlier.
+    func exit(atOrAfter timestamp: TraceTimestamp) -> ExitNumber?
     /// The exit rate over time in `count` equal time slices of the whole indexed trace.
     func rateBuckets(count: Int) -> [RateBucket]
-}
-
-/// How far indexing and replay have got.
-public struct IndexingProgress: Sendable, Hashable {
-    /// Bytes of the trace read so far.
-    public var bytesDone: Int
-    /// Total bytes of the trace, or nil when unknown (e.g. a pipe).
-    public var bytesTotal: Int?
-    /// Whether the whole trace is indexed and replayed.
-    public var isFinished: Bool
-
-    /// Creates a progress value.
-    public init(bytesDone: Int, bytesTotal: Int?, isFinished: Bool) {
-        self.bytesDone = bytesDone
-        self.bytesTotal = bytesTotal
-        self.isFinished = isFinished
-    }
-
-    /// Fraction done in 0...1, or nil when the total is unknown.
-    public var fraction: Double? {
-        if isFinished { return 1 }
-        guard let total = bytesTotal, total > 0 else { return nil }
-        return min(1, max(0, Double(bytesDone) / Double(total)))
-    }
-}
-
-/// Counts of exits per verdict.
-public struct VerdictCounts: Sendable, Hashable {
-    /// Exits whose model outcome matches the trace.
-    public var match: Int
-    /// Exits whose model outcome differs from the trace.
-    public var mismatch: Int
-    /// Exits the trace cannot settle.
-    public var undetermined: Int
-    /// Exits the model does not cover.
-    public var notModelled: Int
-
-    /// Creates counts.
-    public init(match: Int, mismatch: Int, undetermined: Int, notModelled: Int) {
-        self.match = match
-        self.mismatch = mismatch
-        self.undetermined = undetermined
-        self.notModelled = notModelled
-    }
-
-    /// All exits counted.
-    public var total: Int { match + mismatch + undetermined + notModelled }
-}
-
-/// One time slice of the exit-rate strip.
-public struct RateBucket: Sendable, Hashable {
-    /// Exits in this slice.
-    public var exits: Int
-    /// Mismatching exits in this slice.
-    public var mismatches: Int
-    /// The first exit in the slice (where a jump to this slice lands), nil if empty.
-    public var firstExit: ExitNumber?
-
-    /// Creates a bucket.
-    public init(exits: Int, mismatches: Int, firstExit: ExitNumber?) {
-        self.exits = exits
-        self.mismatches = mismatches
-        self.firstExit = firstExit
-    }
 }

@@ -49,26 +49,33 @@ public struct FieldSection: Sendable, Hashable {
     }
 }
 
-/// One step of the model's decision path, ready to show.
+/// One step of the model's decision path, ready to show (NestedSVM's `DecisionStep` as text).
 public struct DecisionStepRow: Sendable, Hashable {
     /// Stable rule id, e.g. `svm.msr.msrpm-bit`.
     public var ruleID: String
     /// The question the rule asks.
     public var question: String
-    /// The evidence it read, as text, e.g. `msrpm[0xc0000080].write = 0`.
-    public var evidence: String
-    /// The answer, e.g. `yes`, `no`, `n/a`, `HOST`, `DONE`.
+    /// The inputs it read, one per entry, e.g. `msrpm[0xc0000080].write = 0 [host facts]`;
+    /// unknown inputs say `unknown`.
+    public var evidence: [String]
+    /// The answer, e.g. `yes`, `no`, `unknown`, `port 0x3ff size 2 in`.
     public var answer: String
     /// The kernel function the rule models, `file:function` under arch/x86/kvm/.
     public var kernelFunction: String
+    /// A remark such as a version difference, if the rule has one.
+    public var note: String?
 
     /// Creates a step.
-    public init(ruleID: String, question: String, evidence: String, answer: String, kernelFunction: String) {
+    public init(
+        ruleID: String, question: String, evidence: [String], answer: String, kernelFunction: String,
+        note: String? = nil
+    ) {
         self.ruleID = ruleID
         self.question = question
         self.evidence = evidence
         self.answer = answer
         self.kernelFunction = kernelFunction
+        self.note = note
     }
 }
 

@@ -16,9 +16,10 @@ public indirect enum ExitPredicate: Sendable, Hashable {
     case reason(String)
     /// Exits with this SVM exit code.
     case exitCode(UInt64)
-    /// MSR exits (RDMSR/WRMSR) on this MSR (ECX).
+    /// MSR exits (RDMSR/WRMSR) on this MSR (ECX); exits whose ECX the trace does not
+    /// record never match.
     case msr(UInt32)
-    /// IOIO exits on this port.
+    /// IOIO exits on this port (exit_info_1 bits 31:16).
     case port(UInt16)
     /// Exits with this verdict.
     case verdict(ExitVerdict)
@@ -28,34 +29,4 @@ public indirect enum ExitPredicate: Sendable, Hashable {
     case all([ExitPredicate])
     /// At least one of these holds (an empty list never holds).
     case either([ExitPredicate])
-}
-
-/// A regular-expression search over an exit's raw lines and decoded fields.
-public struct TextQuery: Sendable, Hashable {
-    /// The pattern, Swift `Regex` syntax; validated by the UI before it reaches the session.
-    public var pattern: String
-    /// Whether letter case must match.
-    public var caseSensitive: Bool
-
-    /// Creates a query.
-    public init(pattern: String, caseSensitive: Bool) {
-        self.pattern = pattern
-        self.caseSensitive = caseSensitive
-    }
-}
-
-/// Which way a search or step goes through the exit list.
-public enum Direction: Sendable, Hashable {
-    /// Towards higher exit numbers.
-    case forward
-    /// Towards lower exit numbers.
-    case backward
-
-    /// The other direction.
-    public var reversed: Direction {
-        switch self {
-        case .forward: .backward
-        case .backward: .forward
-        }
-    }
 }

@@ -1,16 +1,5 @@
+import TraceKit
 import Replay
-
-/// How the model's outcome for an exit compares with what the trace recorded.
-public enum ExitVerdict: String, Sendable, Hashable, CaseIterable {
-    /// The model and the trace agree.
-    case match
-    /// The model and the trace disagree: the row the user is looking for.
-    case mismatch
-    /// The trace does not say enough to tell (e.g. the exit is cut off at the end of the trace).
-    case undetermined
-    /// The model does not cover this exit; no outcome was guessed.
-    case notModelled = "not-modelled"
-}
 
 /// One row of the exit list: everything the list shows for one exit, already short text.
 ///
@@ -19,10 +8,10 @@ public enum ExitVerdict: String, Sendable, Hashable, CaseIterable {
 public struct ExitRow: Sendable, Hashable {
     /// The exit's position in the exit list.
     public var number: ExitNumber
-    /// Trace timestamp of the `kvm_exit` line, in nanoseconds since the trace clock's origin.
-    public var timestampNanoseconds: UInt64
-    /// The vCPU that exited.
-    public var vcpu: Int
+    /// Trace timestamp of the `kvm_exit` line, as the trace printed it.
+    public var timestamp: TraceTimestamp
+    /// The vCPU that exited, or nil when the trace does not tell.
+    public var vcpu: Int?
     /// Which guest was running (L1 or L2), or nil when the trace does not tell.
     public var level: Level?
     /// The exit reason as the trace names it, e.g. `msr`, `io`, `npf`.
@@ -42,12 +31,12 @@ public struct ExitRow: Sendable, Hashable {
 
     /// Creates a row; every field is given by the session.
     public init(
-        number: ExitNumber, timestampNanoseconds: UInt64, vcpu: Int, level: Level?, reason: String,
+        number: ExitNumber, timestamp: TraceTimestamp, vcpu: Int?, level: Level?, reason: String,
         exitCode: UInt64, rip: UInt64?, summary: String, modelOutcome: String, recordedOutcome: String,
         verdict: ExitVerdict
     ) {
         self.number = number
-        self.timestampNanoseconds = timestampNanoseconds
+        self.timestamp = timestamp
         self.vcpu = vcpu
         self.level = level
         self.reason = reason

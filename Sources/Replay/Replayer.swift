@@ -172,6 +172,15 @@ private struct Walk {
         let recorded = RecordedOutcomeReader.read(
             trace: trace, events: current.events, entry: entry, level: current.level, origin: current.origin)
         var state = current.state
+        if current.exit.exitReason.rawValue == VMRUNInput.exitCode, current.level == .l1 {
+            // The vmcb12 this VMRUN uses is printed by its own kvm_nested_vmenter and
+            // kvm_nested_intercepts (after the checks); they describe the instruction's input.
+            for number in current.events {
+                let name = trace.name(of: number)
+                guard name == "kvm_nested_vmenter" || name == "kvm_nested_vmrun" || name == "kvm_nested_intercepts" else { continue }
+                state.apply(trace.payload(of: number), name: name, line: trace.lineNumber(of: number))
+            }
+        }
         if let level = current.level {
             state.guestMode = Known(level == .l2, source: current.levelSource)
         }
@@ -335,3 +344,9 @@ struct ExitSpan {
     var events: [EventNumber] = []
 }
 
+
+/// Constants for reading a VMRUN's own input.
+enum VMRUNInput {
+    /// `SVM_EXIT_VMRUN` (APM vol. 2, table C-1).
+    static let exitCode: UInt32 = 0x080
+}

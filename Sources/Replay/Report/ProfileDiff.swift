@@ -1,3 +1,4 @@
+import Foundation
 import NestedSVM
 
 /// The exits whose model outcome differs between two kernel profiles.
@@ -64,37 +65,72 @@ public struct ProfileDiff: Sendable {
         self.changes = changes
     }
 
-    /// Why two outcomes differ, or nil when they agree.
+    /// Why the second outcome differs from the first, or nil when they agree.
+    ///
+    /// The first profile's outcome is resolved with the recorded one (its alternatives that
+    /// fit the trace); the conditions every fitting alternative shares are what the trace
+    /// settled. The second profile's alternatives that contradict a settled condition are
+    /// dropped; the exit changed when the outcomes left differ from the first's.
     static func difference(_ a: Outcome, _ b: Outcome, recorded: RecordedOutcome) -> String? {
-        // Resolve each side with the recorded outcome the way replay does: an undetermined
-        // outcome whose alternatives all fit the trace, or of which exactly the fitting ones
-        // agree, counts as that outcome.
-        let left = resolved(a, recorded: recorded)
-        let right = resolved(b, recorded: recorded)
-        switch (left, right) {
-        case (.some(let x), .some(let y)):
-            if x.kind != y.kind { return "\(x.kind.rawValue) → \(y.kind.rawValue)" }
-            if x.exitCode != y.exitCode { return "exit code \(x.exitCode?.description ?? "-") → \(y.exitCode?.description ?? "-")" }
-            if x.vector != y.vector { return "vector \(x.vector.map(String.init) ?? "-") → \(y.vector.map(String.init) ?? "-")" }
-            return nil
-        case (.some(let x), .none):
-            return "\(x.kind.rawValue) → depends on \((b.missing ?? []).joined(separator: ", "))"
-        case (.none, .some(let y)):
-            return "depends on \((a.missing ?? []).joined(separator: ", ")) → \(y.kind.rawValue)"
-        case (.none, .none):
-            let setA = Set((a.alternatives ?? []).map { "\($0.outcome.kind.rawValue) \($0.outcome.exitCode?.rawValue ?? 0)" })
-            let setB = Set((b.alternatives ?? []).map { "\($0.outcome.kind.rawValue) \($0.outcome.exitCode?.rawValue ?? 0)" })
-            return setA == setB && (a.missing ?? []) == (b.missing ?? []) ? nil : "open under both, on different inputs"
+        let fitting = fittingAlternatives(a, recorded: recorded)
+        let settled = fitting.map { Set(atoms(of: $0.condition)) }.reduce(nil as Set<String>?) { partial, next in
+            partial.map { $0.intersection(next) } ?? next
+        } ?? []
+        let possible: [Alternative]
+        if b.kind == .undetermined {
+            possible = (b.alternatives ?? []).filter { alternative in
+                !atoms(of: alternative.condition).contains { atom in negations(of: atom).contains { settled.contains($0) } }
+            }
+        } else {
+            possible = [Alternative(condition: "", outcome: b)]
         }
+        let before = Set(fitting.map { signature($0.outcome) })
+        let after = Set(possible.map { signature($0.outcome) })
+        guard before != after else { return nil }
+        let added = possible.filter { !before.contains(signature($0.outcome)) }
+        if let first = added.first {
+            let condition = first.condition.isEmpty ? "" : " if \(first.condition)"
+            return "could be \(first.outcome.description)\(condition)"
+        }
+        return "no longer \(fitting.first?.outcome.description ?? "?")"
     }
 
-    private static func resolved(_ outcome: Outcome, recorded: RecordedOutcome) -> Outcome? {
-        guard outcome.kind == .undetermined else { return outcome }
+    /// The alternatives of `outcome` that fit `recorded` (the outcome itself when determined).
+    private static func fittingAlternatives(_ outcome: Outcome, recorded: RecordedOutcome) -> [Alternative] {
+        guard outcome.kind == .undetermined else { return [Alternative(condition: "", outcome: outcome)] }
         let alternatives = outcome.alternatives ?? []
         let fitting = alternatives.filter { OutcomeComparison.differences(model: $0.outcome, recorded: recorded).isEmpty }
-        guard let first = fitting.first else { return nil }
-        // The fitting alternatives must all be the fitting outcome, and the non-fitting ones must
-        // not exist for the outcome to be settled independent of what the trace shows.
-        return fitting.count == alternatives.count ? first.outcome : nil
+        return fitting.isEmpty ? alternatives : fitting
+    }
+
+    /// What an outcome does, for comparison: kind, exit code, vector.
+    private static func signature(_ outcome: Outcome) -> String {
+        "\(outcome.kind.rawValue) \(outcome.exitCode?.rawValue ?? 0) \(outcome.vector ?? 0xff)"
+    }
+
+    /// The conjuncts of a model condition (`a; b; c`).
+    static func atoms(of condition: String) -> [String] {
+        condition.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    /// The conditions that contradict `atom`, in the model's wording.
+    static func negations(of atom: String) -> [String] {
+        var out: [String] = []
+        for (positive, negative) in [(" is set", " is clear"), (" = 0", " > 0"), ("RAX passes", "RAX fails")] {
+            if atom.hasSuffix(positive) { out.append(String(atom.dropLast(positive.count)) + negative) }
+            if atom.hasSuffix(negative) { out.append(String(atom.dropLast(negative.count)) + positive) }
+            if atom.hasPrefix(positive) { out.append(negative + atom.dropFirst(positive.count)) }
+            if atom.hasPrefix(negative) { out.append(positive + atom.dropFirst(negative.count)) }
+        }
+        switch atom {
+        case "the page at RAX is backed": out.append("it is not")
+        case "it is not": out.append("the page at RAX is backed")
+        case "RAX is a legal page address": out.append("RAX is not")
+        case "RAX is not": out.append("RAX is a legal page address")
+        case "both are 1": out += ["L1 EFER.SVME or L1 CR0.PG is 0", "L2 EFER.SVME or L2 CR0.PG is 0"]
+        case "L1 EFER.SVME or L1 CR0.PG is 0", "L2 EFER.SVME or L2 CR0.PG is 0": out.append("both are 1")
+        default: break
+        }
+        return out
     }
 }

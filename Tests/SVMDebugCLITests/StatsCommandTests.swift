@@ -86,3 +86,25 @@ private func runSVMDebug(_ arguments: [String]) throws -> (status: Int32, stdout
         #expect(lines.contains("  L1 15, L2 2"))
     }
 }
+
+@Suite struct StatsStandardInputTests {
+    @Test("stats - reads the trace from standard input, and --format applies to it")
+    func standardInput() throws {
+        for format in ["auto", "perf"] {
+            let process = Process()
+            process.executableURL = RepositoryPaths.svmdbgExecutable
+            process.arguments = ["stats", "--json", "--format", format, "-"]
+            process.standardInput = try FileHandle(forReadingFrom: RepositoryPaths.trace("6.12/minimal.perf"))
+            let out = Pipe()
+            process.standardOutput = out
+            try process.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+            let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            #expect(object["trace"] as? String == "-")
+            #expect(object["format"] as? String == "perf")
+            #expect((object["events"] as? [String: Int])?["kvm_exit"] == 17)
+        }
+    }
+}

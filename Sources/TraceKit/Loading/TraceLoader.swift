@@ -125,11 +125,7 @@ public enum TraceLoader {
         do {
             return try TraceDatReader.renderText(path: path)
         } catch {
-            switch error {
-            case .unreadable(_, let reason): throw TraceLoadError(file: source, problem: "cannot read the file: \(reason)")
-            case .notTraceDat: throw TraceLoadError(file: source, problem: "not a trace-cmd trace.dat file")
-            case .corrupt(_, let reason): throw TraceLoadError(file: source, problem: "corrupt or truncated trace.dat file: \(reason)")
-            }
+            throw TraceLoadError(file: source, problem: error.problem)
         }
     }
 

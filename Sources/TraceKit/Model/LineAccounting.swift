@@ -8,10 +8,11 @@
 ///   still be extracted; those also get a ``Diagnostic``).
 /// - `raw`: an event line (prefix understood, event name known) kept as a raw event:
 ///   an event svmdbg does not model, or a modelled event whose payload matched no known
-///   format (the latter also gets a ``Diagnostic``).
-/// - `unreadable`: a line that yields no event: binary junk, NUL bytes, a truncated last
-///   line, a mail-wrapped continuation, or any other text that is not an event line.
-///   Each gets a ``Diagnostic``.
+///   format — including a cut-off last line whose prefix survived (these also get a
+///   ``Diagnostic``).
+/// - `unreadable`: a line that yields no event: binary junk, NUL bytes, a last line cut
+///   off inside its prefix, a mail-wrapped continuation, or any other text that is not an
+///   event line. Each gets a ``Diagnostic``.
 /// - `metadata`: header and comment lines (`# tracer: nop`, `cpus=2`, `version = 6`,
 ///   `CPU 1 is empty`), blank lines, and `CPU:n [LOST n EVENTS]` markers. They count as
 ///   read, not unreadable. Lost-event markers and `# … omitted …` comments inside the

@@ -60,15 +60,19 @@ private struct Walk {
     var findings: [ReplayFinding] = []
     /// Last state index per (pid, configuration) with the facts it held, to share states.
     var lastState: [Int32: (index: Int, signature: StateSignature)] = [:]
+    /// Events that follow a gap in the trace (lost events, omitted lines).
+    let gapStarts: Set<EventNumber>
 
     init(trace: LoadedTrace, options: ReplayOptions, host: HostFacts) {
         self.trace = trace
         self.options = options
         self.host = host
         self.hasNestedVMExitEvents = (trace.eventNameCounts["kvm_nested_vmexit"] ?? 0) > 0
+        self.gapStarts = Set(trace.gaps)
     }
 
     mutating func step(_ number: EventNumber) {
+        if gapStarts.contains(number) { crossGap(at: number) }
         let name = trace.name(of: number)
         let pid = trace.pid(of: number)
         guard TrackedEvents.relevant.contains(name) else {
@@ -145,6 +149,22 @@ private struct Walk {
         }
         vcpu.apply(payload, name: name, line: lineNumber)
         vcpus[pid] = vcpu
+    }
+
+    /// Events are missing before `number`: an exit still open cannot be paired with an entry
+    /// after the gap, and guest mode may have changed unseen.
+    private mutating func crossGap(at number: EventNumber) {
+        let line = trace.lineNumber(of: number)
+        for pid in open.keys.sorted() {
+            guard let pending = open.removeValue(forKey: pid) else { continue }
+            close(pending, entry: nil)
+        }
+        for pid in vcpus.keys {
+            vcpus[pid]?.guestMode = nil
+        }
+        findings.append(ReplayFinding(
+            kind: "gap", line: line,
+            message: "events are missing before line \(line) (lost events or omitted lines): open exits are left undetermined and guest mode is re-learned"))
     }
 
     /// Adds an event to the exit still open on `pid`, if any.

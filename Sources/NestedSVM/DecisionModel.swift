@@ -35,6 +35,7 @@ public struct DecisionModel: Sendable, Equatable {
             if let rip = exit.rip { text += " rip \(Hex.format(rip))" }
             return text
         case .pending(let pending):
+            if state.level?.value == .l1 { return "pending for L1: \(pending.description)" }
             return "pending before L2 entry: \(pending.description)"
         case .vmrunConsistencyFailure(let message):
             return "L1 VMRUN rejected: kvm_nested_vmenter_failed \"\(message)\""

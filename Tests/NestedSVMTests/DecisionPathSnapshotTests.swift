@@ -28,4 +28,14 @@ import Testing
             assertSnapshot(of: try Self.text(scenario: name, profile: profile.name), as: .lines, named: "\(name)-\(profile.name)")
         }
     }
+
+    @Test("compact layout, one line per step", arguments: ["msr-in-range-bit-set", "msr-in-range-bit-unknown", "l2-vmload-rax-2pow40-naples"])
+    func compact(name: String) throws {
+        let data = try Data(contentsOf: RepositoryPaths.trace("scenarios/\(name).json"))
+        let scenario = try Scenario(json: data)
+        let decision = DecisionModel(profile: .v6_12, host: scenario.host).decision(for: scenario.event, state: scenario.state)
+        let text = PlainDecorator(layout: .compact).text(for: decision)
+        #expect(text.split(separator: "\n").count >= decision.path.count + 2)
+        assertSnapshot(of: text, as: .lines, named: "\(name)-compact")
+    }
 }

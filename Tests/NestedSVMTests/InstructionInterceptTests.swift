@@ -106,3 +106,23 @@ import Testing
         #expect(Self.answer(Fixture.decide(Fixture.exit(.writeCR8), Self.state(intCtl: 0, l1IF: false))) == .yes)
     }
 }
+
+@Suite struct VLSAndGIFExpectationTests {
+    @Test("L2 VMLOAD reaching L0 although VLS is usable is flagged as unexpected")
+    func vlsUsable() {
+        var state = Fixture.l2(VMCB12(intercepts: Fixture.intercepts(word4: 1), nestedPaging: Fixture.known(true), virtExt: Fixture.known(2)))
+        state.guest.features[.vVMSaveVMLoad] = Fixture.known(true)
+        let decision = Fixture.decide(Fixture.exit(.vmload, rax: 0x31000), state)
+        #expect(decision.path.first { $0.rule == "svm.vmload-vmsave.l2-forced" }?.answer == "no: VLS is usable, L0 should not see this exit")
+    }
+
+    @Test("with vGIF an L2 CLGI exit is unexpected; without vGIF L0 emulates it (6.12-naples)")
+    func gif() {
+        let state = Fixture.l2(VMCB12(intercepts: Fixture.intercepts(word4: 1)))
+        let vgif = Fixture.decide(Fixture.exit(.clgi), state)
+        #expect(vgif.path.first { $0.rule == "svm.recalc.vmcb02-intercept" }?.answer == "no: unexpected exit")
+        let naples = Fixture.decide(Fixture.exit(.clgi), state, host: Fixture.naplesHost)
+        #expect(naples.path.first { $0.rule == "svm.recalc.vmcb02-intercept" }?.answer == .yes)
+        #expect(Expect(naples.outcome) == .l0("svm/svm.c:clgi_interception"))
+    }
+}

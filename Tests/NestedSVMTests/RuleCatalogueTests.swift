@@ -29,4 +29,14 @@ import Testing
             }
         }
     }
+
+    @Test("docs/decide.md lists exactly the catalogued rules")
+    func documented() throws {
+        let docs = try String(contentsOf: RepositoryPaths.root.appendingPathComponent("docs/decide.md"), encoding: .utf8)
+        let listed = Set(docs.split(separator: "\n").compactMap { line -> String? in
+            guard line.hasPrefix("| `svm.") else { return nil }
+            return line.dropFirst(3).split(separator: "`").first.map(String.init)
+        })
+        #expect(listed == Set(Rule.catalogue.map(\.id.rawValue)))
+    }
 }

@@ -20,7 +20,7 @@ import Testing
         #expect(Expect(decision.outcome) == .l0("x86.c:handle_ud"))
         #expect(decision.outcome.level == .l2)
         #expect(decision.outcome.detail?.contains("forever") == true)
-        #expect(decision.ruleIDs == ["svm.level", "svm.exit-special.l0-exception", "svm.ud.emulate"])
+        #expect(decision.ruleIDs == ["svm.level", "svm.exit-special.l0-exception", "svm.ud.emulate", "svm.emulator.intercept"])
     }
 
     @Test("6.12 and upstream: an unintercepted L2 VMMCALL exits to L0, which queues #UD",
@@ -36,5 +36,11 @@ import Testing
     @Test("L1's own VMMCALL is a KVM hypercall")
     func l1Hypercall() {
         #expect(Expect(Fixture.decide(Fixture.exit(.vmmcall), Fixture.l1()).outcome) == .l0("x86.c:kvm_emulate_hypercall"))
+    }
+
+    @Test("the emulator re-checks L1's VMMCALL intercept on the #UD path")
+    func emulatorIntercept() {
+        let decision = Fixture.decide(Fixture.exit(.exception(6), bytes: [0x0f, 0x01, 0xd9]), Self.state(vmmcall: true), profile: .v6_1)
+        #expect(Expect(decision.outcome) == .reflect(.vmmcall, info1: 0))
     }
 }

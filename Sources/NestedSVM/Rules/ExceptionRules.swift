@@ -78,13 +78,21 @@ extension Evaluator {
         }
         let instruction = SVMInstruction(bytes: bytes)
         if instruction == .vmmcall {
-            record(.udEmulate, [.event("instruction bytes", bytes.hexBytes)], "VMMCALL: emulated, patched, restarted", note: note)
-            return livelock
+            record(.udEmulate, [.event("instruction bytes", bytes.hexBytes)], "VMMCALL: emulated on #UD", note: note)
+            guard level == .l2 else { return livelock }
+            // In guest mode the emulator first asks whether L1 intercepts VMMCALL (POST_EXCEPT).
+            return branch(
+                .emulatorIntercept, field: InterceptWords.fieldName(ofBit: InterceptBit.vmmcall), l1Intercepts(InterceptBit.vmmcall),
+                yes: { _ in
+                    .reflect(.vmmcall, info1: exit.exitInfo1, info2: exit.exitInfo2, handler: "svm/svm.c:svm_check_intercept",
+                             detail: "emulator intercept: reason hypercall after a UD excp exit")
+                },
+                no: { _ in livelock })
         }
         if Self.emulatesOnUD(bytes) {
             record(
                 .udEmulate, [.event("instruction bytes", bytes.hexBytes)], .unknown,
-                note: "an EmulateOnUD instruction (VMCALL, SYSCALL, SYSENTER, SYSEXIT, MOVBE): the result depends on mode and guest CPUID")
+                note: "an EmulateOnUD instruction (VMCALL, SYSCALL, SYSENTER, SYSEXIT, RSM, RDPID, MOVBE): the result depends on mode and guest CPUID")
             return fork(missing: ["emulator result for \(bytes.hexBytes)"], [
                 ("the emulator executes it", { _ in .emulate("x86.c:handle_ud", level: level, detail: "emulated on #UD") }),
                 ("the emulator rejects it", { $0.queueException(ExceptionVector.invalidOpcode, errorCode: nil, level: level, after: exit, by: "x86.c:handle_ud") }),
@@ -96,12 +104,13 @@ extension Evaluator {
 
     /// Whether `bytes` start an instruction the emulator marks EmulateOnUD other than VMMCALL
     /// (`emulate.c` opcode tables: VMCALL `0f 01 c1`, SYSCALL `0f 05`, SYSENTER `0f 34`,
-    /// SYSEXIT `0f 35`, MOVBE `0f 38 f0/f1`).
+    /// SYSEXIT `0f 35`, RSM `0f aa`, RDPID `0f c7 /7`, MOVBE `0f 38 f0/f1`).
     static func emulatesOnUD(_ bytes: [UInt8]) -> Bool {
         guard let start = SVMInstruction.opcodeStart(bytes), bytes.count > start + 1, bytes[start] == 0x0f else { return false }
         let rest = Array(bytes[(start + 1)...])
         switch rest.first {
-        case 0x05, 0x34, 0x35: return true
+        case 0x05, 0x34, 0x35, 0xaa: return true
+        case 0xc7: return rest.count > 1 && rest[1] & 0xf8 == 0xf8  // RDPID: 0f c7 /7, register form
         case 0x01: return rest.count > 1 && rest[1] == 0xc1
         case 0x38: return rest.count > 1 && (rest[1] == 0xf0 || rest[1] == 0xf1)
         default: return false

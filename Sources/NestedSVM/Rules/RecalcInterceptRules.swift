@@ -35,6 +35,13 @@ extension Evaluator {
                 guard let l1IF else { record(.vmcb02Intercept, evidence, .unknown); return }
                 record(.vmcb02Intercept, evidence, l1IF.value ? .yes : unexpected)
             }
+        case .clgi, .stgi:
+            let evidence = [Evidence.flag("host vgif", host.vgif)]
+            guard let vgif = host.vgif else { record(.vmcb02Intercept, evidence, .unknown); return }
+            if !vgif.value { record(.vmcb02Intercept, evidence, .yes); return }
+            record(
+                .vmcb02Intercept, evidence, exit.exitCode == .clgi ? unexpected : "only while L0 waits for an SMI/NMI window",
+                note: "with vGIF, init_vmcb clears the STGI/CLGI intercepts; L0 sets STGI again only to catch the GIF=1 window")
         case .pause where profile.pauseOnlyIfL1Intercepts:
             record(
                 .vmcb02Intercept, [.profile("PAUSE kept for L2", "only if L1 intercepts it", profile)], unexpected,

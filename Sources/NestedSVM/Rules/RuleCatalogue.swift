@@ -34,6 +34,7 @@ extension Rule {
         .ioProt,
         .iopmBits,
         .l0Handler,
+        .l1ExceptionBitmap,
         .level,
         .msrL0,
         .msrNumber,

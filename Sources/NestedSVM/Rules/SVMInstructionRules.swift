@@ -87,12 +87,25 @@ extension Evaluator {
         let handler = "svm/svm.c:vmload_vmsave_interception"
         if level == .l2 {
             let vls = state.vmcb12.virtExt.map { Known($0.value & RegisterBit.virtualVMLoadVMSave != 0, source: $0.source) }
+            let cpuid = state.guest.features[.vVMSaveVMLoad]
+            let npt = state.vmcb12.nestedPaging
+            // nested_vmcb_needs_vls_intercept: forced unless the guest has V_VMSAVE_VMLOAD,
+            // nested paging is on and vmcb12 enables virtual VMLOAD/VMSAVE.
+            let conditions = [cpuid, npt, vls]
+            let forced: Answer
+            if conditions.contains(where: { $0?.value == false }) {
+                forced = .yes
+            } else if conditions.contains(where: { $0 == nil }) {
+                forced = .unknown
+            } else {
+                forced = "no: VLS is usable, L0 should not see this exit"
+            }
             record(
                 .vmloadVMSaveL2,
                 [.flag(InterceptWords.fieldName(ofBit: Int(exit.exitCode.rawValue)), l1Intercepts(Int(exit.exitCode.rawValue))),
-                 .flag("vmcb12 virt_ext VIRTUAL_VMLOAD_VMSAVE", vls), .flag("host vls", host.vls),
-                 .flag("guest CPUID v_vmsave_vmload", state.guest.features[.vVMSaveVMLoad]), .flag("vmcb12 nested paging", state.vmcb12.nestedPaging)],
-                .yes,
+                 .flag("guest CPUID v_vmsave_vmload", cpuid), .flag("vmcb12 nested paging", npt),
+                 .flag("vmcb12 virt_ext VIRTUAL_VMLOAD_VMSAVE", vls), .flag("host vls", host.vls)],
+                forced,
                 note: "L0 emulates it for L2 on vmcb01's state; RAX is used as an L1 GPA without translation through L1's NPT")
         }
         return withPermissions(.svmPermissions, level: level, exit: exit, handler: handler) { evaluator in

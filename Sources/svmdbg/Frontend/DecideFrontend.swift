@@ -14,6 +14,10 @@ enum DecideFrontend {
 
     /// Decides the scenario at `path`; returns the rendered text or JSON.
     static func run(path: String, profile: String?, host: String?, json: Bool) -> Result<String, InputError> {
+        if let profile, KernelProfile(named: profile) == nil {
+            return .failure(InputError(
+                message: "--profile: unknown profile '\(profile)' (known: \(KernelProfile.all.map(\.name).joined(separator: ", ")))"))
+        }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))

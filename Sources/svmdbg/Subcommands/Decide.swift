@@ -24,15 +24,6 @@ extension SVMDebugCommand {
         @Flag(name: .long, help: "Print the decision as JSON.")
         var json = false
 
-        func validate() throws {
-            if let profile, KernelProfile(named: profile) == nil {
-                throw ValidationError("unknown profile '\(profile)' (known: \(KernelProfile.all.map(\.name).joined(separator: ", ")))")
-            }
-            if let host {
-                do { _ = try HostFacts(parsing: host) } catch { throw ValidationError(error.description) }
-            }
-        }
-
         func run() throws {
             switch DecideFrontend.run(path: scenario, profile: profile, host: host, json: json) {
             case .success(let output):

@@ -89,11 +89,11 @@ struct ReplayDetailBuilder {
         }
         let notPrinted = "not printed by this trace's kvm_exit"
         add("RIP", exit.rip.map { Hex.format($0) }, source, unknown: notPrinted)
-        add("EXITINFO1", exit.exitInfo1.map { Hex.format($0) }, source, unknown: notPrinted)
-        add("EXITINFO2", exit.exitInfo2.map { Hex.format($0) }, source, unknown: notPrinted)
-        add("EXITINTINFO", exit.exitIntInfo.map { Hex.format($0) }, source, unknown: notPrinted)
+        add("info1", exit.exitInfo1.map { Hex.format($0) }, source, unknown: notPrinted)
+        add("info2", exit.exitInfo2.map { Hex.format($0) }, source, unknown: notPrinted)
+        add("int_info", exit.exitIntInfo.map { Hex.format($0) }, source, unknown: notPrinted)
         if let error = exit.exitIntInfoErr, exit.exitIntInfo.map({ $0 & VMCBDecoding.eventErrorValid != 0 }) == true {
-            add("EXITINTINFO_ERR", Hex.format(error), source, unknown: notPrinted)
+            add("int_err", Hex.format(error), source, unknown: notPrinted)
         }
         add("level", vcpu.level, unknown: "no kvm_nested_vmenter/kvm_nested_vmexit on this vCPU yet") { "\($0)" }
         // Operands the exit's own events state.
@@ -107,7 +107,7 @@ struct ReplayDetailBuilder {
         }
         add("HSAVE_PA", vcpu.hsavePA, unknown: "\(notSeen) (no kvm_msr of MSR_VM_HSAVE_PA)") { Hex.format($0) }
         add("vmcb12", state.vmcb12Address, unknown: "no kvm_nested_vmenter on this vCPU yet") { Hex.format($0) }
-        add("nested RIP", state.nestedRIP, unknown: "no kvm_nested_vmenter on this vCPU yet") { Hex.format($0) }
+        add("L2 entry", state.nestedRIP, unknown: "no kvm_nested_vmenter on this vCPU yet") { Hex.format($0) }
         return values
     }
 

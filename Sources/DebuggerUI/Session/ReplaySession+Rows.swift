@@ -13,12 +13,12 @@ enum ReplayRowText {
             recordedOutcome: short(exit.recorded), verdict: verdict)
     }
 
-    /// The model's outcome in at most six columns: `L1`, `L0`, `L0 emu`, `#GP L2`, `fail`, `L2`, `user`, `?`.
+    /// The model's outcome in at most six columns: `L1`, `L0` (also when L0 emulates), `#GP L2`, `fail`, `L2`, `user`, `?`.
     static func short(_ outcome: Outcome) -> String {
         switch outcome.kind {
         case .reflectToL1: "L1"
         case .l0Handles: "L0"
-        case .emulate: "L0 emu"
+        case .emulate: "L0"
         case .injectException:
             (outcome.vector.map(ExceptionVector.name) ?? "#?") + (outcome.level.map { " \($0)" } ?? "")
         case .vmrunFails: "fail"
@@ -32,7 +32,7 @@ enum ReplayRowText {
     static func short(_ recorded: RecordedOutcome) -> String {
         switch recorded.kind {
         case .reflectToL1: "L1"
-        case .l0Handles: recorded.emulated ? "L0 emu" : "L0"
+        case .l0Handles: "L0"
         case .injectException:
             (recorded.vector.map(ExceptionVector.name) ?? "#?") + (recorded.nextLevel.map { " \($0.rawValue)" } ?? "")
         case .vmrunFails: "fail"

@@ -38,9 +38,7 @@ struct ReplayDetailBuilder {
 
     private func evidence(_ exit: ExitRecord) -> [String] {
         let trace = result.trace
-        var numbers = [exit.firstEvent]
-        for number in exit.recorded.evidence where !numbers.contains(number) { numbers.append(number) }
-        return numbers.map { number in
+        return exit.recorded.evidence.map { number in
             let event = trace.event(at: number)
             return "line \(event.lineNumber) \(event.name): " + TerminalSafe.escape(event.payloadText)
         }

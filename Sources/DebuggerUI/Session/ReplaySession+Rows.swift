@@ -13,7 +13,8 @@ enum ReplayRowText {
             recordedOutcome: short(exit.recorded), verdict: verdict)
     }
 
-    /// The model's outcome in at most six columns: `L1`, `L0` (also when L0 emulates), `#GP L2`, `fail`, `L2`, `user`, `?`.
+    /// The model's outcome in at most six columns: `L1`, `L0` (also when L0 emulates), `#GP L2`, `fail`,
+    /// `L2`, `user`; undetermined as the outcomes it allows (`L1/L0`) or `?`.
     static func short(_ outcome: Outcome) -> String {
         switch outcome.kind {
         case .reflectToL1: "L1"
@@ -24,8 +25,20 @@ enum ReplayRowText {
         case .vmrunFails: "fail"
         case .vmrunSucceeds: "L2"
         case .userspaceExit: "user"
-        case .undetermined: "?"
+        case .undetermined: conditional(outcome)
         }
+    }
+
+    /// The short forms an undetermined outcome allows, `L1/L0`, when they fit in six
+    /// columns; else `?`.
+    private static func conditional(_ outcome: Outcome) -> String {
+        var forms: [String] = []
+        for alternative in outcome.alternatives ?? [] {
+            let form = short(alternative.outcome)
+            if !forms.contains(form) { forms.append(form) }
+        }
+        let text = forms.joined(separator: "/")
+        return forms.isEmpty || text.count > 6 ? "?" : text
     }
 
     /// The recorded outcome in the same short form.

@@ -1,0 +1,234 @@
+import Foundation
+import NestedSVM
+import Replay
+import TraceKit
+
+/// The debugger's session over a real trace: `DebugSession` answered from a Replay result.
+///
+/// A session is either ready (built from a `ReplayResult`) or still loading: `loading(…)`
+/// starts a background task that indexes the file and replays it, and the session reports
+/// `progress` until the result is in, then answers everything from it. `ExitNumber` is the
+/// index in `result.exits`; the mapping from Replay is the one `DebugSession` documents.
+/// Navigation goes through a `ReplayIndex` built once per result; the detail of the selected
+/// exit (which re-runs the model for its decision path) is computed on demand and only the
+/// last one is kept.
+///
+/// A class with a lock: the background task publishes the result and progress to a UI that
+/// reads them on its own thread, and the detail cache is filled on reads.
+public final class ReplaySession: DebugSession, @unchecked Sendable {
+    /// What the status bar calls the trace.
+    public let traceName: String
+    /// The kernel profile the exits are replayed with.
+    public let profile: String
+    /// Every profile the user may switch to.
+    public let availableProfiles: [String]
+
+    private let lock = NSLock()
+    private var phase: Phase
+    private var cachedDetail: ExitDetail?
+    private var cachedBuckets: (count: Int, buckets: [RateBucket])?
+
+    private enum Phase {
+        case loading(IndexingProgress)
+        case ready(ReplayIndex)
+        case failed(String)
+    }
+
+    /// A ready session over a finished replay.
+    public init(result: ReplayResult, traceName: String? = nil,
+                availableProfiles: [String] = KernelProfile.all.map(\.name)) {
+        self.traceName = traceName ?? Self.fileName(result.trace.source)
+        self.profile = result.options.profile.name
+        self.availableProfiles = availableProfiles
+        self.phase = .ready(ReplayIndex(result: result))
+    }
+
+    private init(traceName: String, profile: String, availableProfiles: [String], total: Int?) {
+        self.traceName = traceName
+        self.profile = profile
+        self.availableProfiles = availableProfiles
+        self.phase = .loading(IndexingProgress(bytesDone: 0, bytesTotal: total, isFinished: false))
+    }
+
+    /// Starts loading `path` and replaying it with `options` in the background; the returned
+    /// session shows progress until the result is ready (or `failure` is set).
+    ///
+    /// Progress counts loading and replaying as one half each of the file's bytes.
+    public static func loading(
+        path: String, format: TraceFormat? = nil, options: ReplayOptions,
+        availableProfiles: [String] = KernelProfile.all.map(\.name)
+    ) -> ReplaySession {
+        let session = ReplaySession(
+            traceName: fileName(path), profile: options.profile.name, availableProfiles: availableProfiles,
+            total: nil)
+        Task.detached(priority: .userInitiated) {
+            do {
+                let trace = try TraceLoader.load(path: path, format: format) { progress in
+                    session.report(done: progress.bytesScanned / 2, total: progress.totalBytes)
+                }
+                session.replay(trace, options: options)
+            } catch let error as TraceLoadError {
+                session.fail("\(error.file): \(error.problem)")
+            } catch {
+                session.fail("\(path): \(error)")
+            }
+        }
+        return session
+    }
+
+    /// Starts replaying an already loaded trace with `options` in the background (a profile
+    /// switch keeps the loaded trace).
+    public static func replaying(
+        _ trace: LoadedTrace, options: ReplayOptions, traceName: String? = nil,
+        availableProfiles: [String] = KernelProfile.all.map(\.name)
+    ) -> ReplaySession {
+        let total = trace.textByteCount
+        let session = ReplaySession(
+            traceName: traceName ?? fileName(trace.source), profile: options.profile.name,
+            availableProfiles: availableProfiles, total: total)
+        session.report(done: total / 2, total: total)
+        Task.detached(priority: .userInitiated) { session.replay(trace, options: options) }
+        return session
+    }
+
+    /// The finished replay, nil while loading or after a failure.
+    public var result: ReplayResult? { index?.result }
+
+    /// Why loading failed (the file and the problem), nil otherwise.
+    public var failure: String? {
+        lock.withLock {
+            if case .failed(let reason) = phase { return reason }
+            return nil
+        }
+    }
+
+    /// Blocks until loading and replay end (tests and batch callers); true when ready.
+    public func waitUntilFinished(timeout: Duration = .seconds(120)) -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while clock.now < deadline {
+            switch lock.withLock({ phase }) {
+            case .ready: return true
+            case .failed: return false
+            case .loading: Thread.sleep(forTimeInterval: 0.005)
+            }
+        }
+        return false
+    }
+
+    // MARK: Background work
+
+    private func replay(_ trace: LoadedTrace, options: ReplayOptions) {
+        let total = trace.textByteCount
+        report(done: total / 2, total: total)
+        let result = Replayer(trace: trace, options: options).run { fraction in
+            self.report(done: total / 2 + Int(Double(total - total / 2) * fraction), total: total)
+        }
+        let index = ReplayIndex(result: result)
+        lock.withLock { phase = .ready(index) }
+    }
+
+    private func report(done: Int, total: Int) {
+        lock.withLock {
+            guard case .loading = phase else { return }
+            phase = .loading(IndexingProgress(bytesDone: done, bytesTotal: total, isFinished: false))
+        }
+    }
+
+    private func fail(_ reason: String) {
+        lock.withLock { phase = .failed(reason) }
+    }
+
+    private var index: ReplayIndex? {
+        lock.withLock {
+            if case .ready(let index) = phase { return index }
+            return nil
+        }
+    }
+
+    private static func fileName(_ path: String) -> String {
+        path == "-" ? "stdin" : (path.split(separator: "/").last.map(String.init) ?? path)
+    }
+
+    // MARK: DebugSession
+
+    /// Exits replayed (0 until the replay is finished).
+    public var exitCount: Int { index?.count ?? 0 }
+
+    /// Loading and replay progress.
+    public var progress: IndexingProgress {
+        lock.withLock {
+            switch phase {
+            case .loading(let progress): return progress
+            case .ready(let index):
+                let total = index.result.trace.textByteCount
+                return IndexingProgress(bytesDone: total, bytesTotal: total, isFinished: true)
+            case .failed: return IndexingProgress(bytesDone: 0, bytesTotal: nil, isFinished: true)
+            }
+        }
+    }
+
+    /// Verdict counts (precomputed).
+    public var counts: VerdictCounts {
+        index?.counts ?? VerdictCounts(match: 0, mismatch: 0, undetermined: 0, notModelled: 0)
+    }
+
+    /// The list row of one exit.
+    public func row(_ exit: ExitNumber) -> ExitRow? {
+        guard let index, index.result.exits.indices.contains(exit.rawValue) else { return nil }
+        return ReplayRowText.row(index.result.exits[exit.rawValue], verdict: index.verdicts[exit.rawValue], in: index.result)
+    }
+
+    /// The detail of one exit; the last one asked for is cached.
+    public func detail(_ exit: ExitNumber) -> ExitDetail? {
+        guard let index, index.result.exits.indices.contains(exit.rawValue) else { return nil }
+        if let cached = lock.withLock({ cachedDetail }), cached.number == exit { return cached }
+        let detail = ReplayDetailBuilder(result: index.result).detail(index.result.exits[exit.rawValue])
+        lock.withLock { cachedDetail = detail }
+        return detail
+    }
+
+    /// Raw trace lines, control characters escaped.
+    public func rawLines(_ range: ClosedRange<Int>) -> [RawLine] {
+        guard let trace = index?.result.trace else { return [] }
+        var lines: [RawLine] = []
+        for number in range where number >= 1 {
+            guard let text = trace.rawLine(number) else { break }
+            lines.append(RawLine(number: number, text: TerminalSafe.escape(text)))
+        }
+        return lines
+    }
+
+    /// The nearest matching exit, from the index.
+    public func nextExit(matching predicate: ExitPredicate, after exit: ExitNumber?, direction: Direction) -> ExitNumber? {
+        guard let index else { return nil }
+        var regexes: [TextQuery: Regex<AnyRegexOutput>] = [:]
+        let matcher: (TextQuery, Int) -> Bool = { query, i in
+            let regex: Regex<AnyRegexOutput>
+            if let compiled = regexes[query] {
+                regex = compiled
+            } else {
+                guard var compiled = try? Regex(query.pattern) else { return false }
+                if !query.caseSensitive { compiled = compiled.ignoresCase() }
+                regexes[query] = compiled
+                regex = compiled
+            }
+            return ReplayRowText.searchableText(of: index.result.exits[i], in: index.result).contains { $0.contains(regex) }
+        }
+        return index.next(predicate, after: exit?.rawValue, direction: direction, text: matcher).map { ExitNumber($0) }
+    }
+
+    /// The first exit at or after `timestamp` (binary search), else the last.
+    public func exit(atOrAfter timestamp: TraceTimestamp) -> ExitNumber? {
+        index?.exit(atOrAfter: timestamp.value).map { ExitNumber($0) }
+    }
+
+    /// Exit rate per time slice, cached for the last `count`.
+    public func rateBuckets(count: Int) -> [RateBucket] {
+        guard let index else { return [] }
+        if let cached = lock.withLock({ cachedBuckets }), cached.count == count { return cached.buckets }
+        let buckets = index.rateBuckets(count: count)
+        lock.withLock { cachedBuckets = (count, buckets) }
+        return buckets
+    }
+}

@@ -1,0 +1,128 @@
+import CursesTerminal
+import DebuggerUI
+import Foundation
+import NestedSVM
+import Replay
+import TraceKit
+
+/// Runs the interactive debugger: checks the terminal, starts loading and replaying the
+/// trace in the background, shows it in curses, and restores the terminal on every way out.
+@MainActor
+enum TUIFrontend {
+    /// Why the TUI could not start or the trace could not be used; printed as one line.
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Opens `path` in the debugger; returns when the user quits. Throws `Failure` (to be
+    /// printed, exit 2) when there is no usable terminal or the trace cannot be read.
+    static func run(path: String, format: TraceFormat?, options: ReplayOptions,
+                    environment: [String: String]) throws {
+        if path == "-" {
+            throw Failure(description: "the debugger reads keys from stdin, so it cannot read the trace from stdin; save it to a file first")
+        }
+        try checkReadable(path)
+        let term = environment["TERM"] ?? ""
+        if term.isEmpty || term == "dumb" {
+            throw Failure(description: "the debugger needs a terminal that can move the cursor (TERM is '\(term)'; try TERM=xterm-256color, or use `svmdbg check`)")
+        }
+        let terminal: CursesTerminal
+        do {
+            terminal = try CursesTerminal.open(environment: environment)
+        } catch CursesTerminalError.notATerminal {
+            throw Failure(description: "the debugger needs a terminal on stdin and stdout (use `svmdbg check` for batch use)")
+        } catch let error as CursesTerminalError {
+            throw Failure(description: error.description)
+        }
+        defer { terminal.close() }
+        let session = ReplaySession.loading(path: path, format: format, options: options)
+        let app = DebuggerApp(
+            session: session, terminal: LoadWatchingTerminal(terminal, session: session),
+            host: host(initial: session, options: options))
+        app.run()
+        terminal.close()
+        if let failure = session.failure { throw Failure(description: failure) }
+    }
+
+    /// Fails early, before the screen is taken over, for a path that cannot be opened.
+    private static func checkReadable(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw Failure(description: "\(path): no such file or directory")
+        }
+        if isDirectory.boolValue { throw Failure(description: "\(path): is a directory") }
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw Failure(description: "\(path): permission denied")
+        }
+    }
+
+    /// The effects the UI asks of the program: exports and profile switches.
+    static func host(initial: ReplaySession, options: ReplayOptions) -> DebuggerHost {
+        DebuggerHost(
+            export: { request, session in export(request, from: session) },
+            switchProfile: { name in
+                guard let profile = KernelProfile(named: name) else {
+                    throw Failure(description: "unknown profile '\(name)'")
+                }
+                guard let trace = initial.result?.trace else {
+                    throw Failure(description: "the trace is still loading; switch profiles when it is ready")
+                }
+                var chosen = options
+                chosen.profile = profile
+                return ReplaySession.replaying(trace, options: chosen, traceName: initial.traceName)
+            })
+    }
+
+    /// Writes the session's mismatches atomically; refuses to replace a file unless the
+    /// request says the user confirmed; reports the absolute path written.
+    nonisolated static func export(_ request: ExportRequest, from session: any DebugSession) -> ExportResult {
+        guard let result = (session as? ReplaySession)?.result else {
+            return .failed(path: request.path, reason: "the replay is not finished yet")
+        }
+        let path = expandingTilde(request.path)
+        let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+        if !request.overwrite, FileManager.default.fileExists(atPath: absolute) {
+            return .fileExists(path: absolute)
+        }
+        let exits = result.mismatches
+        let text = ExportRenderer.render(exits, of: result, as: request.format)
+        do {
+            let written = try AtomicFile.write(text, to: absolute, overwrite: request.overwrite)
+            return .written(path: written, count: exits.count)
+        } catch let error as AtomicFile.Failure {
+            if !request.overwrite, FileManager.default.fileExists(atPath: absolute) { return .fileExists(path: absolute) }
+            return .failed(path: absolute, reason: error.description)
+        } catch {
+            return .failed(path: absolute, reason: "\(error)")
+        }
+    }
+
+    nonisolated private static func expandingTilde(_ path: String) -> String {
+        guard path == "~" || path.hasPrefix("~/") else { return path }
+        return NSHomeDirectory() + path.dropFirst()
+    }
+}
+
+/// The curses terminal, plus a way out when loading fails: the debugger then quits through
+/// its normal path (terminal restored) and the frontend prints the error.
+///
+/// A class because `Terminal` is a class protocol; it only forwards.
+@MainActor
+final class LoadWatchingTerminal: Terminal {
+    private let terminal: CursesTerminal
+    private let session: ReplaySession
+
+    init(_ terminal: CursesTerminal, session: ReplaySession) {
+        self.terminal = terminal
+        self.session = session
+    }
+
+    var size: Size { terminal.size }
+    var glyphs: GlyphSet { terminal.glyphs }
+    func present(_ screen: Screen) { terminal.present(screen) }
+
+    func nextEvent(timeout: Duration?) -> TerminalEvent? {
+        if session.failure != nil { return .interrupted }
+        return terminal.nextEvent(timeout: timeout)
+    }
+}

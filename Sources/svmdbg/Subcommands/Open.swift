@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+
+extension SVMDebugCommand {
+    /// `svmdbg [open] TRACE`: the interactive debugger (the default subcommand).
+    struct Open: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Open the interactive debugger on a trace (the default: `svmdbg TRACE`).",
+            discussion: """
+                Loads and replays the trace in the background (progress is shown; the exit list is \
+                usable as soon as the replay is ready) and shows every exit with the model's decision \
+                path next to what the trace recorded. Press ? for the keys (see docs/tui.md), q to quit.
+
+                Needs a terminal on stdin and stdout (TERM must name a real terminal); otherwise it \
+                prints one line and exits with 2. Exit codes: 0 after quitting, 2 input or terminal \
+                unusable.
+                """)
+
+        @OptionGroup var input: TraceInputOptions
+        @OptionGroup var replay: ReplayOptionGroup
+
+        @MainActor
+        func run() async throws {
+            let options = try replay.replayOptions()
+            do {
+                try TUIFrontend.run(
+                    path: input.trace, format: input.format.traceFormat, options: options,
+                    environment: ProcessInfo.processInfo.environment)
+            } catch let failure as TUIFrontend.Failure {
+                StandardError.write("svmdbg: \(failure.description)\n")
+                throw ExitCode(InputExitCode.unusableInput)
+            }
+        }
+    }
+}

@@ -188,15 +188,47 @@ public struct Outcome: Sendable, Equatable, Codable, CustomStringConvertible {
 }
 
 /// One branch of an undetermined outcome: what happens if `condition` holds.
+///
+/// JSON: `{"condition", "outcome", "assumptions": {FACT: BOOL}, "rules": [RULE]}`; the last two
+/// keys were added later and may be absent when decoding.
 public struct Alternative: Sendable, Equatable, Codable {
-    /// The condition on a missing input, e.g. `msrpm[0xc0000080].write is set`.
+    /// The condition on a missing input, for people, e.g. `msrpm[0xc0000080].write is set`.
     public var condition: String
+    /// The same condition as facts (`FactID`) with the value this branch assumes, e.g.
+    /// `["msrpm[0xc0000080].write": true]`; nested forks contribute all their facts.
+    public var assumptions: [String: Bool]
+    /// The rules this branch visited after the fork, in order.
+    public var rules: [RuleID]
     /// The outcome under that condition.
     public var outcome: Outcome
 
     /// Builds an alternative.
-    public init(condition: String, outcome: Outcome) {
+    public init(condition: String, assumptions: [String: Bool] = [:], rules: [RuleID] = [], outcome: Outcome) {
         self.condition = condition
+        self.assumptions = assumptions
+        self.rules = rules
         self.outcome = outcome
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case condition, assumptions, rules, outcome
+    }
+
+    /// Decodes the JSON form; `assumptions` and `rules` default to empty.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        condition = try container.decode(String.self, forKey: .condition)
+        assumptions = try container.decodeIfPresent([String: Bool].self, forKey: .assumptions) ?? [:]
+        rules = try container.decodeIfPresent([RuleID].self, forKey: .rules) ?? []
+        outcome = try container.decode(Outcome.self, forKey: .outcome)
+    }
+
+    /// Encodes the JSON form (`assumptions` and `rules` only when not empty).
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(condition, forKey: .condition)
+        try container.encode(outcome, forKey: .outcome)
+        if !assumptions.isEmpty { try container.encode(assumptions, forKey: .assumptions) }
+        if !rules.isEmpty { try container.encode(rules, forKey: .rules) }
     }
 }

@@ -34,8 +34,11 @@ public struct ReplayResult: Sendable {
     }
 
     /// The model's full decision for `exit`, path included (re-run on demand: batch replay
-    /// keeps only outcomes). `profile` defaults to the replay's.
-    public func decision(for exit: ExitRecord, profile: KernelProfile? = nil) -> Decision {
+    /// keeps only outcomes). `profile` defaults to the replay's; `assumptions` are facts to
+    /// add to the state the model saw (e.g. those another profile settled).
+    public func decision(
+        for exit: ExitRecord, profile: KernelProfile? = nil, assumptions: [String: Known<Bool>] = [:]
+    ) -> Decision {
         let chosen = profile ?? options.profile
         let kvmExit: KVMExit
         if exit.origin == .synthesized {
@@ -57,7 +60,10 @@ public struct ReplayResult: Sendable {
                 outcome: .undetermined([], missing: ["a pending event that becomes #VMEXIT \(code)"]), path: [],
                 profile: chosen.name)
         }
-        return DecisionModel(profile: chosen, host: host).decision(for: event, state: state(of: exit).vcpu)
+        var vcpu = state(of: exit).vcpu
+        vcpu.assumptions.merge(inputs.assumptions(level: exit.level)) { known, _ in known }
+        vcpu.assumptions.merge(assumptions) { known, _ in known }
+        return DecisionModel(profile: chosen, host: host).decision(for: event, state: vcpu)
     }
 
     /// Exits whose verdict is a mismatch.

@@ -217,9 +217,11 @@ private struct Walk {
             }
         }
         let modelState = state.modelState(guest: guest)
+        var decidedState = modelState
+        decidedState.assumptions.merge(inputs.assumptions(level: current.level)) { known, _ in known }
         let decision: Decision
         if let event = inputs.event() {
-            decision = DecisionModel(profile: options.profile, host: host).decision(for: event, state: modelState)
+            decision = DecisionModel(profile: options.profile, host: host).decision(for: event, state: decidedState)
         } else {
             let code = ExitCodeText.name(current.exit.exitReason.rawValue)
             decision = Decision(
@@ -279,24 +281,35 @@ private struct Walk {
                 differences: [Verdict.Difference(field: "outcome", model: possible.joined(separator: " | "), recorded: recorded.summary)],
                 explanation: "no outcome the model allows for the unknown inputs fits the trace")
         }
+        var settled = Self.settledFacts(consistent)
+        if recorded.kind == .vmrunFails, let message = recorded.failedCheck, let check = ConsistencyCheck.check(forMessage: message) {
+            // kvm_nested_vmenter_failed names the check that failed.
+            settled[FactID.vmrunCheck(check.id)] = false
+        }
         if consistent.count == alternatives.count {
             return Verdict(
-                kind: .match, explanation: "every outcome the model allows for the unknown inputs fits the trace")
+                kind: .match, settled: settled, explanation: "every outcome the model allows for the unknown inputs fits the trace")
         }
         let inferred = consistent.map(\.condition)
-        learn(from: consistent, missing: outcome.missing ?? [], current: current)
+        learn(settled, current: current)
         return Verdict(
-            kind: .match, inferred: inferred,
+            kind: .match, inferred: inferred, settled: settled,
             explanation: "the trace settles an unknown input: " + inferred.joined(separator: " or "))
     }
 
-    /// Stores permission-map bits that every consistent alternative agrees on.
-    private mutating func learn(from consistent: [Alternative], missing: [String], current: ExitSpan) {
-        for field in missing where PermissionField.isLearnable(field) {
-            let values = consistent.compactMap { ConditionText.value(of: field, in: $0.condition) }
-            guard values.count == consistent.count, let first = values.first, values.allSatisfy({ $0 == first }) else {
-                continue
-            }
+    /// The facts every alternative of `consistent` assumes with the same value.
+    static func settledFacts(_ consistent: [Alternative]) -> [String: Bool] {
+        guard var common = consistent.first?.assumptions else { return [:] }
+        for alternative in consistent.dropFirst() {
+            common = common.filter { alternative.assumptions[$0.key] == $0.value }
+        }
+        return common
+    }
+
+    /// Stores the settled permission-map bits (MSRPM, IOPM fact ids) for later exits of the
+    /// same configuration.
+    private mutating func learn(_ settled: [String: Bool], current: ExitSpan) {
+        for (field, first) in settled.sorted(by: { $0.key < $1.key }) where PermissionField.isLearnable(field) {
             let source = "recorded outcome of the exit at line \(current.firstLine)"
             if let earlier = ledger.learn(
                 pid: current.state.pid, configuration: current.state.configuration, field: field, value: first,
@@ -334,19 +347,6 @@ enum TrackedEvents {
         "kvm_exit", "kvm_nested_vmexit", "kvm_entry", "kvm_nested_vmexit_inject", "kvm_nested_vmenter",
         "kvm_nested_vmrun", "kvm_nested_intercepts", "kvm_msr", "kvm_cr",
     ]
-}
-
-/// Reads `X is set` / `X is clear` out of the model's alternative conditions.
-enum ConditionText {
-    /// The value `condition` assumes for `field`, if it names it.
-    static func value(of field: String, in condition: String) -> Bool? {
-        for part in condition.split(separator: ";") {
-            let text = part.trimmingCharacters(in: .whitespaces)
-            if text == "\(field) is set" { return true }
-            if text == "\(field) is clear" { return false }
-        }
-        return nil
-    }
 }
 
 /// An exit whose outcome is still being read.

@@ -164,8 +164,14 @@ import Testing
         state.l2.cpl = Fixture.known(3)
         #expect(Expect(Fixture.decide(Fixture.exit(.vmload, rax: Self.valid), state).outcome) == .inject(13, .l2))
         state.l2.cpl = nil
-        let unknown = Fixture.decide(Fixture.exit(.vmload, rax: Self.valid), state)
-        #expect(unknown.outcome.missing == ["L2 CPL"])
+        // The intercept exit itself proves CPL 0: the CPU checks CPL before the intercept.
+        let proved = Fixture.decide(Fixture.exit(.vmload, rax: Self.valid), state)
+        #expect(proved.ruleIDs.contains("svm.hw.intercept-after-permissions"))
+        #expect(!(proved.outcome.missing ?? []).contains("L2 CPL"))
+        // A VMLOAD that reached L0 through the #GP path proves nothing about CPL.
+        let viaGP = Fixture.decide(
+            Fixture.exit(.exception(13), bytes: Self.bytes[.vmload], rax: Self.valid), state, profile: .upstream, host: Fixture.naplesHost)
+        #expect(viaGP.outcome.missing == ["L2 CPL"])
     }
 }
 

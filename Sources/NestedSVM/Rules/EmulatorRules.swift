@@ -28,8 +28,8 @@ extension Evaluator {
             .npfEmulation, [.event("instruction", instruction.description), .event("exit_info_2 (GPA)", Hex.format(exit.exitInfo2))],
             .unknown, note: "whether the GPA is MMIO (emulation) is L0's memory map, not an input")
         return fork(missing: ["whether L0 emulates (MMIO at the faulting GPA)"], [
-            ("L0 maps the page and L2 retries", { _ in fixed }),
-            ("L0 emulates the instruction", { $0.emulateSVMInstruction(instruction, exit: exit) }),
+            Branch("L0 maps the page and L2 retries", ["l0.emulates-at-npf": false], { _ in fixed }),
+            Branch("L0 emulates the instruction", ["l0.emulates-at-npf": true], { $0.emulateSVMInstruction(instruction, exit: exit) }),
         ])
     }
 
@@ -57,7 +57,10 @@ extension Evaluator {
         // Priv: CPL > 0 → #GP.
         guard let cpl = registers.cpl else {
             record(.emulatorChecks, evidence, .unknown)
-            return fork(missing: ["L2 CPL"], [("CPL > 0", gp), ("CPL = 0", { $0.emulatorCheckPerm(instruction, exit: exit, paChecked: paChecked, gp: gp, ud: ud, then: intercept) })])
+            return fork(missing: ["L2 CPL"], [
+                Branch("L2 CPL > 0", [FactID.cpl0(.l2): false], gp),
+                Branch("L2 CPL = 0", [FactID.cpl0(.l2): true], { $0.emulatorCheckPerm(instruction, exit: exit, paChecked: paChecked, gp: gp, ud: ud, then: intercept) }),
+            ])
         }
         if cpl.value != 0 {
             record(.emulatorChecks, evidence, "no: #GP(0) (Priv)")
@@ -74,7 +77,10 @@ extension Evaluator {
         let svme: (inout Evaluator) -> Outcome = { evaluator in
             let flag = evaluator.state.l2.efer.map { Known($0.value & RegisterBit.eferSVME != 0, source: $0.source) }
             guard let flag else {
-                return evaluator.fork(missing: ["L2 EFER.SVME"], [("EFER.SVME is 0", ud), ("EFER.SVME is 1", then)])
+                return evaluator.fork(missing: ["L2 EFER.SVME"], [
+                    Branch("L2 EFER.SVME is 0", [FactID.eferSVME(.l2): false], ud),
+                    Branch("L2 EFER.SVME is 1", [FactID.eferSVME(.l2): true], then),
+                ])
             }
             return flag.value ? then(&evaluator) : ud(&evaluator)
         }
@@ -82,11 +88,15 @@ extension Evaluator {
         switch profile.emulatorRAXCheck {
         case .unverified:
             return fork(missing: ["the emulator's RAX check in kvm-x86 c85aaff2 (unverified)"], [
-                ("the emulator rejects this RAX", gp), ("it accepts it", svme),
+                Branch("the emulator rejects this RAX", [FactID.emulatorRejectsRAX: true], gp),
+                Branch("the emulator accepts this RAX", [FactID.emulatorRejectsRAX: false], svme),
             ])
         case .bits63to48:
             guard let rax = exit.rax else {
-                return fork(missing: ["RAX"], [("RAX has a bit of 63:48 set", gp), ("it has none", svme)])
+                return fork(missing: ["RAX"], [
+                    Branch("RAX has a bit of 63:48 set", [FactID.raxBits63to48Clear: false], gp),
+                    Branch("RAX bits 63:48 are all clear", [FactID.raxBits63to48Clear: true], svme),
+                ])
             }
             return rax.value & checkSVMEPAMask != 0 ? gp(&self) : svme(&self)
         }

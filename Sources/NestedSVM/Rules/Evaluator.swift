@@ -5,11 +5,31 @@ struct Evaluator {
     let profile: KernelProfile
     /// Steps recorded so far.
     var path: [DecisionStep] = []
+    /// Facts known so far: the caller's `VCPUState.assumptions` plus what hardware rules
+    /// proved during this decision (`svm.hw.*`).
+    var facts: [String: Known<Bool>]
+    /// The exit code the hardware reported, before any handler rewrote it (`nil` for
+    /// pending events), so hardware rules apply only to the real intercept.
+    var hardwareExitCode: VMExitCode?
 
     init(state: VCPUState, host: HostFacts, profile: KernelProfile) {
         self.state = state
         self.host = host
         self.profile = profile
+        self.facts = state.assumptions
+    }
+
+    /// One branch of a fork: the condition for people, the same as facts, and what follows.
+    struct Branch {
+        var condition: String
+        var assumptions: [String: Bool]
+        var evaluate: (inout Evaluator) -> Outcome
+
+        init(_ condition: String, _ assumptions: [String: Bool], _ evaluate: @escaping (inout Evaluator) -> Outcome) {
+            self.condition = condition
+            self.assumptions = assumptions
+            self.evaluate = evaluate
+        }
     }
 
     /// Records one step of `rule`.
@@ -17,39 +37,67 @@ struct Evaluator {
         path.append(rule.step(evidence, answer, note: note))
     }
 
-    /// Evaluates each branch on a copy of this evaluator (their steps are not kept) and
-    /// returns an undetermined outcome listing every branch's result; nested undetermined
-    /// results are flattened with their conditions joined.
-    func fork(missing: [String], _ branches: [(condition: String, evaluate: (inout Evaluator) -> Outcome)]) -> Outcome {
+    /// A fact known to the caller or proved during this decision (with implications).
+    func fact(_ id: String) -> Known<Bool>? { FactID.closure(facts)[id] }
+
+    /// Adds a fact proved by a hardware rule, recording the rule's step.
+    mutating func prove(_ id: String, _ value: Bool, by rule: Rule, _ evidence: [Evidence], note: String? = nil) {
+        if let known = fact(id), known.value == value { return }
+        record(rule, evidence + [Evidence(field: "fact \(id)", value: value ? "1" : "0", source: rule.id.rawValue)], value ? .yes : .no, note: note)
+        facts[id] = Known(value, source: "\(rule.id.rawValue) (\(note ?? rule.question))")
+    }
+
+    /// Consults the known facts, then evaluates each remaining branch on a copy of this
+    /// evaluator and returns an undetermined outcome listing every branch's result (nested
+    /// undetermined results are flattened, conditions joined, assumptions merged). When the
+    /// known facts leave one branch, it is followed directly and the step says which facts
+    /// chose it.
+    mutating func fork(missing: [String], _ branches: [Branch]) -> Outcome {
+        let known = FactID.closure(facts)
+        let remaining = branches.filter { FactID.compatible($0.assumptions, with: known) }
+        if !remaining.isEmpty, remaining.count < branches.count {
+            let used = Set(branches.flatMap(\.assumptions.keys)).filter { known[$0] != nil }.sorted()
+            record(
+                .factKnown, used.map { Evidence(field: "fact \($0)", value: known[$0].map { $0.value ? "1" : "0" }, source: known[$0]?.source) },
+                remaining.count == 1 ? Answer(rawValue: remaining[0].condition) : Answer(rawValue: "\(remaining.count) of \(branches.count) cases remain"),
+                note: "missing: \(missing.joined(separator: ", "))")
+            if remaining.count == 1 { return remaining[0].evaluate(&self) }
+        }
+        let chosen = remaining.isEmpty ? branches : remaining
         var alternatives: [Alternative] = []
         var allMissing = missing
-        for branch in branches {
+        for branch in chosen {
             var copy = self
             copy.path = []
             let outcome = branch.evaluate(&copy)
+            let rules = copy.path.map(\.rule)
             if outcome.kind == .undetermined, let inner = outcome.alternatives {
                 for alternative in inner {
-                    alternatives.append(
-                        Alternative(condition: "\(branch.condition); \(alternative.condition)", outcome: alternative.outcome))
+                    alternatives.append(Alternative(
+                        condition: "\(branch.condition); \(alternative.condition)",
+                        assumptions: branch.assumptions.merging(alternative.assumptions) { outer, _ in outer },
+                        rules: rules + alternative.rules, outcome: alternative.outcome))
                 }
                 for name in outcome.missing ?? [] where !allMissing.contains(name) { allMissing.append(name) }
             } else {
-                alternatives.append(Alternative(condition: branch.condition, outcome: outcome))
+                alternatives.append(Alternative(condition: branch.condition, assumptions: branch.assumptions, rules: rules, outcome: outcome))
             }
         }
         return .undetermined(alternatives, missing: allMissing)
     }
 
     /// Decides on a possibly unknown flag: records `rule` with the flag as evidence and
-    /// follows `yes` or `no`, or forks when the flag is unknown.
+    /// follows `yes` or `no`, or consults the known facts and forks when the flag is unknown.
+    /// `fact` defaults to `FactID.of(field:)`.
     mutating func branch(
-        _ rule: Rule, field: String, _ flag: Known<Bool>?, extra: [Evidence] = [], note: String? = nil,
+        _ rule: Rule, field: String, fact: String? = nil, _ flag: Known<Bool>?, extra: [Evidence] = [], note: String? = nil,
         yes: @escaping (inout Evaluator) -> Outcome, no: @escaping (inout Evaluator) -> Outcome
     ) -> Outcome {
         let evidence = [Evidence.flag(field, flag)] + extra
         guard let flag else {
+            let id = fact ?? FactID.of(field: field)
             record(rule, evidence, .unknown, note: note)
-            return fork(missing: [field], [("\(field) is set", yes), ("\(field) is clear", no)])
+            return fork(missing: [field], [Branch("\(field) is set", [id: true], yes), Branch("\(field) is clear", [id: false], no)])
         }
         record(rule, evidence, .from(flag.value), note: note)
         return flag.value ? yes(&self) : no(&self)

@@ -30,12 +30,12 @@ extension Evaluator {
                 .pfShadow, [.event("exit_info_1 (error code)", Hex.format(exit.exitInfo1)), .event("exit_info_2 (address)", Hex.format(exit.exitInfo2))],
                 .unknown, note: "depends on L0's shadow page tables and the guest's tables, which are not inputs")
             return fork(missing: ["L0 shadow MMU state"], [
-                ("L0's shadow MMU resolves the fault", { _ in .l0Handles("mmu/mmu.c:kvm_handle_page_fault", level: level, detail: "kvm_page_fault; the guest re-executes") }),
-                ("the fault is the guest's own", { $0.queueException(ExceptionVector.pageFault, errorCode: UInt32(truncatingIfNeeded: exit.exitInfo1), level: level, after: exit, by: "mmu/mmu.c:kvm_handle_page_fault") }),
+                Branch("L0's shadow MMU resolves the fault", ["l0.shadow-mmu-resolves": true], { _ in .l0Handles("mmu/mmu.c:kvm_handle_page_fault", level: level, detail: "kvm_page_fault; the guest re-executes") }),
+                Branch("the fault is the guest's own", ["l0.shadow-mmu-resolves": false], { $0.queueException(ExceptionVector.pageFault, errorCode: UInt32(truncatingIfNeeded: exit.exitInfo1), level: level, after: exit, by: "mmu/mmu.c:kvm_handle_page_fault") }),
             ])
         case ExceptionVector.debug:
             return branch(
-                .dbHandler, field: "host guest debugging", host.guestDebug,
+                .dbHandler, field: "host guest debugging", fact: "host.guest-debug", host.guestDebug,
                 yes: { _ in .userspaceExit("svm/svm.c:db_interception", detail: "KVM_EXIT_DEBUG (or L0 single-step bookkeeping)") },
                 no: { $0.queueException(ExceptionVector.debug, errorCode: nil, level: level, after: exit, by: "svm/svm.c:db_interception") })
         case ExceptionVector.breakpoint:
@@ -72,8 +72,8 @@ extension Evaluator {
         guard let bytes = exit.instructionBytes, !bytes.isEmpty else {
             record(.udEmulate, [Evidence(field: "instruction bytes", value: nil)], .unknown, note: note)
             return fork(missing: ["instruction bytes"], [
-                ("the instruction is VMMCALL (0f 01 d9)", { _ in livelock }),
-                ("KVM cannot emulate the instruction on #UD", { $0.queueException(ExceptionVector.invalidOpcode, errorCode: nil, level: level, after: exit, by: "x86.c:handle_ud") }),
+                Branch("the instruction is VMMCALL (0f 01 d9)", [FactID.instruction("vmmcall"): true], { _ in livelock }),
+                Branch("KVM cannot emulate the instruction on #UD", [FactID.instruction("vmmcall"): false], { $0.queueException(ExceptionVector.invalidOpcode, errorCode: nil, level: level, after: exit, by: "x86.c:handle_ud") }),
             ])
         }
         let instruction = SVMInstruction(bytes: bytes)
@@ -94,8 +94,8 @@ extension Evaluator {
                 .udEmulate, [.event("instruction bytes", bytes.hexBytes)], .unknown,
                 note: "an EmulateOnUD instruction (VMCALL, SYSCALL, SYSENTER, SYSEXIT, RSM, RDPID, MOVBE): the result depends on mode and guest CPUID")
             return fork(missing: ["emulator result for \(bytes.hexBytes)"], [
-                ("the emulator executes it", { _ in .emulate("x86.c:handle_ud", level: level, detail: "emulated on #UD") }),
-                ("the emulator rejects it", { $0.queueException(ExceptionVector.invalidOpcode, errorCode: nil, level: level, after: exit, by: "x86.c:handle_ud") }),
+                Branch("the emulator executes it", ["emulator.executes-on-ud": true], { _ in .emulate("x86.c:handle_ud", level: level, detail: "emulated on #UD") }),
+                Branch("the emulator rejects it", ["emulator.executes-on-ud": false], { $0.queueException(ExceptionVector.invalidOpcode, errorCode: nil, level: level, after: exit, by: "x86.c:handle_ud") }),
             ])
         }
         record(.udEmulate, [.event("instruction bytes", bytes.hexBytes)], .no, note: "emulation fails: #UD is re-queued")

@@ -32,10 +32,13 @@ extension Evaluator {
         }
         guard let bytes = exit.instructionBytes, !bytes.isEmpty else {
             record(.gpDecode, [Evidence(field: "instruction bytes", value: nil)], .unknown)
-            var branches: [(condition: String, evaluate: (inout Evaluator) -> Outcome)] = [SVMInstruction.vmrun, .vmload, .vmsave].map { instruction in
-                ("the instruction is \(instruction)", { $0.gpSVMInstruction(instruction, exit: exit, level: level) })
+            var branches: [Branch] = [SVMInstruction.vmrun, .vmload, .vmsave].map { instruction in
+                Branch("the instruction is \(instruction)", [FactID.instruction(instruction.description): true], { $0.gpSVMInstruction(instruction, exit: exit, level: level) })
             }
-            branches.append(("it is another instruction", { $0.gpOtherInstruction(exit, level: level) }))
+            branches.append(Branch(
+                "it is not VMRUN, VMLOAD or VMSAVE",
+                [FactID.instruction("vmrun"): false, FactID.instruction("vmload"): false, FactID.instruction("vmsave"): false],
+                { $0.gpOtherInstruction(exit, level: level) }))
             return fork(missing: ["instruction bytes"], branches)
         }
         let instruction = SVMInstruction(bytes: bytes)
@@ -58,6 +61,7 @@ extension Evaluator {
         let rest: (inout Evaluator) -> Outcome = { evaluator in
             evaluator.gpRAX(instruction, exit: exit, level: level)
         }
+        proveFromSVMInstructionGP(level: level, instruction: instruction)
         if level == .l2 && profile.gpPathL2PermissionsFirst {
             return withPermissions(.gpPermissions, level: .l2, exit: exit, handler: "svm/nested.c:nested_svm_check_permissions", then: rest)
         }
@@ -100,7 +104,11 @@ extension Evaluator {
         let versions = "6.1/6.12: page alignment only (no MAXPHYADDR check); upstream (2026 RAX series): page_address_valid, L2 only"
         guard let passes = check.passes else {
             record(.gpRAXCheck, evidence, .unknown, note: versions)
-            return fork(missing: check.missing, [("RAX passes (\(check.description))", accept), ("RAX fails (\(check.description))", reject)])
+            let id = profile.gpPathRAXCheck == .alignmentOnly ? FactID.raxPageAligned : FactID.raxLegalPage
+            return fork(missing: check.missing, [
+                Branch("RAX is \(check.description)", [id: true], accept),
+                Branch("RAX is not \(check.description)", [id: false], reject),
+            ])
         }
         record(.gpRAXCheck, evidence, passes ? "passes" : "fails: re-queue #GP(0)", note: versions)
         return passes ? accept(&self) : reject(&self)

@@ -90,13 +90,22 @@ extension Evaluator {
             return l0IO(exit, io: io)
         }
         record(.iopmBits, evidence, .unknown)
-        var copy = self
-        copy.path = []
-        let handled = copy.l0IO(exit, io: io)
-        return .undetermined(
-            [Alternative(condition: "any of \(unknown.joined(separator: ", ")) is set", outcome: reflect),
-             Alternative(condition: "all of \(unknown.joined(separator: ", ")) are clear", outcome: handled)],
-            missing: unknown)
+        let unknownPorts = bits.filter { $0.bit == nil }.map(\.port)
+        var clear: [String: Bool] = [:]
+        for port in unknownPorts { clear[FactID.iopm(port)] = false }
+        // "Any of several bits is set" is not a conjunction: one port names its own bit, more
+        // ports get a fact for the group.
+        let anySet: [String: Bool] = unknownPorts.count == 1
+            ? [FactID.iopm(unknownPorts[0]): true]
+            : ["iopm[\(Hex.format(unknownPorts[0]))-\(Hex.format(unknownPorts[unknownPorts.count - 1]))].any": true]
+        if unknownPorts.count > 1, clear.keys.contains(where: { fact($0)?.value == true }) {
+            record(.factKnown, [Evidence(field: "a known set bit among", value: unknown.joined(separator: ", "))], "reflect")
+            return reflect
+        }
+        return fork(missing: unknown, [
+            Branch(unknownPorts.count == 1 ? "\(unknown[0]) is set" : "any of \(unknown.joined(separator: ", ")) is set", anySet) { _ in reflect },
+            Branch(unknownPorts.count == 1 ? "\(unknown[0]) is clear" : "all of \(unknown.joined(separator: ", ")) are clear", clear) { $0.l0IO(exit, io: io) },
+        ])
     }
 
     /// L0's `io_interception` while L2 runs.

@@ -33,11 +33,13 @@ extension Evaluator {
                     evaluator.record(
                         .msrNumber, [Evidence(field: "RCX", value: nil), .event("exit_info_1", Hex.format(exit.exitInfo1))],
                         .unknown)
-                    return .undetermined(
-                        [
-                            Alternative(condition: "ECX names an MSR outside the MSRPM ranges, or its MSRPM \(write ? "write" : "read") bit is set", outcome: reflect),
-                            Alternative(condition: "its MSRPM \(write ? "write" : "read") bit is clear", outcome: .l0Handles("svm/svm.c:msr_interception", level: .l2)),
-                        ], missing: ["RCX (MSR number)"])
+                    let id = "msrpm[ecx].\(write ? "write" : "read")"
+                    return evaluator.fork(missing: ["RCX (MSR number)"], [
+                        Branch("ECX names an MSR outside the MSRPM ranges, or its MSRPM \(write ? "write" : "read") bit is set", [id: true]) { _ in reflect },
+                        Branch("ECX names an MSR inside the ranges whose MSRPM \(write ? "write" : "read") bit is clear", [id: false]) { _ in
+                            .l0Handles("svm/svm.c:msr_interception", level: .l2)
+                        },
+                    ])
                 }
                 let msr = UInt32(truncatingIfNeeded: rcx.value)
                 evaluator.record(

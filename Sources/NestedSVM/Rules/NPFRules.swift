@@ -20,14 +20,14 @@ extension Evaluator {
             "mmu/mmu.c:kvm_mmu_page_fault", level: .l2,
             detail: "L0 fixes its (shadow) NPT entry or emulates MMIO (kvm_page_fault); L2 re-executes")
         return branch(
-            .npfNestedPaging, field: "vmcb12 NP_ENABLE", state.vmcb12.nestedPaging,
+            .npfNestedPaging, field: "vmcb12 NP_ENABLE", fact: FactID.nestedPaging, state.vmcb12.nestedPaging,
             extra: [.event("exit_info_2 (GPA)", Hex.format(exit.exitInfo2))],
             yes: { evaluator in
                 let reflect = Outcome.reflect(
                     .npf, info1: nil, info2: exit.exitInfo2, handler: "svm/nested.c:nested_svm_inject_npf_exit",
                     detail: "exit_info_1 keeps bits 63:32 (\(Hex.format(exit.exitInfo1 & npfHighBitsMask))), bits 31:0 = error code of KVM's walk of L1's NPT")
                 return evaluator.branch(
-                    .npfL1Walk, field: "L1 NPT walk faults for \(Hex.format(exit.exitInfo2))", exit.l1NPTWalkFaults,
+                    .npfL1Walk, field: "L1 NPT walk faults for \(Hex.format(exit.exitInfo2))", fact: FactID.l1NPTWalkFaults, exit.l1NPTWalkFaults,
                     note: "L1's nested page tables are not traced",
                     yes: { _ in reflect }, no: { $0.npfKeptByL0(exit, fixed: fixed) })
             },

@@ -36,14 +36,16 @@ extension Evaluator {
     mutating func withPermissions(
         _ rule: Rule, level: GuestLevel, exit: HardwareExit, handler: String, then: @escaping (inout Evaluator) -> Outcome
     ) -> Outcome {
+        proveFromIntercept(level: level, rax: exit.rax)
         let registers = registers(of: level)
         let svme = registers.efer.map { Known($0.value & RegisterBit.eferSVME != 0, source: $0.source) }
         let paging = registers.cr0.map { Known($0.value & RegisterBit.cr0PG != 0, source: $0.source) }
-        let cpl0 = registers.cpl.map { Known($0.value == 0, source: $0.source) }
-        let evidence: [Evidence] = [
+        let cpl0 = registers.cpl.map { Known($0.value == 0, source: $0.source) } ?? fact(FactID.cpl0(level))
+        var evidence: [Evidence] = [
             .flag("\(level) EFER.SVME", svme), .flag("\(level) CR0.PG", paging),
             Evidence(field: "\(level) CPL", value: registers.cpl.map { "\($0.value)" }, source: registers.cpl?.source),
         ]
+        if registers.cpl == nil, let cpl0 { evidence.append(.flag("fact \(FactID.cpl0(level))", cpl0)) }
         let ud: (inout Evaluator) -> Outcome = {
             $0.queueException(ExceptionVector.invalidOpcode, errorCode: nil, level: level, after: exit, by: handler)
         }
@@ -54,24 +56,31 @@ extension Evaluator {
             record(rule, evidence, "no: #UD")
             return ud(&self)
         }
+        let cplFork: (inout Evaluator) -> Outcome = { evaluator in
+            guard let cpl0 else {
+                return evaluator.fork(missing: ["\(level) CPL"], [
+                    Branch("\(level) CPL > 0", [FactID.cpl0(level): false], gp),
+                    Branch("\(level) CPL = 0", [FactID.cpl0(level): true], then),
+                ])
+            }
+            return cpl0.value ? then(&evaluator) : gp(&evaluator)
+        }
         var missing: [String] = []
         if svme == nil { missing.append("\(level) EFER.SVME") }
         if paging == nil { missing.append("\(level) CR0.PG") }
         if !missing.isEmpty {
             record(rule, evidence, .unknown)
+            // Known registers enter the fork as facts, so a fact about the other half decides.
+            if let svme { facts[FactID.eferSVME(level)] = facts[FactID.eferSVME(level)] ?? svme }
+            if let paging { facts[FactID.paging(level)] = facts[FactID.paging(level)] ?? paging }
             return fork(missing: missing, [
-                ("\(missing.joined(separator: " or ")) is 0", ud),
-                ("both are 1", { evaluator in
-                    guard let cpl0 else {
-                        return evaluator.fork(missing: ["\(level) CPL"], [("CPL > 0", gp), ("CPL = 0", then)])
-                    }
-                    return cpl0.value ? then(&evaluator) : gp(&evaluator)
-                }),
+                Branch("\(level) EFER.SVME or \(level) CR0.PG is 0", [FactID.svmEnabled(level): false], ud),
+                Branch("\(level) EFER.SVME and \(level) CR0.PG are both 1", [FactID.svmEnabled(level): true], cplFork),
             ])
         }
         guard let cpl0 else {
             record(rule, evidence, .unknown)
-            return fork(missing: ["\(level) CPL"], [("CPL > 0", gp), ("CPL = 0", then)])
+            return cplFork(&self)
         }
         if !cpl0.value {
             record(rule, evidence, "no: #GP(0)")
@@ -140,7 +149,10 @@ extension Evaluator {
         ]
         guard let passes = check.passes else {
             record(.svmHandlerRAXCheck, evidence, .unknown)
-            return fork(missing: check.missing, [("RAX is a legal page address", map), ("RAX is not", gp)])
+            return fork(missing: check.missing, [
+                Branch("RAX is a legal page address (page aligned, below 2^guest MAXPHYADDR)", [FactID.raxLegalPage: true], map),
+                Branch("RAX is not a legal page address", [FactID.raxLegalPage: false], gp),
+            ])
         }
         record(.svmHandlerRAXCheck, evidence, passes ? .yes : "no: #GP(0)")
         return passes ? map(&self) : gp(&self)
@@ -160,7 +172,10 @@ extension Evaluator {
         }
         guard let rax = exit.rax else {
             record(.svmMapRAX, [Evidence(field: "RAX", value: nil)], .unknown)
-            return fork(missing: ["RAX"], [("the page at RAX is backed", success), ("it is not", unmappable)])
+            return fork(missing: ["RAX"], [
+                Branch("the page at RAX is backed by a memslot", [FactID.raxBacked: true], success),
+                Branch("the page at RAX is not backed by a memslot", [FactID.raxBacked: false], unmappable),
+            ])
         }
         let page = rax.value & ~RegisterBit.pageOffsetMask
         let backed = state.guest.isBacked(page)
@@ -174,7 +189,10 @@ extension Evaluator {
         let note = level == .l2 ? "L2's RAX is used as an L1 guest-physical address, not translated through L1's nested page tables; \(versions)" : versions
         guard let backed else {
             record(.svmMapRAX, evidence, .unknown, note: note)
-            return fork(missing: ["guest memory map"], [("the page is backed", success), ("it is not", unmappable)])
+            return fork(missing: ["guest memory map"], [
+                Branch("the page at RAX is backed by a memslot", [FactID.raxBacked: true], success),
+                Branch("the page at RAX is not backed by a memslot", [FactID.raxBacked: false], unmappable),
+            ])
         }
         record(.svmMapRAX, evidence, backed.value ? .yes : "no: kvm_vcpu_map fails (-EINVAL)", note: note)
         return backed.value ? success(&self) : unmappable(&self)

@@ -17,11 +17,12 @@ extension Evaluator {
     mutating func decide(_ event: Event) -> Outcome {
         switch event {
         case .hardwareExit(let exit):
+            hardwareExitCode = exit.exitCode
             guard let level = state.level else {
                 record(.level, [Evidence(field: "level", value: nil)], .unknown)
                 return fork(missing: ["level"], [
-                    ("L2 was running (guest mode)", { $0.decideL2Exit(exit) }),
-                    ("L1 was running", { $0.decideL1Exit(exit) }),
+                    Branch("L2 was running (guest mode)", [FactID.levelL2: true], { $0.decideL2Exit(exit) }),
+                    Branch("L1 was running", [FactID.levelL2: false], { $0.decideL1Exit(exit) }),
                 ])
             }
             record(.level, [Evidence(field: "level", value: level.value.rawValue, source: level.source)], Answer(rawValue: level.value.rawValue))

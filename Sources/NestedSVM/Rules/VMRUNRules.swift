@@ -51,14 +51,14 @@ extension Evaluator {
         }
         let afterHsave: (inout Evaluator) -> Outcome = { evaluator in
             evaluator.branch(
-                .vmrunSMM, field: "vCPU in SMM", evaluator.state.inSMM,
+                .vmrunSMM, field: "vCPU in SMM", fact: FactID.inSMM, evaluator.state.inSMM,
                 yes: { $0.queueException(ExceptionVector.invalidOpcode, errorCode: nil, level: .l1, after: exit, by: handler) },
                 no: afterSMM)
         }
         guard profile.hsaveCheck else { return afterHsave(&self) }
         let set = state.hsavePA.map { Known($0.value != 0, source: $0.source) }
         return branch(
-            .vmrunHsave, field: "MSR_VM_HSAVE_PA ≠ 0", set, extra: [.hex("MSR_VM_HSAVE_PA", state.hsavePA)],
+            .vmrunHsave, field: "MSR_VM_HSAVE_PA ≠ 0", fact: FactID.hsaveSet, set, extra: [.hex("MSR_VM_HSAVE_PA", state.hsavePA)],
             note: profile.name == "6.1" ? nil : "6.2+: an invalid Hyper-V VP assist page also raises #GP here (not an input)",
             yes: afterHsave, no: gp)
     }
@@ -67,14 +67,20 @@ extension Evaluator {
     mutating func vmrunChecks(_ exit: HardwareExit) -> Outcome {
         var unknown: [String] = []
         for check in ConsistencyCheck.all {
-            guard let (passes, evidence, note) = evaluate(check) else { continue }
+            guard let (computed, evidence, note) = evaluate(check) else { continue }
             let rule = Rule.consistency(check)
+            var passes = computed
+            var factEvidence: [Evidence] = []
+            if passes == nil, let known = fact(FactID.vmrunCheck(check.id)) {
+                passes = known.value
+                factEvidence = [Evidence(field: "fact \(FactID.vmrunCheck(check.id))", value: known.value ? "1" : "0", source: known.source)]
+            }
             guard let passes else {
                 record(rule, evidence, .unknown, note: note)
                 unknown.append(check.id)
                 continue
             }
-            record(rule, evidence, passes ? .yes : "no: VMEXIT_INVALID", note: note)
+            record(rule, evidence + factEvidence, passes ? .yes : "no: VMEXIT_INVALID", note: note)
             if !passes {
                 var detail = check.afterEntry
                     ? "after kvm_nested_vmenter: out_exit_err → nested_svm_vmexit (kvm_nested_vmexit_inject reason 0xffffffff)"
@@ -85,10 +91,16 @@ extension Evaluator {
         }
         if !unknown.isEmpty {
             record(.vmrunEnter, unknown.map { Evidence(field: "check \($0)", value: nil) }, .unknown)
-            return .undetermined(
-                [Alternative(condition: "checks \(unknown.joined(separator: ", ")) pass", outcome: .vmrunSucceeds(detail: "kvm_nested_vmenter, kvm_nested_intercepts; L2 runs at vmcb12 RIP")),
-                 Alternative(condition: "one of them fails", outcome: .vmrunFails(check: nil, detail: "VMEXIT_INVALID"))],
-                missing: unknown.map { "inputs of check \($0)" })
+            var passAll: [String: Bool] = [:]
+            for id in unknown { passAll[FactID.vmrunCheck(id)] = true }
+            return fork(missing: unknown.map { "inputs of check \($0)" }, [
+                Branch("checks \(unknown.joined(separator: ", ")) pass", passAll) { _ in
+                    .vmrunSucceeds(detail: "kvm_nested_vmenter, kvm_nested_intercepts; L2 runs at vmcb12 RIP")
+                },
+                Branch("one of checks \(unknown.joined(separator: ", ")) fails", [FactID.vmrunChecksPass: false]) { _ in
+                    .vmrunFails(check: nil, detail: "VMEXIT_INVALID")
+                },
+            ])
         }
         record(.vmrunEnter, [], .yes)
         return .vmrunSucceeds(detail: "kvm_nested_vmenter, kvm_nested_intercepts; L2 runs at vmcb12 RIP")

@@ -72,7 +72,7 @@ public struct Scenario: Sendable, Equatable {
     }
 
     private static func state(_ reader: ObjectReader) throws(ScenarioError) -> VCPUState {
-        try reader.allowOnly(["level", "vmcb12", "l1", "l2", "hsave_pa", "smm", "guest"])
+        try reader.allowOnly(["level", "vmcb12", "l1", "l2", "hsave_pa", "smm", "guest", "assumptions"])
         var state = VCPUState()
         state.level = try reader.known("level") { value, path throws(ScenarioError) in
             guard case .string(let text) = value, let level = GuestLevel(rawValue: text.uppercased()) else {
@@ -86,6 +86,11 @@ public struct Scenario: Sendable, Equatable {
         state.hsavePA = try reader.known("hsave_pa", ObjectReader.number)
         state.inSMM = try reader.known("smm", ObjectReader.flag)
         if let guest = try reader.object("guest") { state.guest = try guestFacts(guest) }
+        if let facts = try reader.object("assumptions") {
+            for key in facts.keys {
+                if let fact = try facts.known(key, ObjectReader.flag) { state.assumptions[key] = fact }
+            }
+        }
         return state
     }
 

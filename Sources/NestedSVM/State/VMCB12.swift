@@ -179,13 +179,18 @@ public struct VCPUState: Sendable, Equatable, Codable {
     public var inSMM: Known<Bool>?
     /// Guest MAXPHYADDR and CPUID.
     public var guest: GuestFacts
+    /// Yes/no facts the caller knows, by `FactID` (e.g. `rax.legal-page`): given in a
+    /// scenario, or settled by a recorded outcome during replay. Consulted at every fork
+    /// before forking; each carries its source.
+    public var assumptions: [String: Known<Bool>]
 
     /// Builds a state; omitted parts are unknown.
     public init(
         level: Known<GuestLevel>? = nil, vmcb12: VMCB12 = VMCB12(), l1: GuestRegisters = GuestRegisters(),
         l2: GuestRegisters = GuestRegisters(), hsavePA: Known<UInt64>? = nil, inSMM: Known<Bool>? = nil,
-        guest: GuestFacts = GuestFacts()
+        guest: GuestFacts = GuestFacts(), assumptions: [String: Known<Bool>] = [:]
     ) {
+        self.assumptions = assumptions
         self.level = level
         self.vmcb12 = vmcb12
         self.l1 = l1
@@ -193,5 +198,22 @@ public struct VCPUState: Sendable, Equatable, Codable {
         self.hsavePA = hsavePA
         self.inSMM = inSMM
         self.guest = guest
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case level, vmcb12, l1, l2, hsavePA, inSMM, guest, assumptions
+    }
+
+    /// Decodes a state; `assumptions` may be absent (older JSON).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        level = try container.decodeIfPresent(Known<GuestLevel>.self, forKey: .level)
+        vmcb12 = try container.decode(VMCB12.self, forKey: .vmcb12)
+        l1 = try container.decode(GuestRegisters.self, forKey: .l1)
+        l2 = try container.decode(GuestRegisters.self, forKey: .l2)
+        hsavePA = try container.decodeIfPresent(Known<UInt64>.self, forKey: .hsavePA)
+        inSMM = try container.decodeIfPresent(Known<Bool>.self, forKey: .inSMM)
+        guest = try container.decode(GuestFacts.self, forKey: .guest)
+        assumptions = try container.decodeIfPresent([String: Known<Bool>].self, forKey: .assumptions) ?? [:]
     }
 }

@@ -33,15 +33,19 @@ public struct Verdict: Sendable, Hashable, Codable {
     /// Conditions on unknown inputs that the recorded outcome settled (e.g.
     /// `msrpm[0x10].read is set`), each taken as inferred for this exit.
     public var inferred: [String]
+    /// The facts (`FactID` → value) every alternative that fits the recorded outcome assumes:
+    /// what the trace settled at this exit, in a form another profile's model can consult.
+    public var settled: [String: Bool]
     /// Inputs the model lacked and nothing settled (undetermined only).
     public var missing: [String]
     /// One-line explanation.
     public var explanation: String
 
     /// Creates a verdict.
-    public init(kind: Kind, differences: [Difference] = [], inferred: [String] = [], missing: [String] = [],
-                explanation: String) {
+    public init(kind: Kind, differences: [Difference] = [], inferred: [String] = [], settled: [String: Bool] = [:],
+                missing: [String] = [], explanation: String) {
         self.kind = kind
+        self.settled = settled
         self.differences = differences
         self.inferred = inferred
         self.missing = missing

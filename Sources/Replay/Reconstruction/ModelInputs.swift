@@ -37,6 +37,39 @@ struct ModelInputs {
             rip: exit.guestRIP, instructionBytes: instruction, rax: nil, rcx: rcx))
     }
 
+    /// Facts the exit's own events prove about the level that ran, by `FactID`: a
+    /// `kvm_emulate_insn` at the exit's RIP decoded in `prot64` means long mode is active
+    /// (EFER.LMA = 1), which requires CR0.PG = 1 (APM vol. 2 §14.6 "Enabling and Activating
+    /// Long Mode"), so `paging` of `level` is 1.
+    ///
+    /// A `GP excp` exit with error code 0 that reaches its `kvm_entry` without any
+    /// `kvm_emulate_insn` proves L0 does not intercept #GP: `svm/svm.c:gp_interception`
+    /// decodes every #GP with error code 0 first.
+    func assumptions(level: Level?) -> [String: Known<Bool>] {
+        guard origin == .hardwareExit else { return [:] }
+        var facts: [String: Known<Bool>] = [:]
+        if exit.exitReason.rawValue == ModelInputs.gpExitCode, (exit.exitInfo1 ?? 0) == 0,
+            let entry = events.last(where: { trace.name(of: $0) == "kvm_entry" }),
+            !events.contains(where: { trace.name(of: $0) == "kvm_emulate_insn" })
+        {
+            facts["l0.intercepts-exception[13]"] = Known(
+                false, source: "no kvm_emulate_insn before the entry at line \(trace.lineNumber(of: entry)): gp_interception would have decoded this #GP")
+        }
+        guard let level else { return facts }
+        for number in events {
+            guard case .emulateInsn(let insn) = trace.payload(of: number), insn.rip == exit.guestRIP else { continue }
+            guard insn.mode == .prot64 else { break }
+            let guestLevel: GuestLevel = level == .l2 ? .l2 : .l1
+            facts[FactID.paging(guestLevel)] = Known(
+                true, source: "kvm_emulate_insn line \(trace.lineNumber(of: number)) decodes in prot64: long mode active, so CR0.PG = 1")
+            break
+        }
+        return facts
+    }
+
+    /// `SVM_EXIT_EXCP_BASE + GP_VECTOR` (APM vol. 2, table C-1).
+    static let gpExitCode: UInt32 = 0x4d
+
     /// The pending event a synthesized #VMEXIT answers (`svm_check_nested_events` order).
     private func pendingEvent(for code: UInt32, errorCode: UInt64?) -> PendingEvent? {
         switch code {

@@ -3,11 +3,15 @@ import NestedSVM
 
 /// The exits whose model outcome differs between two kernel profiles.
 ///
-/// The trace is replayed under the first profile (inferences included); each exit is then
-/// decided again under the second profile from the same reconstructed state. An exit
-/// counts as changed when the two outcomes differ in kind or exit code, or when one
-/// profile settles what the other leaves open — the second profile needing an input that
-/// the first did not is exactly how a fix such as the 2026 RAX check shows up.
+/// The trace is replayed under the first profile (inferences included). Each exit is then
+/// decided again under the second profile from the same reconstructed state, with the facts
+/// the recorded outcome settled under the first profile (`Verdict/settled`, e.g.
+/// `rax.page-aligned = 1`) handed to the model as `VCPUState/assumptions`; the ledger's
+/// permission-map bits are already part of the stored state. The second outcome is
+/// resolved to its alternatives compatible with those facts. An exit changed when the
+/// outcomes left differ in kind, exit code or vector, or when the second profile still
+/// depends on an input (a fact) the first did not need — exactly how a fix such as the 2026
+/// RAX check shows up.
 public struct ProfileDiff: Sendable {
     /// One changed exit.
     public struct Change: Sendable, Codable {
@@ -25,14 +29,25 @@ public struct ProfileDiff: Sendable {
         public var second: ExportRecord.ModelSide
         /// What the trace recorded.
         public var recorded: String
-        /// The rules of the second path that the first path did not visit.
+        /// The rules of the second path (its alternatives included) that the first did not visit.
         public var rules: [String]
+        /// The rules the difference comes from: for a determined second outcome the rule that
+        /// decided it; for an undetermined one the step that forked and the rules of the
+        /// alternatives that differ from the first outcome. `--rule` filters on these.
+        public var decidingRules: [String]
+        /// The facts the change hinges on: those the second outcome still depends on, or the
+        /// carried facts its path consulted.
+        public var hingedOn: [String]
+        /// The facts carried over from the first profile (settled by the recorded outcome).
+        public var settled: [String: Bool]
         /// One-line reason.
         public var reason: String
 
         enum CodingKeys: String, CodingKey {
-            case exit, line, level, first, second, recorded, rules, reason
+            case exit, line, level, first, second, recorded, rules, reason, settled
             case exitName = "exit_name"
+            case decidingRules = "deciding_rules"
+            case hingedOn = "hinged_on"
         }
     }
 
@@ -42,95 +57,133 @@ public struct ProfileDiff: Sendable {
     public var second: String
     /// Exits compared.
     public var exits: Int
-    /// Changed exits.
+    /// Rule-id prefixes a change's deciding rules must match (empty: every change).
+    public var rulePrefixes: [String]
+    /// Changed exits (after the `rulePrefixes` filter).
     public var changes: [Change]
 
-    /// Compares `result` (replayed under its profile) with `profile`.
-    public init(_ result: ReplayResult, against profile: KernelProfile) {
+    /// Compares `result` (replayed under its profile) with `profile`, keeping only changes
+    /// whose deciding rules start with one of `rulePrefixes` (all when empty).
+    public init(_ result: ReplayResult, against profile: KernelProfile, rulePrefixes: [String] = []) {
         first = result.options.profile.name
         second = profile.name
         exits = result.exits.count
+        self.rulePrefixes = rulePrefixes
         var changes: [Change] = []
         for exit in result.exits {
             let a = result.decision(for: exit)
-            let b = result.decision(for: exit, profile: profile)
-            guard let reason = Self.difference(a.outcome, b.outcome, recorded: exit.recorded) else { continue }
-            let rulesA = Set(a.path.map(\.rule))
-            changes.append(Change(
-                exit: exit.index, line: exit.lines.lowerBound, level: exit.level?.rawValue, exitName: exit.reasonName,
-                first: ExportRecord.ModelSide(a.outcome), second: ExportRecord.ModelSide(b.outcome),
-                recorded: exit.recorded.summary,
-                rules: b.path.map(\.rule).filter { !rulesA.contains($0) }.map(\.rawValue), reason: reason))
+            let source = "settled under profile \(first) by the recorded outcome at line \(exit.lines.lowerBound)"
+            let carried = exit.verdict.settled.mapValues { Known($0, source: source) }
+            let b = result.decision(for: exit, profile: profile, assumptions: carried)
+            guard var change = Self.change(a, b, recorded: exit.recorded, carried: carried) else { continue }
+            guard rulePrefixes.isEmpty || change.decidingRules.contains(where: { rule in rulePrefixes.contains { rule.hasPrefix($0) } }) else {
+                continue
+            }
+            change.exit = exit.index
+            change.line = exit.lines.lowerBound
+            change.level = exit.level?.rawValue
+            change.exitName = exit.reasonName
+            change.recorded = exit.recorded.summary
+            changes.append(change)
         }
         self.changes = changes
     }
 
-    /// Why the second outcome differs from the first, or nil when they agree.
-    ///
-    /// The first profile's outcome is resolved with the recorded one (its alternatives that
-    /// fit the trace); the conditions every fitting alternative shares are what the trace
-    /// settled. The second profile's alternatives that contradict a settled condition are
-    /// dropped; the exit changed when the outcomes left differ from the first's.
-    static func difference(_ a: Outcome, _ b: Outcome, recorded: RecordedOutcome) -> String? {
-        let fitting = fittingAlternatives(a, recorded: recorded)
-        let settled = fitting.map { Set(atoms(of: $0.condition)) }.reduce(nil as Set<String>?) { partial, next in
-            partial.map { $0.intersection(next) } ?? next
-        } ?? []
-        let possible: [Alternative]
-        if b.kind == .undetermined {
-            possible = (b.alternatives ?? []).filter { alternative in
-                !atoms(of: alternative.condition).contains { atom in negations(of: atom).contains { settled.contains($0) } }
-            }
-        } else {
-            possible = [Alternative(condition: "", outcome: b)]
-        }
+    /// The change between decision `a` (first profile) and `b` (second, decided with the
+    /// `carried` facts), or nil when they agree. Exit-specific fields are left for the caller.
+    static func change(_ a: Decision, _ b: Decision, recorded: RecordedOutcome, carried: [String: Known<Bool>]) -> Change? {
+        let fitting = fittingAlternatives(a.outcome, recorded: recorded)
+        let possible = resolvedAlternatives(b.outcome, facts: carried, fitting: fitting)
         let before = Set(fitting.map { signature($0.outcome) })
         let after = Set(possible.map { signature($0.outcome) })
         guard before != after else { return nil }
-        let added = possible.filter { !before.contains(signature($0.outcome)) }
-        if let first = added.first {
-            let condition = first.condition.isEmpty ? "" : " if \(first.condition)"
-            return "could be \(first.outcome.description)\(condition)"
+
+        let differing = possible.filter { !before.contains(signature($0.outcome)) }
+        let reason: String
+        var hinged: [String]
+        var deciding: [String]
+        if after.count > 1 {
+            hinged = dependencies(of: possible)
+            let example = differing.first ?? possible[0]
+            reason = "depends on \(hinged.joined(separator: ", ")): could be \(example.outcome.description)"
+                + (example.condition.isEmpty ? "" : " if \(example.condition)")
+            deciding = (b.path.last(where: { $0.answer == .unknown && !isBookkeeping($0.rule) }).map { [$0.rule.rawValue] } ?? [])
+            for alternative in differing {
+                for rule in alternative.rules where !isBookkeeping(rule) && !deciding.contains(rule.rawValue) {
+                    deciding.append(rule.rawValue)
+                }
+            }
+        } else {
+            let was = fitting.first?.outcome.description ?? "?"
+            reason = "\(was) → \(possible.first?.outcome.description ?? "?")"
+            hinged = carriedFacts(consultedBy: b, alternatives: possible, carried: carried)
+            let rules = b.path.map(\.rule) + (possible.first?.rules ?? [])
+            deciding = rules.last(where: { !isBookkeeping($0) }).map { [$0.rawValue] } ?? []
         }
-        return "no longer \(fitting.first?.outcome.description ?? "?")"
+        let rulesA = Set(a.path.map(\.rule) + fitting.flatMap(\.rules))
+        var onlyB: [String] = []
+        for rule in b.path.map(\.rule) + possible.flatMap(\.rules) where !rulesA.contains(rule) && !onlyB.contains(rule.rawValue) {
+            onlyB.append(rule.rawValue)
+        }
+        return Change(
+            exit: 0, line: 0, level: nil, exitName: "", first: ExportRecord.ModelSide(a.outcome),
+            second: ExportRecord.ModelSide(b.outcome), recorded: "", rules: onlyB, decidingRules: deciding,
+            hingedOn: hinged, settled: carried.mapValues(\.value), reason: reason)
     }
 
-    /// The alternatives of `outcome` that fit `recorded` (the outcome itself when determined).
-    private static func fittingAlternatives(_ outcome: Outcome, recorded: RecordedOutcome) -> [Alternative] {
+    /// Steps that record how a fact was known, not a kernel decision.
+    private static func isBookkeeping(_ rule: RuleID) -> Bool {
+        rule == Rule.factKnown.id || rule.rawValue.hasPrefix("svm.hw.")
+    }
+
+    /// The alternatives of `outcome` that fit `recorded` (the outcome itself when
+    /// determined); all of them when none fits or nothing was recorded.
+    static func fittingAlternatives(_ outcome: Outcome, recorded: RecordedOutcome) -> [Alternative] {
         guard outcome.kind == .undetermined else { return [Alternative(condition: "", outcome: outcome)] }
         let alternatives = outcome.alternatives ?? []
         let fitting = alternatives.filter { OutcomeComparison.differences(model: $0.outcome, recorded: recorded).isEmpty }
         return fitting.isEmpty ? alternatives : fitting
     }
 
+    /// The alternatives of `outcome` compatible with `facts` and with at least one of the
+    /// first profile's `fitting` alternatives (the trace proves one of those holds); the
+    /// outcome itself when determined; all of them when the facts exclude every one.
+    static func resolvedAlternatives(_ outcome: Outcome, facts: [String: Known<Bool>], fitting: [Alternative] = []) -> [Alternative] {
+        guard outcome.kind == .undetermined else { return [Alternative(condition: "", outcome: outcome)] }
+        let alternatives = outcome.alternatives ?? []
+        let worlds = (fitting.isEmpty ? [[:]] : fitting.map(\.assumptions)).map { world in
+            FactID.closure(facts.merging(world.mapValues { Known($0, source: "first profile") }) { known, _ in known })
+        }
+        let compatible = alternatives.filter { alternative in
+            worlds.contains { FactID.compatible(alternative.assumptions, with: $0) }
+        }
+        return compatible.isEmpty ? alternatives : compatible
+    }
+
+    /// The facts on which `alternatives` disagree (absent in some, or with both values).
+    static func dependencies(of alternatives: [Alternative]) -> [String] {
+        let keys = Set(alternatives.flatMap(\.assumptions.keys))
+        return keys.filter { key in
+            let values = alternatives.map { $0.assumptions[key] }
+            return Set(values.map { $0.map { $0 ? 1 : 0 } ?? -1 }).count > 1
+        }.sorted()
+    }
+
+    /// The carried facts the second decision's path or chosen alternative used.
+    private static func carriedFacts(consultedBy decision: Decision, alternatives: [Alternative], carried: [String: Known<Bool>]) -> [String] {
+        var used = Set<String>()
+        for step in decision.path {
+            for evidence in step.evidence where evidence.field.hasPrefix("fact ") {
+                let id = String(evidence.field.dropFirst(5))
+                if carried[id] != nil || evidence.source?.contains("settled under") == true { used.insert(id) }
+            }
+        }
+        for alternative in alternatives { used.formUnion(alternative.assumptions.keys.filter { carried[$0] != nil }) }
+        return used.sorted()
+    }
+
     /// What an outcome does, for comparison: kind, exit code, vector.
-    private static func signature(_ outcome: Outcome) -> String {
+    static func signature(_ outcome: Outcome) -> String {
         "\(outcome.kind.rawValue) \(outcome.exitCode?.rawValue ?? 0) \(outcome.vector ?? 0xff)"
-    }
-
-    /// The conjuncts of a model condition (`a; b; c`).
-    static func atoms(of condition: String) -> [String] {
-        condition.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-    }
-
-    /// The conditions that contradict `atom`, in the model's wording.
-    static func negations(of atom: String) -> [String] {
-        var out: [String] = []
-        for (positive, negative) in [(" is set", " is clear"), (" = 0", " > 0"), ("RAX passes", "RAX fails")] {
-            if atom.hasSuffix(positive) { out.append(String(atom.dropLast(positive.count)) + negative) }
-            if atom.hasSuffix(negative) { out.append(String(atom.dropLast(negative.count)) + positive) }
-            if atom.hasPrefix(positive) { out.append(negative + atom.dropFirst(positive.count)) }
-            if atom.hasPrefix(negative) { out.append(positive + atom.dropFirst(negative.count)) }
-        }
-        switch atom {
-        case "the page at RAX is backed": out.append("it is not")
-        case "it is not": out.append("the page at RAX is backed")
-        case "RAX is a legal page address": out.append("RAX is not")
-        case "RAX is not": out.append("RAX is a legal page address")
-        case "both are 1": out += ["L1 EFER.SVME or L1 CR0.PG is 0", "L2 EFER.SVME or L2 CR0.PG is 0"]
-        case "L1 EFER.SVME or L1 CR0.PG is 0", "L2 EFER.SVME or L2 CR0.PG is 0": out.append("both are 1")
-        default: break
-        }
-        return out
     }
 }

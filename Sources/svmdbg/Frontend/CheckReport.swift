@@ -73,12 +73,15 @@ enum CheckReport {
     // MARK: diff
 
     static func text(_ diff: ProfileDiff, trace: String) -> String {
-        var out = "svmdbg diff \(trace): profile \(diff.first) vs \(diff.second), \(diff.exits) exits, \(diff.changes.count) changed\n"
+        let filter = diff.rulePrefixes.isEmpty ? "" : " (rules \(diff.rulePrefixes.joined(separator: ", ")))"
+        var out = "svmdbg diff \(trace): profile \(diff.first) vs \(diff.second), \(diff.exits) exits, \(diff.changes.count) changed\(filter)\n"
         for change in diff.changes {
             out += "  #\(change.exit) line \(change.line) \(change.level ?? "?") \(change.exitName): \(change.reason)\n"
             out += "      \(diff.first): \(change.first.text)\n"
             out += "      \(diff.second): \(change.second.text)\n"
             out += "      trace: \(change.recorded)\n"
+            if !change.decidingRules.isEmpty { out += "      from rule: \(change.decidingRules.joined(separator: ", "))\n" }
+            if !change.hingedOn.isEmpty { out += "      hinges on: \(change.hingedOn.joined(separator: ", "))\n" }
             if !change.rules.isEmpty { out += "      rules only in \(diff.second): \(change.rules.joined(separator: ", "))\n" }
         }
         return out

@@ -14,7 +14,9 @@ extension SVMDebugCommand {
                 RAX fix changes: svmdbg diff TRACE --profile 6.12 --profile upstream. \
                 --json prints {"first", "second", "exits_compared", "changed", "exits": [...]} where each \
                 change has exit, line, level, exit_name, first and second (model outcomes), recorded, \
-                rules (rules only the second path visits) and reason.
+                rules (rules only the second path visits), deciding_rules (the rules the difference comes \
+                from; --rule filters on them), hinged_on (the facts it hinges on), settled (the facts the \
+                recorded outcome settled under the first profile, carried to the second) and reason.
                 """)
 
         @OptionGroup var input: TraceInputOptions
@@ -27,6 +29,13 @@ extension SVMDebugCommand {
 
         @Option(help: ArgumentHelp("Guest facts, as for check.", valueName: "FACTS"))
         var guest: String?
+
+        @Option(
+            name: .customLong("rule"),
+            help: ArgumentHelp(
+                "Keep only changes whose deciding rules start with this rule-id prefix (repeatable), e.g. svm.gp.rax-check.",
+                valueName: "PREFIX"))
+        var rules: [String] = []
 
         @Flag(help: "Print JSON instead of text.")
         var json = false
@@ -46,7 +55,7 @@ extension SVMDebugCommand {
             let second = KernelProfile(named: profiles[1]) ?? .upstream
             let trace = try input.load()
             let result = Replayer(trace: trace, options: try group.replayOptions(profile: first)).run()
-            let diff = ProfileDiff(result, against: second)
+            let diff = ProfileDiff(result, against: second, rulePrefixes: rules)
             if json {
                 print(CheckReport.json(diff))
             } else {

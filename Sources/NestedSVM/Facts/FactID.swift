@@ -1,0 +1,134 @@
+/// Stable identifiers of the yes/no facts the model forks on when an input is unknown.
+///
+/// Every alternative of an undetermined outcome states its condition twice: as text for
+/// people (`Alternative/condition`) and as fact ids with the value the alternative assumes
+/// (`Alternative/assumptions`, e.g. `["rax.legal-page": false]`). A caller that knows a
+/// fact — given in a scenario (`"assumptions": {"rax.legal-page": true}`), or settled by a
+/// recorded outcome during replay — passes it in `VCPUState/assumptions`, and the model takes
+/// the matching branch instead of forking. Ids are dotted and lowercase, like rule ids; they
+/// change only with a note in the changelog.
+public enum FactID {
+    /// RAX (the operand of VMRUN/VMLOAD/VMSAVE) has bits 11:0 clear.
+    public static let raxPageAligned = "rax.page-aligned"
+    /// RAX is below 2^guest MAXPHYADDR.
+    public static let raxBelowMaxPhysAddr = "rax.below-maxphyaddr"
+    /// RAX passes `page_address_valid`: page aligned and below 2^guest MAXPHYADDR.
+    public static let raxLegalPage = "rax.legal-page"
+    /// The page at RAX (an L1 guest-physical address) is backed by a memslot.
+    public static let raxBacked = "rax.backed"
+    /// The emulator's RAX check rejects RAX (2026 emulator, content unverified).
+    public static let emulatorRejectsRAX = "emulator.rejects-rax"
+    /// RAX bits 63:48 are all clear (`emulate.c:check_svme_pa` in 6.1/6.12).
+    public static let raxBits63to48Clear = "rax.bits-63-48-clear"
+
+    /// `level`'s EFER.SVME is 1.
+    public static func eferSVME(_ level: GuestLevel) -> String { "\(level.factPrefix).efer-svme" }
+    /// `level`'s CR0.PG is 1.
+    public static func paging(_ level: GuestLevel) -> String { "\(level.factPrefix).paging" }
+    /// `level` may execute SVM instructions as far as `nested_svm_check_permissions`'s #UD
+    /// test goes: EFER.SVME = 1 and CR0.PG = 1.
+    public static func svmEnabled(_ level: GuestLevel) -> String { "\(level.factPrefix).svm-enabled" }
+    /// `level` runs at CPL 0.
+    public static func cpl0(_ level: GuestLevel) -> String { "\(level.factPrefix).cpl0" }
+
+    /// L2 was running when the exit occurred (guest mode).
+    public static let levelL2 = "level.l2"
+    /// The vCPU is in SMM.
+    public static let inSMM = "vcpu.in-smm"
+    /// L1 has written a non-zero `MSR_VM_HSAVE_PA`.
+    public static let hsaveSet = "l1.hsave-set"
+    /// vmcb12 enables nested paging (NP_ENABLE).
+    public static let nestedPaging = "vmcb12.np-enable"
+    /// The walk of L1's nested page tables for the faulting GPA faults.
+    public static let l1NPTWalkFaults = "l1-npt.walk-faults"
+    /// Every VMRUN consistency check with unknown inputs passes (its opposite: one fails).
+    public static let vmrunChecksPass = "vmrun.checks-pass"
+    /// One VMRUN consistency check passes.
+    public static func vmrunCheck(_ id: String) -> String { "vmrun.check.\(id)" }
+    /// L1 intercepts the exit whose bit is `bit` (vmcb12 intercept vector, bits 0–191).
+    public static func intercept(_ bit: Int) -> String { "vmcb12.intercept[\(bit)]" }
+    /// L1's MSRPM bit for `msr` in one direction.
+    public static func msrpm(_ msr: UInt32, write: Bool) -> String { "msrpm[\(Hex.format(msr))].\(write ? "write" : "read")" }
+    /// L1's IOPM bit for `port`.
+    public static func iopm(_ port: UInt32) -> String { "iopm[\(Hex.format(port))]" }
+    /// The instruction at RIP is `instruction` (VMRUN, VMLOAD, VMSAVE, VMMCALL).
+    public static func instruction(_ name: String) -> String { "insn.\(name.lowercased())" }
+
+    /// The fact id for a flag field as the rules name it in evidence: permission-map bits
+    /// and intercept bits get their structured ids, other fields a lowercase dotted form.
+    public static func of(field: String) -> String {
+        if field.hasPrefix("msrpm[") || field.hasPrefix("iopm[") { return field }
+        if field.hasPrefix("vmcb12 intercept "), let bit = interceptBit(fieldName: field) { return intercept(bit) }
+        return field.lowercased().split(separator: " ").joined(separator: ".")
+    }
+
+    /// The absolute intercept bit of an `InterceptWords.fieldName(ofBit:)` text.
+    static func interceptBit(fieldName field: String) -> Int? {
+        if field.hasSuffix(")"), let open = field.lastIndex(of: "("),
+            let bit = Int(field[field.index(after: open)..<field.index(before: field.endIndex)].replacingOccurrences(of: "bit ", with: ""))
+        {
+            return bit
+        }
+        let words: [(String, Int)] = [("cr_read bit ", 0), ("cr_write bit ", 16), ("dr_read bit ", 32), ("dr_write bit ", 48), ("excp bit ", 64)]
+        for (marker, offset) in words {
+            if let range = field.range(of: marker), let n = Int(field[range.upperBound...]) { return offset + n }
+        }
+        return nil
+    }
+
+    /// Facts that are the conjunction of others: `whole ⇔ parts[0] ∧ parts[1] ∧ …`.
+    static let conjunctions: [(whole: String, parts: [String])] = [
+        (raxLegalPage, [raxPageAligned, raxBelowMaxPhysAddr]),
+        (svmEnabled(.l1), [eferSVME(.l1), paging(.l1)]),
+        (svmEnabled(.l2), [eferSVME(.l2), paging(.l2)]),
+    ]
+
+    /// `facts` plus everything the conjunctions imply (a whole from all its parts, the
+    /// parts from a true whole, a false whole from a false part, and the last unknown part of
+    /// a false whole whose other parts are true). A fact already present is never replaced.
+    public static func closure(_ facts: [String: Known<Bool>]) -> [String: Known<Bool>] {
+        var out = facts
+        var changed = true
+        while changed {
+            changed = false
+            func set(_ id: String, _ value: Bool, _ source: String) {
+                guard out[id] == nil else { return }
+                out[id] = Known(value, source: source)
+                changed = true
+            }
+            for (whole, parts) in conjunctions {
+                if let known = out[whole] {
+                    if known.value {
+                        for part in parts { set(part, true, "implied by \(whole) = 1 [\(known.source)]") }
+                    } else {
+                        let unknown = parts.filter { out[$0] == nil }
+                        if unknown.count == 1, parts.allSatisfy({ out[$0] == nil || out[$0]?.value == true }) {
+                            set(unknown[0], false, "implied by \(whole) = 0 and the other parts = 1")
+                        }
+                    }
+                }
+                if let falsePart = parts.first(where: { out[$0]?.value == false }) {
+                    set(whole, false, "implied by \(falsePart) = 0 [\(out[falsePart]?.source ?? "")]")
+                } else if parts.allSatisfy({ out[$0]?.value == true }) {
+                    set(whole, true, "implied by " + parts.map { "\($0) = 1" }.joined(separator: ", "))
+                }
+            }
+        }
+        return out
+    }
+
+    /// Whether `assumptions` can hold together with the known `facts` (already closed).
+    public static func compatible(_ assumptions: [String: Bool], with facts: [String: Known<Bool>]) -> Bool {
+        let merged = closure(facts.merging(assumptions.mapValues { Known($0, source: "assumed") }) { known, _ in known })
+        for (id, value) in assumptions where merged[id]?.value != value { return false }
+        // The assumptions' own consequences must not contradict a known fact either.
+        let implied = closure(assumptions.mapValues { Known($0, source: "assumed") })
+        for (id, value) in implied where facts[id].map({ $0.value != value.value }) == true { return false }
+        return true
+    }
+}
+
+extension GuestLevel {
+    /// `l1` or `l2`, the prefix of this level's facts.
+    var factPrefix: String { self == .l1 ? "l1" : "l2" }
+}

@@ -104,7 +104,8 @@ public struct ProfileDiff: Sendable {
         var deciding: [String]
         if after.count > 1 {
             hinged = dependencies(of: possible)
-            let example = differing.first ?? possible[0]
+            // The most specific differing case makes the best example.
+            let example = differing.max { $0.assumptions.count < $1.assumptions.count } ?? possible[0]
             reason = "depends on \(hinged.joined(separator: ", ")): could be \(example.outcome.description)"
                 + (example.condition.isEmpty ? "" : " if \(example.condition)")
             deciding = (b.path.last(where: { $0.answer == .unknown && !isBookkeeping($0.rule) }).map { [$0.rule.rawValue] } ?? [])

@@ -113,3 +113,34 @@ import Testing
         }
     }
 }
+
+/// Facts the recorded outcome settles during replay (`Verdict.settled`) and how the ledger
+/// carries permission bits by fact id.
+@Suite struct SettledFactsTests {
+    @Test("MSRPM bits settled by a recorded outcome are facts, carried to later exits of the configuration")
+    func msrpmBitsCarried() throws {
+        let folder = try #require(CaptureHosts.folders.first { $0.name == "6.12" })
+        let result = try replay(path: RepositoryPaths.trace("6.12/msr-prot.trace").path, folder: folder)
+        let settling = result.exits.filter { exit in exit.verdict.settled.keys.contains { $0.hasPrefix("msrpm[0x") } }
+        #expect(!settling.isEmpty)
+        for exit in settling {
+            #expect(!exit.verdict.inferred.isEmpty, "line \(exit.lines.lowerBound): settled facts come with their display text")
+        }
+        // A later state of the same vCPU holds a settled bit as an inferred MSRPM entry.
+        let inferred = result.states.flatMap { $0.vcpu.vmcb12.msrpm.entries.values }
+            .flatMap { [$0.read, $0.write].compactMap { $0 } }
+            .filter { $0.source.hasPrefix("inferred: recorded outcome of the exit at line") }
+        #expect(!inferred.isEmpty)
+    }
+
+    @Test("a failed VMRUN settles the check its kvm_nested_vmenter_failed names")
+    func failedCheckSettled() throws {
+        let folder = try #require(CaptureHosts.folders.first { $0.name == "6.12" })
+        let result = try replay(path: RepositoryPaths.trace("6.12/vmcb12-invalid.trace").path, folder: folder)
+        let failed = result.exits.filter { $0.recorded.kind == .vmrunFails }
+        #expect(failed.count == 4)
+        for exit in failed {
+            #expect(exit.verdict.settled.contains { $0.key.hasPrefix("vmrun.check.") && $0.value == false }, "line \(exit.lines.lowerBound)")
+        }
+    }
+}

@@ -28,7 +28,7 @@ let svmInstructionIntercepts: Set<VMExitCode> = [.vmrun, .vmload, .vmsave, .stgi
 extension Evaluator {
     /// Facts an SVM-instruction intercept exit of `level` proves, when the decision is for
     /// the hardware's own exit (not a #GP the handler rewrote). Never from an unknown host;
-    /// RAX legality only when RAX itself is unknown (a known RAX is checked directly).
+    /// RAX legality only when the exit's RAX is unknown or its check needs the unknown guest MAXPHYADDR.
     mutating func proveFromIntercept(level: GuestLevel, rax: Known<UInt64>?) {
         guard let code = hardwareExitCode, svmInstructionIntercepts.contains(code) else { return }
         let exitEvidence = Evidence.event("exit_code", code.description)
@@ -43,7 +43,9 @@ extension Evaluator {
                 FactID.cpl0(level), true, by: .hwInterceptAfterPermissions, [exitEvidence],
                 note: "the CPU raises #GP(0) for CPL ≠ 0 before checking the intercept (APM vol. 2 §15.9); KVM's CPL check in nested_svm_check_permissions then passes")
         }
-        guard [.vmrun, .vmload, .vmsave].contains(code), rax == nil, let addrChk = host.svmeAddrChk, addrChk.value else { return }
+        // A known RAX is checked directly, unless the check needs the unknown guest MAXPHYADDR.
+        let checkable = rax.map { $0.value & RegisterBit.pageOffsetMask != 0 || state.guest.maxPhysAddr != nil } ?? false
+        guard [.vmrun, .vmload, .vmsave].contains(code), !checkable, let addrChk = host.svmeAddrChk, addrChk.value else { return }
         prove(
             FactID.raxLegalPage, true, by: .hwRAXBeforeIntercept, [exitEvidence, .flag("host svme_addr_chk", addrChk)],
             note: "the capture CPUs with SVME_ADDR_CHK raise #GP for a misaligned or ≥ 2^MAXPHYADDR RAX before the intercept (nested-decisions.md §10 rule 10; traces/6.12/l2-badrax-vmload-vmsave-intercepted). Unverified for other CPUs (the APM ranks operand-value exceptions after intercepts): docs/check.md")

@@ -21,8 +21,12 @@ struct ModelInputs {
         }
         var instruction: [UInt8]?
         var rcx: Known<UInt64>?
+        var rax: Known<UInt64>?
         for number in events {
             switch trace.payload(of: number) {
+            case .nestedVMEnter(let enter) where rax == nil && exit.exitReason.rawValue == VMRUNInput.exitCode:
+                // nested_svm_vmrun reads vmcb12's address from RAX; kvm_nested_vmenter prints it.
+                rax = Known(enter.vmcb, source: "kvm_nested_vmenter line \(trace.lineNumber(of: number)) (vmcb = RAX)")
             case .emulateInsn(let insn) where instruction == nil && insn.rip == exit.guestRIP:
                 instruction = insn.bytes
             case .msr(let msr) where rcx == nil && exit.exitReason.rawValue == 0x7c:
@@ -34,7 +38,7 @@ struct ModelInputs {
         return .hardwareExit(HardwareExit(
             exitCode: VMExitCode(rawValue: exit.exitReason.rawValue), exitInfo1: exit.exitInfo1 ?? 0,
             exitInfo2: exit.exitInfo2 ?? 0, exitIntInfo: exit.intrInfo ?? 0, exitIntInfoErr: exit.errorCode ?? 0,
-            rip: exit.guestRIP, instructionBytes: instruction, rax: nil, rcx: rcx))
+            rip: exit.guestRIP, instructionBytes: instruction, rax: rax, rcx: rcx))
     }
 
     /// Facts the exit's own events prove about the level that ran, by `FactID`: a

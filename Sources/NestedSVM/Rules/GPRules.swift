@@ -105,10 +105,10 @@ extension Evaluator {
         guard let passes = check.passes else {
             record(.gpRAXCheck, evidence, .unknown, note: versions)
             let id = profile.gpPathRAXCheck == .alignmentOnly ? FactID.raxPageAligned : FactID.raxLegalPage
-            return fork(missing: check.missing, [
-                Branch("RAX is \(check.description)", [id: true], accept),
-                Branch("RAX is not \(check.description)", [id: false], reject),
-            ])
+            let (yes, no) = profile.gpPathRAXCheck == .alignmentOnly
+                ? ("RAX is page aligned", "RAX is not page aligned")
+                : ("RAX is a legal page address (page aligned, below 2^guest MAXPHYADDR)", "RAX is not a legal page address")
+            return fork(missing: check.missing, [Branch(yes, [id: true], accept), Branch(no, [id: false], reject)])
         }
         record(.gpRAXCheck, evidence, passes ? "passes" : "fails: re-queue #GP(0)", note: versions)
         return passes ? accept(&self) : reject(&self)

@@ -40,6 +40,10 @@ public struct ProfileDiff: Sendable {
         public var hingedOn: [String]
         /// The facts carried over from the first profile (settled by the recorded outcome).
         public var settled: [String: Bool]
+        /// The first profile's cases that fit the recorded outcome, `outcome [if condition]`.
+        public var firstFits: [String]
+        /// The second profile's cases left by the carried facts, `outcome [if condition]`.
+        public var secondPossible: [String]
         /// One-line reason.
         public var reason: String
 
@@ -48,6 +52,8 @@ public struct ProfileDiff: Sendable {
             case exitName = "exit_name"
             case decidingRules = "deciding_rules"
             case hingedOn = "hinged_on"
+            case firstFits = "first_fits"
+            case secondPossible = "second_possible"
         }
     }
 
@@ -129,7 +135,13 @@ public struct ProfileDiff: Sendable {
         return Change(
             exit: 0, line: 0, level: nil, exitName: "", first: ExportRecord.ModelSide(a.outcome),
             second: ExportRecord.ModelSide(b.outcome), recorded: "", rules: onlyB, decidingRules: deciding,
-            hingedOn: hinged, settled: carried.mapValues(\.value), reason: reason)
+            hingedOn: hinged, settled: carried.mapValues(\.value), firstFits: fitting.map(caseText),
+            secondPossible: possible.map(caseText), reason: reason)
+    }
+
+    /// `outcome if condition` (just the outcome for a determined one).
+    private static func caseText(_ alternative: Alternative) -> String {
+        alternative.condition.isEmpty ? alternative.outcome.description : "\(alternative.outcome.description) if \(alternative.condition)"
     }
 
     /// Steps that record how a fact was known, not a kernel decision.

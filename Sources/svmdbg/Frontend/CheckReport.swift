@@ -77,8 +77,12 @@ enum CheckReport {
         var out = "svmdbg diff \(trace): profile \(diff.first) vs \(diff.second), \(diff.exits) exits, \(diff.changes.count) changed\(filter)\n"
         for change in diff.changes {
             out += "  #\(change.exit) line \(change.line) \(change.level ?? "?") \(change.exitName): \(change.reason)\n"
-            out += "      \(diff.first): \(change.first.text)\n"
-            out += "      \(diff.second): \(change.second.text)\n"
+            for (index, text) in change.firstFits.enumerated() {
+                out += "      \(index == 0 ? "\(diff.first) (fits the trace):" : "  or") \(text)\n"
+            }
+            for (index, text) in change.secondPossible.enumerated() {
+                out += "      \(index == 0 ? "\(diff.second) (with the settled facts):" : "  or") \(text)\n"
+            }
             out += "      trace: \(change.recorded)\n"
             if !change.decidingRules.isEmpty { out += "      from rule: \(change.decidingRules.joined(separator: ", "))\n" }
             if !change.hingedOn.isEmpty { out += "      hinges on: \(change.hingedOn.joined(separator: ", "))\n" }

@@ -16,7 +16,8 @@ extension SVMDebugCommand {
                 change has exit, line, level, exit_name, first and second (model outcomes), recorded, \
                 rules (rules only the second path visits), deciding_rules (the rules the difference comes \
                 from; --rule filters on them), hinged_on (the facts it hinges on), settled (the facts the \
-                recorded outcome settled under the first profile, carried to the second) and reason.
+                recorded outcome settled under the first profile, carried to the second), first_fits and \
+                second_possible (the cases left on each side) and reason.
                 """)
 
         @OptionGroup var input: TraceInputOptions

@@ -93,4 +93,26 @@ import Testing
         #expect(changed == exits.count)
         #expect(changed > 0)
     }
+
+    @Test("diff --rule keeps the #GP-path changes on naples and finds no RAX-check change on Zen3")
+    func diffRuleFilter() throws {
+        let rules = ["--rule", "svm.gp.rax-check", "--rule", "svm.insn.rax-check"]
+        let naples = try run(["diff", RepositoryPaths.trace("6.12-naples/l2-badrax-vmrun.trace").path,
+                              "--profile", "6.12", "--profile", "upstream",
+                              "--host", "svme_addr_chk=0,vgif=0,npt=1,nrips=0,decode_assists=0", "--rule", "svm.gp.rax-check", "--json"])
+        #expect(naples.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(naples.stdout.utf8)) as? [String: Any])
+        let exits = try #require(object["exits"] as? [[String: Any]])
+        #expect(exits.count == 1)
+        #expect(exits.first?["exit_name"] as? String == "GP excp")
+        #expect((exits.first?["hinged_on"] as? [String])?.contains("rax.legal-page") == true)
+        let zen3 = try run(["diff", RepositoryPaths.trace("6.12/l2-badrax-vmload-vmsave-nointercept.trace").path,
+                            "--profile", "6.12", "--profile", "upstream", "--host", Self.zen3] + rules)
+        #expect(zen3.status == 0)
+        #expect(zen3.stdout.hasPrefix("svmdbg diff ") && zen3.stdout.contains(", 0 changed (rules svm.gp.rax-check, svm.insn.rax-check)"))
+        let unfiltered = try run(["diff", RepositoryPaths.trace("6.12/l2-badrax-vmload-vmsave-nointercept.trace").path,
+                                  "--profile", "6.12", "--profile", "upstream", "--host", Self.zen3])
+        #expect(unfiltered.stdout.contains("2 changed"))
+        #expect(unfiltered.stdout.contains("from rule: svm.insn.map-rax"))
+    }
 }

@@ -1,0 +1,193 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import TestSupport
+import Testing
+
+/// A tmux server of its own (`tmux -L svmdbg-e2e-<pid>-<n>`) running one shell in a
+/// 120×40 window: keys go in with `send-keys`, the screen comes back with `capture-pane`.
+final class TmuxSession {
+    /// Whether tmux can be run at all.
+    static let isInstalled: Bool = {
+        let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        return paths.contains { FileManager.default.isExecutableFile(atPath: "\($0)/tmux") }
+    }()
+
+    let socket: String
+    private(set) var lastScreen = ""
+
+    init(columns: Int = 120, rows: Int = 40, environment: [String: String]) throws {
+        socket = "svmdbg-e2e-\(getpid())-\(UUID().uuidString.prefix(8))"
+        let exports = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        _ = try tmux(["new-session", "-d", "-x", "\(columns)", "-y", "\(rows)", "env"] + exports + ["PS1=$ ", "sh"])
+    }
+
+    /// Stops the server (and with it the shell and anything still running in it).
+    func kill() { _ = try? tmux(["kill-server"]) }
+
+    /// Types `text` literally.
+    func type(_ text: String) throws { _ = try tmux(["send-keys", "-l", text]) }
+
+    /// Presses named keys (`Enter`, `Escape`).
+    func press(_ keys: String...) throws { _ = try tmux(["send-keys"] + keys) }
+
+    /// The visible screen.
+    func screen() throws -> String { try tmux(["capture-pane", "-p"]) }
+
+    /// Polls the screen until `condition` holds; fails with the last screen after `timeout`.
+    @discardableResult
+    func waitFor(_ what: String, timeout: Duration = .seconds(30), _ condition: (String) -> Bool) throws -> String {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while clock.now < deadline {
+            lastScreen = try screen()
+            if condition(lastScreen) { return lastScreen }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw TmuxTimeout(description: "timed out waiting for \(what); screen was:\n\(lastScreen)")
+    }
+
+    /// Polls until the screen contains `text`.
+    @discardableResult
+    func waitFor(_ text: String, timeout: Duration = .seconds(30)) throws -> String {
+        try waitFor("'\(text)'", timeout: timeout) { $0.contains(text) }
+    }
+
+    /// Runs one tmux client command and returns what it printed.
+    ///
+    /// Spawned with `posix_spawnp` and reaped with `waitpid`, not with Foundation's
+    /// `Process`: `new-session` starts the tmux server, which keeps every descriptor it
+    /// inherits, and `Process` would wait for its own status socket to close forever. The
+    /// output goes to a file for the same reason.
+    private func tmux(_ arguments: [String]) throws -> String {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("\(socket)-\(UUID().uuidString).out").path
+        defer { unlink(output) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv = ["tmux", "-L", socket] + arguments
+        var cArguments = argv.map { strdup($0) } + [nil]
+        defer { for pointer in cArguments { free(pointer) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawnp(&pid, "tmux", &actions, nil, &cArguments, environ)
+        guard spawned == 0 else { throw TmuxTimeout(description: "cannot run tmux: \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        return (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+    }
+}
+
+struct TmuxTimeout: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Drives the real `svmdbg` binary in tmux on a shipped trace (with one recorded outcome
+/// changed, so that a mismatch exists): open, step, jump to the mismatch, help, filter,
+/// export, quit, and the shell gets control back with status 0.
+@Suite(.serialized) struct TUIEndToEndTests {
+    static let host = "svme_addr_chk=1,vgif=1,npt=1,nrips=0,decode_assists=0"
+
+    /// msr-prot with its first reflected MSR exit recorded as `hlt`, in a fresh folder.
+    static func mutatedTrace() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("svmdbg-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let text = try String(contentsOf: RepositoryPaths.trace("6.12/msr-prot.trace"), encoding: .utf8)
+            .replacingOccurrences(
+                of: "22.046753: kvm_nested_vmexit_inject: reason: msr", with: "22.046753: kvm_nested_vmexit_inject: reason: hlt")
+        let trace = folder.appendingPathComponent("msr-prot-mutated.trace")
+        try text.write(to: trace, atomically: true, encoding: .utf8)
+        return trace
+    }
+
+    @Test("open, step, jump to the mismatch, help, filter, export and quit in a real terminal",
+          .enabled(if: TmuxSession.isInstalled, "tmux is not installed: the end-to-end TUI test is skipped"))
+    func session() throws {
+        let trace = try Self.mutatedTrace()
+        let folder = trace.deletingLastPathComponent()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let tmux = try TmuxSession(environment: ["LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"])
+        defer { tmux.kill() }
+        try tmux.waitFor("the shell prompt") { $0.hasPrefix("$") }  // capture-pane trims the space
+        let binary = RepositoryPaths.svmdbgExecutable.path
+        try tmux.type("cd '\(folder.path)' && '\(binary)' \(trace.lastPathComponent) --host \(Self.host); echo \"svmdbg-status=$?\"")
+        try tmux.press("Enter")
+
+        // Open: the replay finishes in the background and the counts show one mismatch.
+        let opened = try tmux.waitFor("✘1 ?0 ·0 ✔30")
+        #expect(opened.contains("msr-prot-mutated.trace  #0/31  profile 6.12"))
+        #expect(opened.contains("Decision path #0"))
+
+        // Step.
+        try tmux.type("j")
+        try tmux.waitFor("#1/31")
+        #expect(tmux.lastScreen.contains("rdmsr 0xc0000080"))
+
+        // Jump to the mismatch.
+        try tmux.type("]")
+        let mismatch = try tmux.waitFor("#12/31")
+        #expect(mismatch.contains("Decision path #12"))
+        #expect(mismatch.contains("✘ mismatch"))
+        #expect(mismatch.contains("kvm_nested_vmexit_inject: reason: hlt"))
+
+        // Help, then close it.
+        try tmux.type("?")
+        try tmux.waitFor("Help (Esc closes)")
+        #expect(tmux.lastScreen.contains("next mismatch"))
+        try tmux.press("Escape")
+        try tmux.waitFor("help closed") { !$0.contains("Help (Esc closes)") }
+
+        // Filter to IOIO exits.
+        try tmux.type("f")
+        try tmux.type("reason io")
+        try tmux.press("Enter")
+        let filtered = try tmux.waitFor("filter: reason io")
+        let listRows = filtered.split(separator: "\n").prefix(11).dropFirst()
+        #expect(listRows.allSatisfy { $0.contains(" io ") }, "\(filtered)")
+
+        // Export the mismatches.
+        let output = folder.appendingPathComponent("mismatches.jsonl")
+        try tmux.type("e")
+        try tmux.type(output.path)
+        try tmux.press("Enter")
+        try tmux.waitFor("wrote 1 mismatch to")
+        let exported = try String(contentsOf: output, encoding: .utf8)
+        let lines = exported.split(separator: "\n")
+        #expect(lines.count == 1)
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        #expect(record["verdict"] as? String == "mismatch")
+        #expect(record["exit"] as? Int == 12)
+
+        // Export again: the file exists, so the UI asks before replacing it; say no.
+        try tmux.type("e")
+        try tmux.type(output.path)
+        try tmux.press("Enter")
+        try tmux.waitFor("overwrite") { $0.lowercased().contains("overwrite") || $0.lowercased().contains("exists") }
+        try tmux.press("Escape")
+
+        // Quit: the terminal is restored and the shell prints the status.
+        try tmux.type("q")
+        let after = try tmux.waitFor("svmdbg-status=0")
+        #expect(!after.contains("Decision path"))
+    }
+
+    @Test("without a terminal the debugger prints one line and exits with 2")
+    func noTerminal() throws {
+        let process = Process()
+        process.executableURL = RepositoryPaths.svmdbgExecutable
+        process.arguments = [RepositoryPaths.trace("6.12/msr-prot.trace").path]
+        let err = Pipe()
+        process.standardOutput = Pipe()
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 2)
+        #expect(stderr.hasPrefix("svmdbg: the debugger needs a terminal"))
+        #expect(stderr.split(separator: "\n").count == 1)
+    }
+}

@@ -21,8 +21,9 @@ extension AppState {
         case .sessionReplaced(let info):
             let old = session.profile
             session = info
-            message = Message(
-                "replayed with profile \(info.profile) (was \(old)): \(info.counts.mismatch) mismatches")
+            message = Message(info.progress.isFinished
+                ? "replayed with profile \(info.profile) (was \(old)): \(info.counts.mismatch) mismatches"
+                : "replaying with profile \(info.profile) (was \(old))…")
             return reselect()
         case .profileSwitchFailed(let profile, let reason):
             message = Message("profile \(profile) failed: \(reason)", isError: true)

@@ -56,6 +56,9 @@ enum TUIFrontend {
         }
     }
 
+    /// How long a profile switch waits for the re-replay before the UI shows its progress.
+    nonisolated static let profileSwitchWait: Duration = .milliseconds(300)
+
     /// The effects the UI asks of the program: exports and profile switches.
     static func host(initial: ReplaySession, options: ReplayOptions) -> DebuggerHost {
         DebuggerHost(
@@ -69,7 +72,11 @@ enum TUIFrontend {
                 }
                 var chosen = options
                 chosen.profile = profile
-                return ReplaySession.replaying(trace, options: chosen, traceName: initial.traceName)
+                let session = ReplaySession.replaying(trace, options: chosen, traceName: initial.traceName)
+                // A small trace replays in milliseconds: wait that long so the selection and
+                // the message see the result; a big one shows its progress instead.
+                _ = session.waitUntilFinished(timeout: profileSwitchWait)
+                return session
             })
     }
 

@@ -156,7 +156,11 @@ struct TmuxTimeout: Error, CustomStringConvertible {
         try tmux.type("f")
         try tmux.type("reason io")
         try tmux.press("Enter")
-        let filtered = try tmux.waitFor("filter: reason io")
+        // The prompt echoes the text too: wait for the list to change, not for the text.
+        let filtered = try tmux.waitFor("the filtered list") { screen in
+            let lines = screen.split(separator: "\n")
+            return lines.count > 2 && lines[1].contains(" io ") && screen.contains("filter: reason io")
+        }
         let listRows = filtered.split(separator: "\n").prefix(11).dropFirst()
         #expect(listRows.allSatisfy { $0.contains(" io ") }, "\(filtered)")
 
@@ -184,6 +188,15 @@ struct TmuxTimeout: Error, CustomStringConvertible {
         try tmux.type("q")
         let after = try tmux.waitFor("svmdbg-status=0")
         #expect(!after.contains("Decision path"))
+
+        // Ctrl-C (SIGINT) also quits through the normal path: the tty is back in cooked mode.
+        try tmux.type("'\(binary)' \(trace.lastPathComponent) --host \(Self.host); echo \"sigint-status=$?\"; stty -a")
+        try tmux.press("Enter")
+        try tmux.waitFor("✘1 ?0 ·0 ✔30")
+        try tmux.press("C-c")
+        let restored = try tmux.waitFor("sigint-status=0")
+        #expect(restored.contains(" icanon") && restored.contains(" echo "), "\(restored)")
+        #expect(!restored.contains("-icanon"))
     }
 
     @Test("without a terminal the debugger prints one line and exits with 2")

@@ -194,7 +194,9 @@ struct TmuxTimeout: Error, CustomStringConvertible {
         try tmux.press("Enter")
         try tmux.waitFor("✘1 ?0 ·0 ✔30")
         try tmux.press("C-c")
-        let restored = try tmux.waitFor("sigint-status=0")
+        let restored = try tmux.waitFor("the status and stty's settings") {
+            $0.contains("sigint-status=0") && $0.contains("icanon")
+        }
         #expect(restored.contains(" icanon") && restored.contains(" echo "), "\(restored)")
         #expect(!restored.contains("-icanon"))
     }

@@ -61,7 +61,7 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
         let session = ReplaySession(
             traceName: fileName(path), profile: options.profile.name, availableProfiles: availableProfiles,
             total: nil)
-        Task.detached(priority: .userInitiated) {
+        background {
             do {
                 let trace = try TraceLoader.load(path: path, format: format) { progress in
                     session.report(done: progress.bytesScanned / 2, total: progress.totalBytes)
@@ -87,7 +87,7 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
             traceName: traceName ?? fileName(trace.source), profile: options.profile.name,
             availableProfiles: availableProfiles, total: total)
         session.report(done: total / 2, total: total)
-        Task.detached(priority: .userInitiated) { session.replay(trace, options: options) }
+        background { session.replay(trace, options: options) }
         return session
     }
 
@@ -144,6 +144,16 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
             if case .ready(let index) = phase { return index }
             return nil
         }
+    }
+
+    /// Runs long, blocking work (loading, replaying) on a thread of its own, not on the
+    /// cooperative pool that async code shares: it never yields, and the pool on a 2-core
+    /// machine has only two threads.
+    private static func background(_ work: @escaping @Sendable () -> Void) {
+        let thread = Thread(block: work)
+        thread.name = "svmdbg replay"
+        thread.qualityOfService = .userInitiated
+        thread.start()
     }
 
     private static func fileName(_ path: String) -> String {

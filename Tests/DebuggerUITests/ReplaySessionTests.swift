@@ -149,6 +149,19 @@ struct ReplayedTrace: Sendable, CustomTestStringConvertible {
         #expect(detail.recordedEvidence.contains { $0.hasPrefix("line 73 kvm_nested_vmexit_inject: reason: hlt") })
     }
 
+    @Test("a match the trace settled says what it inferred, and lists the alternatives in the notes")
+    func inferredNotes() throws {
+        let result = try ReplayedTrace.msrProt.replay()
+        let session = ReplaySession(result: result)
+        let settled = try #require(result.exits.first { !$0.verdict.inferred.isEmpty })
+        let detail = try #require(session.detail(ExitNumber(settled.index)))
+        for condition in settled.verdict.inferred {
+            #expect(detail.notes.contains("inferred from the recorded outcome: \(condition)"))
+        }
+        #expect(detail.notes.contains { $0.hasPrefix("if ") })
+        #expect(detail.notes.first?.hasPrefix("match: ") == true)
+    }
+
     @Test("regex search looks at raw lines and decoded text, case-insensitive when asked")
     func textSearch() throws {
         let result = try ReplayedTrace.msrProt.replay()

@@ -49,6 +49,7 @@ struct ReplayDetailBuilder {
         var notes = [verdict.kind.rawValue + ": " + verdict.explanation]
         notes += verdict.differences.map { "differs: \($0)" }
         notes += verdict.inferred.map { "inferred from the recorded outcome: \($0)" }
+        notes += verdict.settled.sorted { $0.key < $1.key }.map { "settled by the trace: \($0.key) = \($0.value ? "yes" : "no")" }
         notes += verdict.missing.map { "missing input: \($0)" }
         for alternative in decision.outcome.alternatives ?? [] {
             notes.append("if \(alternative.condition): \(alternative.outcome.description)")

@@ -183,6 +183,23 @@ struct TmuxTimeout: Error, CustomStringConvertible {
         try tmux.press("Enter")
         try tmux.waitFor("overwrite") { $0.lowercased().contains("overwrite") || $0.lowercased().contains("exists") }
         try tmux.press("Escape")
+        #expect(try String(contentsOf: output, encoding: .utf8) == exported)
+        // … and once more, confirming with y: replaced atomically, same content.
+        try tmux.type("e")
+        try tmux.type(output.path)
+        try tmux.press("Enter")
+        try tmux.waitFor("overwrite") { $0.lowercased().contains("overwrite") || $0.lowercased().contains("exists") }
+        try tmux.type("y")
+        try tmux.press("Enter")
+        try tmux.waitFor("wrote 1 mismatch to \(output.path)")
+        #expect(try String(contentsOf: output, encoding: .utf8) == exported)
+
+        // Switch the kernel profile: the loaded trace is replayed again under 6.1.
+        try tmux.type("p")
+        try tmux.type("6.1")
+        try tmux.press("Enter")
+        try tmux.waitFor("profile 6.1 ")
+        #expect(tmux.lastScreen.contains("replayed with profile 6.1 (was 6.12)") || tmux.lastScreen.contains("replaying with profile 6.1"))
 
         // Quit: the terminal is restored and the shell prints the status.
         try tmux.type("q")

@@ -23,8 +23,13 @@ final class TmuxSession {
         _ = try tmux(["new-session", "-d", "-x", "\(columns)", "-y", "\(rows)", "env"] + exports + ["PS1=$ ", "sh"])
     }
 
-    /// Stops the server (and with it the shell and anything still running in it).
-    func kill() { _ = try? tmux(["kill-server"]) }
+    /// Stops the server (and with it the shell and anything still running in it) and
+    /// removes its socket file.
+    func kill() {
+        _ = try? tmux(["kill-server"])
+        let folder = ProcessInfo.processInfo.environment["TMUX_TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        unlink("\(folder)/tmux-\(getuid())/\(socket)")
+    }
 
     /// Types `text` literally.
     func type(_ text: String) throws { _ = try tmux(["send-keys", "-l", text]) }

@@ -53,6 +53,15 @@ final class TmuxSession {
         throw TmuxTimeout(description: "timed out waiting for \(what); screen was:\n\(lastScreen)")
     }
 
+    /// Polls until the screen contains every one of `texts` (curses may be mid-redraw when
+    /// only some of them are there).
+    @discardableResult
+    func waitFor(all texts: [String], timeout: Duration = .seconds(30)) throws -> String {
+        try waitFor(texts.map { "'\($0)'" }.joined(separator: " and "), timeout: timeout) { screen in
+            texts.allSatisfy { screen.contains($0) }
+        }
+    }
+
     /// Polls until the screen contains `text`.
     @discardableResult
     func waitFor(_ text: String, timeout: Duration = .seconds(30)) throws -> String {
@@ -134,26 +143,19 @@ struct TmuxTimeout: Error, CustomStringConvertible {
         try tmux.press("Enter")
 
         // Open: the replay finishes in the background and the counts show one mismatch.
-        let opened = try tmux.waitFor("✘1 ?0 ·0 ✔30")
-        #expect(opened.contains("msr-prot-mutated.trace  #0/31  profile 6.12"))
-        #expect(opened.contains("Decision path #0"))
+        try tmux.waitFor(all: ["✘1 ?0 ·0 ✔30", "msr-prot-mutated.trace  #0/31  profile 6.12", "Decision path #0"])
 
         // Step.
         try tmux.type("j")
-        try tmux.waitFor("#1/31")
-        #expect(tmux.lastScreen.contains("rdmsr 0xc0000080"))
+        try tmux.waitFor(all: ["#1/31", "Decision path #1", "rdmsr 0xc0000080"])
 
         // Jump to the mismatch.
         try tmux.type("]")
-        let mismatch = try tmux.waitFor("#12/31")
-        #expect(mismatch.contains("Decision path #12"))
-        #expect(mismatch.contains("✘ mismatch"))
-        #expect(mismatch.contains("kvm_nested_vmexit_inject: reason: hlt"))
+        try tmux.waitFor(all: ["#12/31", "Decision path #12", "✘ mismatch", "kvm_nested_vmexit_inject: reason: hlt"])
 
         // Help, then close it.
         try tmux.type("?")
-        try tmux.waitFor("Help (Esc closes)")
-        #expect(tmux.lastScreen.contains("next mismatch"))
+        try tmux.waitFor(all: ["Help (Esc closes)", "next mismatch", "previous mismatch"])
         try tmux.press("Escape")
         try tmux.waitFor("help closed") { !$0.contains("Help (Esc closes)") }
 
@@ -161,13 +163,13 @@ struct TmuxTimeout: Error, CustomStringConvertible {
         try tmux.type("f")
         try tmux.type("reason io")
         try tmux.press("Enter")
-        // The prompt echoes the text too: wait for the list to change, not for the text.
-        let filtered = try tmux.waitFor("the filtered list") { screen in
-            let lines = screen.split(separator: "\n")
-            return lines.count > 2 && lines[1].contains(" io ") && screen.contains("filter: reason io")
+        // The prompt echoes the text too: wait for the list (msr-prot has 10 IOIO exits, all
+        // on screen) and the status bar, not for the text.
+        try tmux.waitFor("the list filtered to IOIO exits") { screen in
+            let rows = screen.split(separator: "\n", omittingEmptySubsequences: false).dropFirst().prefix(10)
+            return rows.count == 10 && rows.allSatisfy { $0.contains(" io ") && $0.contains("out 0x51") }
+                && screen.contains("filter: reason io")
         }
-        let listRows = filtered.split(separator: "\n").prefix(11).dropFirst()
-        #expect(listRows.allSatisfy { $0.contains(" io ") }, "\(filtered)")
 
         // Export the mismatches.
         let output = folder.appendingPathComponent("mismatches.jsonl")

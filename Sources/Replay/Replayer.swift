@@ -17,20 +17,125 @@ public struct Replayer: Sendable {
     }
 
     /// Replays every exit. `progress` is called now and then with the share done (0…1).
+    ///
+    /// Every vCPU thread's exits depend only on that thread's own events (tracked state,
+    /// open exit, inferences are all per pid), so the threads are split into groups of
+    /// about equal event counts and the groups are walked in parallel, one per core; the
+    /// results are merged back into trace order, identical to a single walk.
     public func run(progress: ((Double) -> Void)? = nil) -> ReplayResult {
+        run(workers: Self.workerCount(events: trace.count), progress: progress)
+    }
+
+    /// Replays every exit with up to `workers` parallel walks (1: a single walk).
+    func run(workers: Int, progress: ((Double) -> Void)? = nil) -> ReplayResult {
         let inferredHost = HostInference.facts(from: trace)
         let host = inferredHost.overridden(by: options.host)
-        var walk = Walk(trace: trace, options: options, host: host)
-        let total = max(trace.count, 1)
-        for position in 0..<trace.count {
-            walk.step(EventNumber(position))
-            if position & 0xFFFF == 0 { progress?(Double(position) / Double(total)) }
+        let groups = Self.pidGroups(trace, workers: workers)
+        let finishOrder = Dictionary(uniqueKeysWithValues: trace.threads.keys.sorted().enumerated().map { ($1, $0) })
+        var walks: [Walk] = []
+        if groups.count <= 1 {
+            var walk = Walk(trace: trace, options: options, host: host, pids: nil, finishOrder: finishOrder)
+            walk.walk(progress: progress)
+            walks = [walk]
+        } else {
+            let results = WalkResults(count: groups.count)
+            let trace = trace
+            let options = options
+            DispatchQueue.concurrentPerform(iterations: groups.count) { group in
+                var walk = Walk(trace: trace, options: options, host: host, pids: groups[group], finishOrder: finishOrder)
+                walk.reportsGaps = group == 0
+                walk.walk(progress: nil)
+                results.store(walk, at: group)
+            }
+            walks = results.all()
         }
-        walk.finishExitSpans()
         progress?(1)
+        let merged = Self.merge(walks)
         return ReplayResult(
-            trace: trace, options: options, host: host, inferredHost: inferredHost, exits: walk.exits,
-            states: walk.states, findings: walk.findings)
+            trace: trace, options: options, host: host, inferredHost: inferredHost, exits: merged.exits,
+            states: merged.states, findings: merged.findings)
+    }
+
+    /// Below this many events one walk is cheaper than starting threads.
+    static let parallelThreshold = 200_000
+
+    /// How many walks to run at once: one per core, capped, one for small traces;
+    /// `SVMDBG_REPLAY_WORKERS=n` sets it (1 = a single walk, for comparison).
+    static func workerCount(events: Int) -> Int {
+        if let text = ProcessInfo.processInfo.environment["SVMDBG_REPLAY_WORKERS"], let forced = Int(text), forced > 0 {
+            return min(forced, 64)
+        }
+        guard events >= parallelThreshold else { return 1 }
+        return max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+    }
+
+    /// Splits the trace's threads into `workers` groups of about equal event counts
+    /// (largest thread first, each to the lightest group).
+    static func pidGroups(_ trace: LoadedTrace, workers: Int) -> [Set<Int32>] {
+        let threads = trace.threads.values.sorted { ($0.eventCount, $1.pid) > ($1.eventCount, $0.pid) }
+        let count = min(workers, threads.count)
+        guard count > 1 else { return [Set(threads.map(\.pid))] }
+        var groups = [Set<Int32>](repeating: [], count: count)
+        var loads = [Int](repeating: 0, count: count)
+        for thread in threads {
+            let lightest = loads.indices.min { (loads[$0], $0) < (loads[$1], $1) } ?? 0
+            groups[lightest].insert(thread.pid)
+            loads[lightest] += thread.eventCount
+        }
+        return groups
+    }
+
+    /// Joins the walks' exits, states and findings in the order one walk over all threads
+    /// produces: exits by first event, states and findings by the step that made them.
+    static func merge(_ walks: [Walk]) -> (exits: [ExitRecord], states: [ReplayState], findings: [ReplayFinding]) {
+        if walks.count == 1, let only = walks.first { return (only.exits, only.states, only.findings) }
+        var stateOrder: [(key: Int, walk: Int, local: Int)] = []
+        var findingOrder: [(key: Int, walk: Int, local: Int)] = []
+        for (walkIndex, walk) in walks.enumerated() {
+            for (local, key) in walk.stateKeys.enumerated() { stateOrder.append((key, walkIndex, local)) }
+            for (local, key) in walk.findingKeys.enumerated() { findingOrder.append((key, walkIndex, local)) }
+        }
+        stateOrder.sort { ($0.key, $0.walk, $0.local) < ($1.key, $1.walk, $1.local) }
+        findingOrder.sort { ($0.key, $0.walk, $0.local) < ($1.key, $1.walk, $1.local) }
+        var stateIndex = walks.map { [Int](repeating: 0, count: $0.states.count) }
+        var states: [ReplayState] = []
+        states.reserveCapacity(stateOrder.count)
+        for entry in stateOrder {
+            stateIndex[entry.walk][entry.local] = states.count
+            states.append(walks[entry.walk].states[entry.local])
+        }
+        let findings = findingOrder.map { walks[$0.walk].findings[$0.local] }
+        var exits: [ExitRecord] = []
+        exits.reserveCapacity(walks.reduce(0) { $0 + $1.exits.count })
+        for (walkIndex, walk) in walks.enumerated() {
+            for var exit in walk.exits {
+                exit.stateIndex = stateIndex[walkIndex][exit.stateIndex]
+                exits.append(exit)
+            }
+        }
+        exits.sort { $0.firstEvent < $1.firstEvent }
+        for index in exits.indices { exits[index].index = index }
+        return (exits, states, findings)
+    }
+}
+
+/// Where parallel walks leave their results (each writes its own slot once).
+private final class WalkResults: @unchecked Sendable {
+    private var slots: [Walk?]
+    private let lock = NSLock()
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func store(_ walk: Walk, at index: Int) {
+        lock.lock()
+        slots[index] = walk
+        lock.unlock()
+    }
+
+    func all() -> [Walk] {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots.compactMap { $0 }
     }
 }
 
@@ -45,15 +150,32 @@ public struct ReplayFinding: Sendable, Hashable, Codable {
     public var message: String
 }
 
-/// The replay's walk state: one pass over the events in trace order.
-private struct Walk {
+/// The replay's walk state: one pass over the events in trace order, of every thread or
+/// of one group of threads.
+struct Walk: Sendable {
     let trace: LoadedTrace
     let options: ReplayOptions
     let host: HostFacts
     let hasNestedVMExitEvents: Bool
+    /// The threads this walk replays; nil for all.
+    let pids: Set<Int32>?
+    /// Position of every pid in ascending pid order (exits still open at the end close in it).
+    let finishOrder: [Int32: Int]
+    /// The step being taken: event number, or past the end while closing at the end.
+    var currentKey = 0
+    /// Per stored state, the step that stored it.
+    var stateKeys: [Int] = []
+    /// Per finding, the step that found it.
+    var findingKeys: [Int] = []
+    /// The trace's event names by name id.
+    let names: [String]
+    /// Per name id: whether the walk looks at the event (``TrackedEvents/relevant``).
+    let relevant: [Bool]
+    /// Per name id: whether it is `kvm_msr`.
+    let isMSR: [Bool]
 
     var vcpus: [Int32: TrackedVCPU] = [:]
-    var open: [Int32: ExitSpan] = [:]
+    var open = OpenExits()
     var ledger = InferenceLedger()
     var exits: [ExitRecord] = []
     var states: [ReplayState] = []
@@ -62,31 +184,77 @@ private struct Walk {
     var lastState: [Int32: (index: Int, signature: StateSignature)] = [:]
     /// Events that follow a gap in the trace (lost events, omitted lines).
     let gapStarts: Set<EventNumber>
+    /// Step keys are `event × keyStride + sub-step` (sub-steps order the exits closed at a
+    /// gap or at the end by pid, then the gap's own finding).
+    let keyStride: Int
+    /// Whether this walk reports gaps as findings (exactly one walk of a parallel replay does).
+    var reportsGaps = true
 
-    init(trace: LoadedTrace, options: ReplayOptions, host: HostFacts) {
+
+    init(trace: LoadedTrace, options: ReplayOptions, host: HostFacts, pids: Set<Int32>?, finishOrder: [Int32: Int]) {
         self.trace = trace
         self.options = options
         self.host = host
+        self.pids = pids
+        self.finishOrder = finishOrder
         self.hasNestedVMExitEvents = (trace.eventNameCounts["kvm_nested_vmexit"] ?? 0) > 0
+        self.names = trace.eventNames
+        self.relevant = names.map { TrackedEvents.relevant.contains($0) }
+        self.isMSR = names.map { $0 == "kvm_msr" }
         self.gapStarts = Set(trace.gaps)
+        self.keyStride = finishOrder.count + 2
+    }
+
+    /// Steps through every event of this walk's threads, then closes what is still open.
+    mutating func walk(progress: ((Double) -> Void)?) {
+        let total = max(trace.count, 1)
+        var lastPID: Int32?
+        var lastOwned = true
+        for position in 0..<trace.count {
+            let number = EventNumber(position)
+            // A gap concerns every thread, whichever thread's event follows it.
+            if gapStarts.contains(number) { crossGap(at: number) }
+            if let pids {
+                let pid = trace.pid(of: number)
+                if pid != lastPID {
+                    lastPID = pid
+                    lastOwned = pids.contains(pid)
+                }
+                guard lastOwned else { continue }
+            }
+            currentKey = position * keyStride
+            step(number)
+            if position & 0xFFFF == 0 { progress?(Double(position) / Double(total)) }
+        }
+        finishExitSpans()
+    }
+
+    /// Records a finding with the step that made it.
+    private mutating func report(_ finding: ReplayFinding) {
+        findings.append(finding)
+        findingKeys.append(currentKey)
     }
 
     mutating func step(_ number: EventNumber) {
-        if gapStarts.contains(number) { crossGap(at: number) }
-        let name = trace.name(of: number)
+        let nameID = trace.nameID(of: number)
         let pid = trace.pid(of: number)
-        guard TrackedEvents.relevant.contains(name) else {
+        guard relevant[nameID] else {
             extendOpenExit(pid: pid, with: number, line: line(of: number))
             return
         }
+        let name = names[nameID]
         let payload = trace.payload(of: number)
         let lineNumber = line(of: number)
-        var vcpu = vcpus[pid] ?? TrackedVCPU(pid: pid)
+        defer {
+            // In place: the tracked state is large, copying it out and back costs more than the rest.
+            vcpus[pid, default: TrackedVCPU(pid: pid)].apply(payload, name: name, line: lineNumber)
+        }
 
         switch name {
         case "kvm_exit":
             if let pending = open.removeValue(forKey: pid) { close(pending, entry: nil) }
             if case .exit(let exit) = payload {
+                let vcpu = vcpus[pid] ?? TrackedVCPU(pid: pid)
                 // Every L2 exit is followed by kvm_nested_vmexit (svm_handle_exit in guest mode),
                 // so L1 ran unless one follows. Only a trace recorded without that event but with a
                 // VMRUN seen on this thread falls back on the tracked guest mode.
@@ -100,17 +268,17 @@ private struct Walk {
                     exit: exit, timestamp: trace.timestamp(of: number), level: level, levelSource: source, state: vcpu)
             }
         case "kvm_nested_vmexit":
-            if var current = open[pid], current.origin == .hardwareExit {
-                current.level = .l2
-                current.levelSource = "kvm_nested_vmexit line \(lineNumber)"
+            let vcpu = vcpus[pid] ?? TrackedVCPU(pid: pid)
+            if open[pid]?.origin == .hardwareExit {
+                open[pid]?.level = .l2
+                open[pid]?.levelSource = "kvm_nested_vmexit line \(lineNumber)"
                 if vcpu.guestMode?.value != true {
                     // The walk believed L1 ran (e.g. after a cut trace); the event settles it.
-                    current.state.guestMode = Known(true, source: "kvm_nested_vmexit line \(lineNumber)")
+                    open[pid]?.state.guestMode = Known(true, source: "kvm_nested_vmexit line \(lineNumber)")
                 }
-                current.events.append(number)
-                current.last = number
-                current.lastLine = lineNumber
-                open[pid] = current
+                open[pid]?.events.append(number)
+                open[pid]?.last = number
+                open[pid]?.lastLine = lineNumber
             } else if case .nestedVMExit(let exit) = payload {
                 // No kvm_exit before it (events missing): start the exit here.
                 var state = vcpu
@@ -119,7 +287,7 @@ private struct Walk {
                     origin: .hardwareExit, first: number, firstLine: lineNumber, lastLine: lineNumber, last: number,
                     exit: exit, timestamp: trace.timestamp(of: number), level: .l2,
                     levelSource: "kvm_nested_vmexit line \(lineNumber)", state: state)
-                findings.append(ReplayFinding(
+                report(ReplayFinding(
                     kind: "missing-kvm-exit", line: lineNumber,
                     message: "kvm_nested_vmexit without a kvm_exit before it on pid \(pid): events are missing"))
             }
@@ -127,6 +295,7 @@ private struct Walk {
             if open[pid] != nil {
                 extendOpenExit(pid: pid, with: number, line: lineNumber)
             } else if case .nestedVMExitInject(let inject) = payload {
+                let vcpu = vcpus[pid] ?? TrackedVCPU(pid: pid)
                 let exit = KVMExit(
                     exitReason: inject.exitReason, guestRIP: nil, exitInfo1: inject.exitInfo1,
                     exitInfo2: inject.exitInfo2, intrInfo: inject.exitIntInfo, errorCode: inject.exitIntInfoErr)
@@ -147,8 +316,6 @@ private struct Walk {
         default:
             extendOpenExit(pid: pid, with: number, line: lineNumber)
         }
-        vcpu.apply(payload, name: name, line: lineNumber)
-        vcpus[pid] = vcpu
     }
 
     /// Events are missing before `number`: an exit still open cannot be paired with an entry
@@ -156,28 +323,32 @@ private struct Walk {
     private mutating func crossGap(at number: EventNumber) {
         let line = trace.lineNumber(of: number)
         for pid in open.keys.sorted() {
+            currentKey = number.rawValue * keyStride + 1 + (finishOrder[pid] ?? 0)
             guard let pending = open.removeValue(forKey: pid) else { continue }
             close(pending, entry: nil)
         }
         for pid in vcpus.keys {
             vcpus[pid]?.guestMode = nil
         }
-        findings.append(ReplayFinding(
+        currentKey = number.rawValue * keyStride + keyStride - 1
+        guard reportsGaps else { return }
+        report(ReplayFinding(
             kind: "gap", line: line,
             message: "events are missing before line \(line) (lost events or omitted lines): open exits are left undetermined and guest mode is re-learned"))
     }
 
     /// Adds an event to the exit still open on `pid`, if any.
     private mutating func extendOpenExit(pid: Int32, with number: EventNumber, line: Int) {
-        guard var current = open[pid] else { return }
-        current.events.append(number)
-        current.last = number
-        current.lastLine = line
-        open[pid] = current
+        // Mutated in place: copying the span out would copy its event list on every append.
+        guard open[pid] != nil else { return }
+        open[pid]?.events.append(number)
+        open[pid]?.last = number
+        open[pid]?.lastLine = line
     }
 
     mutating func finishExitSpans() {
         for pid in open.keys.sorted() {
+            currentKey = trace.count * keyStride + 1 + (finishOrder[pid] ?? 0)
             if let pending = open.removeValue(forKey: pid) { close(pending, entry: nil) }
         }
         exits.sort { $0.firstEvent < $1.firstEvent }
@@ -210,7 +381,7 @@ private struct Walk {
         let inputs = ModelInputs(trace: trace, origin: current.origin, exit: current.exit, events: current.events)
         var guest = options.guest
         // A kvm_msr inside the exit states whether L0's emulation of that MSR faulted.
-        for number in current.events {
+        for number in current.events where isMSR[trace.nameID(of: number)] {
             if case .msr(let msr) = trace.payload(of: number), guest.l0RejectsMSR[msr.msr] == nil {
                 guest.l0RejectsMSR[msr.msr] = Known(
                     msr.faulted, source: "kvm_msr line \(trace.lineNumber(of: number))" + (msr.faulted ? " (#GP)" : ""))
@@ -315,7 +486,7 @@ private struct Walk {
                 pid: current.state.pid, configuration: current.state.configuration, field: field, value: first,
                 source: source)
             {
-                findings.append(ReplayFinding(
+                report(ReplayFinding(
                     kind: "inference-contradiction", line: current.firstLine,
                     message: "\(field) inferred \(first ? "set" : "clear") here but \(earlier.value ? "set" : "clear") from \(earlier.source), under the same L1 configuration"))
             }
@@ -326,13 +497,14 @@ private struct Walk {
         let signature = StateSignature(state)
         if let last = lastState[pid], last.signature == signature { return last.index }
         states.append(state)
+        stateKeys.append(currentKey)
         lastState[pid] = (states.count - 1, signature)
         return states.count - 1
     }
 }
 
 /// Cheap equality of two states, to share one stored state between exits.
-private struct StateSignature: Equatable {
+struct StateSignature: Equatable, Sendable {
     var state: VCPUState
     var configuration: Int
     init(_ replayState: ReplayState) {
@@ -350,7 +522,7 @@ enum TrackedEvents {
 }
 
 /// An exit whose outcome is still being read.
-struct ExitSpan {
+struct ExitSpan: Sendable {
     var origin: ExitRecord.Origin
     var first: EventNumber
     var firstLine: Int
@@ -364,6 +536,45 @@ struct ExitSpan {
     var events: [EventNumber] = []
 }
 
+
+/// The exit still open on each thread, kept in place: an exit span is large (it carries the
+/// thread's tracked state), and a dictionary of spans would move it out and back on every
+/// event added to it.
+struct OpenExits: Sendable {
+    /// One slot per thread seen, nil when no exit is open on it.
+    private var slots: [ExitSpan?] = []
+    /// Slot of each thread.
+    private var slotOf: [Int32: Int] = [:]
+
+    /// The open exit of thread `pid`; assigning nil closes it.
+    subscript(pid: Int32) -> ExitSpan? {
+        _read {
+            if let slot = slotOf[pid] { yield slots[slot] } else { yield nil }
+        }
+        _modify {
+            let slot: Int
+            if let known = slotOf[pid] {
+                slot = known
+            } else {
+                slot = slots.count
+                slots.append(nil)
+                slotOf[pid] = slot
+            }
+            yield &slots[slot]
+        }
+    }
+
+    /// Takes the open exit of `pid` out, if any.
+    mutating func removeValue(forKey pid: Int32) -> ExitSpan? {
+        guard let slot = slotOf[pid] else { return nil }
+        var taken: ExitSpan?
+        swap(&taken, &slots[slot])
+        return taken
+    }
+
+    /// Threads with an open exit.
+    var keys: [Int32] { slotOf.compactMap { slots[$0.value] == nil ? nil : $0.key } }
+}
 
 /// Constants for reading a VMRUN's own input.
 enum VMRUNInput {

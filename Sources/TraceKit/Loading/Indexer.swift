@@ -20,7 +20,7 @@ struct Indexer {
     private var nameLookup: [UInt64: [UInt16]] = [:]
 
     /// Indexes `text`; `format` nil means detect.
-    static func index(text: [UInt8], source: String, format: TraceFormat?, compression: TraceCompression,
+    static func index(text: TraceText, source: String, format: TraceFormat?, compression: TraceCompression,
                       datDiagnostics: [TraceDatDiagnostic] = [],
                       progress: (@Sendable (IndexProgress) -> Void)?) -> LoadedTrace {
         var indexer = Indexer()
@@ -84,7 +84,7 @@ struct Indexer {
         return base.count
     }
 
-    private mutating func run(_ base: UnsafeBufferPointer<UInt8>, text: [UInt8], source: String, format: TraceFormat,
+    private mutating func run(_ base: UnsafeBufferPointer<UInt8>, text: TraceText, source: String, format: TraceFormat,
                               style: LinePrefix.Style, compression: TraceCompression,
                               datDiagnostics: [TraceDatDiagnostic],
                               progress: (@Sendable (IndexProgress) -> Void)?) -> LoadedTrace {

@@ -27,8 +27,8 @@ public struct LoadedTrace: Sendable {
     /// point (an exit with its entry) must start over there.
     public let gaps: [EventNumber]
 
-    /// The (decompressed) text.
-    let text: [UInt8]
+    /// The (decompressed) text: a read-only file mapping for plain files.
+    let text: TraceText
     /// One entry per event, in file order.
     let index: [IndexEntry]
     /// Event names by name id.
@@ -40,7 +40,7 @@ public struct LoadedTrace: Sendable {
 
     init(source: String, format: TraceFormat, compression: TraceCompression, diagnostics: [Diagnostic],
          diagnosticCount: Int, diagnosticCountsByKind: [Diagnostic.Kind: Int], lineAccounting: LineAccounting,
-         gaps: [EventNumber], threads: [Int32: ThreadSummary], text: [UInt8], index: [IndexEntry],
+         gaps: [EventNumber], threads: [Int32: ThreadSummary], text: TraceText, index: [IndexEntry],
          names: [String], kinds: [KnownEvent?], style: LinePrefix.Style) {
         self.source = source
         self.format = format
@@ -75,6 +75,13 @@ public struct LoadedTrace: Sendable {
         for (id, name) in names.enumerated() where counts[id] > 0 { result[name] = counts[id] }
         return result
     }
+
+    /// Every distinct event name, in order of first appearance; ``nameID(of:)`` indexes it.
+    public var eventNames: [String] { names }
+
+    /// The position of event `number`'s name in ``eventNames``, without decoding (cheaper
+    /// than comparing ``name(of:)`` strings in a loop over every event).
+    public func nameID(of number: EventNumber) -> Int { Int(index[number.rawValue].nameID) }
 
     /// The event name of event `number`, without decoding the payload.
     public func name(of number: EventNumber) -> String { names[Int(index[number.rawValue].nameID)] }
@@ -127,7 +134,7 @@ public struct LoadedTrace: Sendable {
     public func rawText(of number: EventNumber) -> String {
         let entry = index[number.rawValue]
         let start = Int(entry.lineStart)
-        return String(decoding: text[start..<(start + entry.length)], as: UTF8.self)
+        return text.string(start..<(start + entry.length))
     }
 
     /// The text of 1-based line `lineNumber` (any line, not only events), or nil if out of range.
@@ -147,14 +154,14 @@ public struct LoadedTrace: Sendable {
             offset = Int(index[low - 1].lineStart)
         }
         while line < lineNumber {
-            guard let newline = text[offset...].firstIndex(of: ASCII.newline) else { return nil }
+            guard let newline = text.firstIndex(of: ASCII.newline, from: offset) else { return nil }
             offset = newline + 1
             line += 1
         }
         guard offset < text.count else { return nil }
-        var end = text[offset...].firstIndex(of: ASCII.newline) ?? text.count
+        var end = text.firstIndex(of: ASCII.newline, from: offset) ?? text.count
         if end > offset, text[end - 1] == ASCII.carriageReturn { end -= 1 }
-        return String(decoding: text[offset..<end], as: UTF8.self)
+        return text.string(offset..<end)
     }
 
     /// Event numbers of one thread (a vCPU thread for KVM events), in order. O(count).

@@ -24,8 +24,24 @@ public enum TraceLoader {
     ///   lines never throw: they become ``Diagnostic``s.
     public static func load(path: String, format: TraceFormat? = nil,
                             progress: (@Sendable (IndexProgress) -> Void)? = nil) throws -> LoadedTrace {
+        if path != "-", let mapped = try mapPlainFile(path: path, limit: nil) {
+            return try load(text: mapped, source: path, filePath: path, format: format, progress: progress)
+        }
         let bytes = try readAll(path: path)
         return try load(bytes: bytes, source: path, filePath: path == "-" ? nil : path, format: format, progress: progress)
+    }
+
+    /// Loads and indexes only the first complete lines of the file at `path`, up to
+    /// `maxBytes`: enough for a first screen while the whole file is still being indexed.
+    ///
+    /// The result is a ``LoadedTrace`` of that head (its ``LoadedTrace/count`` counts the
+    /// head's events only); a file smaller than `maxBytes` loads whole. Compressed files,
+    /// trace.dat files and stdin load whole (they cannot be cut without decoding).
+    public static func loadHead(path: String, maxBytes: Int, format: TraceFormat? = nil) throws -> LoadedTrace {
+        if path != "-", let mapped = try mapPlainFile(path: path, limit: maxBytes) {
+            return try load(text: mapped, source: path, filePath: path, format: format, progress: nil)
+        }
+        return try load(path: path, format: format)
     }
 
     /// Loads and indexes a trace already in memory (possibly compressed).
@@ -40,26 +56,35 @@ public enum TraceLoader {
     /// trace.dat reader open it directly instead of through a temporary copy).
     static func load(bytes: [UInt8], source: String, filePath: String?, format: TraceFormat?,
                      progress: (@Sendable (IndexProgress) -> Void)?) throws -> LoadedTrace {
-        let compression = Decompression.detect(bytes)
-        var text: [UInt8]
+        try load(text: TraceText(bytes: bytes), source: source, filePath: filePath, format: format, progress: progress)
+    }
+
+    /// Loads `text` (mapped or in memory, possibly compressed or a trace.dat).
+    static func load(text input: TraceText, source: String, filePath: String?, format: TraceFormat?,
+                     progress: (@Sendable (IndexProgress) -> Void)?) throws -> LoadedTrace {
+        let head = input.prefix(traceDatMagic.count)
+        let compression = Decompression.detect(head)
+        var text = input
         do {
             switch compression {
-            case .none: text = bytes
-            case .gzip: text = try Decompression.gunzip(bytes)
-            case .xz: text = try Decompression.unxz(bytes)
+            case .none: break
+            case .gzip: text = TraceText(bytes: try Decompression.gunzip(input.prefix(input.count)))
+            case .xz: text = TraceText(bytes: try Decompression.unxz(input.prefix(input.count)))
             }
         } catch let failure as Decompression.Failure {
             throw TraceLoadError(file: source, problem: failure.reason)
         }
-        let isDat = text.starts(with: traceDatMagic)
+        let isDat = text.prefix(traceDatMagic.count).starts(with: traceDatMagic)
         var resolved = format
         var datDiagnostics: [TraceDatDiagnostic] = []
         if isDat {
             guard format == nil || format == .traceDat else {
                 throw TraceLoadError(file: source, problem: "is a trace.dat file, not --format \(format?.rawValue ?? "")")
             }
-            let rendered = try traceDatText(text, source: source, filePath: compression == .none ? filePath : nil)
-            text = rendered.bytes
+            let rendered = try traceDatText(
+                compression == .none && filePath != nil ? [] : text.prefix(text.count), source: source,
+                filePath: compression == .none ? filePath : nil)
+            text = TraceText(bytes: rendered.bytes)
             datDiagnostics = rendered.diagnostics
             resolved = .traceDat
         } else if format == .traceDat {
@@ -67,6 +92,28 @@ public enum TraceLoader {
         }
         return Indexer.index(text: text, source: source, format: resolved, compression: compression,
                              datDiagnostics: datDiagnostics, progress: progress)
+    }
+
+    /// Maps a plain, non-empty regular file read-only, cut after the last newline within
+    /// `limit` bytes when a limit is given; nil when the file is not one to map (then it
+    /// is read instead). Throws for a missing file or a directory.
+    static func mapPlainFile(path: String, limit: Int?) throws -> TraceText? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw TraceLoadError(file: path, problem: errnoText(errno)) }
+        if (info.st_mode & S_IFMT) == S_IFDIR { throw TraceLoadError(file: path, problem: "is a directory") }
+        guard (info.st_mode & S_IFMT) == S_IFREG, info.st_size > 0 else { return nil }
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw TraceLoadError(file: path, problem: errnoText(errno)) }
+        defer { close(descriptor) }
+        guard let whole = TraceText(mapping: descriptor, length: Int(info.st_size)) else { return nil }
+        guard let limit, limit < whole.count else { return whole }
+        // Only plain text can be cut; compressed and binary files load whole.
+        let head = whole.prefix(traceDatMagic.count)
+        guard Decompression.detect(head) == .none, !head.starts(with: traceDatMagic) else { return whole }
+        var end = limit
+        while end > 0, whole[end - 1] != ASCII.newline { end -= 1 }
+        guard end > 0, let cut = TraceText(mapping: descriptor, length: end) else { return whole }
+        return cut
     }
 
     /// Loads in a background task and streams progress, ending with the loaded trace.
@@ -160,7 +207,7 @@ public enum TraceLoader {
     }
 
     /// Lowercase `strerror` text (`no such file or directory`).
-    private static func errnoText(_ code: Int32) -> String {
+    static func errnoText(_ code: Int32) -> String {
         guard let message = strerror(code) else { return "error \(code)" }
         let text = String(cString: message)
         return text.prefix(1).lowercased() + text.dropFirst()

@@ -26,7 +26,7 @@ enum BenchProbe {
     /// Rows the first screen shows (a 50-line terminal's exit list).
     static let screenRows = 40
     /// Bytes of the file the first screen is read from.
-    static let headBytes = 4 << 20
+    static let headBytes = 1 << 20
     /// Repetitions of each timed key action (the median is reported).
     static let keyRepetitions = 41
 
@@ -96,13 +96,14 @@ enum BenchProbe {
             let ready = now()
             let index = ExitLookup(result.exits)
             parts["lookupBuild"] = now() - ready
+            parts["mismatch"] = Double(index.byVerdict[.mismatch]?.count ?? 0)
             for (label, fraction) in [("start", 0.0), ("middle", 0.5), ("end", 1.0)] {
                 let position = min(result.exits.count - 1, max(0, Int(Double(result.exits.count - 1) * fraction) - (fraction == 1 ? screenRows : 0)))
                 guard position >= 0 else { break }
                 parts["next.\(label)"] = median { KeyActions.next(result, index, from: position) }
                 parts["mismatch.\(label)"] = median { KeyActions.nextMismatch(result, index, from: position) }
                 parts["filter.\(label)"] = median { KeyActions.filterByReason(result, index, from: position) }
-                parts["scanMismatch.\(label)"] = median(repetitions: 3) { KeyActions.scanMismatch(result, from: position) }
+                parts["scan.\(label)"] = median(repetitions: 3) { KeyActions.scanToEnd(result, from: position) }
             }
             return finish(start: start, events: trace.count, exits: result.exits.count, parts: parts, keep: (result, index))
         }
@@ -257,10 +258,12 @@ enum KeyActions {
         return frame(result, selected: rank < list.count ? list[rank] : position, rows: rows) + list.count
     }
 
-    /// What a session without an index does for `n`: walk the exits until a mismatch.
-    static func scanMismatch(_ result: ReplayResult, from position: Int) -> Int {
+    /// What a session without an index does for a filter with no later match: walk every
+    /// exit after the selection (here: an exit code no exit has).
+    static func scanToEnd(_ result: ReplayResult, from position: Int) -> Int {
+        let absent = UInt32.max - 1
         var next = position + 1
-        while next < result.exits.count, result.exits[next].verdict.kind != .mismatch { next += 1 }
+        while next < result.exits.count, result.exits[next].exitCode != absent { next += 1 }
         return next
     }
 

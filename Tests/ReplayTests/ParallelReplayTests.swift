@@ -11,9 +11,10 @@ import TraceKit
     /// Everything observable about a replay, as text.
     static func fingerprint(_ result: ReplayResult) -> [String] {
         var lines = result.exits.map { exit in
+            // Values with dictionaries inside print in no fixed order: their hashes stand for them.
             "\(exit.index) \(exit.firstEvent) \(exit.lastEvent) \(exit.lines) \(exit.pid) \(String(describing: exit.level)) "
-                + "\(exit.model) \(exit.recorded) \(exit.verdict) \(String(describing: exit.decidingRule)) "
-                + "state \(exit.stateIndex)"
+                + "\(exit.model.description) \(exit.recorded.hashValue) \(exit.verdict.hashValue) "
+                + "\(exit.verdict.kind) \(String(describing: exit.decidingRule)) state \(exit.stateIndex)"
         }
         lines += result.findings.map { "\($0.kind) \($0.line) \($0.message)" }
         lines.append("states \(result.states.count)")
@@ -60,7 +61,25 @@ import TraceKit
                 == "\(String(describing: theirs.vmcb12Address)) \(String(describing: theirs.nestedRIP))"
         }
         #expect(sameStates)
-        #expect(firstDifference == nil, "first difference at \(firstDifference?.offset ?? 0):\n\(firstDifference?.element.0 ?? "")\nvs\n\(firstDifference?.element.1 ?? "")")
+        #expect(zip(parallel.exits, single.exits).allSatisfy { $0.model == $1.model && $0.recorded == $1.recorded && $0.verdict == $1.verdict })
+        #expect(parallel.findings == single.findings)
+        let (mine, theirs) = (Array(firstDifference?.element.0 ?? ""), Array(firstDifference?.element.1 ?? ""))
+        let common = zip(mine, theirs).prefix { $0 == $1 }.count
+        #expect(firstDifference == nil, "first difference at \(firstDifference?.offset ?? 0): …\(String(mine.dropFirst(max(0, common - 40)).prefix(300)))\nvs\n…\(String(theirs.dropFirst(max(0, common - 40)).prefix(300)))")
+    }
+
+    @Test("a gap (omitted lines) closes the open exits of both threads and is reported once, as in one walk")
+    func gapAcrossGroups() throws {
+        var lines = try Self.twoThreadTrace("6.12/msr-prot.trace", "6.12/exceptions.trace").split(separator: "\n").map(String.init)
+        lines.insert("# ... 40 lines omitted ...", at: lines.count / 2)
+        let trace = try TraceLoader.load(bytes: Array((lines.joined(separator: "\n") + "\n").utf8), source: "two-threads-gap")
+        #expect(trace.gaps.count == 1)
+        let options = ReplayOptions(profile: .v6_12)
+        let single = Replayer(trace: trace, options: options).run(workers: 1)
+        let parallel = Replayer(trace: trace, options: options).run(workers: 2)
+        #expect(parallel.findings.filter { $0.kind == "gap" }.count == 1)
+        #expect(Self.fingerprint(parallel) == Self.fingerprint(single))
+        #expect(zip(parallel.exits, single.exits).allSatisfy { $0.model == $1.model && $0.recorded == $1.recorded && $0.verdict == $1.verdict })
     }
 
     @Test("threads are split into groups of about equal event counts, each thread in exactly one")

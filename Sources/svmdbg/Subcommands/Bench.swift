@@ -161,7 +161,8 @@ struct BenchRunner {
         for trace in generated {
             _ = try timeCommand(["/usr/bin/wc", "-l", trace.path])  // Warm the page cache.
             let wc = try median { try timeCommand(["/usr/bin/wc", "-l", trace.path]) }
-            let grep = try median { try timeCommand(["/bin/grep", "-c", "kvm_exit", trace.path]) }
+            // GNU grep stops at the first match when its output is /dev/null: give it a pipe.
+            let grep = try median { try timeCommand(["/bin/grep", "-c", "kvm_exit", trace.path], discardOutput: false) }
             let index = try medianProbe(.index, trace.path)
             let check = try medianProbe(.check, trace.path)
             let first = try medianProbe(.firstScreen, trace.path)
@@ -272,16 +273,19 @@ struct BenchRunner {
         return report
     }
 
-    /// Runs `arguments` with stdout discarded; wall and child CPU seconds.
-    private func timeCommand(_ arguments: [String]) throws -> Timing {
+    /// Runs `arguments` with stdout discarded (sent to /dev/null, or read from a pipe and
+    /// dropped when `discardOutput` is false); wall and child CPU seconds.
+    private func timeCommand(_ arguments: [String], discardOutput: Bool = true) throws -> Timing {
         let before = Self.childrenCPU()
         let start = BenchProbe.now()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: arguments[0])
         process.arguments = Array(arguments.dropFirst())
-        process.standardOutput = FileHandle.nullDevice
+        let pipe = Pipe()
+        process.standardOutput = discardOutput ? FileHandle.nullDevice : pipe
         process.standardError = FileHandle.nullDevice
         try process.run()
+        if !discardOutput { _ = pipe.fileHandleForReading.readDataToEndOfFile() }
         process.waitUntilExit()
         return Timing(wall: BenchProbe.now() - start, cpu: Self.childrenCPU() - before)
     }

@@ -153,6 +153,8 @@ public struct ReplayFinding: Sendable, Hashable, Codable {
 /// The replay's walk state: one pass over the events in trace order, of every thread or
 /// of one group of threads.
 struct Walk: Sendable {
+    /// `SVM_EXIT_INTR` (APM vol. 2, table C-1): the code of the #VMEXIT `kvm_nested_intr_vmexit` announces.
+    static let intrExitCode: UInt32 = 0x060
     let trace: LoadedTrace
     let options: ReplayOptions
     let host: HostFacts
@@ -291,6 +293,24 @@ struct Walk: Sendable {
                     kind: "missing-kvm-exit", line: lineNumber,
                     message: "kvm_nested_vmexit without a kvm_exit before it on pid \(pid): events are missing"))
             }
+        case "kvm_nested_intr_vmexit":
+            // svm_check_nested_events turns an interrupt pending for L1 into a #VMEXIT just
+            // before an entry: the exit still open was finished by L0 (this is the point where
+            // the entry would have come), and a synthesized INTR #VMEXIT starts here.
+            if var current = open.removeValue(forKey: pid) {
+                current.events.append(number)
+                current.last = number
+                current.lastLine = lineNumber
+                close(current, entry: number)
+            }
+            let vcpu = vcpus[pid] ?? TrackedVCPU(pid: pid)
+            var synthesized = ExitSpan(
+                origin: .synthesized, first: number, firstLine: lineNumber, lastLine: lineNumber, last: number,
+                exit: KVMExit(exitReason: SVMExitReason(Self.intrExitCode)), timestamp: trace.timestamp(of: number),
+                level: .l2, levelSource: "kvm_nested_intr_vmexit line \(lineNumber) (fires only in guest mode)", state: vcpu)
+            if case .nestedIntrVMExit(let rip) = payload { synthesized.exit.guestRIP = rip }
+            synthesized.events.append(number)
+            open[pid] = synthesized
         case "kvm_nested_vmexit_inject":
             if open[pid] != nil {
                 extendOpenExit(pid: pid, with: number, line: lineNumber)
@@ -517,7 +537,7 @@ struct StateSignature: Equatable, Sendable {
 enum TrackedEvents {
     static let relevant: Set<String> = [
         "kvm_exit", "kvm_nested_vmexit", "kvm_entry", "kvm_nested_vmexit_inject", "kvm_nested_vmenter",
-        "kvm_nested_vmrun", "kvm_nested_intercepts", "kvm_msr", "kvm_cr",
+        "kvm_nested_vmrun", "kvm_nested_intercepts", "kvm_msr", "kvm_cr", "kvm_nested_intr_vmexit",
     ]
 }
 

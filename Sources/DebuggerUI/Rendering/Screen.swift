@@ -53,7 +53,7 @@ public struct Screen: Sendable, Hashable {
     }
 
     /// Writes `text` starting at column `x`, row `y`, clipped to `clip` (default: the screen).
-    /// Control characters are shown as `?`. Returns the column after the last written cell.
+    /// Control characters (C0, DEL, C1) are shown as `?`. Returns the column after the last written cell.
     @discardableResult
     public mutating func write(_ text: some StringProtocol, x: Int, y: Int, style: Style = .plain, clip: Rect? = nil) -> Int {
         let area = self.clip(clip ?? bounds, to: bounds)
@@ -63,7 +63,8 @@ public struct Screen: Sendable, Hashable {
             var ch = character
             var w = TextWidth.columns(of: ch)
             if w == 0 {
-                if character.unicodeScalars.first.map({ $0.value < 0x20 || $0.value == 0x7F }) ?? false {
+                // C0, DEL and C1 (U+0080-U+009F: U+009B is a one-character CSI) never reach a cell.
+                if character.unicodeScalars.first.map({ $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) ?? false {
                     ch = "?"
                     w = 1
                 } else {

@@ -17,11 +17,17 @@ public enum ExportFormat: String, Sendable, CaseIterable {
 /// Renders exported exits in each format.
 public enum ExportRenderer {
     /// The text of `exits` in `format`.
+    ///
+    /// Trace text (task names, payloads, raw lines) may hold terminal control sequences.
+    /// `md` and `csv` show every control character but the line break as `\x1b`-style
+    /// escapes, `jsonl` spells DEL and C1 as `\u007f`-style escapes (JSON already escapes
+    /// C0), so `cat`-ing an export never drives the terminal. `trace` keeps the original
+    /// bytes of every line: it is a trace file, read back by svmdbg.
     public static func render(_ exits: [ExitRecord], of result: ReplayResult, as format: ExportFormat) -> String {
         switch format {
-        case .jsonl: return jsonLines(exits, result)
-        case .csv: return csv(exits, result)
-        case .md: return markdown(exits, result)
+        case .jsonl: return TerminalSafe.escapeJSONText(jsonLines(exits, result))
+        case .csv: return TerminalSafe.escapeKeepingLineBreaks(csv(exits, result))
+        case .md: return TerminalSafe.escapeKeepingLineBreaks(markdown(exits, result))
         case .trace: return TraceExcerpt.text(for: exits, in: result)
         }
     }
@@ -99,15 +105,58 @@ public enum ExportRenderer {
 }
 
 /// Escapes control characters so that trace text never drives the terminal.
+///
+/// A terminal acts on C0 controls (ESC starts a sequence, BEL rings, BS and CR move the
+/// cursor), on DEL, and in UTF-8 mode on C1 controls (U+009B is a one-byte CSI), so all
+/// of them are spelled out. Tab is kept: it only moves the cursor right.
 public enum TerminalSafe {
     /// `text` with C0/C1 control characters and DEL shown as `\x1b`-style escapes.
     public static func escape(_ text: String) -> String {
+        escape(text, keepingLineBreaks: false)
+    }
+
+    /// Like ``escape(_:)`` but keeps `\n`, for multi-line reports whose lines svmdbg built.
+    public static func escapeKeepingLineBreaks(_ text: String) -> String {
+        escape(text, keepingLineBreaks: true)
+    }
+
+    /// JSON text with DEL and C1 controls written as `\u007f`-style escapes.
+    ///
+    /// JSON encoders escape C0 but may emit DEL and C1 raw. These characters can only occur
+    /// inside JSON strings, where `\u00XX` means the same character, so the JSON is unchanged.
+    public static func escapeJSONText(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isUnescapedByJSON) else { return text }
         var out = ""
-        out.reserveCapacity(text.utf8.count)
+        out.reserveCapacity(text.utf8.count + 16)
         for scalar in text.unicodeScalars {
-            let value = scalar.value
-            if value < 0x20 && value != 0x09 || value == 0x7f || (0x80...0x9f).contains(value) {
-                out += String(format: "\\x%02x", value)
+            if isUnescapedByJSON(scalar) {
+                out += String(format: "\\u%04x", scalar.value)
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    /// Whether the terminal would act on `scalar` (C0 except tab, DEL, C1).
+    public static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        let value = scalar.value
+        return value < 0x20 && value != 0x09 || value == 0x7f || (0x80...0x9f).contains(value)
+    }
+
+    private static func isUnescapedByJSON(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value == 0x7f || (0x80...0x9f).contains(scalar.value)
+    }
+
+    private static func escape(_ text: String, keepingLineBreaks: Bool) -> String {
+        guard text.unicodeScalars.contains(where: { isControl($0) && !(keepingLineBreaks && $0 == "\n") }) else {
+            return text
+        }
+        var out = ""
+        out.reserveCapacity(text.utf8.count + 16)
+        for scalar in text.unicodeScalars {
+            if isControl(scalar), !(keepingLineBreaks && scalar == "\n") {
+                out += String(format: "\\x%02x", scalar.value)
             } else {
                 out.unicodeScalars.append(scalar)
             }

@@ -156,7 +156,7 @@ struct Indexer {
                 continue
             }
 
-            guard !containsBinary(line),
+            guard !line.containsNUL,
                   let prefix = LinePrefix.parse(base, start: lineStart, end: lineEnd, style: style),
                   let nameID = internName(base, prefix.nameRange) else {
                 accounting.unreadable += 1

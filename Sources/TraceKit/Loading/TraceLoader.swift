@@ -185,10 +185,16 @@ public enum TraceLoader {
         let descriptor = open(path, O_RDONLY)
         guard descriptor >= 0 else { throw TraceLoadError(file: path, problem: errnoText(errno)) }
         defer { close(descriptor) }
-        return try readAll(descriptor: descriptor, name: path, sizeHint: Int(info.st_size))
+        // A regular file is read up to the size it had when opened: a file another process
+        // keeps appending to (a capture still running) loads what was there, and loading ends.
+        // Files that report no size (procfs, tracefs) and pipes are read to their end.
+        guard fstat(descriptor, &info) == 0 else { throw TraceLoadError(file: path, problem: errnoText(errno)) }
+        let size = Int(info.st_size)
+        let isSizedFile = (info.st_mode & S_IFMT) == S_IFREG && size > 0
+        return try readAll(descriptor: descriptor, name: path, sizeHint: size, limit: isSizedFile ? size : nil)
     }
 
-    private static func readAll(descriptor: Int32, name: String, sizeHint: Int = 0) throws -> [UInt8] {
+    private static func readAll(descriptor: Int32, name: String, sizeHint: Int = 0, limit: Int? = nil) throws -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(max(sizeHint, 1 << 16))
         let chunkSize = 1 << 20
@@ -196,9 +202,11 @@ public enum TraceLoader {
         defer { chunk.deallocate() }
         guard let base = chunk.baseAddress else { return bytes }
         while true {
+            let wanted = limit.map { min(chunkSize, $0 - bytes.count) } ?? chunkSize
+            if wanted <= 0 { return bytes }
             var readCount: Int
             repeat {
-                readCount = read(descriptor, base, chunkSize)
+                readCount = read(descriptor, base, wanted)
             } while readCount < 0 && errno == EINTR
             if readCount < 0 { throw TraceLoadError(file: name, problem: errnoText(errno)) }
             if readCount == 0 { return bytes }

@@ -31,12 +31,32 @@ public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
     /// A human-readable explanation.
     public var message: String
 
-    /// Creates a diagnostic.
+    /// Creates a diagnostic; control characters in `message` (it quotes line text) are
+    /// stored as `\x1b`-style escapes, so a diagnostic shown anywhere never drives a terminal.
     public init(file: String, line: Int, kind: Kind, message: String) {
         self.file = file
         self.line = line
         self.kind = kind
-        self.message = message
+        self.message = Self.printable(message)
+    }
+
+    /// `text` with C0 controls (but tab), DEL and C1 controls written as `\xNN`.
+    static func printable(_ text: String) -> String {
+        func isControl(_ value: UInt32) -> Bool { value < 0x20 && value != 0x09 || (0x7f...0x9f).contains(value) }
+        guard text.unicodeScalars.contains(where: { isControl($0.value) }) else { return text }
+        var out = ""
+        out.reserveCapacity(text.utf8.count + 8)
+        let digits = Array("0123456789abcdef".unicodeScalars)
+        for scalar in text.unicodeScalars {
+            if isControl(scalar.value) {
+                out += "\\x"
+                out.unicodeScalars.append(digits[Int(scalar.value >> 4)])
+                out.unicodeScalars.append(digits[Int(scalar.value & 0xf)])
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     /// `file:line: kind: message`.

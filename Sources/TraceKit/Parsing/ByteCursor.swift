@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A forward reader over a range of bytes, for parsing trace text without `Character`s.
 ///
 /// Every reading method either consumes what it read and returns it, or returns `nil`
@@ -22,6 +26,16 @@ struct ByteCursor {
 
     /// The next byte, if any.
     var peek: UInt8? { position < end ? base[position] : nil }
+
+    /// Whether a NUL byte lies between the position and the end.
+    ///
+    /// NUL never occurs in trace text; a line holding one is binary data (a crash dump, a
+    /// file cut into the trace). Other control characters (ESC, BEL, C1, DEL, a lone CR)
+    /// can be part of a real line: the kernel prints a task's comm as the task set it.
+    var containsNUL: Bool {
+        guard position < end, let pointer = base.baseAddress else { return false }
+        return memchr(pointer + position, 0, end - position) != nil
+    }
 
     /// Skips spaces and tabs; returns how many.
     @discardableResult

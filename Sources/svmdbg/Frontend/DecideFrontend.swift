@@ -19,10 +19,15 @@ enum DecideFrontend {
                 message: "--profile: unknown profile '\(profile)' (known: \(KernelProfile.all.map(\.name).joined(separator: ", ")))"))
         }
         let data: Data
+        var isDirectory: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            return .failure(InputError(message: "\(path): cannot read file: no such file or directory"))
+        }
+        if isDirectory.boolValue { return .failure(InputError(message: "\(path): cannot read file: is a directory")) }
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            return .failure(InputError(message: "\(path): cannot read file"))
+            return .failure(InputError(message: "\(path): cannot read file: permission denied or I/O error"))
         }
         let scenario: Scenario
         do {

@@ -35,9 +35,9 @@ extension SVMDebugCommand {
             let trace = try input.load()
             let result = Replayer(trace: trace, options: try replay.replayOptions()).run()
             if json {
-                print(CheckReport.json(result))
+                StandardOutput.json(CheckReport.json(result))
             } else {
-                print(CheckReport.text(result), terminator: "")
+                StandardOutput.text(CheckReport.text(result))
             }
             let summary = result.summary
             if summary.mismatch > 0 { throw ExitCode(1) }

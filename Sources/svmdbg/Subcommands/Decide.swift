@@ -27,9 +27,13 @@ extension SVMDebugCommand {
         func run() throws {
             switch DecideFrontend.run(path: scenario, profile: profile, host: host, json: json) {
             case .success(let output):
-                print(output, terminator: "")
+                if json {
+                    StandardOutput.json(output, terminator: "")
+                } else {
+                    StandardOutput.text(output)
+                }
             case .failure(let error):
-                FileHandle.standardError.write(Data("svmdbg decide: error: \(error.message)\n".utf8))
+                StandardError.write("svmdbg decide: error: \(error.message)\n")
                 throw ExitCode(2)
             }
         }

@@ -58,9 +58,9 @@ extension SVMDebugCommand {
             let result = Replayer(trace: trace, options: try group.replayOptions(profile: first)).run()
             let diff = ProfileDiff(result, against: second, rulePrefixes: rules)
             if json {
-                print(CheckReport.json(diff))
+                StandardOutput.json(CheckReport.json(diff))
             } else {
-                print(CheckReport.text(diff, trace: trace.source), terminator: "")
+                StandardOutput.text(CheckReport.text(diff, trace: trace.source))
             }
         }
     }

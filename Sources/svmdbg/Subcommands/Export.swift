@@ -50,7 +50,7 @@ extension SVMDebugCommand {
             let text = ExportRenderer.render(chosen, of: result, as: ExportFormat(rawValue: format) ?? .jsonl)
             do {
                 let written = try AtomicFile.write(text, to: output, overwrite: force)
-                print("svmdbg: wrote \(chosen.count) exit\(chosen.count == 1 ? "" : "s") to \(written)")
+                StandardOutput.text("svmdbg: wrote \(chosen.count) exit\(chosen.count == 1 ? "" : "s") to \(written)\n")
             } catch let error as AtomicFile.Failure {
                 StandardError.write("svmdbg: \(error.description)\n")
                 throw ExitCode(InputExitCode.unusableInput)

@@ -47,7 +47,11 @@ extension SVMDebugCommand {
         func run() throws {
             let trace = try input.load()
             let report = StatsReport(trace: trace, perVCPU: perVCPU)
-            print(json ? try report.json() : report.text(), terminator: "")
+            if json {
+                StandardOutput.json(try report.json(), terminator: "")
+            } else {
+                StandardOutput.text(report.text())
+            }
         }
     }
 }

@@ -27,19 +27,26 @@ struct TraceInputOptions: ParsableArguments {
     @Option(help: "The trace layout (auto detects it from the content).")
     var format: FormatChoice = .auto
 
-    /// Loads the trace; on failure prints `svmdbg: FILE: problem` to stderr and exits with 2.
+    /// Loads the trace; on failure (including input that is no trace at all, see
+    /// ``LoadedTrace/unusableReason``) prints `svmdbg: FILE: problem` to stderr and exits with 2.
     func load(progress: (@Sendable (IndexProgress) -> Void)? = nil) throws -> LoadedTrace {
+        let loaded: LoadedTrace
         do {
-            return try TraceLoader.load(path: trace, format: format.traceFormat, progress: progress)
+            loaded = try TraceLoader.load(path: trace, format: format.traceFormat, progress: progress)
         } catch let error as TraceLoadError {
             StandardError.write("svmdbg: \(error.file): \(error.problem)\n")
             throw ExitCode(InputExitCode.unusableInput)
         }
+        if let reason = loaded.unusableReason {
+            StandardError.write("svmdbg: \(loaded.source): \(reason)\n")
+            throw ExitCode(InputExitCode.unusableInput)
+        }
+        return loaded
     }
 }
 
 /// Exit codes for input problems (`svmdbg --help`: 2 = unreadable input).
 enum InputExitCode {
     /// The input could not be used at all.
-    static let unusableInput: Int32 = 2
+    static let unusableInput: Int32 = SVMDebugExitCode.unusable
 }

@@ -1,0 +1,46 @@
+import Foundation
+import TestSupport
+import Testing
+@testable import TraceKit
+
+/// Inputs kept from fuzzing (`Fuzz/run.sh`) and hand-made hostile inputs, in
+/// `Tests/Fixtures/fuzz/`: each must load without crashing, keep every line in the
+/// accounting, and say what it could not read.
+@Suite struct FuzzRegressionTests {
+    /// `Tests/Fixtures/fuzz/`.
+    static let folder = RepositoryPaths.root.appendingPathComponent("Tests/Fixtures/fuzz")
+
+    /// Every kept input, by file name.
+    static let inputs: [String] = {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+    }()
+
+    @Test("the regression folder holds inputs")
+    func folderIsNotEmpty() {
+        #expect(!Self.inputs.isEmpty, "no inputs in \(Self.folder.path)")
+    }
+
+    @Test("a kept input loads, accounts for every line, decodes every event and reports a diagnostic", arguments: inputs)
+    func loads(name: String) throws {
+        let bytes = try Array(Data(contentsOf: Self.folder.appendingPathComponent(name)))
+        for format in [nil] + TraceFormat.allCases.filter({ $0 != .traceDat }) {
+            let trace: LoadedTrace
+            do {
+                trace = try TraceLoader.load(bytes: bytes, source: name, format: format)
+            } catch let error as TraceLoadError {
+                // Unusable as a whole (corrupt compression or trace.dat): said in one line.
+                #expect(!error.problem.isEmpty)
+                continue
+            }
+            let lines = trace.lineAccounting
+            #expect(lines.read == lines.understood + lines.raw + lines.unreadable + lines.metadata)
+            #expect(lines.events == trace.count)
+            #expect(trace.diagnosticCount > 0, "a hostile input must say what it could not read (format \(String(describing: format)))")
+            for number in 0..<trace.count {
+                let event = trace.event(at: EventNumber(number))
+                #expect(event.lineNumber >= 1 && event.lineNumber <= lines.read)
+            }
+            _ = ExitStatistics(trace: trace)
+        }
+    }
+}

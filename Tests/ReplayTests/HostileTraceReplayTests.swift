@@ -45,4 +45,18 @@ import Testing
             }
         }
     }
+
+    @Test("exporting an exit whose lines hold 30,000 junk lines finishes quickly with every line", arguments: [ExportFormat.md, .trace])
+    func exportAcrossAJunkBlock(format: ExportFormat) throws {
+        let folder = try #require(CaptureHosts.folders.first { $0.name == "6.12" })
+        var lines = try readText("6.12/minimal.trace").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        lines.insert(contentsOf: (0..<30_000).map { "junk line \($0)" }, at: Self.lastExitLine)
+        let result = try replay(text: lines.joined(separator: "\n"), source: "junk.trace", folder: folder)
+        let clock = ContinuousClock()
+        var text = ""
+        let elapsed = clock.measure { text = ExportRenderer.render(result.exits, of: result, as: format) }
+        #expect(elapsed < .seconds(10))
+        #expect(text.contains("junk line 0\n"))
+        #expect(text.contains("junk line 29999\n"))
+    }
 }

@@ -252,6 +252,36 @@ private func expectAccountingAddsUp(_ trace: LoadedTrace, _ comment: Comment? = 
         #expect(!diagnostic.description.unicodeScalars.contains { $0.value < 0x20 || (0x7f...0x9f).contains($0.value) })
     }
 
+    @Test("RawLineReader returns what rawLine returns, for every line, forwards and after jumps back")
+    func rawLineReaderAgrees() throws {
+        var lines = minimalLines
+        lines.insert(contentsOf: (0..<50).map { "junk line \($0)" }, at: 40)
+        let trace = try load(Array((lines.joined(separator: "\r\n") + "\r\n").utf8))
+        var reader = RawLineReader(trace)
+        for number in 0...(lines.count + 2) {
+            #expect(reader.line(number) == trace.rawLine(number), "line \(number)")
+        }
+        for number in [90, 3, 60, 41, 140, 1, 143, 144] {
+            #expect(reader.line(number) == trace.rawLine(number), "line \(number) after a jump")
+        }
+        #expect(reader.line(41) == "junk line 0")
+    }
+
+    @Test("reading every line of 30,000 junk lines inside one exit stays linear")
+    func rawLineReaderIsLinear() throws {
+        var lines = minimalLines
+        lines.insert(contentsOf: (0..<30_000).map { "junk line \($0)" }, at: 77)
+        let trace = try load(Array((lines.joined(separator: "\n") + "\n").utf8))
+        let clock = ContinuousClock()
+        var reader = RawLineReader(trace)
+        var count = 0
+        let elapsed = clock.measure {
+            for number in 1...lines.count where reader.line(number) != nil { count += 1 }
+        }
+        #expect(count == lines.count)
+        #expect(elapsed < .seconds(3), "one walk, not one walk per line")
+    }
+
     @Test("a directory given as the trace is refused with 'is a directory'")
     func directory() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("svmdbg-hostile-\(UUID().uuidString)")

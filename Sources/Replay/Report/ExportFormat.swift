@@ -88,8 +88,9 @@ public enum ExportRenderer {
             out += "\n## #\(exit.index), line \(exit.lines.lowerBound): \(ExitCodeText.name(exit.exitCode)) (\(exit.verdict.kind.rawValue))\n\n"
             out += "```\n" + DecisionText.render(result.decision(for: exit), exit: exit) + "\n```\n\n"
             out += "Trace lines \(exit.lines.lowerBound)–\(exit.lines.upperBound):\n\n```\n"
+            var reader = RawLineReader(result.trace)
             for line in exit.lines {
-                if let text = result.trace.rawLine(line) { out += TerminalSafe.escape(text) + "\n" }
+                if let text = reader.line(line) { out += TerminalSafe.escape(text) + "\n" }
             }
             out += "```\n"
         }

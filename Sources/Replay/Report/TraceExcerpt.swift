@@ -21,14 +21,16 @@ enum TraceExcerpt {
         }
         var out = ""
         var line = 1
-        while let text = trace.rawLine(line), isHeader(text) {
+        // One forward walk: a long stretch of non-event lines inside an exit stays linear.
+        var reader = RawLineReader(trace)
+        while let text = reader.line(line), isHeader(text) {
             out += text + "\n"
             keep.remove(line)
             line += 1
         }
         var previous: Int?
         for number in keep.sorted() {
-            guard let text = trace.rawLine(number) else { continue }
+            guard let text = reader.line(number) else { continue }
             if let previous, number > previous + 1 {
                 out += "# [svmdbg] \(number - previous - 1) lines omitted here (lines \(previous + 1)-\(number - 1) of \(trace.source))\n"
             } else if previous == nil, number > line {

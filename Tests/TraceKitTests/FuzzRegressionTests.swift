@@ -20,6 +20,21 @@ import Testing
         #expect(!Self.inputs.isEmpty, "no inputs in \(Self.folder.path)")
     }
 
+    @Test("a corrupt trace.dat on which libtraceevent crashes is refused with an error, not a crash",
+          arguments: inputs.filter { $0.hasPrefix("dat-") })
+    func datCrash(name: String) throws {
+        let bytes = try Array(Data(contentsOf: Self.folder.appendingPathComponent(name)))
+        #expect {
+            try TraceLoader.load(bytes: bytes, source: name)
+        } throws: { error in
+            guard let error = error as? TraceLoadError else { return false }
+            return error.file == name && error.problem.contains("crashed (signal")
+        }
+        // The process keeps working: a good trace.dat still loads afterwards.
+        let good = try TraceLoader.load(path: RepositoryPaths.trace("6.12/minimal.dat").path)
+        #expect(good.count == 81)
+    }
+
     @Test("a kept input loads, accounts for every line, decodes every event and reports a diagnostic", arguments: inputs)
     func loads(name: String) throws {
         let bytes = try Array(Data(contentsOf: Self.folder.appendingPathComponent(name)))

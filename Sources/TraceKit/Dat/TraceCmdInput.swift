@@ -19,13 +19,30 @@ final class TraceCmdInput {
     /// abandoned, not closed: a corrupt file leaks one handle and its file descriptor
     /// instead of crashing the process.
     ///
-    /// - Throws: `TraceDatError.corrupt` if libtracecmd rejects the header or the data.
+    /// Both steps run under the shim's crash guard (`ctc_guarded_open_head`,
+    /// `ctc_guarded_init_data`): libtraceevent 1.7.1 crashes with SIGSEGV parsing corrupt
+    /// event-format text (found by mutating `traces/6.12/minimal.dat`; kept in
+    /// `Tests/Fixtures/fuzz/dat-*`). A crash inside the library becomes this error and the
+    /// handle is abandoned.
+    ///
+    /// - Throws: `TraceDatError.corrupt` if libtracecmd rejects (or crashes on) the header or the data.
     init(path: String) throws(TraceDatError) {
         let flags = Int32(bitPattern: TRACECMD_FL_LOAD_NO_PLUGINS.rawValue)
-        guard let handle = tracecmd_open_head(path, flags) else {
+        // Referenced here so that Swift emits the guard's state accessors (see shim.h).
+        _ = (ctc_guard_jump(), ctc_guard_signal())
+        var crashSignal: Int32 = 0
+        let opened = ctc_guarded_open_head(path, flags, &crashSignal)
+        if crashSignal != 0 {
+            throw .corrupt(path: path, reason: "libtraceevent crashed (signal \(crashSignal)) reading the file's event formats")
+        }
+        guard let handle = opened else {
             throw .corrupt(path: path, reason: "libtracecmd could not read the file's header sections")
         }
-        guard tracecmd_init_data(handle) >= 0 else {
+        let status = ctc_guarded_init_data(handle, &crashSignal)
+        if crashSignal != 0 {
+            throw .corrupt(path: path, reason: "libtracecmd crashed (signal \(crashSignal)) reading the trace data section")
+        }
+        guard status >= 0 else {
             throw .corrupt(path: path, reason: "libtracecmd could not read the trace data section")
         }
         guard let tep = tracecmd_get_tep(handle) else {

@@ -28,7 +28,7 @@ for i in range(int(sys.argv[2])):
         p=random.randrange(len(b)); n=random.randint(1,2000); del b[p:p+n]
     else:
         p=random.randrange(len(b)); b[p:p+8]=random.choice([b'\xff'*8,b'\x00'*8,b'\x7f\xff\xff\xff\xff\xff\xff\xff'])
-    fn='in.dat'; open(fn,'wb').write(b)
+    fn='in-%s.dat'%sys.argv[1]; open(fn,'wb').write(b)
     try:
         r=subprocess.run([S,'stats',fn],capture_output=True,timeout=20)
         rc=r.returncode

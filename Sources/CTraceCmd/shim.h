@@ -31,78 +31,133 @@ static inline void ctc_print_event_info_raw(struct tep_handle *tep, struct trace
 
 /* Crash guard for libtracecmd/libtraceevent on corrupt trace.dat files.
  *
- * libtraceevent 1.7.1 dereferences wild pointers in its event-format parser
- * (tep_parse_event, called from tracecmd_open_head) when a trace.dat holds corrupt
- * format text, e.g. a damaged compressed section that still decompresses. The guarded
- * calls below catch SIGSEGV, SIGBUS, SIGFPE and SIGILL raised inside the one library
- * call (on an alternate stack, so deep recursion is caught too), jump back here, and
- * report the signal instead of killing the process. Only C frames of the libraries lie
- * between the jump and its target; whatever the library had allocated is leaked, and the
- * handle is abandoned. The caller must serialise all use (TraceDatReader holds a lock);
- * the previous handlers and alternate stack are restored before returning. */
-/* The jump target and the signal caught. Function-local statics, because Swift emits a
- * header's static inline functions into its own objects but not its global variables.
- * Swift also emits only the inline functions it references itself, so TraceCmdInput
- * calls both accessors once (they return void * so that Swift need not import
- * sigjmp_buf). */
-static inline void *ctc_guard_jump(void) {
-    static sigjmp_buf jump;
-    return &jump;
-}
+ * libtraceevent 1.7.1 dereferences wild pointers on corrupt input: in its event-format
+ * parser (tep_parse_event, under tracecmd_open_head) when a trace.dat holds damaged
+ * format text, and in tep_print_event (a memcpy from a record whose field offsets are
+ * damaged). Between ctc_guard_begin() and ctc_guard_end() SIGSEGV, SIGBUS, SIGFPE and
+ * SIGILL are handled on an alternate stack (so deep recursion is caught too); a fault
+ * inside one of the ctc_guarded_* calls jumps back to that call, which reports the signal
+ * instead of the process dying. Only C frames of the libraries lie between the jump and
+ * its target; what they had allocated is leaked. A fault anywhere else (not inside a
+ * guarded call) restores the previous handler and recurs, so Swift's own crash reporting
+ * is unchanged. Begin, the guarded calls and end must run on one thread, serialised
+ * (TraceDatReader holds a lock); end restores the previous handlers and stack. */
+#define CTC_GUARD_STACK_SIZE (1 << 18)
+#define CTC_GUARD_SIGNAL_COUNT 4
+#define CTC_GUARD_SIGNALS {SIGSEGV, SIGBUS, SIGFPE, SIGILL}
 
-static inline void *ctc_guard_signal(void) {
-    static volatile sig_atomic_t caught;
-    return (void *)&caught;
+struct ctc_guard_state {
+    sigjmp_buf jump;
+    volatile sig_atomic_t caught;
+    volatile sig_atomic_t armed;
+    int installed;
+    struct sigaction saved[CTC_GUARD_SIGNAL_COUNT];
+    stack_t saved_stack;
+    void *stack;
+};
+
+/* The guard's state. A function-local static, because Swift emits a header's static
+ * inline functions into its own objects but not its global variables; and Swift emits
+ * only the inline functions it references itself, so TraceDatReader calls this once. */
+static inline void *ctc_guard_state(void) {
+    static struct ctc_guard_state state;
+    return &state;
 }
 
 static inline void ctc_guard_handler(int sig) {
-    *(volatile sig_atomic_t *)ctc_guard_signal() = sig;
-    siglongjmp(*(sigjmp_buf *)ctc_guard_jump(), 1);
+    struct ctc_guard_state *state = (struct ctc_guard_state *)ctc_guard_state();
+    if (!state->armed) {
+        /* Not inside a guarded call: put the previous handler back; the fault recurs. */
+        const int signals[CTC_GUARD_SIGNAL_COUNT] = CTC_GUARD_SIGNALS;
+        for (int i = 0; i < CTC_GUARD_SIGNAL_COUNT; i++) {
+            if (signals[i] == sig) sigaction(sig, &state->saved[i], NULL);
+        }
+        return;
+    }
+    state->armed = 0;
+    state->caught = sig;
+    siglongjmp(state->jump, 1);
 }
 
-#define CTC_GUARD_STACK_SIZE (1 << 18)
-#define CTC_GUARD_SIGNAL_COUNT 4
+/* Installs the handlers and the alternate stack; 0 on success (the guarded calls run
+ * unguarded otherwise). */
+static inline int ctc_guard_begin(void) {
+    struct ctc_guard_state *state = (struct ctc_guard_state *)ctc_guard_state();
+    const int signals[CTC_GUARD_SIGNAL_COUNT] = CTC_GUARD_SIGNALS;
+    struct sigaction guard;
+    stack_t alternate;
+    state->installed = 0;
+    state->armed = 0;
+    state->stack = malloc(CTC_GUARD_STACK_SIZE);
+    if (state->stack == NULL) return -1;
+    alternate.ss_sp = state->stack;
+    alternate.ss_size = CTC_GUARD_STACK_SIZE;
+    alternate.ss_flags = 0;
+    if (sigaltstack(&alternate, &state->saved_stack) != 0) {
+        free(state->stack);
+        state->stack = NULL;
+        return -1;
+    }
+    memset(&guard, 0, sizeof guard);
+    guard.sa_handler = ctc_guard_handler;
+    /* SA_NODEFER: the signal stays unblocked after the jump, so sigsetjmp need not save
+     * the signal mask (a system call) before every guarded call. */
+    guard.sa_flags = SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&guard.sa_mask);
+    for (int i = 0; i < CTC_GUARD_SIGNAL_COUNT; i++) sigaction(signals[i], &guard, &state->saved[i]);
+    state->installed = 1;
+    return 0;
+}
 
-/* Runs `call` with the guard installed; sets *crash_signal to the signal that stopped it
- * (0 when it returned normally). `result` must be a volatile lvalue. */
-#define CTC_GUARDED(result, call, failure, crash_signal)                                   \
-    do {                                                                                   \
-        static const int signals[CTC_GUARD_SIGNAL_COUNT] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL}; \
-        struct sigaction guard, saved[CTC_GUARD_SIGNAL_COUNT];                             \
-        stack_t alternate, saved_alternate;                                                \
-        *(crash_signal) = 0;                                                               \
-        alternate.ss_sp = malloc(CTC_GUARD_STACK_SIZE);                                    \
-        alternate.ss_size = CTC_GUARD_STACK_SIZE;                                          \
-        alternate.ss_flags = 0;                                                            \
-        if (alternate.ss_sp == NULL) { result = (call); break; }                           \
-        sigaltstack(&alternate, &saved_alternate);                                         \
-        memset(&guard, 0, sizeof guard);                                                   \
-        guard.sa_handler = ctc_guard_handler;                                              \
-        guard.sa_flags = SA_ONSTACK;                                                       \
-        sigemptyset(&guard.sa_mask);                                                       \
-        for (int i = 0; i < CTC_GUARD_SIGNAL_COUNT; i++) sigaction(signals[i], &guard, &saved[i]); \
-        if (sigsetjmp(*(sigjmp_buf *)ctc_guard_jump(), 1) == 0) {                                           \
-            result = (call);                                                               \
-        } else {                                                                           \
-            result = (failure);                                                            \
-            *(crash_signal) = *(volatile sig_atomic_t *)ctc_guard_signal();                                         \
-        }                                                                                  \
-        for (int i = 0; i < CTC_GUARD_SIGNAL_COUNT; i++) sigaction(signals[i], &saved[i], NULL); \
-        sigaltstack(&saved_alternate, NULL);                                               \
-        free(alternate.ss_sp);                                                             \
+/* Restores the handlers and the alternate stack of before ctc_guard_begin. */
+static inline void ctc_guard_end(void) {
+    struct ctc_guard_state *state = (struct ctc_guard_state *)ctc_guard_state();
+    const int signals[CTC_GUARD_SIGNAL_COUNT] = CTC_GUARD_SIGNALS;
+    if (!state->installed) return;
+    for (int i = 0; i < CTC_GUARD_SIGNAL_COUNT; i++) sigaction(signals[i], &state->saved[i], NULL);
+    sigaltstack(&state->saved_stack, NULL);
+    free(state->stack);
+    state->stack = NULL;
+    state->installed = 0;
+}
+
+/* Runs `call`; on a fault inside it sets `result` to `failure` and *crash_signal to the
+ * signal (0 otherwise). `result` must be a volatile lvalue. */
+#define CTC_GUARDED(result, call, failure, crash_signal)                          \
+    do {                                                                          \
+        struct ctc_guard_state *guarded_state = (struct ctc_guard_state *)ctc_guard_state(); \
+        *(crash_signal) = 0;                                                      \
+        if (sigsetjmp(guarded_state->jump, 0) == 0) {                             \
+            guarded_state->armed = guarded_state->installed;                      \
+            result = (call);                                                      \
+            guarded_state->armed = 0;                                             \
+        } else {                                                                  \
+            result = (failure);                                                   \
+            *(crash_signal) = guarded_state->caught;                              \
+        }                                                                         \
     } while (0)
 
-/* tracecmd_open_head under the crash guard: NULL and *crash_signal != 0 if it crashed. */
+/* tracecmd_open_head, guarded: NULL and *crash_signal != 0 if it crashed. */
 static inline struct tracecmd_input *ctc_guarded_open_head(const char *file, int flags, int *crash_signal) {
     struct tracecmd_input *volatile handle = NULL;
     CTC_GUARDED(handle, tracecmd_open_head(file, flags), NULL, crash_signal);
     return handle;
 }
 
-/* tracecmd_init_data under the crash guard: -1 and *crash_signal != 0 if it crashed. */
+/* tracecmd_init_data, guarded: -1 and *crash_signal != 0 if it crashed. */
 static inline int ctc_guarded_init_data(struct tracecmd_input *handle, int *crash_signal) {
     volatile int status = -1;
     CTC_GUARDED(status, tracecmd_init_data(handle), -1, crash_signal);
     return status;
+}
+
+/* ctc_print_event_info (raw == 0) or ctc_print_event_info_raw (raw != 0), guarded:
+ * *crash_signal != 0 if it crashed (s then holds whatever was printed before). */
+static inline void ctc_guarded_print_event(struct tep_handle *tep, struct trace_seq *s,
+                                           struct tep_record *record, int raw, int *crash_signal) {
+    volatile int done = 0;
+    CTC_GUARDED(done, (tep_print_event(tep, s, record, "%s", raw ? TEP_PRINT_INFO_RAW : TEP_PRINT_INFO), 1),
+                0, crash_signal);
+    (void)done;
 }
 #endif

@@ -20,27 +20,24 @@ final class TraceCmdInput {
     /// instead of crashing the process.
     ///
     /// Both steps run under the shim's crash guard (`ctc_guarded_open_head`,
-    /// `ctc_guarded_init_data`): libtraceevent 1.7.1 crashes with SIGSEGV parsing corrupt
-    /// event-format text (found by mutating `traces/6.12/minimal.dat`; kept in
-    /// `Tests/Fixtures/fuzz/dat-*`). A crash inside the library becomes this error and the
-    /// handle is abandoned.
+    /// `ctc_guarded_init_data`; the caller has called `ctc_guard_begin`): libtraceevent 1.7.1
+    /// crashes with SIGSEGV parsing corrupt event-format text (found by mutating
+    /// `traces/6.12/minimal.dat`; kept in `Tests/Fixtures/fuzz/dat-*`). A crash inside the
+    /// library becomes this error and the handle is abandoned.
     ///
     /// - Throws: `TraceDatError.corrupt` if libtracecmd rejects (or crashes on) the header or the data.
     init(path: String) throws(TraceDatError) {
         let flags = Int32(bitPattern: TRACECMD_FL_LOAD_NO_PLUGINS.rawValue)
-        // Referenced here so that Swift emits the guard's state accessors (see shim.h).
-        _ = (ctc_guard_jump(), ctc_guard_signal())
-        var crashSignal: Int32 = 0
-        let opened = ctc_guarded_open_head(path, flags, &crashSignal)
-        if crashSignal != 0 {
-            throw .corrupt(path: path, reason: "libtraceevent crashed (signal \(crashSignal)) reading the file's event formats")
+        let (opened, openSignal) = LibraryGuard.openHead(path, flags: flags)
+        if openSignal != 0 {
+            throw .corrupt(path: path, reason: "libtraceevent crashed (signal \(openSignal)) reading the file's event formats")
         }
         guard let handle = opened else {
             throw .corrupt(path: path, reason: "libtracecmd could not read the file's header sections")
         }
-        let status = ctc_guarded_init_data(handle, &crashSignal)
-        if crashSignal != 0 {
-            throw .corrupt(path: path, reason: "libtracecmd crashed (signal \(crashSignal)) reading the trace data section")
+        let (status, initSignal) = LibraryGuard.initData(handle)
+        if initSignal != 0 {
+            throw .corrupt(path: path, reason: "libtracecmd crashed (signal \(initSignal)) reading the trace data section")
         }
         guard status >= 0 else {
             throw .corrupt(path: path, reason: "libtracecmd could not read the trace data section")
@@ -53,5 +50,9 @@ final class TraceCmdInput {
         self.tep = tep
     }
 
-    deinit { tracecmd_close(handle) }
+    /// Set when libtraceevent crashed while using the handle: its state is then not
+    /// trusted, and the handle is abandoned instead of closed.
+    var isAbandoned = false
+
+    deinit { if !isAbandoned { tracecmd_close(handle) } }
 }

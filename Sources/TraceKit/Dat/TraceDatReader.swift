@@ -82,9 +82,13 @@ public enum TraceDatReader {
         try TraceDatPreflight.check(path: path, header: header)
         return try libraryLock.withLock { () throws(TraceDatError) -> TraceDatText in
             silenceLibraryLogs()
+            // Faults inside libtracecmd/libtraceevent become errors, not a dead process (shim.h).
+            LibraryGuard.begin()
+            defer { LibraryGuard.end() }
             let input = try TraceCmdInput(path: path)
             var renderer = TraceDatRenderer(tep: input.tep, wordsFromRawFields: wordsFromRawFields)
             renderer.renderAll(from: input.handle)
+            if renderer.crashSignal != 0 { input.isAbandoned = true }
             renderer.noteExtraBuffers(count: Int(tracecmd_buffer_instances(input.handle)))
             return TraceDatText(
                 bytes: renderer.writer.bytes,

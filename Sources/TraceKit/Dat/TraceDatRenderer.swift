@@ -33,17 +33,37 @@ struct TraceDatRenderer {
         writer.bytes.reserveCapacity(1 << 16)
     }
 
+    /// The signal libtraceevent crashed with while printing a record (0: it did not).
+    private(set) var crashSignal: Int32 = 0
+
     /// Renders every record of `handle` in time order across CPUs.
+    ///
+    /// If libtraceevent crashes printing a record (a corrupt record, caught by the shim's
+    /// guard), that record's line keeps what was printed, rendering stops there, and a
+    /// diagnostic says which records were not read. The record and the print buffer are
+    /// then leaked rather than freed: the library's state is not trusted any more.
     mutating func renderAll(from handle: OpaquePointer) {
         var seq = trace_seq()
         trace_seq_init(&seq)
-        defer { trace_seq_destroy(&seq) }
+        defer { if crashSignal == 0 { trace_seq_destroy(&seq) } }
         var cpu: Int32 = 0
         while let record = tracecmd_read_next_data(handle, &cpu) {
             render(record, seq: &seq)
+            if crashSignal != 0 {
+                problems["crash"] = Problem(
+                    firstRecord: recordIndex - 1, count: 1, countsRecords: false,
+                    message: "libtraceevent crashed (signal \(crashSignal)) printing this record; it and every later record are not read")
+                return
+            }
             // Records from tracecmd_read_* belong to the caller (unlike iterate callbacks).
             tracecmd_free_record(record)
         }
+    }
+
+    /// Prints the record's payload (`raw`: as `name=value` fields) into `seq`, guarded.
+    private mutating func printEvent(_ record: UnsafeMutablePointer<tep_record>, raw: Bool, seq: inout trace_seq) {
+        guard crashSignal == 0 else { return }
+        crashSignal = LibraryGuard.printEvent(tep, &seq, record, raw: raw)
     }
 
     /// Reports that the file holds `count` buffer instances besides the top-level buffer,
@@ -166,7 +186,8 @@ struct TraceDatRenderer {
             appendRawFields(record, seq: &seq)
         case .usePrintFormat:
             trace_seq_reset(&seq)
-            ctc_print_event_info(tep, &seq, record)
+            printEvent(record, raw: false, seq: &seq)
+            if crashSignal != 0 { return }
             if Self.startsWithFailedToParse(seq) {
                 note("\(wording.name): libtraceevent could not evaluate the print format; fields shown as name=value",
                      key: "failed-\(wording.name)")
@@ -179,7 +200,8 @@ struct TraceDatRenderer {
 
     private mutating func appendRawFields(_ record: UnsafeMutablePointer<tep_record>, seq: inout trace_seq) {
         trace_seq_reset(&seq)
-        ctc_print_event_info_raw(tep, &seq, record)
+        printEvent(record, raw: true, seq: &seq)
+        if crashSignal != 0 { return }
         appendSequence(seq, droppingLeadingSpaces: true)  // libtraceevent starts each field with a space
     }
 

@@ -2,6 +2,7 @@
  * Do NOT define _GNU_SOURCE here: it breaks the module against SwiftGlibc. */
 #ifndef CTRACECMD_SHIM_H
 #define CTRACECMD_SHIM_H
+#include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -51,6 +52,7 @@ struct ctc_guard_state {
     volatile sig_atomic_t caught;
     volatile sig_atomic_t armed;
     int installed;
+    pthread_t owner;
     struct sigaction saved[CTC_GUARD_SIGNAL_COUNT];
     stack_t saved_stack;
     void *stack;
@@ -66,8 +68,9 @@ static inline void *ctc_guard_state(void) {
 
 static inline void ctc_guard_handler(int sig) {
     struct ctc_guard_state *state = (struct ctc_guard_state *)ctc_guard_state();
-    if (!state->armed) {
-        /* Not inside a guarded call: put the previous handler back; the fault recurs. */
+    if (!state->armed || !pthread_equal(pthread_self(), state->owner)) {
+        /* Not inside a guarded call on the guarded thread: put the previous handler
+         * back; the fault recurs and reaches it. */
         const int signals[CTC_GUARD_SIGNAL_COUNT] = CTC_GUARD_SIGNALS;
         for (int i = 0; i < CTC_GUARD_SIGNAL_COUNT; i++) {
             if (signals[i] == sig) sigaction(sig, &state->saved[i], NULL);
@@ -88,6 +91,7 @@ static inline int ctc_guard_begin(void) {
     stack_t alternate;
     state->installed = 0;
     state->armed = 0;
+    state->owner = pthread_self();
     state->stack = malloc(CTC_GUARD_STACK_SIZE);
     if (state->stack == NULL) return -1;
     alternate.ss_sp = state->stack;

@@ -97,8 +97,9 @@ enum ReplayRowText {
         var texts = [exit.reasonName, summary(exit, in: result), exit.model.description, exit.recorded.summary,
                      exit.verdict.explanation]
         texts += exit.verdict.differences.map(\.description)
+        var reader = RawLineReader(result.trace)  // one forward pass over the exit's lines
         for line in exit.lines {
-            if let text = result.trace.rawLine(line) { texts.append(text) }
+            if let text = reader.line(line) { texts.append(text) }
         }
         return texts
     }

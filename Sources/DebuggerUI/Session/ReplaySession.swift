@@ -202,8 +202,9 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
     public func rawLines(_ range: ClosedRange<Int>) -> [RawLine] {
         guard let trace = index?.result.trace else { return [] }
         var lines: [RawLine] = []
+        var reader = RawLineReader(trace)  // one forward pass, not a lookup per line
         for number in range where number >= 1 {
-            guard let text = trace.rawLine(number) else { break }
+            guard let text = reader.line(number) else { break }
             lines.append(RawLine(number: number, text: TerminalSafe.escape(text)))
         }
         return lines

@@ -3,26 +3,7 @@ import TestSupport
 import Testing
 
 @Suite struct DecideCommandTests {
-    struct Run {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    static func svmdbg(_ arguments: [String]) throws -> Run {
-        let process = Process()
-        process.executableURL = RepositoryPaths.svmdbgExecutable
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
-    }
+    static func svmdbg(_ arguments: [String]) throws -> SVMDebugRun { try runSVMDebug(arguments) }
 
     static func scenario(_ name: String) -> String { RepositoryPaths.trace("scenarios/\(name).json").path }
 

@@ -13,18 +13,8 @@ private struct Run {
 
 /// Runs `svmdbg` with `arguments`.
 private func svmdbg(_ arguments: [String]) throws -> Run {
-    let process = Process()
-    process.executableURL = RepositoryPaths.svmdbgExecutable
-    process.arguments = arguments
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Run(status: process.terminationStatus, stdout: Array(stdout), stderr: Array(stderr))
+    let run = try runSVMDebug(arguments)
+    return Run(status: run.status, stdout: run.stdoutBytes, stderr: run.stderrBytes)
 }
 
 /// A fresh temporary folder, removed by the caller.

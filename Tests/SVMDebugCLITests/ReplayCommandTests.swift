@@ -7,27 +7,7 @@ import Testing
 @Suite struct ReplayCommandTests {
     static let zen3 = "svme_addr_chk=1,vgif=1,npt=1,nrips=0,decode_assists=0"
 
-    struct Run {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    func run(_ arguments: [String]) throws -> Run {
-        let process = Process()
-        process.executableURL = RepositoryPaths.svmdbgExecutable
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                   stderr: String(decoding: stderr, as: UTF8.self))
-    }
+    func run(_ arguments: [String]) throws -> SVMDebugRun { try runSVMDebug(arguments) }
 
     @Test("check --json on a clean trace exits 0 with the contract's keys")
     func checkJSON() throws {

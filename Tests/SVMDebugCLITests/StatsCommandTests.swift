@@ -2,22 +2,6 @@ import Foundation
 import TestSupport
 import Testing
 
-/// Runs the built `svmdbg` with `arguments`; returns (exit status, stdout, stderr).
-private func runSVMDebug(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = RepositoryPaths.svmdbgExecutable
-    process.arguments = arguments
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-}
-
 @Suite struct StatsCommandTests {
     @Test("stats --json on a real 6.12 trace reports events, lines and the exit table")
     func jsonOnMinimalTrace() throws {

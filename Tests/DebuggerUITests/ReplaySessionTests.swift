@@ -312,3 +312,24 @@ struct ReplayedTrace: Sendable, CustomTestStringConvertible {
         #expect(lines.first?.text.contains("\u{1b}") == false)
     }
 }
+
+/// A large plain file is first shown as a replay of its head.
+@Suite struct ReplaySessionPreviewTests {
+    @Test("a file larger than the preview size shows its head first, then the whole replay")
+    func previewThenWhole() throws {
+        let path = RepositoryPaths.trace("6.12/msr-prot.trace").path
+        let options = ReplayOptions(
+            profile: .v6_12, host: try HostFacts(parsing: "svme_addr_chk=1,vgif=1,npt=1,nrips=0,decode_assists=0"))
+        let previewed = ReplaySession.loading(path: path, options: options, previewBytes: 4096)
+        let whole = ReplaySession.loading(path: path, options: options, previewBytes: 1 << 30)
+        #expect(previewed.waitUntilFinished())
+        #expect(whole.waitUntilFinished())
+        #expect(previewed.showedPreview)
+        #expect(!whole.showedPreview)
+        #expect(previewed.exitCount == whole.exitCount)
+        for number in 0..<whole.exitCount {
+            #expect(previewed.row(ExitNumber(number)) == whole.row(ExitNumber(number)))
+        }
+        #expect(previewed.progress.isFinished)
+    }
+}

@@ -30,9 +30,16 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
 
     private enum Phase {
         case loading(IndexingProgress)
+        /// The head of a large file is replayed and navigable while the whole file loads.
+        case preview(ReplayIndex, IndexingProgress)
         case ready(ReplayIndex)
         case failed(String)
     }
+
+    /// Whether the session showed a replay of the file's head before the whole file was
+    /// ready (large plain files only).
+    public var showedPreview: Bool { lock.withLock { previewShown } }
+    private var previewShown = false
 
     /// A ready session over a finished replay.
     public init(result: ReplayResult, traceName: String? = nil,
@@ -54,15 +61,24 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
     /// session shows progress until the result is ready (or `failure` is set).
     ///
     /// Progress counts loading and replaying as one half each of the file's bytes.
+    /// A plain file larger than `previewBytes` first has its head (cut at a line end) loaded and
+    /// replayed, so the list is usable at once; the whole file replaces it when ready.
     public static func loading(
         path: String, format: TraceFormat? = nil, options: ReplayOptions,
-        availableProfiles: [String] = KernelProfile.all.map(\.name)
+        availableProfiles: [String] = KernelProfile.all.map(\.name), previewBytes: Int = 1 << 20
     ) -> ReplaySession {
         let session = ReplaySession(
             traceName: fileName(path), profile: options.profile.name, availableProfiles: availableProfiles,
             total: nil)
         background {
             do {
+                if let size = plainFileSize(path), size > previewBytes,
+                    let head = try? TraceLoader.loadHead(path: path, maxBytes: previewBytes, format: format),
+                    head.count > 0, head.textByteCount < size
+                {
+                    let preview = Replayer(trace: head, options: options).run()
+                    session.showPreview(ReplayIndex(result: preview), total: size)
+                }
                 let trace = try TraceLoader.load(path: path, format: format) { progress in
                     session.report(done: progress.bytesScanned / 2, total: progress.totalBytes)
                 }
@@ -92,7 +108,12 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
     }
 
     /// The finished replay, nil while loading or after a failure.
-    public var result: ReplayResult? { index?.result }
+    public var result: ReplayResult? {
+        lock.withLock {
+            if case .ready(let index) = phase { return index.result }
+            return nil  // a preview covers only the file's head: exports and profile switches wait
+        }
+    }
 
     /// Why loading failed (the file and the problem), nil otherwise.
     public var failure: String? {
@@ -110,7 +131,7 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
             switch lock.withLock({ phase }) {
             case .ready: return true
             case .failed: return false
-            case .loading: Thread.sleep(forTimeInterval: 0.005)
+            case .loading, .preview: Thread.sleep(forTimeInterval: 0.005)
             }
         }
         return false
@@ -125,14 +146,41 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
             self.report(done: total / 2 + Int(Double(total - total / 2) * fraction), total: total)
         }
         let index = ReplayIndex(result: result)
-        lock.withLock { phase = .ready(index) }
+        lock.withLock {
+            phase = .ready(index)
+            cachedDetail = nil  // a preview's detail and buckets described the head only
+            cachedBuckets = nil
+        }
     }
 
     private func report(done: Int, total: Int) {
         lock.withLock {
-            guard case .loading = phase else { return }
-            phase = .loading(IndexingProgress(bytesDone: done, bytesTotal: total, isFinished: false))
+            let progress = IndexingProgress(bytesDone: done, bytesTotal: total, isFinished: false)
+            switch phase {
+            case .loading: phase = .loading(progress)
+            case .preview(let index, _): phase = .preview(index, progress)
+            case .ready, .failed: return
+            }
         }
+    }
+
+    private func showPreview(_ index: ReplayIndex, total: Int) {
+        lock.withLock {
+            guard case .loading = phase else { return }
+            phase = .preview(index, IndexingProgress(bytesDone: 0, bytesTotal: total, isFinished: false))
+            previewShown = true
+        }
+    }
+
+    /// The size of `path` when it is a regular, uncompressed-looking file (the head of a
+    /// compressed file cannot be read alone).
+    private static func plainFileSize(_ path: String) -> Int? {
+        guard path != "-", !path.hasSuffix(".gz"), !path.hasSuffix(".xz"), !path.hasSuffix(".dat"),
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+            attributes[.type] as? FileAttributeType == .typeRegular,
+            let size = attributes[.size] as? NSNumber
+        else { return nil }
+        return size.intValue
     }
 
     private func fail(_ reason: String) {
@@ -141,8 +189,10 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
 
     private var index: ReplayIndex? {
         lock.withLock {
-            if case .ready(let index) = phase { return index }
-            return nil
+            switch phase {
+            case .ready(let index), .preview(let index, _): return index
+            case .loading, .failed: return nil
+            }
         }
     }
 
@@ -169,7 +219,7 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
     public var progress: IndexingProgress {
         lock.withLock {
             switch phase {
-            case .loading(let progress): return progress
+            case .loading(let progress), .preview(_, let progress): return progress
             case .ready(let index):
                 let total = index.result.trace.textByteCount
                 return IndexingProgress(bytesDone: total, bytesTotal: total, isFinished: true)

@@ -137,40 +137,11 @@ public enum TraceLoader {
     /// then reads like any tracefs file.
     ///
     /// The reader opens files by path; input that is not a plain file on disk (stdin, a
-    /// compressed `.dat.xz`) goes through a temporary copy.
+    /// compressed `.dat.xz`) goes through the reader's own temporary copy.
     static func traceDatText(_ bytes: [UInt8], source: String, filePath: String?) throws -> TraceDatText {
-        if let filePath { return try renderTraceDat(path: filePath, source: source) }
-        let folder = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        var template = Array("\(folder)/svmdbg-dat-XXXXXX.dat".utf8CString)
-        let descriptor = template.withUnsafeMutableBufferPointer { buffer -> Int32 in
-            guard let base = buffer.baseAddress else { return -1 }
-            return mkstemps(base, 4)
-        }
-        guard descriptor >= 0 else {
-            throw TraceLoadError(file: source, problem: "cannot create a temporary file in \(folder): \(errnoText(errno))")
-        }
-        let temporary = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        defer { unlink(temporary) }
-        let written = bytes.withUnsafeBufferPointer { buffer -> Bool in
-            var offset = 0
-            while offset < buffer.count, let base = buffer.baseAddress {
-                let count = write(descriptor, base + offset, buffer.count - offset)
-                if count <= 0 { return false }
-                offset += count
-            }
-            return true
-        }
-        close(descriptor)
-        guard written else {
-            throw TraceLoadError(file: source, problem: "cannot make a temporary copy of the trace.dat: \(errnoText(errno))")
-        }
-        return try renderTraceDat(path: temporary, source: source)
-    }
-
-    /// Runs the trace.dat reader on `path`, reporting failures under the user's name `source`.
-    private static func renderTraceDat(path: String, source: String) throws -> TraceDatText {
         do {
-            return try TraceDatReader.renderText(path: path)
+            if let filePath { return try TraceDatReader.renderText(path: filePath) }
+            return try TraceDatReader.renderText(bytes: bytes, source: source)
         } catch {
             throw TraceLoadError(file: source, problem: error.problem)
         }

@@ -31,7 +31,7 @@ public enum HostInference {
             switch name {
             case "kvm_exit":
                 guard case .exit(let exit) = trace.payload(of: number) else { continue }
-                let line = trace.event(at: number).lineNumber
+                let line = trace.lineNumber(of: number)
                 lastExit[pid] = (exit.exitReason.rawValue, exit.guestRIP, line, false)
             case "kvm_nested_vmexit":
                 if var last = lastExit[pid] {
@@ -43,7 +43,7 @@ public enum HostInference {
                 lastExit[pid] = nil
             case "kvm_emulate_insn":
                 guard let last = lastExit[pid], case .emulateInsn(let insn) = trace.payload(of: number) else { continue }
-                let line = trace.event(at: number).lineNumber
+                let line = trace.lineNumber(of: number)
                 if last.reason == 0x4d, facts.svmeAddrChk == nil {
                     facts.svmeAddrChk = Known(false, source: "L0 decoded the #GP of the exit at line \(last.line) (line \(line)): it intercepts #GP")
                 }
@@ -57,7 +57,7 @@ public enum HostInference {
                 }
             case "kvm_cr":
                 if facts.decodeAssists == nil {
-                    facts.decodeAssists = Known(true, source: "kvm_cr line \(trace.event(at: number).lineNumber)")
+                    facts.decodeAssists = Known(true, source: "kvm_cr line \(trace.lineNumber(of: number))")
                 }
             default:
                 continue

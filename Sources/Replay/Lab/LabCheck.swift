@@ -1,0 +1,293 @@
+import Foundation
+import NestedSVM
+import TraceKit
+
+/// The trace forms a lab run writes per scenario (`traces/README.md`, "Files per scenario").
+public enum LabForm: String, Sendable, Equatable, Hashable, Codable, CaseIterable {
+    /// tracefs `trace`.
+    case trace
+    /// `trace_pipe` of a second ftrace instance.
+    case pipe
+    /// `trace-cmd extract` (trace.dat).
+    case dat
+    /// `trace-cmd report` with plugins.
+    case report
+    /// `trace-cmd report -N`.
+    case reportNoPlugin = "report-noplugin"
+    /// `perf script`.
+    case perf
+
+    /// Compression suffixes a form may carry, tried after the plain name.
+    public static let compressedSuffixes = ["xz", "gz"]
+}
+
+/// What `lab check` is told on the command line: overrides of what the manifests say, and
+/// which forms to replay.
+public struct LabCheckOptions: Sendable {
+    /// Profile for every scenario instead of the one the manifest's kernel names.
+    public var profile: KernelProfile?
+    /// Host facts that win over the manifest's `l0`.
+    public var host: HostFacts
+    /// Guest facts that win over the manifest's `l1`.
+    public var guest: GuestFacts?
+    /// Forms to replay, in this order; empty means every form.
+    public var forms: [LabForm]
+
+    /// Creates options; by default everything comes from the manifests.
+    public init(profile: KernelProfile? = nil, host: HostFacts = HostFacts(), guest: GuestFacts? = nil,
+                forms: [LabForm] = []) {
+        self.profile = profile
+        self.host = host
+        self.guest = guest
+        self.forms = forms
+    }
+}
+
+/// One scenario found on disk: its manifest and trace files.
+public struct LabScenarioFiles: Sendable {
+    /// Scenario name (the manifest's base name).
+    public var name: String
+    /// The folder, as reached from the checked directory.
+    public var folder: String
+    /// The manifest's path, `nil` for a scenario only `run.json` names.
+    public var manifestPath: String?
+    /// The parsed manifest, or why it could not be read.
+    public var manifest: Result<LabManifest, LabInputError>?
+    /// Every trace form present, in ``LabForm`` order.
+    public var traces: [(form: LabForm, path: String)]
+    /// The scenario's `run.json` entry.
+    public var run: LabRunRecord.Scenario?
+}
+
+/// `svmdbg lab check`: replays every trace of every lab scenario under a directory and
+/// compares what the traces show with what L1 logged (`docs/lab-check.md`).
+///
+/// The profile and host facts come from each manifest (the lab's known configuration,
+/// passed to replay exactly like a user's `--profile`/`--host`); verdicts still come only
+/// from the trace. The manifest's L1 log is compared with the replay afterwards.
+public enum LabCheck {
+    /// `observed.result` of a scenario whose L1 ran its program to the end.
+    public static let finishedResult = "done"
+
+    /// Finds every manifest (`NAME.json` with an `observed` object) in `directory` and its
+    /// subfolders, with its traces and `run.json` entry.
+    ///
+    /// - Throws: ``LabInputError`` when `directory` is missing or no folder, a `run.json` is
+    ///   unreadable, or no manifest is found.
+    public static func discover(directory: String, forms: [LabForm] = []) throws(LabInputError) -> [LabScenarioFiles] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
+            throw LabInputError(file: directory, problem: "no such directory")
+        }
+        guard isDirectory.boolValue else { throw LabInputError(file: directory, problem: "not a directory") }
+        let root = URL(fileURLWithPath: directory)
+        var folders: [String] = [""]
+        if let enumerator = FileManager.default.enumerator(
+            at: root, includingPropertiesForKeys: [.isDirectoryKey], options: [.skipsHiddenFiles]) {
+            for case let url as URL in enumerator
+            where (try? url.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true {
+                let relative = url.standardizedFileURL.path.dropFirst(root.standardizedFileURL.path.count)
+                folders.append(String(relative.drop { $0 == "/" }))
+            }
+        }
+        let wanted = forms.isEmpty ? LabForm.allCases : forms
+        var found: [LabScenarioFiles] = []
+        for relative in folders.sorted() {
+            let folderPath = relative.isEmpty ? directory : (directory.hasSuffix("/") ? directory : directory + "/") + relative
+            found += try scenarios(in: folderPath, forms: wanted)
+        }
+        guard !found.isEmpty else {
+            throw LabInputError(file: directory, problem: "no lab manifests (NAME.json with \"observed\") here or below")
+        }
+        return found
+    }
+
+    /// The scenarios of one folder.
+    static func scenarios(in folder: String, forms: [LabForm]) throws(LabInputError) -> [LabScenarioFiles] {
+        let names = Set((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+        let folderURL = URL(fileURLWithPath: folder)
+        var run: LabRunRecord?
+        if names.contains(LabRunRecord.fileName) {
+            run = try LabRunRecord.read(url: folderURL.appendingPathComponent(LabRunRecord.fileName))
+        }
+        func traces(of name: String) -> [(form: LabForm, path: String)] {
+            forms.compactMap { form in
+                let plain = "\(name).\(form.rawValue)"
+                let candidates = [plain] + LabForm.compressedSuffixes.map { "\(plain).\($0)" }
+                guard let file = candidates.first(where: names.contains) else { return nil }
+                return (form, folderURL.appendingPathComponent(file).path)
+            }
+        }
+        func path(_ file: String) -> String { (folder.hasSuffix("/") ? folder : folder + "/") + file }
+        var found: [LabScenarioFiles] = []
+        for file in names.sorted() where file.hasSuffix(".json") && file != LabRunRecord.fileName {
+            let name = String(file.dropLast(".json".count))
+            let manifestPath = path(file)
+            let manifest: Result<LabManifest, LabInputError>
+            do {
+                guard let parsed = try LabManifest.read(url: URL(fileURLWithPath: manifestPath)) else { continue }
+                manifest = .success(parsed)
+            } catch {
+                // Unreadable JSON is a broken manifest only when the scenario's traces sit next to it.
+                let anyTrace = LabForm.allCases.contains { form in
+                    names.contains { $0 == "\(name).\(form.rawValue)" || $0.hasPrefix("\(name).\(form.rawValue).") }
+                }
+                guard anyTrace else { continue }
+                manifest = .failure(LabInputError(file: manifestPath, problem: error.problem))
+            }
+            found.append(LabScenarioFiles(
+                name: name, folder: folder, manifestPath: manifestPath, manifest: manifest,
+                traces: traces(of: name).map { ($0.form, path(URL(fileURLWithPath: $0.path).lastPathComponent)) },
+                run: run?.scenario(named: name)))
+        }
+        // Scenarios run.json names that left no manifest.
+        for entry in run?.scenarios ?? [] where !found.contains(where: { $0.name == entry.name }) {
+            found.append(LabScenarioFiles(
+                name: entry.name, folder: folder, manifestPath: nil, manifest: nil, traces: [], run: entry))
+        }
+        return found
+    }
+
+    /// The profile of every scenario: `options.profile`, else the manifest kernel's.
+    ///
+    /// - Throws: ``LabInputError`` naming the first manifest whose kernel matches no profile.
+    public static func validateProfiles(_ scenarios: [LabScenarioFiles], options: LabCheckOptions) throws(LabInputError) {
+        guard options.profile == nil else { return }
+        for scenario in scenarios {
+            guard case .success(let manifest) = scenario.manifest, manifest.profile == nil else { continue }
+            let known = KernelProfile.all.map(\.name).joined(separator: ", ")
+            let kernel = manifest.kernel.map { "kernel '\($0)'" } ?? "no \"kernel\""
+            throw LabInputError(
+                file: scenario.manifestPath ?? scenario.folder,
+                problem: "\(kernel) matches no profile (known: \(known)); give --profile")
+        }
+    }
+
+    /// Checks every scenario under `directory`.
+    public static func run(directory: String, options: LabCheckOptions = LabCheckOptions()) throws(LabInputError) -> LabCheckReport {
+        let scenarios = try discover(directory: directory, forms: options.forms)
+        try validateProfiles(scenarios, options: options)
+        return LabCheckReport(directory: directory, scenarios: check(scenarios, options: options))
+    }
+
+    /// Checks `scenarios`, replaying their traces two at a time.
+    public static func check(_ scenarios: [LabScenarioFiles], options: LabCheckOptions) -> [LabScenarioReport] {
+        let jobs = scenarios.enumerated().flatMap { index, scenario in
+            scenario.traces.map { (scenario: index, form: $0.form, path: $0.path) }
+        }
+        let results = ResultSlots<LabFormReport>(count: jobs.count)
+        DispatchQueue.concurrentPerform(iterations: jobs.count) { position in
+            let job = jobs[position]
+            let scenario = scenarios[job.scenario]
+            guard case .success(let manifest) = scenario.manifest else { return }
+            results.set(position, checkForm(job.form, path: job.path, manifest: manifest, run: scenario.run, options: options))
+        }
+        var formsByScenario = [[LabFormReport]](repeating: [], count: scenarios.count)
+        for (position, job) in jobs.enumerated() {
+            if let report = results.value(position) { formsByScenario[job.scenario].append(report) }
+        }
+        return scenarios.enumerated().map { index, scenario in
+            report(scenario, forms: formsByScenario[index], options: options)
+        }
+    }
+
+    /// Loads and replays one trace and judges it.
+    public static func checkForm(
+        _ form: LabForm, path: String, manifest: LabManifest, run: LabRunRecord.Scenario?, options: LabCheckOptions
+    ) -> LabFormReport {
+        let trace: LoadedTrace
+        do {
+            trace = try TraceLoader.load(path: path)
+        } catch let error as TraceLoadError {
+            return LabFormReport(form: form, file: path, error: "cannot load: \(error.problem)")
+        } catch {
+            return LabFormReport(form: form, file: path, error: "cannot load: \(error)")
+        }
+        if let reason = trace.unusableReason {
+            return LabFormReport(form: form, file: path, error: "unusable trace: \(reason)")
+        }
+        let replayOptions = self.replayOptions(for: manifest, options: options)
+        let result = Replayer(trace: trace, options: replayOptions).run()
+        return LabFormReport(form: form, file: path, result: result, manifest: manifest, run: run)
+    }
+
+    /// The replay options for a scenario: the manifest's configuration under the overrides.
+    /// The caller has checked the profile (``validateProfiles(_:options:)``); a kernel with
+    /// no profile falls back to `6.12` only if it was not checked.
+    public static func replayOptions(for manifest: LabManifest, options: LabCheckOptions) -> ReplayOptions {
+        let profile = options.profile ?? manifest.profile ?? .v6_12
+        let host = manifest.hostFacts.overridden(by: options.host)
+        let guest = options.guest ?? manifest.guestFacts
+        return ReplayOptions(profile: profile, host: host, guest: guest)
+    }
+
+    /// Builds a scenario's report from its forms, its run entry and its manifest.
+    static func report(_ scenario: LabScenarioFiles, forms: [LabFormReport], options: LabCheckOptions) -> LabScenarioReport {
+        var findings: [LabFinding] = []
+        var manifest: LabManifest?
+        switch scenario.manifest {
+        case .success(let parsed): manifest = parsed
+        case .failure(let error): findings.append(LabFinding(.fail, "manifest unreadable: \(error.problem)"))
+        case nil: findings.append(LabFinding(.fail, "no manifest (\(scenario.name).json)"))
+        }
+        if let run = scenario.run {
+            switch run.status {
+            case .ok?: break
+            case .livelockCapped?:
+                findings.append(LabFinding(.explained, run.summary + ": the lab stopped a livelock and capped the trace"))
+            case .timeout?, .failed?:
+                findings.append(LabFinding(.fail, run.summary))
+            case nil:
+                findings.append(LabFinding(.fail, run.summary + ": unknown status (known: \(LabRunRecord.Status.allCases.map(\.rawValue).joined(separator: ", ")))"))
+            }
+        }
+        if let manifest, let outcome = manifest.result, outcome != finishedResult {
+            let head = "L1 did not finish (observed.result = \(outcome))"
+            let gap = forms.lazy.compactMap { form in form.gapLines.first.map { (form.form, $0) } }.first
+            if scenario.run?.status == .livelockCapped {
+                findings.append(LabFinding(.explained, head + ": the lab capped the run"))
+            } else if scenario.run?.status == .timeout || scenario.run?.status == .failed {
+                // run.json's status already fails the scenario.
+            } else if let (form, line) = gap {
+                findings.append(LabFinding(.explained, head + ": the trace is capped (\(form.rawValue) gap at line \(line))"))
+            } else {
+                findings.append(LabFinding(.fail, head + " and neither run.json nor a gap in the trace explains it"))
+            }
+        }
+        if manifest != nil, scenario.traces.isEmpty {
+            let wanted = (options.forms.isEmpty ? LabForm.allCases : options.forms).map(\.rawValue).joined(separator: ", ")
+            findings.append(LabFinding(.fail, "no trace file (looked for \(scenario.name).{\(wanted)}[.xz|.gz])"))
+        }
+        let status = (findings.map(\.status) + forms.map(\.status)).max() ?? .ok
+        let replay = manifest.map { replayOptions(for: $0, options: options) }
+        return LabScenarioReport(
+            scenario: scenario.name, folder: scenario.folder, manifest: scenario.manifestPath, kernel: manifest?.kernel,
+            profile: replay?.profile.name,
+            profileSource: replay == nil ? nil : (options.profile == nil ? "manifest kernel" : "--profile"),
+            host: replay?.host ?? HostFacts(), guest: replay?.guest ?? GuestFacts(), result: manifest?.result,
+            run: scenario.run, status: status, findings: findings, forms: forms)
+    }
+}
+
+/// Results written by concurrent jobs, one slot each.
+///
+/// A class with a lock: `concurrentPerform` workers store into distinct slots, and the
+/// caller reads them after all workers finished.
+private final class ResultSlots<Value: Sendable>: @unchecked Sendable {
+    private var slots: [Value?]
+    private let lock = NSLock()
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ value: Value) {
+        lock.lock()
+        slots[index] = value
+        lock.unlock()
+    }
+
+    func value(_ index: Int) -> Value? {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots[index]
+    }
+}

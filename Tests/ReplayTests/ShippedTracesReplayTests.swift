@@ -6,11 +6,13 @@ import Testing
 
 /// Issue 4's acceptance on the real captures: with the matching kernel profile and host,
 /// replay finds no mismatch, at most 2% undetermined exits, and the exits it reads as
-/// reflected to L1 are, in order, the ones L1 itself logged in the manifest.
+/// reflected to L1 are, in order, the ones L1 itself logged in the manifest (the comparison
+/// `svmdbg lab check` makes, ``L1LogComparison``).
 @Suite struct ShippedTracesReplayTests {
     static let captures = Capture.all(forms: ["trace", "pipe", "report", "report-noplugin", "perf", "dat"])
 
-    @Test("every shipped capture replays with no mismatch and at most 2% undetermined exits", arguments: captures)
+    @Test("every shipped capture replays with no mismatch, at most 2% undetermined exits, and the #VMEXITs L1 logged",
+          arguments: captures)
     func noMismatch(capture: Capture) throws {
         let result = try replay(path: capture.path, folder: capture.folder)
         let summary = result.summary
@@ -20,39 +22,37 @@ import Testing
         for exit in result.exits where exit.verdict.kind == .undetermined {
             #expect(!exit.verdict.explanation.isEmpty)
         }
+        // The exits replay reads as reflected to L1 are, in order, the #VMEXITs L1 logged.
+        let manifest = try #require(try LabManifest.read(url: URL(fileURLWithPath: capture.manifestPath)))
+        let log = L1LogComparison(manifest: manifest, result: result)
+        #expect(log.isEqual, "\(log.summary)")
+        #expect(log.recorded.map(\.exitCode) == manifest.l1Log.map(\.exitCode))
+        // What lab check makes of this replay: never a failure.
+        let form = try #require(Self.form(of: capture))
+        let report = LabFormReport(form: form, file: capture.path, result: result, manifest: manifest)
+        #expect(report.status != .fail, "\(report.findings.map(\.text))")
     }
 
-    @Test("the exits replay reads as reflected to L1 are, in order, the #VMEXITs L1 logged",
-          arguments: Capture.all(forms: ["trace", "dat"]))
-    func reflectionsMatchManifest(capture: Capture) throws {
-        let result = try replay(path: capture.path, folder: capture.folder)
-        let reflected = result.exits.compactMap { exit -> UInt32? in
-            switch exit.recorded.kind {
-            case .reflectToL1, .vmrunFails: return exit.recorded.exitCode
-            default: return nil
-            }
-        }
-        #expect(reflected == (try Self.loggedExitCodes(manifest: capture.manifestPath)))
+    /// The form of a capture's file: `msr-prot.report-noplugin` → `report-noplugin`, `.xz` dropped.
+    static func form(of capture: Capture) -> LabForm? {
+        var name = capture.file.dropFirst(capture.scenario.count + 1)
+        for suffix in LabForm.compressedSuffixes where name.hasSuffix("." + suffix) { name = name.dropLast(suffix.count + 1) }
+        return LabForm(rawValue: String(name))
     }
 
-    /// The exit codes L1 logged, from the manifest (ground truth for tests only): every
-    /// `l1_saw_vmexit`, and the `after valid vmrun` notes of the l1-vmrun scenarios, which
-    /// log their single #VMEXIT that way.
-    static func loggedExitCodes(manifest path: String) throws -> [UInt32] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
-        let observed = object?["observed"] as? [String: Any]
-        let events = observed?["events"] as? [[String: Any]] ?? []
-        func number(_ text: Any?) -> UInt32? {
-            guard let text = text as? String, let value = UInt64(text.dropFirst(2), radix: 16) else { return nil }
-            return UInt32(truncatingIfNeeded: value)
-        }
-        return events.compactMap { event in
-            switch event["kind"] as? String {
-            case "l1_saw_vmexit": return number(event["exit_code"])
-            case "note" where event["what"] as? String == "after valid vmrun": return number(event["v0"])
-            default: return nil
-            }
+    @Test("the manifests' host facts are the ones each folder's env.txt gives",
+          arguments: CaptureHosts.folders)
+    func manifestHost(folder: CaptureHosts.Folder) throws {
+        let documented = try HostFacts(parsing: folder.host, source: "--host")
+        for capture in Capture.all(forms: ["trace"]) where capture.folder.name == folder.name {
+            let manifest = try #require(try LabManifest.read(url: URL(fileURLWithPath: capture.manifestPath)))
+            let host = manifest.hostFacts
+            #expect(host.svmeAddrChk?.value == documented.svmeAddrChk?.value, "\(capture)")
+            #expect(host.vgif?.value == documented.vgif?.value, "\(capture)")
+            #expect(host.npt?.value == documented.npt?.value, "\(capture)")
+            #expect(host.nrips?.value == documented.nrips?.value, "\(capture)")
+            #expect(host.decodeAssists?.value == documented.decodeAssists?.value, "\(capture)")
+            #expect(manifest.profile == folder.profile, "\(capture)")
         }
     }
 }

@@ -21,6 +21,17 @@ public struct TraceReflection: Sendable, Equatable, Codable {
         case exitCode = "exit_code"
     }
 
+    /// Creates a reflection.
+    public init(exit: Int, line: Int, exitCode: UInt32, name: String?, origin: ExitRecord.Origin,
+                outcome: RecordedOutcome.Kind) {
+        self.exit = exit
+        self.line = line
+        self.exitCode = exitCode
+        self.name = name
+        self.origin = origin
+        self.outcome = outcome
+    }
+
     /// Every #VMEXIT `result` shows reaching L1, in trace order: exits whose recorded outcome
     /// is a reflection or a failed VMRUN (synthesized #VMEXITs are exits of their own).
     public static func all(in result: ReplayResult) -> [TraceReflection] {

@@ -170,6 +170,14 @@ public struct L1LogEntry: Sendable, Equatable, Codable {
         case manifestIndex = "manifest_index", exitCode = "exit_code", name, l2RIP = "l2_rip"
     }
 
+    /// Creates an entry.
+    public init(manifestIndex: Int, exitCode: UInt32, name: String?, l2RIP: UInt64?) {
+        self.manifestIndex = manifestIndex
+        self.exitCode = exitCode
+        self.name = name
+        self.l2RIP = l2RIP
+    }
+
     /// The `note` a lab l1-vmrun scenario writes after its valid VMRUN; its `v0` is the exit
     /// code of the #VMEXIT that VMRUN ended with (those scenarios log it this way instead of
     /// an `l1_saw_vmexit`).

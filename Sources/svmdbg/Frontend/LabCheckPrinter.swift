@@ -45,10 +45,12 @@ enum LabCheckPrinter {
             if scenario.forms.isEmpty {
                 out += row([scenario.scenario, "-", scenario.status.rawValue, "-", "-", "-", "-", "-"]) + "\n"
             }
+            // A row's status also counts the scenario's own findings (run.json, an unfinished L1).
+            let scenarioStatus = scenario.findings.map(\.status).max() ?? .ok
             for form in scenario.forms {
                 let log = form.l1Log.map { $0.isEqual ? $0.summary : "differ" } ?? "-"
                 out += row([
-                    scenario.scenario, form.form.rawValue, form.status.rawValue, "\(form.exits)", "\(form.match)",
+                    scenario.scenario, form.form.rawValue, max(form.status, scenarioStatus).rawValue, "\(form.exits)", "\(form.match)",
                     "\(form.mismatch)", "\(form.undetermined)", log,
                 ]) + "\n"
                 for finding in form.findings {

@@ -67,6 +67,40 @@ import Testing
         #expect(report.scenarios.filter { $0.scenario != "vmmcall" }.allSatisfy { $0.status == .ok })
     }
 
+    @Test("the whole 6.1 vmmcall livelock (.dat, no gap) is explained by the loop it ends in")
+    func endingLoop() throws {
+        let workspace = try Workspace("loop")
+        defer { workspace.remove() }
+        try workspace.copy("6.1/vmmcall.json")
+        try workspace.copy("6.1/vmmcall.dat")
+        let report = try LabCheck.run(directory: workspace.url.path)
+        let scenario = try #require(report.scenarios.first)
+        #expect(scenario.status == .explained)
+        #expect(scenario.forms.first?.gapLines == [])
+        #expect(scenario.findings.map(\.text) == [
+            "L1 did not finish (observed.result = timeout): the dat trace ends in a loop (196 of its last 200 exits are "
+                + "L2 UD excp (0x046) at rip 0x10536, L0 kept it (kvm_emulate_insn); none reached L1)",
+        ])
+    }
+
+    @Test("an L1 that did not finish fails when neither run.json nor the trace explains it")
+    func unexplainedTimeout() throws {
+        let workspace = try Workspace("unfinished")
+        defer { workspace.remove() }
+        try workspace.copy("6.12/minimal.trace")
+        let text = try String(contentsOf: RepositoryPaths.trace("6.12/minimal.json"), encoding: .utf8)
+        let changed = text.replacingOccurrences(of: #""result": "done""#, with: #""result": "timeout""#)
+        #expect(changed != text)
+        try workspace.write("minimal.json", changed)
+        let report = try LabCheck.run(directory: workspace.url.path)
+        let scenario = try #require(report.scenarios.first)
+        #expect(scenario.status == .fail)
+        #expect(scenario.findings.map(\.text) == [
+            "L1 did not finish (observed.result = timeout) and neither run.json nor the trace (a gap, an ending loop) explains it",
+        ])
+        #expect(scenario.forms.first?.status == .ok)
+    }
+
     @Test("a manifest with one logged exit code changed fails, naming the first divergence")
     func mutatedManifest() throws {
         let workspace = try Workspace("mutated")

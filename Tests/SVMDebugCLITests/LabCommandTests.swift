@@ -190,6 +190,11 @@ import Testing
         let run = try Self.svmdbg(["lab", "run", "-o", "x"], in: nested, removing: ["SVMDBG_LAB_DIR"])
         #expect(run.status == 3)
         #expect(run.stdout == "<-o>\n<x>\n")
+        // --help is the script's; one leading -- is dropped, a later one kept.
+        let help = try Self.svmdbg(["lab", "run", "--help"], in: nested, removing: ["SVMDBG_LAB_DIR"])
+        #expect(help.stdout == "<--help>\n")
+        let separated = try Self.svmdbg(["lab", "run", "--", "--cpu", "--", "zen3"], in: nested, removing: ["SVMDBG_LAB_DIR"])
+        #expect(separated.stdout == "<--cpu>\n<-->\n<zen3>\n")
     }
 
     @Test("lab run without a script says where it looked and exits 2")

@@ -69,6 +69,15 @@ public enum LabCheck {
     /// `observed.result` of a scenario whose L1 ran its program to the end.
     public static let finishedResult = "done"
 
+    /// How many exits at the end of a trace ``LabFormReport/endingLoop`` looks at: far more
+    /// than any lab scenario's whole program causes (the longest shipped one, 55), far fewer
+    /// than a livelock leaves before the lab stops it (thousands).
+    public static let loopThreshold = 200
+
+    /// The share of those exits one repeated exit must make up (timer interrupts and the
+    /// exit that stopped the guest make up the rest).
+    public static let loopShare = 0.9
+
     /// Finds every manifest (`NAME.json` with an `observed` object) in `directory` and its
     /// subfolders, with its traces and `run.json` entry.
     ///
@@ -244,14 +253,17 @@ public enum LabCheck {
         if let manifest, let outcome = manifest.result, outcome != finishedResult {
             let head = "L1 did not finish (observed.result = \(outcome))"
             let gap = forms.lazy.compactMap { form in form.gapLines.first.map { (form.form, $0) } }.first
+            let loop = forms.lazy.compactMap { form in form.endingLoop.map { (form.form, $0) } }.first
             if scenario.run?.status == .livelockCapped {
                 findings.append(LabFinding(.explained, head + ": the lab capped the run"))
             } else if scenario.run?.status == .timeout || scenario.run?.status == .failed {
                 // run.json's status already fails the scenario.
             } else if let (form, line) = gap {
                 findings.append(LabFinding(.explained, head + ": the trace is capped (\(form.rawValue) gap at line \(line))"))
+            } else if let (form, text) = loop {
+                findings.append(LabFinding(.explained, head + ": the \(form.rawValue) trace ends in a loop (\(text))"))
             } else {
-                findings.append(LabFinding(.fail, head + " and neither run.json nor a gap in the trace explains it"))
+                findings.append(LabFinding(.fail, head + " and neither run.json nor the trace (a gap, an ending loop) explains it"))
             }
         }
         if manifest != nil, scenario.traces.isEmpty {

@@ -94,6 +94,11 @@ public struct LabFormReport: Sendable {
     public var l1LogExplainedBy: String?
     /// Why the trace could not be replayed.
     public var error: String?
+    /// How the trace ends when it ends in a loop: of its last ``LabCheck/loopThreshold``
+    /// exits none reached L1 and at least ``LabCheck/loopShare`` of them are the same exit
+    /// (code, RIP, level, recorded outcome), e.g. `196 of its last 200 exits are L2 UD excp
+    /// (0x046) at rip 0x10536, L0 kept it (kvm_emulate_insn); none reached L1`: a livelock.
+    public var endingLoop: String?
     /// Every difference and its status.
     public var findings: [LabFinding]
 
@@ -151,6 +156,7 @@ public struct LabFormReport: Sendable {
             findings.append(LabFinding(.fail, "undetermined exit at line \(note.line) (\(note.name)) with no reason"))
         }
 
+        endingLoop = Self.endingLoop(of: result.exits)
         let comparison = L1LogComparison(manifest: manifest, result: result)
         l1Log = comparison
         l1LogExplainedBy = nil
@@ -181,7 +187,35 @@ public struct LabFormReport: Sendable {
         undeterminedExits = []
         l1Log = nil
         l1LogExplainedBy = nil
+        endingLoop = nil
         findings = [LabFinding(.fail, error)]
+    }
+
+    /// `N of the last M exits are LEVEL NAME (CODE) at rip R, OUTCOME; none reached L1` when
+    /// the trace ends in a loop (``LabCheck/loopThreshold``, ``LabCheck/loopShare``), else `nil`.
+    static func endingLoop(of exits: [ExitRecord]) -> String? {
+        guard exits.count >= LabCheck.loopThreshold else { return nil }
+        let window = exits.suffix(LabCheck.loopThreshold)
+        let reachedL1 = window.contains { $0.recorded.kind == .reflectToL1 || $0.recorded.kind == .vmrunFails }
+        guard !reachedL1 else { return nil }
+        struct Key: Hashable {
+            var code: UInt32
+            var rip: UInt64?
+            var level: Level?
+            var outcome: RecordedOutcome.Kind
+        }
+        var counts: [Key: Int] = [:]
+        var example: [Key: ExitRecord] = [:]
+        for exit in window {
+            let key = Key(code: exit.exitCode, rip: exit.rip, level: exit.level, outcome: exit.recorded.kind)
+            counts[key, default: 0] += 1
+            example[key] = example[key] ?? exit
+        }
+        guard let (key, count) = counts.max(by: { $0.value < $1.value }),
+              Double(count) >= LabCheck.loopShare * Double(window.count), let exit = example[key] else { return nil }
+        let rip = exit.rip.map { " at rip 0x" + String($0, radix: 16) } ?? ""
+        return "\(count) of its last \(window.count) exits are \(exit.level?.rawValue ?? "?") "
+            + "\(ExitCodeText.name(exit.exitCode))\(rip), \(exit.recorded.summary); none reached L1"
     }
 
     /// The reason the tool can name for an L1-log divergence, or `nil`.

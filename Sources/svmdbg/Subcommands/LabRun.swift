@@ -8,8 +8,9 @@ struct LabRunCommand: ParsableCommand {
         abstract: "Run the lab's lab/run script with the given arguments.",
         discussion: """
             Passes every argument unchanged to lab/run (its options: [--kernel 6.1|6.12|PATH] \
-            [--cpu zen3|naples|no-npt|QEMU-CPU] [--timeout S] [SCENARIO...] -o DIR; the script's own \
-            help: 'svmdbg lab run -- --help').
+            [--cpu zen3|naples|no-npt|QEMU-CPU] [--timeout S] [SCENARIO...] -o DIR), except one \
+            leading '--'. 'svmdbg lab run --help' is the script's help; this text is \
+            'svmdbg help lab run'.
 
             The script is found in $SVMDBG_LAB_DIR (the folder holding run, or holding lab/run), \
             else in the nearest folder holding lab/run above the current directory, else above \
@@ -33,7 +34,7 @@ struct LabRunCommand: ParsableCommand {
         }
         let status: Int32
         do {
-            status = try LabLauncher.run(script: script, arguments: arguments)
+            status = try LabLauncher.run(script: script, arguments: arguments.first == "--" ? Array(arguments.dropFirst()) : arguments)
         } catch {
             StandardError.write("svmdbg lab run: error: \(script.path): cannot start (\(error.localizedDescription))\n")
             throw ExitCode(SVMDebugExitCode.unusable)

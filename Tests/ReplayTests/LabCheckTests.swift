@@ -132,7 +132,7 @@ import Testing
         #expect(divergence.recorded?.exitCode == manifest.l1Log[1].exitCode)
         #expect(divergence.line == log.recorded[1].line)
         let failure = try #require(form.findings.first { $0.status == .fail })
-        #expect(failure.text.contains("differ at #VMEXIT 2"))
+        #expect(failure.text.contains("differs at #VMEXIT 2"))
         #expect(failure.text.contains("L1 logged hlt (0x078)"))
         #expect(failure.text.contains("trace line \(log.recorded[1].line) shows"))
     }

@@ -20,8 +20,8 @@ import Testing
         process.environment = merged
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("svmdbg-lab-out-\(UUID().uuidString)")
         let err = FileManager.default.temporaryDirectory.appendingPathComponent("svmdbg-lab-err-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         defer {
             try? FileManager.default.removeItem(at: out)
             try? FileManager.default.removeItem(at: err)
@@ -107,7 +107,7 @@ import Testing
         #expect(run.status == 1, "\(run.stderr)")
         let row = run.stdout.split(separator: "\n").first { $0.hasPrefix("  cr-access ") }
         #expect(row?.contains(" fail ") == true)
-        #expect(run.stdout.contains("✘ L1 log differ at #VMEXIT 1 of"))
+        #expect(run.stdout.contains("✘ L1 log differs at #VMEXIT 1 of"))
         #expect(run.stdout.contains("L1 logged hypercall (0x081) (manifest idx 2), trace line"))
         #expect(run.stdout.contains("summary: 1 scenarios: 0 ok, 0 explained, 1 fail;"))
         let json = try Self.svmdbg(["lab", "check", folder.path, "--json"])

@@ -109,6 +109,6 @@ public struct L1LogComparison: Sendable, Equatable {
             ?? "L1 logged nothing more"
         let shown = divergence.recorded.map { "trace line \($0.line) shows \(ExitCodeText.name($0.exitCode))" }
             ?? "the trace shows nothing more"
-        return "differ at #VMEXIT \(divergence.index + 1) of \(expected.count) logged / \(recorded.count) traced: \(logged), \(shown)"
+        return "differs at #VMEXIT \(divergence.index + 1) of \(expected.count) logged / \(recorded.count) traced: \(logged), \(shown)"
     }
 }

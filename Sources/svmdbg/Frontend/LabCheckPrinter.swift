@@ -48,7 +48,7 @@ enum LabCheckPrinter {
             // A row's status also counts the scenario's own findings (run.json, an unfinished L1).
             let scenarioStatus = scenario.findings.map(\.status).max() ?? .ok
             for form in scenario.forms {
-                let log = form.l1Log.map { $0.isEqual ? $0.summary : "differ" } ?? "-"
+                let log = form.l1Log.map { log in log.firstDivergence.map { "differs at #VMEXIT \($0.index + 1)" } ?? log.summary } ?? "-"
                 out += row([
                     scenario.scenario, form.form.rawValue, max(form.status, scenarioStatus).rawValue, "\(form.exits)", "\(form.match)",
                     "\(form.mismatch)", "\(form.undetermined)", log,

@@ -12,8 +12,6 @@ extension SVMDebugCommand {
     }
 }
 
-extension LabForm: ExpressibleByArgument {}
-
 /// `svmdbg lab check DIR`: replay every trace of every lab scenario under DIR.
 struct LabCheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -238,6 +238,25 @@ import Testing
         }
     }
 
+    @Test("a manifest that is not JSON fails when its traces sit next to it; other JSON files are skipped")
+    func brokenManifest() throws {
+        let workspace = try Workspace("broken")
+        defer { workspace.remove() }
+        try workspace.copy("6.12/minimal.json")
+        try workspace.copy("6.12/minimal.trace")
+        try workspace.copy("6.12/cr-access.trace")
+        try workspace.write("cr-access.json", "{\"scenario\": \"cr-access\", \"observed\": {")
+        try workspace.write("notes.json", "not json either")
+        try workspace.copy("scenarios/msr-in-range-bit-set.json")
+        let report = try LabCheck.run(directory: workspace.url.path)
+        #expect(report.scenarios.map(\.scenario) == ["cr-access", "minimal"])
+        let broken = try #require(report.scenarios.first)
+        #expect(broken.status == .fail)
+        #expect(broken.forms.isEmpty)
+        #expect(broken.findings.map(\.text) == ["manifest unreadable: not valid JSON"])
+        #expect(report.scenarios.last?.status == .ok)
+    }
+
     @Test("--host overrides the manifest's facts and keeps the rest", arguments: [true, false])
     func hostOverride(svmeAddrChk: Bool) throws {
         let manifest = try #require(try LabManifest.read(url: RepositoryPaths.trace("6.12-naples/minimal.json")))

@@ -89,26 +89,28 @@ public enum LabCheck {
             throw LabInputError(file: directory, problem: "no such directory")
         }
         guard isDirectory.boolValue else { throw LabInputError(file: directory, problem: "not a directory") }
-        let root = URL(fileURLWithPath: directory)
-        var folders: [String] = [""]
-        if let enumerator = FileManager.default.enumerator(
-            at: root, includingPropertiesForKeys: [.isDirectoryKey], options: [.skipsHiddenFiles]) {
-            for case let url as URL in enumerator
-            where (try? url.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true {
-                let relative = url.standardizedFileURL.path.dropFirst(root.standardizedFileURL.path.count)
-                folders.append(String(relative.drop { $0 == "/" }))
-            }
-        }
         let wanted = forms.isEmpty ? LabForm.allCases : forms
         var found: [LabScenarioFiles] = []
-        for relative in folders.sorted() {
-            let folderPath = relative.isEmpty ? directory : (directory.hasSuffix("/") ? directory : directory + "/") + relative
-            found += try scenarios(in: folderPath, forms: wanted)
+        for folder in folders(below: directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory) {
+            found += try scenarios(in: folder, forms: wanted)
         }
         guard !found.isEmpty else {
             throw LabInputError(file: directory, problem: "no lab manifests (NAME.json with \"observed\") here or below")
         }
         return found
+    }
+
+    /// `folder` and every folder below it, depth first in name order; hidden folders and
+    /// symbolic links to folders are not entered (a link could loop).
+    static func folders(below folder: String) -> [String] {
+        var result = [folder]
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
+        for name in names where !name.hasPrefix(".") {
+            let path = folder == "/" ? "/" + name : folder + "/" + name
+            let type = (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType
+            if type == .typeDirectory { result += folders(below: path) }
+        }
+        return result
     }
 
     /// The scenarios of one folder.

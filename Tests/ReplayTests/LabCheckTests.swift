@@ -260,8 +260,8 @@ import Testing
     @Test("--host overrides the manifest's facts and keeps the rest", arguments: [true, false])
     func hostOverride(svmeAddrChk: Bool) throws {
         let manifest = try #require(try LabManifest.read(url: RepositoryPaths.trace("6.12-naples/minimal.json")))
-        let options = LabCheck.replayOptions(
-            for: manifest, options: LabCheckOptions(host: HostFacts(svmeAddrChk: Known(svmeAddrChk, source: "--host"))))
+        let options = try #require(LabCheck.replayOptions(
+            for: manifest, options: LabCheckOptions(host: HostFacts(svmeAddrChk: Known(svmeAddrChk, source: "--host")))))
         #expect(options.host.svmeAddrChk == Known(svmeAddrChk, source: "--host"))
         #expect(options.host.vgif == Known(false, source: "manifest l0.kvm_amd_params.vgif"))
         #expect(options.host.decodeAssists == Known(false, source: "manifest l0.host_cpuid_8000000a.edx bit 7"))

@@ -181,7 +181,7 @@ public enum LabCheck {
         return LabCheckReport(directory: directory, scenarios: check(scenarios, options: options))
     }
 
-    /// Checks `scenarios`, replaying their traces two at a time.
+    /// Checks `scenarios`, replaying their traces in parallel (one worker per CPU).
     public static func check(_ scenarios: [LabScenarioFiles], options: LabCheckOptions) -> [LabScenarioReport] {
         let jobs = scenarios.enumerated().flatMap { index, scenario in
             scenario.traces.map { (scenario: index, form: $0.form, path: $0.path) }
@@ -217,16 +217,17 @@ public enum LabCheck {
         if let reason = trace.unusableReason {
             return LabFormReport(form: form, file: path, error: "unusable trace: \(reason)")
         }
-        let replayOptions = self.replayOptions(for: manifest, options: options)
+        guard let replayOptions = self.replayOptions(for: manifest, options: options) else {
+            return LabFormReport(form: form, file: path, error: "kernel '\(manifest.kernel ?? "?")' matches no profile; give --profile")
+        }
         let result = Replayer(trace: trace, options: replayOptions).run()
         return LabFormReport(form: form, file: path, result: result, manifest: manifest, run: run)
     }
 
-    /// The replay options for a scenario: the manifest's configuration under the overrides.
-    /// The caller has checked the profile (``validateProfiles(_:options:)``); a kernel with
-    /// no profile falls back to `6.12` only if it was not checked.
-    public static func replayOptions(for manifest: LabManifest, options: LabCheckOptions) -> ReplayOptions {
-        let profile = options.profile ?? manifest.profile ?? .v6_12
+    /// The replay options for a scenario: the manifest's configuration under the overrides;
+    /// `nil` when neither `options` nor the manifest's kernel names a profile.
+    public static func replayOptions(for manifest: LabManifest, options: LabCheckOptions) -> ReplayOptions? {
+        guard let profile = options.profile ?? manifest.profile else { return nil }
         let host = manifest.hostFacts.overridden(by: options.host)
         let guest = options.guest ?? manifest.guestFacts
         return ReplayOptions(profile: profile, host: host, guest: guest)
@@ -273,7 +274,7 @@ public enum LabCheck {
             findings.append(LabFinding(.fail, "no trace file (looked for \(scenario.name).{\(wanted)}[.xz|.gz])"))
         }
         let status = (findings.map(\.status) + forms.map(\.status)).max() ?? .ok
-        let replay = manifest.map { replayOptions(for: $0, options: options) }
+        let replay = manifest.flatMap { replayOptions(for: $0, options: options) }
         return LabScenarioReport(
             scenario: scenario.name, folder: scenario.folder, manifest: scenario.manifestPath, kernel: manifest?.kernel,
             profile: replay?.profile.name,

@@ -282,7 +282,7 @@ public struct LabScenarioReport: Sendable {
 public struct LabCheckSummary: Sendable, Equatable, Codable {
     /// Scenarios checked.
     public var scenarios = 0
-    /// Scenarios per status.
+    /// Scenarios whose status is `ok`.
     public var ok = 0
     /// Scenarios whose differences are all explained.
     public var explained = 0

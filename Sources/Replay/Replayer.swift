@@ -179,6 +179,10 @@ struct Walk: Sendable {
     var vcpus: [Int32: TrackedVCPU] = [:]
     var open = OpenExits()
     var ledger = InferenceLedger()
+    /// Outcomes per distinct model input (``DecisionMemo``).
+    var memo = DecisionMemo()
+    /// The model of the replay's profile and host.
+    let model: DecisionModel
     var exits: [ExitRecord] = []
     var states: [ReplayState] = []
     var findings: [ReplayFinding] = []
@@ -205,6 +209,7 @@ struct Walk: Sendable {
         self.isMSR = names.map { $0 == "kvm_msr" }
         self.gapStarts = Set(trace.gaps)
         self.keyStride = finishOrder.count + 2
+        self.model = DecisionModel(profile: options.profile, host: host)
     }
 
     /// Steps through every event of this walk's threads, then closes what is still open.
@@ -410,20 +415,20 @@ struct Walk: Sendable {
         let modelState = state.modelState(guest: guest)
         var decidedState = modelState
         decidedState.assumptions.merge(inputs.assumptions(level: current.level)) { known, _ in known }
-        let decision: Decision
+        let answer: DecisionMemo.Answer
         if let event = inputs.event() {
-            decision = DecisionModel(profile: options.profile, host: host).decision(for: event, state: decidedState)
+            answer = memo.decide(event, state: decidedState, model: model)
         } else {
             let code = ExitCodeText.name(current.exit.exitReason.rawValue)
-            decision = Decision(
-                subject: "synthesized #VMEXIT \(code)",
-                outcome: .undetermined([], missing: ["a pending event that becomes #VMEXIT \(code)"]),
-                path: [], profile: options.profile.name)
+            answer = DecisionMemo.Answer(
+                outcome: memo.store(.undetermined([], missing: ["a pending event that becomes #VMEXIT \(code)"])),
+                decidingRule: nil)
         }
-        var verdict = judge(decision: decision, recorded: recorded, current: current)
+        let outcome = memo.outcomes[answer.outcome]
+        var verdict = judge(outcome: outcome, recorded: recorded, current: current)
         if verdict.kind == .match, case .vmrunFails = recorded.kind, let message = recorded.failedCheck {
             // The trace names the failed check: ask the model whether this kernel has it.
-            let check = DecisionModel(profile: options.profile, host: host).decision(for: .vmrunConsistencyFailure(message: message), state: modelState)
+            let check = model.decision(for: .vmrunConsistencyFailure(message: message), state: modelState)
             if check.outcome.kind != .vmrunFails {
                 verdict = Verdict(
                     kind: .mismatch,
@@ -441,17 +446,16 @@ struct Walk: Sendable {
             exitCode: current.exit.exitReason.rawValue, exitInfo1: current.exit.exitInfo1,
             exitInfo2: current.exit.exitInfo2, exitIntInfo: current.exit.intrInfo,
             exitIntInfoErr: current.exit.errorCode, rip: current.exit.guestRIP, stateIndex: stateIndex,
-            model: decision.outcome, decidingRule: decision.path.last?.rule, recorded: recorded, verdict: verdict))
+            model: outcome, decidingRule: answer.decidingRule, recorded: recorded, verdict: verdict))
     }
 
     /// Compares, settling undetermined decisions with the recorded outcome where it can.
-    private mutating func judge(decision: Decision, recorded: RecordedOutcome, current: ExitSpan) -> Verdict {
+    private mutating func judge(outcome: Outcome, recorded: RecordedOutcome, current: ExitSpan) -> Verdict {
         if recorded.kind == .unknown {
             return Verdict(
                 kind: .undetermined, missing: ["recorded outcome"],
                 explanation: "no kvm_entry follows this exit on its thread before \(current.origin == .hardwareExit ? "the next exit or the end of the trace" : "the end"): events are missing")
         }
-        let outcome = decision.outcome
         guard outcome.kind == .undetermined else {
             let differences = OutcomeComparison.differences(model: outcome, recorded: recorded)
             if differences.isEmpty {

@@ -14,41 +14,48 @@ import NestedSVM
 /// `ReplayDecisionMemoTests` checks memoised and direct outcomes agree exit by exit on the
 /// shipped traces.
 struct DecisionMemo: Sendable {
-    /// A memoised answer: the outcome (an index into ``outcomes``) and the deciding rule.
-    struct Answer: Sendable {
-        /// Index into ``DecisionMemo/outcomes``.
-        var outcome: Int
-        /// The last rule of the path.
-        var decidingRule: RuleID?
-    }
-
     /// Distinct inputs are remembered up to this many; past it the model runs directly
     /// (keeps a pathological trace, where nothing repeats, from growing the memo without bound).
     static let capacity = 1 << 16
 
-    /// Distinct outcomes seen, by first appearance.
+    /// Distinct outcomes, by first appearance.
     private(set) var outcomes: [Outcome] = []
-    private var answers: [DecisionKey: Answer] = [:]
-    /// Model runs (misses) and lookups, for the benchmark's breakdown.
+    /// Distinct answers (outcome and deciding rule), by first appearance.
+    private(set) var answers: [DecisionAnswer] = []
+    private var byKey: [DecisionKey: Int] = [:]
+    private var unmodelled: [UInt32: Int] = [:]
+    /// Model runs (misses).
     private(set) var runs = 0
-    private(set) var lookups = 0
 
-    /// The model's outcome and deciding rule for `event` in `state`, from the memo when
-    /// the same values were decided before.
-    mutating func decide(_ event: Event, state: VCPUState, model: DecisionModel) -> Answer {
-        lookups += 1
+    /// The answer (an index into ``answers``) for `event` in `state`, from the memo when the
+    /// same values were decided before.
+    mutating func decide(_ event: Event, state: VCPUState, model: DecisionModel) -> Int {
         let key = DecisionKey(event: event, state: state)
-        if let known = answers[key] { return known }
+        if let known = byKey[key] { return known }
         runs += 1
         let decision = model.decision(for: event, state: state)
-        let answer = Answer(outcome: outcomes.count, decidingRule: decision.path.last?.rule)
-        outcomes.append(decision.outcome)
-        if answers.count < Self.capacity { answers[key] = answer }
+        let answer = store(DecisionAnswer(outcome: intern(decision.outcome), decidingRule: decision.path.last?.rule))
+        if byKey.count < Self.capacity { byKey[key] = answer }
         return answer
     }
 
-    /// Stores an outcome decided elsewhere (not memoised) and returns its index.
-    mutating func store(_ outcome: Outcome) -> Int {
+    /// The answer for a synthesized #VMEXIT no pending event produces: undetermined.
+    mutating func unmodelledSynthesized(code: UInt32) -> Int {
+        if let known = unmodelled[code] { return known }
+        let text = ExitCodeText.name(code)
+        let answer = store(DecisionAnswer(
+            outcome: intern(.undetermined([], missing: ["a pending event that becomes #VMEXIT \(text)"])),
+            decidingRule: nil))
+        unmodelled[code] = answer
+        return answer
+    }
+
+    private mutating func store(_ answer: DecisionAnswer) -> Int {
+        answers.append(answer)
+        return answers.count - 1
+    }
+
+    private mutating func intern(_ outcome: Outcome) -> Int {
         outcomes.append(outcome)
         return outcomes.count - 1
     }

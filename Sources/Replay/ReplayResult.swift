@@ -93,7 +93,8 @@ public struct ReplayResult: Sendable {
         } else {
             kvmExit = KVMExit(exitReason: SVMExitReason(exit.exitCode))
         }
-        let inputs = ModelInputs(trace: trace, origin: exit.origin, exit: kvmExit, events: Array(events(of: exit).dropFirst()))
+        let own = ExitEvents(trace: trace, numbers: Array(events(of: exit).dropFirst()), mask: ExitEvents.readMask(trace))
+        let inputs = ModelInputs(trace: trace, origin: exit.origin, exit: kvmExit, events: own)
         guard let event = inputs.event() else {
             let code = ExitCodeText.name(exit.exitCode)
             return Decision(

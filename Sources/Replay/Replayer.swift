@@ -193,6 +193,8 @@ struct Walk: Sendable {
     let relevant: [Bool]
     /// Per name id: whether it is `kvm_msr`.
     let isMSR: [Bool]
+    /// Per name id: whether closing an exit reads the payload (``ExitEvents/readNames``).
+    let readMask: [Bool]
 
     var vcpus: [Int32: TrackedVCPU] = [:]
     var open = OpenExits()
@@ -272,6 +274,7 @@ struct Walk: Sendable {
         self.names = trace.eventNames
         self.relevant = names.map { TrackedEvents.relevant.contains($0) }
         self.isMSR = names.map { $0 == "kvm_msr" }
+        self.readMask = ExitEvents.readMask(trace)
         self.gapStarts = Set(trace.gaps)
         self.keyStride = finishOrder.count + 2
         self.model = DecisionModel(profile: options.profile, host: host)
@@ -361,7 +364,7 @@ struct Walk: Sendable {
                     // The walk believed L1 ran (e.g. after a cut trace); the event settles it.
                     open[pid]?.state.guestMode = Known(true, source: "kvm_nested_vmexit line \(lineNumber)")
                 }
-                open[pid]?.events.append(number)
+                open[pid]?.append(number, payload: payload)
                 open[pid]?.last = number
                 open[pid]?.lastLine = lineNumber
             } else if case .nestedVMExit(let exit) = payload {
@@ -381,7 +384,7 @@ struct Walk: Sendable {
             // before an entry: the exit still open was finished by L0 (this is the point where
             // the entry would have come), and a synthesized INTR #VMEXIT starts here.
             if var current = open.removeValue(forKey: pid) {
-                current.events.append(number)
+                current.append(number, payload: payload)
                 current.last = number
                 current.lastLine = lineNumber
                 close(current, entry: number)
@@ -392,11 +395,11 @@ struct Walk: Sendable {
                 exit: KVMExit(exitReason: SVMExitReason(Self.intrExitCode)), timestamp: trace.timestamp(of: number),
                 level: .l2, levelSource: "kvm_nested_intr_vmexit line \(lineNumber) (fires only in guest mode)", state: vcpu)
             if case .nestedIntrVMExit(let rip) = payload { synthesized.exit.guestRIP = rip }
-            synthesized.events.append(number)
+            synthesized.append(number, payload: payload)
             open[pid] = synthesized
         case "kvm_nested_vmexit_inject":
             if open[pid] != nil {
-                extendOpenExit(pid: pid, with: number, line: lineNumber)
+                extendOpenExit(pid: pid, with: number, line: lineNumber, payload: payload)
             } else if case .nestedVMExitInject(let inject) = payload {
                 let vcpu = vcpus[pid] ?? TrackedVCPU(pid: pid)
                 let exit = KVMExit(
@@ -406,18 +409,18 @@ struct Walk: Sendable {
                     origin: .synthesized, first: number, firstLine: lineNumber, lastLine: lineNumber, last: number,
                     exit: exit, timestamp: trace.timestamp(of: number), level: vcpu.level,
                     levelSource: vcpu.guestMode?.source ?? "unknown", state: vcpu)
-                current.events.append(number)
+                current.append(number, payload: payload)
                 open[pid] = current
             }
         case "kvm_entry":
             if var current = open.removeValue(forKey: pid) {
-                current.events.append(number)
+                current.append(number, payload: payload)
                 current.last = number
                 current.lastLine = lineNumber
                 close(current, entry: number)
             }
         default:
-            extendOpenExit(pid: pid, with: number, line: lineNumber)
+            extendOpenExit(pid: pid, with: number, line: lineNumber, payload: payload)
         }
     }
 
@@ -441,10 +444,10 @@ struct Walk: Sendable {
     }
 
     /// Adds an event to the exit still open on `pid`, if any.
-    private mutating func extendOpenExit(pid: Int32, with number: EventNumber, line: Int) {
+    private mutating func extendOpenExit(pid: Int32, with number: EventNumber, line: Int, payload: EventPayload? = nil) {
         // Mutated in place: copying the span out would copy its event list on every append.
         guard open[pid] != nil else { return }
-        open[pid]?.events.append(number)
+        open[pid]?.append(number, payload: payload)
         open[pid]?.last = number
         open[pid]?.lastLine = line
     }
@@ -486,15 +489,15 @@ struct Walk: Sendable {
     /// opened, the vmcb12 of a VMRUN's own events, the level the exit ran at, facts the
     /// ledger learned for this configuration, and whether L0 faulted an MSR of the exit.
     /// The one place a per-exit `VCPUState` is made (replay and re-derivation both use it).
-    func exitState(for current: ExitSpan) -> ExitState {
+    func exitState(for current: ExitSpan, events: ExitEvents) -> ExitState {
         var state = current.state
         if current.exit.exitReason.rawValue == VMRUNInput.exitCode, current.level == .l1 {
             // The vmcb12 this VMRUN uses is printed by its own kvm_nested_vmenter and
             // kvm_nested_intercepts (after the checks); they describe the instruction's input.
-            for number in current.events {
+            for (number, payload) in events.all {
                 let name = trace.name(of: number)
                 guard name == "kvm_nested_vmenter" || name == "kvm_nested_vmrun" || name == "kvm_nested_intercepts" else { continue }
-                state.apply(trace.payload(of: number), name: name, line: trace.lineNumber(of: number))
+                state.apply(payload, name: name, line: trace.lineNumber(of: number))
             }
         }
         if let level = current.level {
@@ -503,11 +506,11 @@ struct Walk: Sendable {
         var vmcb12 = state.vmcb12
         ledger.apply(to: &vmcb12, pid: state.pid, configuration: state.configuration)
         state.vmcb12 = vmcb12
-        let inputs = ModelInputs(trace: trace, origin: current.origin, exit: current.exit, events: current.events)
+        let inputs = ModelInputs(trace: trace, origin: current.origin, exit: current.exit, events: events)
         var guest = options.guest
         // A kvm_msr inside the exit states whether L0's emulation of that MSR faulted.
-        for number in current.events where isMSR[trace.nameID(of: number)] {
-            if case .msr(let msr) = trace.payload(of: number), guest.l0RejectsMSR[msr.msr] == nil {
+        for (number, payload) in events.all where isMSR[trace.nameID(of: number)] {
+            if case .msr(let msr) = payload, guest.l0RejectsMSR[msr.msr] == nil {
                 guest.l0RejectsMSR[msr.msr] = Known(
                     msr.faulted, source: "kvm_msr line \(trace.lineNumber(of: number))" + (msr.faulted ? " (#GP)" : ""))
             }
@@ -517,7 +520,8 @@ struct Walk: Sendable {
 
     private mutating func close(_ current: ExitSpan, entry: EventNumber?) {
         exitsSinceCheckpoint[current.state.pid, default: 0] += 1
-        let built = exitState(for: current)
+        let events = ExitEvents(trace: trace, numbers: current.events, decoded: current.payloads, mask: readMask)
+        let built = exitState(for: current, events: events)
         switch mode {
         case .replay:
             break
@@ -528,8 +532,7 @@ struct Walk: Sendable {
             rederive(current, built: built, target: nil, exits: known)
             return
         }
-        let recorded = RecordedOutcomeReader.read(
-            trace: trace, events: current.events, entry: entry, level: current.level, origin: current.origin)
+        let recorded = RecordedOutcomeReader.read(events: events, entry: entry, level: current.level, origin: current.origin)
         var decidedState = built.model
         decidedState.assumptions.merge(built.inputs.assumptions(level: current.level)) { known, _ in known }
         let answer: Int
@@ -711,7 +714,16 @@ struct ExitSpan: Sendable {
     var level: Level?
     var levelSource: String
     var state: TrackedVCPU
+    /// The exit's events after its first, in order.
     var events: [EventNumber] = []
+    /// Their payloads where the walk decoded them already (nil: not decoded yet).
+    var payloads: [EventPayload?] = []
+
+    /// Adds an event, with its payload when already decoded.
+    mutating func append(_ number: EventNumber, payload: EventPayload?) {
+        events.append(number)
+        payloads.append(payload)
+    }
 }
 
 

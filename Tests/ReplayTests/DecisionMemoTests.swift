@@ -16,11 +16,50 @@ import TraceKit
         let trace = try TraceLoader.load(path: capture.path)
         for profile in [KernelProfile.v6_1, .v6_12] {
             let result = replay(trace: trace, folder: capture.folder, profile: profile)
-            for exit in result.exits {
-                let direct = result.decision(for: exit)
+            var checked = 0
+            result.forEachExitState { position, state in
+                let exit = result.exits[position]
+                let direct = result.decision(for: exit, in: state)
                 #expect(direct.outcome == exit.model, "\(capture.file) exit \(exit.index) under \(profile.name)")
                 #expect(direct.path.last?.rule == exit.decidingRule, "\(capture.file) exit \(exit.index)")
+                checked += 1
             }
+            #expect(checked == result.exits.count)
+        }
+    }
+
+    @Test("a state re-derived from a checkpoint equals the one a walk over the whole trace gives",
+          arguments: captures.filter { $0.file.hasPrefix("msr-prot") || $0.file.hasPrefix("nested-npt") })
+    func rederivedStatesAgree(capture: Capture) throws {
+        let result = try replay(path: capture.path, folder: capture.folder)
+        var states: [Int: ReplayState] = [:]
+        result.forEachExitState { states[$0] = $1 }
+        #expect(states.count == result.exits.count)
+        for position in result.exits.indices {
+            let single = result.state(at: position)
+            let walked = try #require(states[position])
+            #expect(single.vcpu == walked.vcpu && single.configuration == walked.configuration, "exit \(position)")
+        }
+    }
+
+    @Test("states re-derived from checkpoints of a long thread equal a whole walk's, learned facts included",
+          arguments: ["6.12/msr-prot.trace", "6.12/nested-npt.trace", "6.12/exceptions.trace"])
+    func rederivedFromCheckpoints(file: String) throws {
+        // The capture's events eight times over on one thread: well past a checkpoint interval.
+        let body = try readText(file).split(separator: "\n").filter { !$0.hasPrefix("#") }
+        let text = Array(repeating: body.joined(separator: "\n"), count: 8).joined(separator: "\n") + "\n"
+        let folder = try #require(CaptureHosts.folder("6.12"))
+        let result = try replay(text: text, source: "repeated", folder: folder)
+        #expect(result.exits.count > 2 * Walk.checkpointInterval)
+        #expect(!result.checkpoints.isEmpty)
+        var states: [Int: ReplayState] = [:]
+        result.forEachExitState { states[$0] = $1 }
+        #expect(states.count == result.exits.count)
+        for position in result.exits.indices {
+            let single = result.state(at: position)
+            let walked = try #require(states[position])
+            #expect(single.vcpu == walked.vcpu && single.configuration == walked.configuration, "exit \(position)")
+            #expect(result.exits.configuration(at: position) == single.configuration, "exit \(position)")
         }
     }
 

@@ -112,6 +112,9 @@ public struct ReplayExits: RandomAccessCollection, Sendable {
     /// The shared values.
     let tables: ExitTables
 
+    /// Bytes the replay keeps per exit (the compact record's stride).
+    public static var compactRecordBytes: Int { MemoryLayout<CompactExit>.stride }
+
     /// First position (0).
     public var startIndex: Int { 0 }
     /// One past the last exit.

@@ -73,7 +73,7 @@ enum BenchProbe {
             parts["replay"] = replayed - loaded
             parts["report"] = reported - replayed
             parts["reportBytes"] = Double(document.utf8.count)
-            parts["exitRecordStride"] = Double(MemoryLayout<ExitRecord>.stride)
+            parts["exitRecordBytes"] = Double(ReplayExits.compactRecordBytes)
             parts["mismatch"] = Double(result.summary.mismatch)
             parts["undetermined"] = Double(result.summary.undetermined)
             return finish(start: start, events: trace.count, exits: result.exits.count, parts: parts, keep: result)

@@ -4,6 +4,9 @@ import TraceKit
 /// One replayed exit: a hardware exit (`kvm_exit`) or a #VMEXIT KVM synthesized with no
 /// hardware exit before it, with the state the model saw, the model's outcome, what the
 /// trace recorded, and the verdict.
+///
+/// A replay keeps exits compact and builds these on access (``ReplayExits``); the state
+/// the model saw is re-derived on demand (``ReplayResult/state(of:)``).
 public struct ExitRecord: Sendable {
     /// Where the record comes from.
     public enum Origin: String, Sendable, Hashable, Codable {
@@ -44,8 +47,6 @@ public struct ExitRecord: Sendable {
     public var exitIntInfoErr: UInt32?
     /// Guest RIP at the exit.
     public var rip: UInt64?
-    /// Index of the reconstructed state the model saw (``ReplayResult/states``).
-    public var stateIndex: Int
     /// The model's outcome.
     public var model: Outcome
     /// The rule that decided (the last step of the decision path).

@@ -1,8 +1,8 @@
 import NestedSVM
 import TraceKit
 
-/// Everything one replay produced: per-exit records, the states the model saw, the host
-/// facts used (explicit and inferred), and findings.
+/// Everything one replay produced: per-exit records, the host facts used (explicit and
+/// inferred), and findings. The state the model saw at an exit is re-derived on demand.
 public struct ReplayResult: Sendable {
     /// The replayed trace.
     public let trace: LoadedTrace
@@ -12,15 +12,49 @@ public struct ReplayResult: Sendable {
     public let host: HostFacts
     /// Host facts the trace itself proved.
     public let inferredHost: HostFacts
-    /// Every exit, in trace order.
-    public let exits: [ExitRecord]
-    /// Reconstructed states, referenced by ``ExitRecord/stateIndex``.
-    public let states: [ReplayState]
+    /// Every exit, in trace order (built on access from compact records).
+    public let exits: ReplayExits
     /// Contradictions and other findings.
     public let findings: [ReplayFinding]
+    /// Per thread, where a re-walk can start (``state(of:)``).
+    let checkpoints: [Int32: [Walk.Checkpoint]]
+    /// Every fact the replay learned, with the order it learned them in.
+    let ledger: InferenceLedger
 
     /// The state the model saw at `exit`.
-    public func state(of exit: ExitRecord) -> ReplayState { states[exit.stateIndex] }
+    ///
+    /// Re-derived: the exit's thread is walked again from its last checkpoint before the
+    /// exit (at most ``Walk/checkpointInterval`` exits of the thread), with the facts the
+    /// replay had learned by then; the result equals what the replay decided on.
+    public func state(of exit: ExitRecord) -> ReplayState { state(at: exit.index) }
+
+    /// The state the model saw at the exit at `position` (see ``state(of:)``).
+    public func state(at position: Int) -> ReplayState {
+        let record = exits.records[position]
+        let pid = trace.pid(of: record.first)
+        let candidates = checkpoints[pid] ?? []
+        var low = 0
+        var high = candidates.count
+        while low < high {
+            let mid = (low + high) / 2
+            if candidates[mid].position <= Int(record.firstEvent) { low = mid + 1 } else { high = mid }
+        }
+        var walk = Walk(
+            trace: trace, options: options, host: host, pids: [pid], finishOrder: [:],
+            mode: .rederive(target: record.first, exits: exits))
+        walk.reportsGaps = false
+        var start = 0
+        if low > 0 {
+            let checkpoint = candidates[low - 1]
+            start = checkpoint.position
+            walk.vcpus[pid] = checkpoint.vcpu
+            walk.ledger = ledger.prefix(pid: pid, before: checkpoint.ledgerMark)
+        }
+        walk.walk(from: start, progress: nil)
+        if let captured = walk.captured { return captured }
+        // Unreachable for a replayed exit; an empty state rather than a crash.
+        return ReplayState(vcpu: VCPUState(guest: options.guest), vmcb12Address: nil, nestedRIP: nil, configuration: 0)
+    }
 
     /// The exit's events, in order (its own thread only), from its first event to its last.
     public func events(of exit: ExitRecord) -> [EventNumber] {
@@ -39,6 +73,13 @@ public struct ReplayResult: Sendable {
     public func decision(
         for exit: ExitRecord, profile: KernelProfile? = nil, assumptions: [String: Known<Bool>] = [:]
     ) -> Decision {
+        decision(for: exit, in: state(of: exit), profile: profile, assumptions: assumptions)
+    }
+
+    /// The model's full decision for `exit` given the state it saw (``state(of:)``).
+    func decision(
+        for exit: ExitRecord, in state: ReplayState, profile: KernelProfile? = nil, assumptions: [String: Known<Bool>] = [:]
+    ) -> Decision {
         let chosen = profile ?? options.profile
         let kvmExit: KVMExit
         if exit.origin == .synthesized {
@@ -52,7 +93,8 @@ public struct ReplayResult: Sendable {
         } else {
             kvmExit = KVMExit(exitReason: SVMExitReason(exit.exitCode))
         }
-        let inputs = ModelInputs(trace: trace, origin: exit.origin, exit: kvmExit, events: Array(events(of: exit).dropFirst()))
+        let own = ExitEvents(trace: trace, numbers: Array(events(of: exit).dropFirst()), mask: ExitEvents.readMask(trace))
+        let inputs = ModelInputs(trace: trace, origin: exit.origin, exit: kvmExit, events: own)
         guard let event = inputs.event() else {
             let code = ExitCodeText.name(exit.exitCode)
             return Decision(
@@ -60,14 +102,35 @@ public struct ReplayResult: Sendable {
                 outcome: .undetermined([], missing: ["a pending event that becomes #VMEXIT \(code)"]), path: [],
                 profile: chosen.name)
         }
-        var vcpu = state(of: exit).vcpu
+        var vcpu = state.vcpu
         vcpu.assumptions.merge(inputs.assumptions(level: exit.level)) { known, _ in known }
         vcpu.assumptions.merge(assumptions) { known, _ in known }
         return DecisionModel(profile: chosen, host: host).decision(for: event, state: vcpu)
     }
 
+    /// Calls `body` with every exit's position and the state the model saw there, in the
+    /// order the exits closed (one walk over the whole trace: for passes over all exits,
+    /// where re-deriving states one by one would repeat work).
+    public func forEachExitState(_ body: (Int, ReplayState) -> Void) {
+        var walk = Walk(
+            trace: trace, options: options, host: host, pids: nil, finishOrder: [:], mode: .rederiveAll(exits: exits))
+        walk.reportsGaps = false
+        for position in 0..<trace.count {
+            walk.advance(to: EventNumber(position))
+            for (exit, state) in walk.capturedAll { body(exit, state) }
+            walk.capturedAll.removeAll(keepingCapacity: true)
+        }
+        walk.finishExitSpans()
+        for (exit, state) in walk.capturedAll { body(exit, state) }
+    }
+
     /// Exits whose verdict is a mismatch.
-    public var mismatches: [ExitRecord] { exits.filter { $0.verdict.kind == .mismatch } }
+    public var mismatches: [ExitRecord] { exits(withVerdict: .mismatch) }
+
+    /// Exits with verdict `kind`, in trace order.
+    public func exits(withVerdict kind: Verdict.Kind) -> [ExitRecord] {
+        exits.indices.filter { exits.verdictKind(at: $0) == kind }.map { exits[$0] }
+    }
 
     /// Counts for summaries.
     public var summary: ReplaySummary { ReplaySummary(self) }
@@ -125,17 +188,28 @@ public struct ReplaySummary: Sendable, Codable {
         byLevel = [:]
         synthesized = 0
         unreadableLines = result.trace.lineAccounting.unreadable
-        for exit in result.exits {
-            switch exit.verdict.kind {
+        let exits = result.exits
+        var reasonNames: [UInt32: String] = [:]
+        for position in exits.indices {
+            let kind = exits.verdictKind(at: position)
+            switch kind {
             case .match:
                 match += 1
-                if !exit.verdict.inferred.isEmpty { matchByInference += 1 }
+                if exits.isMatchByInference(at: position) { matchByInference += 1 }
             case .mismatch: mismatch += 1
             case .undetermined: undetermined += 1
             }
-            if exit.origin == .synthesized { synthesized += 1 }
-            byReason[exit.reasonName, default: VerdictCount()].add(exit.verdict.kind)
-            byLevel[exit.level?.rawValue ?? "unknown", default: VerdictCount()].add(exit.verdict.kind)
+            if exits.origin(at: position) == .synthesized { synthesized += 1 }
+            let code = exits.exitCode(at: position)
+            let reason: String
+            if let known = reasonNames[code] {
+                reason = known
+            } else {
+                reason = SVMExitReason(code).description
+                reasonNames[code] = reason
+            }
+            byReason[reason, default: VerdictCount()].add(kind)
+            byLevel[exits.level(at: position)?.rawValue ?? "unknown", default: VerdictCount()].add(kind)
         }
     }
 }

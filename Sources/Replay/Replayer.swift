@@ -52,8 +52,9 @@ public struct Replayer: Sendable {
         progress?(1)
         let merged = Self.merge(walks)
         return ReplayResult(
-            trace: trace, options: options, host: host, inferredHost: inferredHost, exits: merged.exits,
-            states: merged.states, findings: merged.findings)
+            trace: trace, options: options, host: host, inferredHost: inferredHost,
+            exits: ReplayExits(trace: trace, records: merged.records, tables: merged.tables), findings: merged.findings,
+            checkpoints: merged.checkpoints, ledger: merged.ledger)
     }
 
     /// Below this many events one walk is cheaper than starting threads.
@@ -85,38 +86,57 @@ public struct Replayer: Sendable {
         return groups
     }
 
-    /// Joins the walks' exits, states and findings in the order one walk over all threads
-    /// produces: exits by first event, states and findings by the step that made them.
-    static func merge(_ walks: [Walk]) -> (exits: [ExitRecord], states: [ReplayState], findings: [ReplayFinding]) {
-        if walks.count == 1, let only = walks.first { return (only.exits, only.states, only.findings) }
-        var stateOrder: [(key: Int, walk: Int, local: Int)] = []
+    /// Joins the walks' exits, tables, checkpoints and findings in the order one walk over
+    /// all threads produces: exits by first event, findings by the step that made them.
+    static func merge(_ walks: [Walk]) -> MergedWalks {
+        var outcomes: [Outcome] = []
+        var answers: [DecisionAnswer] = []
+        var recorded: [RecordedOutcome] = []
+        var verdicts: [Verdict] = []
+        var records: [CompactExit] = []
+        var checkpoints: [Int32: [Walk.Checkpoint]] = [:]
+        var ledger = InferenceLedger()
+        records.reserveCapacity(walks.reduce(0) { $0 + $1.exits.count })
+        for walk in walks {
+            let (answerBase, recordedBase, verdictBase) = (answers.count, recorded.count, verdicts.count)
+            let outcomeBase = outcomes.count
+            outcomes += walk.memo.outcomes
+            answers += walk.memo.answers.map { DecisionAnswer(outcome: $0.outcome + outcomeBase, decidingRule: $0.decidingRule) }
+            recorded += walk.recordedTable
+            verdicts += walk.verdictTable
+            if walks.count == 1 {
+                records = walk.exits
+            } else {
+                for var exit in walk.exits {
+                    exit.answer += UInt32(answerBase)
+                    exit.recorded += UInt32(recordedBase)
+                    exit.verdict += UInt32(verdictBase)
+                    records.append(exit)
+                }
+            }
+            checkpoints.merge(walk.checkpoints) { mine, _ in mine }
+            ledger.merge(walk.ledger)
+        }
+        if walks.count > 1 { records.sort { $0.firstEvent < $1.firstEvent } }
         var findingOrder: [(key: Int, walk: Int, local: Int)] = []
         for (walkIndex, walk) in walks.enumerated() {
-            for (local, key) in walk.stateKeys.enumerated() { stateOrder.append((key, walkIndex, local)) }
             for (local, key) in walk.findingKeys.enumerated() { findingOrder.append((key, walkIndex, local)) }
         }
-        stateOrder.sort { ($0.key, $0.walk, $0.local) < ($1.key, $1.walk, $1.local) }
         findingOrder.sort { ($0.key, $0.walk, $0.local) < ($1.key, $1.walk, $1.local) }
-        var stateIndex = walks.map { [Int](repeating: 0, count: $0.states.count) }
-        var states: [ReplayState] = []
-        states.reserveCapacity(stateOrder.count)
-        for entry in stateOrder {
-            stateIndex[entry.walk][entry.local] = states.count
-            states.append(walks[entry.walk].states[entry.local])
-        }
         let findings = findingOrder.map { walks[$0.walk].findings[$0.local] }
-        var exits: [ExitRecord] = []
-        exits.reserveCapacity(walks.reduce(0) { $0 + $1.exits.count })
-        for (walkIndex, walk) in walks.enumerated() {
-            for var exit in walk.exits {
-                exit.stateIndex = stateIndex[walkIndex][exit.stateIndex]
-                exits.append(exit)
-            }
-        }
-        exits.sort { $0.firstEvent < $1.firstEvent }
-        for index in exits.indices { exits[index].index = index }
-        return (exits, states, findings)
+        return MergedWalks(
+            records: records, tables: ExitTables(outcomes: outcomes, answers: answers, recorded: recorded, verdicts: verdicts),
+            findings: findings, checkpoints: checkpoints, ledger: ledger)
     }
+}
+
+/// What the walks of one replay produced, joined.
+struct MergedWalks {
+    var records: [CompactExit]
+    var tables: ExitTables
+    var findings: [ReplayFinding]
+    var checkpoints: [Int32: [Walk.Checkpoint]]
+    var ledger: InferenceLedger
 }
 
 /// Where parallel walks leave their results (each writes its own slot once).
@@ -165,8 +185,6 @@ struct Walk: Sendable {
     let finishOrder: [Int32: Int]
     /// The step being taken: event number, or past the end while closing at the end.
     var currentKey = 0
-    /// Per stored state, the step that stored it.
-    var stateKeys: [Int] = []
     /// Per finding, the step that found it.
     var findingKeys: [Int] = []
     /// The trace's event names by name id.
@@ -175,15 +193,37 @@ struct Walk: Sendable {
     let relevant: [Bool]
     /// Per name id: whether it is `kvm_msr`.
     let isMSR: [Bool]
+    /// Per name id: whether closing an exit reads the payload (``ExitEvents/readNames``).
+    let readMask: [Bool]
 
     var vcpus: [Int32: TrackedVCPU] = [:]
     var open = OpenExits()
     var ledger = InferenceLedger()
-    var exits: [ExitRecord] = []
-    var states: [ReplayState] = []
+    /// Outcomes per distinct model input (``DecisionMemo``).
+    var memo = DecisionMemo()
+    /// The model of the replay's profile and host.
+    let model: DecisionModel
+    /// Exits closed so far (sorted by first event at the end).
+    var exits: [CompactExit] = []
+    /// Distinct recorded outcomes (without evidence), referenced by ``CompactExit/recorded``.
+    var recordedTable: [RecordedOutcome] = []
+    private var recordedIndex: [RecordedOutcome: Int] = [:]
+    /// Distinct verdicts, referenced by ``CompactExit/verdict``.
+    var verdictTable: [Verdict] = []
+    private var verdictIndex: [Verdict: Int] = [:]
+    /// Verdict per (answer, recorded outcome, origin): judging is a function of these.
+    private var judged: [JudgeKey: Int] = [:]
     var findings: [ReplayFinding] = []
-    /// Last state index per (pid, configuration) with the facts it held, to share states.
-    var lastState: [Int32: (index: Int, signature: StateSignature)] = [:]
+    /// Per thread, where a re-walk can start (``ReplayResult/state(of:)``).
+    var checkpoints: [Int32: [Checkpoint]] = [:]
+    /// Per thread, exits closed since its last checkpoint.
+    private var exitsSinceCheckpoint: [Int32: Int] = [:]
+    /// What this walk is for: the replay itself, or re-deriving the state of one exit.
+    let mode: Mode
+    /// The state re-derived for the target exit (``Mode/rederive``).
+    var captured: ReplayState?
+    /// States re-derived since last drained, by exit position (``Mode/rederiveAll``).
+    var capturedAll: [(Int, ReplayState)] = []
     /// Events that follow a gap in the trace (lost events, omitted lines).
     let gapStarts: Set<EventNumber>
     /// Step keys are `event × keyStride + sub-step` (sub-steps order the exits closed at a
@@ -191,44 +231,89 @@ struct Walk: Sendable {
     let keyStride: Int
     /// Whether this walk reports gaps as findings (exactly one walk of a parallel replay does).
     var reportsGaps = true
+    /// Thread of the last event stepped over, and whether it is one of this walk's.
+    private var lastPID: Int32?
+    private var lastOwned = true
 
 
-    init(trace: LoadedTrace, options: ReplayOptions, host: HostFacts, pids: Set<Int32>?, finishOrder: [Int32: Int]) {
+    /// What a walk is for.
+    enum Mode: Sendable {
+        /// The replay: decide and judge every exit, keep compact records and checkpoints.
+        case replay
+        /// Re-derive the state the model saw at the exit starting at `target`, from a
+        /// checkpoint; `exits` are the replay's (their verdicts say which facts were learned).
+        case rederive(target: EventNumber, exits: ReplayExits)
+        /// Re-derive the state of every exit, in the order they close (``capturedAll``).
+        case rederiveAll(exits: ReplayExits)
+    }
+
+    /// Where a re-walk of one thread can start: the thread's tracked state at a `kvm_exit`
+    /// with no exit open on it, and how many facts the ledger held then.
+    struct Checkpoint: Sendable {
+        /// The event to start at (a `kvm_exit` of the thread).
+        var position: Int
+        /// The thread's tracked state before that event.
+        var vcpu: TrackedVCPU
+        /// ``InferenceLedger/mark`` then.
+        var ledgerMark: Int
+    }
+
+    /// A thread gets a checkpoint every this many exits: a re-walk replays at most this many
+    /// exits of the thread (well under a millisecond), and checkpoints cost ~1 KB each.
+    static let checkpointInterval = 64
+
+    init(trace: LoadedTrace, options: ReplayOptions, host: HostFacts, pids: Set<Int32>?, finishOrder: [Int32: Int],
+         mode: Mode = .replay) {
         self.trace = trace
         self.options = options
         self.host = host
         self.pids = pids
         self.finishOrder = finishOrder
+        self.mode = mode
         self.hasNestedVMExitEvents = (trace.eventNameCounts["kvm_nested_vmexit"] ?? 0) > 0
         self.names = trace.eventNames
         self.relevant = names.map { TrackedEvents.relevant.contains($0) }
         self.isMSR = names.map { $0 == "kvm_msr" }
+        self.readMask = ExitEvents.readMask(trace)
         self.gapStarts = Set(trace.gaps)
         self.keyStride = finishOrder.count + 2
+        self.model = DecisionModel(profile: options.profile, host: host)
     }
 
     /// Steps through every event of this walk's threads, then closes what is still open.
     mutating func walk(progress: ((Double) -> Void)?) {
+        walk(from: 0, progress: progress)
+    }
+
+    /// Steps through the events of this walk's threads from `start`, then closes what is
+    /// still open; a re-derivation stops as soon as its exit's state is captured.
+    mutating func walk(from start: Int, progress: ((Double) -> Void)?) {
         let total = max(trace.count, 1)
-        var lastPID: Int32?
-        var lastOwned = true
-        for position in 0..<trace.count {
-            let number = EventNumber(position)
-            // A gap concerns every thread, whichever thread's event follows it.
-            if gapStarts.contains(number) { crossGap(at: number) }
-            if let pids {
-                let pid = trace.pid(of: number)
-                if pid != lastPID {
-                    lastPID = pid
-                    lastOwned = pids.contains(pid)
-                }
-                guard lastOwned else { continue }
-            }
-            currentKey = position * keyStride
-            step(number)
+        let stopsEarly: Bool
+        if case .rederive = mode { stopsEarly = true } else { stopsEarly = false }
+        for position in start..<trace.count {
+            advance(to: EventNumber(position))
+            if stopsEarly, captured != nil { return }
             if position & 0xFFFF == 0 { progress?(Double(position) / Double(total)) }
         }
         finishExitSpans()
+    }
+
+    /// Takes the step of event `number` (after crossing a gap before it), if its thread is
+    /// one of this walk's.
+    mutating func advance(to number: EventNumber) {
+        // A gap concerns every thread, whichever thread's event follows it.
+        if gapStarts.contains(number) { crossGap(at: number) }
+        if let pids {
+            let pid = trace.pid(of: number)
+            if pid != lastPID {
+                lastPID = pid
+                lastOwned = pids.contains(pid)
+            }
+            guard lastOwned else { return }
+        }
+        currentKey = number.rawValue * keyStride
+        step(number)
     }
 
     /// Records a finding with the step that made it.
@@ -255,6 +340,7 @@ struct Walk: Sendable {
         switch name {
         case "kvm_exit":
             if let pending = open.removeValue(forKey: pid) { close(pending, entry: nil) }
+            takeCheckpointIfDue(pid: pid, at: number)
             if case .exit(let exit) = payload {
                 let vcpu = vcpus[pid] ?? TrackedVCPU(pid: pid)
                 // Every L2 exit is followed by kvm_nested_vmexit (svm_handle_exit in guest mode),
@@ -278,7 +364,7 @@ struct Walk: Sendable {
                     // The walk believed L1 ran (e.g. after a cut trace); the event settles it.
                     open[pid]?.state.guestMode = Known(true, source: "kvm_nested_vmexit line \(lineNumber)")
                 }
-                open[pid]?.events.append(number)
+                open[pid]?.append(number, payload: payload)
                 open[pid]?.last = number
                 open[pid]?.lastLine = lineNumber
             } else if case .nestedVMExit(let exit) = payload {
@@ -298,7 +384,7 @@ struct Walk: Sendable {
             // before an entry: the exit still open was finished by L0 (this is the point where
             // the entry would have come), and a synthesized INTR #VMEXIT starts here.
             if var current = open.removeValue(forKey: pid) {
-                current.events.append(number)
+                current.append(number, payload: payload)
                 current.last = number
                 current.lastLine = lineNumber
                 close(current, entry: number)
@@ -309,11 +395,11 @@ struct Walk: Sendable {
                 exit: KVMExit(exitReason: SVMExitReason(Self.intrExitCode)), timestamp: trace.timestamp(of: number),
                 level: .l2, levelSource: "kvm_nested_intr_vmexit line \(lineNumber) (fires only in guest mode)", state: vcpu)
             if case .nestedIntrVMExit(let rip) = payload { synthesized.exit.guestRIP = rip }
-            synthesized.events.append(number)
+            synthesized.append(number, payload: payload)
             open[pid] = synthesized
         case "kvm_nested_vmexit_inject":
             if open[pid] != nil {
-                extendOpenExit(pid: pid, with: number, line: lineNumber)
+                extendOpenExit(pid: pid, with: number, line: lineNumber, payload: payload)
             } else if case .nestedVMExitInject(let inject) = payload {
                 let vcpu = vcpus[pid] ?? TrackedVCPU(pid: pid)
                 let exit = KVMExit(
@@ -323,18 +409,18 @@ struct Walk: Sendable {
                     origin: .synthesized, first: number, firstLine: lineNumber, lastLine: lineNumber, last: number,
                     exit: exit, timestamp: trace.timestamp(of: number), level: vcpu.level,
                     levelSource: vcpu.guestMode?.source ?? "unknown", state: vcpu)
-                current.events.append(number)
+                current.append(number, payload: payload)
                 open[pid] = current
             }
         case "kvm_entry":
             if var current = open.removeValue(forKey: pid) {
-                current.events.append(number)
+                current.append(number, payload: payload)
                 current.last = number
                 current.lastLine = lineNumber
                 close(current, entry: number)
             }
         default:
-            extendOpenExit(pid: pid, with: number, line: lineNumber)
+            extendOpenExit(pid: pid, with: number, line: lineNumber, payload: payload)
         }
     }
 
@@ -358,10 +444,10 @@ struct Walk: Sendable {
     }
 
     /// Adds an event to the exit still open on `pid`, if any.
-    private mutating func extendOpenExit(pid: Int32, with number: EventNumber, line: Int) {
+    private mutating func extendOpenExit(pid: Int32, with number: EventNumber, line: Int, payload: EventPayload? = nil) {
         // Mutated in place: copying the span out would copy its event list on every append.
         guard open[pid] != nil else { return }
-        open[pid]?.events.append(number)
+        open[pid]?.append(number, payload: payload)
         open[pid]?.last = number
         open[pid]?.lastLine = line
     }
@@ -372,24 +458,46 @@ struct Walk: Sendable {
             if let pending = open.removeValue(forKey: pid) { close(pending, entry: nil) }
         }
         exits.sort { $0.firstEvent < $1.firstEvent }
-        for index in exits.indices { exits[index].index = index }
     }
 
     private func line(of number: EventNumber) -> Int { trace.lineNumber(of: number) }
 
+    // MARK: checkpoints
+
+    /// Stores a checkpoint of `pid` at `number` (a `kvm_exit` with nothing open on the
+    /// thread) when the thread closed enough exits since its last one.
+    private mutating func takeCheckpointIfDue(pid: Int32, at number: EventNumber) {
+        guard case .replay = mode, exitsSinceCheckpoint[pid, default: 0] >= Self.checkpointInterval else { return }
+        exitsSinceCheckpoint[pid] = 0
+        checkpoints[pid, default: []].append(Checkpoint(
+            position: number.rawValue, vcpu: vcpus[pid] ?? TrackedVCPU(pid: pid), ledgerMark: ledger.mark))
+    }
+
     // MARK: closing an exit
 
-    private mutating func close(_ current: ExitSpan, entry: EventNumber?) {
-        let recorded = RecordedOutcomeReader.read(
-            trace: trace, events: current.events, entry: entry, level: current.level, origin: current.origin)
+    /// The model's view of one exit, and what it was built from.
+    struct ExitState {
+        /// The thread's tracked state with the exit's own level and VMRUN input applied.
+        var tracked: TrackedVCPU
+        /// The state the model decides on (before the exit's own assumptions are added).
+        var model: VCPUState
+        /// The model's event and the operand facts of the exit's own events.
+        var inputs: ModelInputs
+    }
+
+    /// Builds the state the model sees at `current`: the thread's tracked state when the exit
+    /// opened, the vmcb12 of a VMRUN's own events, the level the exit ran at, facts the
+    /// ledger learned for this configuration, and whether L0 faulted an MSR of the exit.
+    /// The one place a per-exit `VCPUState` is made (replay and re-derivation both use it).
+    func exitState(for current: ExitSpan, events: ExitEvents) -> ExitState {
         var state = current.state
         if current.exit.exitReason.rawValue == VMRUNInput.exitCode, current.level == .l1 {
             // The vmcb12 this VMRUN uses is printed by its own kvm_nested_vmenter and
             // kvm_nested_intercepts (after the checks); they describe the instruction's input.
-            for number in current.events {
+            for (number, payload) in events.all {
                 let name = trace.name(of: number)
                 guard name == "kvm_nested_vmenter" || name == "kvm_nested_vmrun" || name == "kvm_nested_intercepts" else { continue }
-                state.apply(trace.payload(of: number), name: name, line: trace.lineNumber(of: number))
+                state.apply(payload, name: name, line: trace.lineNumber(of: number))
             }
         }
         if let level = current.level {
@@ -398,60 +506,125 @@ struct Walk: Sendable {
         var vmcb12 = state.vmcb12
         ledger.apply(to: &vmcb12, pid: state.pid, configuration: state.configuration)
         state.vmcb12 = vmcb12
-        let inputs = ModelInputs(trace: trace, origin: current.origin, exit: current.exit, events: current.events)
+        let inputs = ModelInputs(trace: trace, origin: current.origin, exit: current.exit, events: events)
         var guest = options.guest
         // A kvm_msr inside the exit states whether L0's emulation of that MSR faulted.
-        for number in current.events where isMSR[trace.nameID(of: number)] {
-            if case .msr(let msr) = trace.payload(of: number), guest.l0RejectsMSR[msr.msr] == nil {
+        for (number, payload) in events.all where isMSR[trace.nameID(of: number)] {
+            if case .msr(let msr) = payload, guest.l0RejectsMSR[msr.msr] == nil {
                 guest.l0RejectsMSR[msr.msr] = Known(
                     msr.faulted, source: "kvm_msr line \(trace.lineNumber(of: number))" + (msr.faulted ? " (#GP)" : ""))
             }
         }
-        let modelState = state.modelState(guest: guest)
-        var decidedState = modelState
-        decidedState.assumptions.merge(inputs.assumptions(level: current.level)) { known, _ in known }
-        let decision: Decision
-        if let event = inputs.event() {
-            decision = DecisionModel(profile: options.profile, host: host).decision(for: event, state: decidedState)
-        } else {
-            let code = ExitCodeText.name(current.exit.exitReason.rawValue)
-            decision = Decision(
-                subject: "synthesized #VMEXIT \(code)",
-                outcome: .undetermined([], missing: ["a pending event that becomes #VMEXIT \(code)"]),
-                path: [], profile: options.profile.name)
+        return ExitState(tracked: state, model: state.modelState(guest: guest), inputs: inputs)
+    }
+
+    private mutating func close(_ current: ExitSpan, entry: EventNumber?) {
+        exitsSinceCheckpoint[current.state.pid, default: 0] += 1
+        let events = ExitEvents(trace: trace, numbers: current.events, decoded: current.payloads, mask: readMask)
+        let built = exitState(for: current, events: events)
+        switch mode {
+        case .replay:
+            break
+        case .rederive(let target, let known):
+            rederive(current, built: built, target: target, exits: known)
+            return
+        case .rederiveAll(let known):
+            rederive(current, built: built, target: nil, exits: known)
+            return
         }
-        var verdict = judge(decision: decision, recorded: recorded, current: current)
+        let recorded = RecordedOutcomeReader.read(events: events, entry: entry, level: current.level, origin: current.origin)
+        var decidedState = built.model
+        decidedState.assumptions.merge(built.inputs.assumptions(level: current.level)) { known, _ in known }
+        let answer: Int
+        if let event = built.inputs.event() {
+            answer = memo.decide(event, state: decidedState, model: model)
+        } else {
+            answer = memo.unmodelledSynthesized(code: current.exit.exitReason.rawValue)
+        }
+        let outcome = memo.outcomes[memo.answers[answer].outcome]
+        let recordedID = intern(recorded: recorded)
+        let judgeKey = JudgeKey(answer: answer, recorded: recordedID, origin: current.origin)
+        var verdictID: Int
+        if let known = judged[judgeKey] {
+            verdictID = known
+        } else {
+            verdictID = intern(verdict: judge(outcome: outcome, recorded: recorded, current: current))
+            judged[judgeKey] = verdictID
+        }
+        let verdict = verdictTable[verdictID]
+        if !verdict.inferred.isEmpty { learn(verdict.settled, current: current) }
         if verdict.kind == .match, case .vmrunFails = recorded.kind, let message = recorded.failedCheck {
             // The trace names the failed check: ask the model whether this kernel has it.
-            let check = DecisionModel(profile: options.profile, host: host).decision(for: .vmrunConsistencyFailure(message: message), state: modelState)
+            let check = model.decision(for: .vmrunConsistencyFailure(message: message), state: built.model)
             if check.outcome.kind != .vmrunFails {
-                verdict = Verdict(
+                verdictID = intern(verdict: Verdict(
                     kind: .mismatch,
                     differences: [Verdict.Difference(field: "check", model: check.outcome.description, recorded: message)],
-                    explanation: "the trace fails VMRUN on a check the \(options.profile.name) profile does not have")
+                    explanation: "the trace fails VMRUN on a check the \(options.profile.name) profile does not have"))
             }
         }
-        let stateIndex = storeState(ReplayState(
-            vcpu: modelState, vmcb12Address: state.vmcb12Address, nestedRIP: state.nestedRIP,
-            configuration: state.configuration), pid: state.pid)
-        exits.append(ExitRecord(
-            index: exits.count, origin: current.origin, firstEvent: current.first, lastEvent: current.last,
-            lines: current.firstLine...max(current.firstLine, current.lastLine), pid: state.pid,
-            vcpu: current.exit.vcpu ?? state.vcpu, timestamp: current.timestamp, level: current.level,
-            exitCode: current.exit.exitReason.rawValue, exitInfo1: current.exit.exitInfo1,
-            exitInfo2: current.exit.exitInfo2, exitIntInfo: current.exit.intrInfo,
-            exitIntInfoErr: current.exit.errorCode, rip: current.exit.guestRIP, stateIndex: stateIndex,
-            model: decision.outcome, decidingRule: decision.path.last?.rule, recorded: recorded, verdict: verdict))
+        var flags: UInt8 = current.origin == .synthesized ? CompactExit.Flag.synthesized : 0
+        switch current.level {
+        case .l1: flags |= CompactExit.Flag.levelL1
+        case .l2: flags |= CompactExit.Flag.levelL2
+        case nil: break
+        }
+        let vcpu = current.exit.vcpu ?? built.tracked.vcpu
+        if vcpu != nil { flags |= CompactExit.Flag.hasVCPU }
+        if recorded.entry != nil { flags |= CompactExit.Flag.hasEntry }
+        let head = recorded.evidence.first.flatMap { $0 == recorded.entry ? nil : $0 }
+        exits.append(CompactExit(
+            firstEvent: UInt32(truncatingIfNeeded: current.first.rawValue),
+            lastEvent: UInt32(truncatingIfNeeded: current.last.rawValue), exitCode: current.exit.exitReason.rawValue,
+            vcpuID: vcpu ?? 0, configuration: UInt32(truncatingIfNeeded: built.tracked.configuration),
+            answer: UInt32(answer), recorded: UInt32(recordedID), verdict: UInt32(verdictID),
+            evidence: head.map { UInt32(truncatingIfNeeded: $0.rawValue) } ?? CompactExit.noEvent, flags: flags))
+    }
+
+    /// Re-derivation: captures the target exit's state (every exit's when `target` is nil);
+    /// every other exit only teaches the ledger what the replay learned there (its verdict says).
+    private mutating func rederive(_ current: ExitSpan, built: ExitState, target: EventNumber?, exits known: ReplayExits) {
+        let state = { ReplayState(
+            vcpu: built.model, vmcb12Address: built.tracked.vmcb12Address, nestedRIP: built.tracked.nestedRIP,
+            configuration: built.tracked.configuration) }
+        if let target, current.first == target {
+            captured = state()
+            return
+        }
+        guard let position = known.position(ofFirstEvent: current.first) else { return }
+        if target == nil { capturedAll.append((position, state())) }
+        let verdict = known.tables.verdicts[Int(known.records[position].verdict)]
+        if !verdict.inferred.isEmpty { learn(verdict.settled, current: current) }
+    }
+
+    /// The index of `recorded` (its evidence and entry left out) in ``recordedTable``.
+    private mutating func intern(recorded: RecordedOutcome) -> Int {
+        var shared = recorded
+        shared.evidence = []
+        shared.entry = nil
+        if let known = recordedIndex[shared] { return known }
+        recordedTable.append(shared)
+        recordedIndex[shared] = recordedTable.count - 1
+        return recordedTable.count - 1
+    }
+
+    /// The index of `verdict` in ``verdictTable``.
+    private mutating func intern(verdict: Verdict) -> Int {
+        if let known = verdictIndex[verdict] { return known }
+        verdictTable.append(verdict)
+        verdictIndex[verdict] = verdictTable.count - 1
+        return verdictTable.count - 1
     }
 
     /// Compares, settling undetermined decisions with the recorded outcome where it can.
-    private mutating func judge(decision: Decision, recorded: RecordedOutcome, current: ExitSpan) -> Verdict {
+    /// A function of the outcome, the recorded outcome and the origin only (memoised by
+    /// ``JudgeKey``); the facts a match settles are learned by the caller.
+    private func judge(outcome: Outcome, recorded: RecordedOutcome, current: ExitSpan) -> Verdict {
         if recorded.kind == .unknown {
             return Verdict(
                 kind: .undetermined, missing: ["recorded outcome"],
                 explanation: "no kvm_entry follows this exit on its thread before \(current.origin == .hardwareExit ? "the next exit or the end of the trace" : "the end"): events are missing")
         }
-        let outcome = decision.outcome
         guard outcome.kind == .undetermined else {
             let differences = OutcomeComparison.differences(model: outcome, recorded: recorded)
             if differences.isEmpty {
@@ -482,7 +655,6 @@ struct Walk: Sendable {
                 kind: .match, settled: settled, explanation: "every outcome the model allows for the unknown inputs fits the trace")
         }
         let inferred = consistent.map(\.condition)
-        learn(settled, current: current)
         return Verdict(
             kind: .match, inferred: inferred, settled: settled,
             explanation: "the trace settles an unknown input: " + inferred.joined(separator: " or "))
@@ -513,24 +685,13 @@ struct Walk: Sendable {
         }
     }
 
-    private mutating func storeState(_ state: ReplayState, pid: Int32) -> Int {
-        let signature = StateSignature(state)
-        if let last = lastState[pid], last.signature == signature { return last.index }
-        states.append(state)
-        stateKeys.append(currentKey)
-        lastState[pid] = (states.count - 1, signature)
-        return states.count - 1
-    }
 }
 
-/// Cheap equality of two states, to share one stored state between exits.
-struct StateSignature: Equatable, Sendable {
-    var state: VCPUState
-    var configuration: Int
-    init(_ replayState: ReplayState) {
-        state = replayState.vcpu
-        configuration = replayState.configuration
-    }
+/// What a verdict depends on: the model's answer, the recorded outcome, the origin.
+struct JudgeKey: Hashable, Sendable {
+    var answer: Int
+    var recorded: Int
+    var origin: ExitRecord.Origin
 }
 
 /// Event names the walk looks at; everything else only joins the open exit.
@@ -553,7 +714,16 @@ struct ExitSpan: Sendable {
     var level: Level?
     var levelSource: String
     var state: TrackedVCPU
+    /// The exit's events after its first, in order.
     var events: [EventNumber] = []
+    /// Their payloads where the walk decoded them already (nil: not decoded yet).
+    var payloads: [EventPayload?] = []
+
+    /// Adds an event, with its payload when already decoded.
+    mutating func append(_ number: EventNumber, payload: EventPayload?) {
+        events.append(number)
+        payloads.append(payload)
+    }
 }
 
 

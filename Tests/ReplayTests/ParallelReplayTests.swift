@@ -10,14 +10,14 @@ import TraceKit
 @Suite struct ParallelReplayTests {
     /// Everything observable about a replay, as text.
     static func fingerprint(_ result: ReplayResult) -> [String] {
-        var lines = result.exits.map { exit in
+        var lines = result.exits.map { exit -> String in
             // Values with dictionaries inside print in no fixed order: their hashes stand for them.
             "\(exit.index) \(exit.firstEvent) \(exit.lastEvent) \(exit.lines) \(exit.pid) \(String(describing: exit.level)) "
                 + "\(exit.model.description) \(exit.recorded.hashValue) \(exit.verdict.hashValue) "
-                + "\(exit.verdict.kind) \(String(describing: exit.decidingRule)) state \(exit.stateIndex)"
+                + "\(exit.verdict.kind) \(String(describing: exit.decidingRule)) configuration \(result.exits.configuration(at: exit.index))"
         }
         lines += result.findings.map { "\($0.kind) \($0.line) \($0.message)" }
-        lines.append("states \(result.states.count)")
+        lines.append("exits \(result.exits.count)")
         return lines
     }
 

@@ -127,7 +127,7 @@ import Testing
             #expect(!exit.verdict.inferred.isEmpty, "line \(exit.lines.lowerBound): settled facts come with their display text")
         }
         // A later state of the same vCPU holds a settled bit as an inferred MSRPM entry.
-        let inferred = result.states.flatMap { $0.vcpu.vmcb12.msrpm.entries.values }
+        let inferred = result.exits.map { result.state(of: $0) }.flatMap { $0.vcpu.vmcb12.msrpm.entries.values }
             .flatMap { [$0.read, $0.write].compactMap { $0 } }
             .filter { $0.source.hasPrefix("inferred: recorded outcome of the exit at line") }
         #expect(!inferred.isEmpty)

@@ -74,9 +74,12 @@ final class ReplayIndex: Sendable {
         var byCode = [UInt32: [Int32]]()
         var counts = VerdictCounts(match: 0, mismatch: 0, undetermined: 0, notModelled: 0)
         var runningMax = Int64.min
-        for exit in exits {
-            let i = Int32(exit.index)
-            let verdict = Self.verdict(of: exit)
+        var reasonNameByCode: [UInt32: String] = [:]
+        // Compact fields only: an ExitRecord (which decodes the exit's first line) is built
+        // just for the MSR and I/O exits whose operands the index needs.
+        for position in exits.indices {
+            let i = Int32(position)
+            let verdict = Self.verdict(of: exits.verdictKind(at: position))
             verdicts.append(verdict)
             byVerdict[verdict, default: []].append(i)
             switch verdict {
@@ -85,15 +88,22 @@ final class ReplayIndex: Sendable {
             case .undetermined: counts.undetermined += 1
             case .notModelled: counts.notModelled += 1
             }
-            let level: UInt8 = exit.level.map { $0 == .l1 ? 1 : 2 } ?? 0
+            let level: UInt8 = exits.level(at: position).map { $0 == .l1 ? 1 : 2 } ?? 0
             levels.append(level)
             if level != 0 { byLevel[level, default: []].append(i) }
-            let vcpu = exit.vcpu.map { Int32(bitPattern: $0) } ?? -1
+            let vcpu = exits.vcpu(at: position).map { Int32(bitPattern: $0) } ?? -1
             vcpus.append(vcpu)
             if vcpu >= 0 { byVCPU[vcpu, default: []].append(i) }
-            codes.append(exit.exitCode)
-            byCode[exit.exitCode, default: []].append(i)
-            let name = exit.reasonName.lowercased()
+            let exitCode = exits.exitCode(at: position)
+            codes.append(exitCode)
+            byCode[exitCode, default: []].append(i)
+            let name: String
+            if let known = reasonNameByCode[exitCode] {
+                name = known
+            } else {
+                name = SVMExitReason(exitCode).description.lowercased()
+                reasonNameByCode[exitCode] = name
+            }
             let id: UInt16
             if let known = reasonLookup[name] {
                 id = known
@@ -104,20 +114,21 @@ final class ReplayIndex: Sendable {
             }
             reasonIDs.append(id)
             byReason[id, default: []].append(i)
-            if let msr = Self.statedMSR(of: exit, in: result)?.msr {
+            let exit: ExitRecord? = exitCode == VMCBDecoding.msrExit || exitCode == VMCBDecoding.ioioExit ? exits[position] : nil
+            if let exit, let msr = Self.statedMSR(of: exit, in: result)?.msr {
                 msrColumn.append(msr); hasMSR.append(true)
                 msrs[msr, default: []].append(i)
             } else {
                 msrColumn.append(0); hasMSR.append(false)
             }
-            if exit.exitCode == VMCBDecoding.ioioExit, let info1 = exit.exitInfo1 {
+            if let exit, exit.exitCode == VMCBDecoding.ioioExit, let info1 = exit.exitInfo1 {
                 let port = VMCBDecoding.ioioPort(info1)
                 portColumn.append(port); hasPort.append(true)
                 ports[port, default: []].append(i)
             } else {
                 portColumn.append(0); hasPort.append(false)
             }
-            let time = exit.timestamp.value
+            let time = exits.timestamp(at: position).value
             timestamps.append(time)
             runningMax = max(runningMax, time)
             timestampMax.append(runningMax)
@@ -154,8 +165,11 @@ final class ReplayIndex: Sendable {
     ///
     /// Replay has no "not modelled" verdict (an exit the rules do not cover comes back
     /// undetermined with the missing input named), so `.notModelled` is never produced.
-    static func verdict(of exit: ExitRecord) -> ExitVerdict {
-        switch exit.verdict.kind {
+    static func verdict(of exit: ExitRecord) -> ExitVerdict { verdict(of: exit.verdict.kind) }
+
+    /// The UI verdict of a replay verdict kind.
+    static func verdict(of kind: Verdict.Kind) -> ExitVerdict {
+        switch kind {
         case .match: .match
         case .mismatch: .mismatch
         case .undetermined: .undetermined

@@ -5,9 +5,7 @@ import TraceKit
 enum RecordedOutcomeReader {
     /// Classifies `events` (the exit's own events, in order, ending with the entry when
     /// there is one).
-    static func read(
-        trace: LoadedTrace, events: [EventNumber], entry: EventNumber?, level: Level?, origin: ExitRecord.Origin
-    ) -> RecordedOutcome {
+    static func read(events: ExitEvents, entry: EventNumber?, level: Level?, origin: ExitRecord.Origin) -> RecordedOutcome {
         var inject: (EventNumber, KVMNestedVMExitInject)?
         var enter: EventNumber?
         var failed: (EventNumber, String)?
@@ -15,8 +13,8 @@ enum RecordedOutcomeReader {
         var userspace: (EventNumber, String)?
         var emulated = false
         var reinjections: [String] = []
-        for number in events {
-            switch trace.payload(of: number) {
+        for (number, payload) in events.all {
+            switch payload {
             case .nestedVMExitInject(let payload): inject = (number, payload)
             case .nestedVMEnter: enter = number
             case .nestedVMEnterFailed(let message): failed = (number, message)

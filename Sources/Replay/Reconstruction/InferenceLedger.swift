@@ -13,9 +13,13 @@ struct InferenceLedger: Sendable {
     struct Fact: Sendable, Hashable {
         var value: Bool
         var source: String
+        /// Position in the order facts were learned (``InferenceLedger/mark``).
+        var sequence = 0
     }
 
     private var facts: [Key: Fact] = [:]
+    /// Facts learned so far: a fact learned later has a higher ``Fact/sequence``.
+    private(set) var mark = 0
 
     private struct Key: Hashable, Sendable {
         var pid: Int32
@@ -34,8 +38,23 @@ struct InferenceLedger: Sendable {
         if let old = facts[key] {
             return old.value == value ? nil : old
         }
-        facts[key] = Fact(value: value, source: source)
+        facts[key] = Fact(value: value, source: source, sequence: mark)
+        mark += 1
         return nil
+    }
+
+    /// The facts about thread `pid` learned before `mark` (the ledger as it was then, for
+    /// that thread), to re-walk the thread from a checkpoint.
+    func prefix(pid: Int32, before mark: Int) -> InferenceLedger {
+        var ledger = InferenceLedger()
+        ledger.facts = facts.filter { $0.key.pid == pid && $0.value.sequence < mark }
+        ledger.mark = mark
+        return ledger
+    }
+
+    /// Joins ledgers of walks over disjoint threads.
+    mutating func merge(_ other: InferenceLedger) {
+        facts.merge(other.facts) { mine, _ in mine }
     }
 
     /// Copies every fact about permission-map bits of this configuration into `vmcb12`, marked

@@ -10,8 +10,8 @@ struct ModelInputs {
     let origin: ExitRecord.Origin
     /// The exit's values (for a synthesized exit: the inject's).
     let exit: KVMExit
-    /// The exit's events, in order.
-    let events: [EventNumber]
+    /// The exit's events, in order, with their payloads.
+    let events: ExitEvents
 
     /// The model's event, or nil when the model has no event for it (a synthesized #VMEXIT
     /// whose code no pending event produces).
@@ -22,8 +22,8 @@ struct ModelInputs {
         var instruction: [UInt8]?
         var rcx: Known<UInt64>?
         var rax: Known<UInt64>?
-        for number in events {
-            switch trace.payload(of: number) {
+        for (number, payload) in events.all {
+            switch payload {
             case .nestedVMEnter(let enter) where rax == nil && exit.exitReason.rawValue == VMRUNInput.exitCode:
                 // nested_svm_vmrun reads vmcb12's address from RAX; kvm_nested_vmenter prints it.
                 rax = Known(enter.vmcb, source: "kvm_nested_vmenter line \(trace.lineNumber(of: number)) (vmcb = RAX)")
@@ -53,15 +53,15 @@ struct ModelInputs {
         guard origin == .hardwareExit else { return [:] }
         var facts: [String: Known<Bool>] = [:]
         if exit.exitReason.rawValue == ModelInputs.gpExitCode, (exit.exitInfo1 ?? 0) == 0,
-            let entry = events.last(where: { trace.name(of: $0) == "kvm_entry" }),
-            !events.contains(where: { trace.name(of: $0) == "kvm_emulate_insn" })
+            let entry = events.numbers.last(where: { trace.name(of: $0) == "kvm_entry" }),
+            !events.numbers.contains(where: { trace.name(of: $0) == "kvm_emulate_insn" })
         {
             facts["l0.intercepts-exception[13]"] = Known(
                 false, source: "no kvm_emulate_insn before the entry at line \(trace.lineNumber(of: entry)): gp_interception would have decoded this #GP")
         }
         guard let level else { return facts }
-        for number in events {
-            guard case .emulateInsn(let insn) = trace.payload(of: number), insn.rip == exit.guestRIP else { continue }
+        for (number, payload) in events.all {
+            guard case .emulateInsn(let insn) = payload, insn.rip == exit.guestRIP else { continue }
             guard insn.mode == .prot64 else { break }
             let guestLevel: GuestLevel = level == .l2 ? .l2 : .l1
             facts[FactID.paging(guestLevel)] = Known(

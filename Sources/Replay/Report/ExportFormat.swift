@@ -23,7 +23,7 @@ public enum ExportRenderer {
     /// escapes, `jsonl` spells DEL and C1 as `\u007f`-style escapes (JSON already escapes
     /// C0), so `cat`-ing an export never drives the terminal. `trace` keeps the original
     /// bytes of every line: it is a trace file, read back by svmdbg.
-    public static func render(_ exits: [ExitRecord], of result: ReplayResult, as format: ExportFormat) -> String {
+    public static func render<Exits: Collection<ExitRecord>>(_ exits: Exits, of result: ReplayResult, as format: ExportFormat) -> String {
         switch format {
         case .jsonl: return TerminalSafe.escapeJSONText(jsonLines(exits, result))
         case .csv: return TerminalSafe.escapeKeepingLineBreaks(csv(exits, result))
@@ -32,7 +32,7 @@ public enum ExportRenderer {
         }
     }
 
-    private static func jsonLines(_ exits: [ExitRecord], _ result: ReplayResult) -> String {
+    private static func jsonLines(_ exits: some Collection<ExitRecord>, _ result: ReplayResult) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var out = ""
@@ -45,7 +45,7 @@ public enum ExportRenderer {
         return out
     }
 
-    private static func csv(_ exits: [ExitRecord], _ result: ReplayResult) -> String {
+    private static func csv(_ exits: some Collection<ExitRecord>, _ result: ReplayResult) -> String {
         let header = [
             "exit", "line", "time", "pid", "vcpu", "level", "exit_code", "exit_name", "exit_info_1", "exit_info_2",
             "model_outcome", "model_exit_code", "recorded_outcome", "recorded_exit_code", "verdict", "rule",
@@ -69,7 +69,7 @@ public enum ExportRenderer {
         return out
     }
 
-    private static func markdown(_ exits: [ExitRecord], _ result: ReplayResult) -> String {
+    private static func markdown(_ exits: some Collection<ExitRecord>, _ result: ReplayResult) -> String {
         let summary = result.summary
         var out = "# svmdbg export: \(result.trace.source)\n\n"
         out += "Profile `\(result.options.profile.name)`; \(summary.exits) exits: \(summary.match) match, "

@@ -76,14 +76,17 @@ public struct ProfileDiff: Sendable {
         exits = result.exits.count
         self.rulePrefixes = rulePrefixes
         var changes: [Change] = []
-        for exit in result.exits {
-            let a = result.decision(for: exit)
+        let first = first
+        // One walk re-derives every exit's state (exits close out of trace order: sorted after).
+        result.forEachExitState { position, state in
+            let exit = result.exits[position]
+            let a = result.decision(for: exit, in: state)
             let source = "settled under profile \(first) by the recorded outcome at line \(exit.lines.lowerBound)"
             let carried = exit.verdict.settled.mapValues { Known($0, source: source) }
-            let b = result.decision(for: exit, profile: profile, assumptions: carried)
-            guard var change = Self.change(a, b, recorded: exit.recorded, carried: carried) else { continue }
+            let b = result.decision(for: exit, in: state, profile: profile, assumptions: carried)
+            guard var change = Self.change(a, b, recorded: exit.recorded, carried: carried) else { return }
             guard rulePrefixes.isEmpty || change.decidingRules.contains(where: { rule in rulePrefixes.contains { rule.hasPrefix($0) } }) else {
-                continue
+                return
             }
             change.exit = exit.index
             change.line = exit.lines.lowerBound
@@ -92,7 +95,7 @@ public struct ProfileDiff: Sendable {
             change.recorded = exit.recorded.summary
             changes.append(change)
         }
-        self.changes = changes
+        self.changes = changes.sorted { $0.exit < $1.exit }
     }
 
     /// The change between decision `a` (first profile) and `b` (second, decided with the

@@ -12,7 +12,7 @@ import TraceKit
 /// The header lines of the original (tracefs `#` lines, `cpus=`) are kept. A `.dat` source
 /// is written in the tracefs layout it was read as.
 enum TraceExcerpt {
-    static func text(for exits: [ExitRecord], in result: ReplayResult) -> String {
+    static func text(for exits: some Collection<ExitRecord>, in result: ReplayResult) -> String {
         let trace = result.trace
         var keep = Set<Int>()
         for exit in exits {
@@ -77,11 +77,12 @@ enum TraceExcerpt {
         }
         _ = sawVMEnter
         // The exits that settled facts this exit's configuration relied on.
-        for other in result.exits where other.index < exit.index && other.pid == exit.pid
-            && !other.verdict.inferred.isEmpty
-            && result.state(of: other).configuration == result.state(of: exit).configuration
+        let exits = result.exits
+        let configuration = exits.configuration(at: exit.index)
+        for other in 0..<exit.index where exits.pid(at: other) == exit.pid
+            && exits.hasInferred(at: other) && exits.configuration(at: other) == configuration
         {
-            lines.append(contentsOf: other.lines)
+            lines.append(contentsOf: exits[other].lines)
         }
         return lines
     }

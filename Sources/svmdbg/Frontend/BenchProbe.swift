@@ -73,7 +73,7 @@ enum BenchProbe {
             parts["replay"] = replayed - loaded
             parts["report"] = reported - replayed
             parts["reportBytes"] = Double(document.utf8.count)
-            parts["exitRecordStride"] = Double(MemoryLayout<ExitRecord>.stride)
+            parts["exitRecordBytes"] = Double(ReplayExits.compactRecordBytes)
             parts["mismatch"] = Double(result.summary.mismatch)
             parts["undetermined"] = Double(result.summary.undetermined)
             return finish(start: start, events: trace.count, exits: result.exits.count, parts: parts, keep: result)
@@ -170,10 +170,10 @@ struct ExitLookup: Sendable {
     /// Exit positions per exit code.
     var byExitCode: [UInt32: [Int]] = [:]
 
-    init(_ exits: [ExitRecord]) {
-        for (position, exit) in exits.enumerated() {
-            byVerdict[exit.verdict.kind, default: []].append(position)
-            byExitCode[exit.exitCode, default: []].append(position)
+    init(_ exits: ReplayExits) {
+        for position in exits.indices {
+            byVerdict[exits.verdictKind(at: position), default: []].append(position)
+            byExitCode[exits.exitCode(at: position), default: []].append(position)
         }
     }
 

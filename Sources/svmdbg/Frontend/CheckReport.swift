@@ -37,7 +37,7 @@ enum CheckReport {
                 out += "\n"
             }
         }
-        let undetermined = result.exits.filter { $0.verdict.kind == .undetermined }
+        let undetermined = result.exits(withVerdict: .undetermined)
         if !undetermined.isEmpty {
             out += "undetermined:\n"
             for exit in undetermined {
@@ -64,7 +64,7 @@ enum CheckReport {
             synthesized: summary.synthesized, byReason: summary.byReason, byLevel: summary.byLevel,
             lines: .init(read: lines.read, understood: lines.understood, raw: lines.raw, unreadable: lines.unreadable),
             mismatches: result.mismatches.map { ExportRecord($0, in: result, withPath: true) },
-            undeterminedExits: result.exits.filter { $0.verdict.kind == .undetermined }
+            undeterminedExits: result.exits(withVerdict: .undetermined)
                 .map { ExportRecord($0, in: result, withPath: false) },
             findings: result.findings)
         return encode(document)

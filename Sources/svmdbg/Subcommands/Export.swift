@@ -46,7 +46,7 @@ extension SVMDebugCommand {
         func run() throws {
             let trace = try input.load()
             let result = Replayer(trace: trace, options: try replay.replayOptions()).run()
-            let chosen = all ? result.exits : result.mismatches
+            let chosen = all ? Array(result.exits) : result.mismatches
             let text = ExportRenderer.render(chosen, of: result, as: ExportFormat(rawValue: format) ?? .jsonl)
             do {
                 let written = try AtomicFile.write(text, to: output, overwrite: force)

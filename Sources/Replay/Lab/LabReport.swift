@@ -193,7 +193,7 @@ public struct LabFormReport: Sendable {
 
     /// `N of the last M exits are LEVEL NAME (CODE) at rip R, OUTCOME; none reached L1` when
     /// the trace ends in a loop (``LabCheck/loopThreshold``, ``LabCheck/loopShare``), else `nil`.
-    static func endingLoop(of exits: [ExitRecord]) -> String? {
+    static func endingLoop(of exits: ReplayExits) -> String? {
         guard exits.count >= LabCheck.loopThreshold else { return nil }
         let window = exits.suffix(LabCheck.loopThreshold)
         let reachedL1 = window.contains { $0.recorded.kind == .reflectToL1 || $0.recorded.kind == .vmrunFails }

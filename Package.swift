@@ -32,6 +32,8 @@ let package = Package(
         .target(name: "TraceKit", dependencies: ["CTraceCmd", "CCompression"]),
         // The model: KVM's nested-SVM interception logic as explainable, versioned rules. Pure.
         .target(name: "NestedSVM"),
+        // BTF (kernel type information) reader for `svmdbg capture`'s probe offsets. Pure.
+        .target(name: "BTF"),
         // Joins the two: per-vCPU state reconstruction, recorded outcomes, verdicts, reports.
         .target(name: "Replay", dependencies: ["TraceKit", "NestedSVM"]),
         // The TUI as pure state, actions, reducer and rendering into a cell grid. No curses.
@@ -44,7 +46,7 @@ let package = Package(
             .product(name: "SnapshotTesting", package: "swift-snapshot-testing"),
         ]),
         .executableTarget(name: "svmdbg", dependencies: [
-            "TraceKit", "NestedSVM", "Replay", "DebuggerUI", "CursesTerminal",
+            "TraceKit", "NestedSVM", "Replay", "DebuggerUI", "CursesTerminal", "BTF",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -59,5 +61,6 @@ let package = Package(
             .product(name: "SnapshotTesting", package: "swift-snapshot-testing"),
         ], exclude: ["__Snapshots__"]),
         .testTarget(name: "SVMDebugCLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "BTFTests", dependencies: ["BTF", "CCompression", "TestSupport"]),
     ]
 )

@@ -46,6 +46,8 @@ public enum EventPayload: Sendable, Hashable {
     case cpuid(KVMCPUID)
     /// `kvm_fpu`: `load` (`true`) or `unload` (`false`).
     case fpu(loaded: Bool)
+    /// An `svmdbg capture` probe event (``ProbeSchema``): `name=value` fetch arguments.
+    case probe(ProbePayload)
     /// An event svmdbg does not model, or whose payload matched no known form.
     case raw
 

@@ -3,6 +3,8 @@ enum KnownEvent: UInt8, Sendable, CaseIterable {
     case exit, nestedVMExit, entry, nestedVMEnter, nestedVMRun, nestedIntercepts, nestedVMExitInject
     case nestedIntrVMExit, nestedVMEnterFailed, injException, injVirq, msr, cr, pio, emulateInsn
     case pageFault, invlpga, skinit, userspaceExit, hypercall, cpuid, fpu
+    /// `svmdbg capture`'s `exit_regs` probe (``ProbeSchema``).
+    case probeExitRegs
 
     /// The tracepoint name.
     var tracepoint: String {
@@ -29,6 +31,7 @@ enum KnownEvent: UInt8, Sendable, CaseIterable {
         case .hypercall: "kvm_hypercall"
         case .cpuid: "kvm_cpuid"
         case .fpu: "kvm_fpu"
+        case .probeExitRegs: ProbeSchema.exitRegsEvent
         }
     }
 

@@ -1,0 +1,65 @@
+/// The values of one `svmdbg capture` probe event: a kprobe whose fetch arguments print as
+/// `name=value` pairs after the probed location, e.g.
+/// `exit_regs: (svm_handle_exit+0x0/0x3a0 [kvm_amd]) rax=0x1000 rcx=0x0 … cpl=0x0`.
+///
+/// TraceKit knows only the shape and the field names ``ProbeSchema`` fixes; what the values
+/// mean for the model is Replay's business.
+public struct ProbePayload: Sendable, Hashable {
+    /// The fields in the order the line prints them.
+    public var fields: [ProbeField]
+
+    /// Wraps fields.
+    public init(fields: [ProbeField]) { self.fields = fields }
+
+    /// The value of the field called `name`, if the line has it.
+    public subscript(_ name: String) -> UInt64? {
+        fields.first { $0.name == name }?.value
+    }
+}
+
+/// One `name=value` fetch argument of a probe event.
+public struct ProbeField: Sendable, Hashable {
+    /// The fetch argument's name (``ProbeSchema`` names).
+    public var name: String
+    /// Its value (hex `x` types, unsigned or two's complement of signed decimal types).
+    public var value: UInt64
+
+    /// A field.
+    public init(name: String, value: UInt64) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// The probe events `svmdbg capture` defines, shared by the capture command (which writes
+/// them into tracefs) and the reader (which recognises them): one source for the names.
+///
+/// All probes live in the tracefs group ``group``; a trace prints only the event name.
+public enum ProbeSchema {
+    /// The tracefs group of every svmdbg probe (`dynamic_events` `p:svmdbg/…`).
+    public static let group = "svmdbg"
+    /// The per-exit event: a kprobe at the entry of `svm/svm.c:svm_handle_exit`, which runs for
+    /// every exit `svm_vcpu_run` did not finish on the fastpath, after `kvm_exit` and before
+    /// `kvm_nested_vmexit`.
+    public static let exitRegsEvent = "exit_regs"
+    /// Every probe event name svmdbg defines.
+    public static let eventNames: Set<String> = [exitRegsEvent]
+
+    /// General-purpose registers in `kvm_vcpu_arch.regs[]` order (`VCPU_REGS_RAX` = 0 …
+    /// `VCPU_REGS_R15` = 15, `arch/x86/include/asm/kvm_vcpu_regs.h`).
+    public static let gprNames = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+                                  "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"]
+    /// `hflags` of `kvm_vcpu_arch` (bit 0: guest mode).
+    public static let hflags = "hflags"
+    /// `control.exit_code` of the current VMCB.
+    public static let exitCode = "exit_code"
+    /// Save area of the current VMCB (vmcb02 in guest mode, vmcb01 otherwise): the level that ran.
+    public static let cr0 = "cr0", cr3 = "cr3", cr4 = "cr4", efer = "efer", cpl = "cpl", rflags = "rflags"
+    /// Save area of vmcb01: L1's EFER/CR0/CR4/RFLAGS (in guest mode, what `nested_svm_vmrun` stored there).
+    public static let l1EFER = "l1_efer", l1CR0 = "l1_cr0", l1CR4 = "l1_cr4", l1RFLAGS = "l1_rflags"
+    /// `svm->nested.vmcb12_gpa`: where L1's vmcb12 is (L1's RAX at the last VMRUN).
+    public static let vmcb12GPA = "vmcb12_gpa"
+    /// `svm->nested.ctl.intercepts[0…5]`: vmcb12's intercept words as cached at the last VMRUN
+    /// (CR, DR, exceptions, word 3, word 4, word 5).
+    public static let interceptNames = ["ic_cr", "ic_dr", "ic_exc", "ic_w3", "ic_w4", "ic_w5"]
+}

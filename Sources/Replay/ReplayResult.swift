@@ -95,7 +95,8 @@ public struct ReplayResult: Sendable {
         }
         let own = ExitEvents(trace: trace, numbers: Array(events(of: exit).dropFirst()), mask: ExitEvents.readMask(trace))
         let inputs = ModelInputs(trace: trace, origin: exit.origin, exit: kvmExit, events: own)
-        guard let event = inputs.event() else {
+        let probe = probeValues(of: exit)
+        guard let event = inputs.event().map({ probe?.refine($0) ?? $0 }) else {
             let code = ExitCodeText.name(exit.exitCode)
             return Decision(
                 subject: "synthesized #VMEXIT \(code)",
@@ -103,6 +104,7 @@ public struct ReplayResult: Sendable {
                 profile: chosen.name)
         }
         var vcpu = state.vcpu
+        probe?.apply(to: &vcpu)
         vcpu.assumptions.merge(inputs.assumptions(level: exit.level)) { known, _ in known }
         vcpu.assumptions.merge(assumptions) { known, _ in known }
         return DecisionModel(profile: chosen, host: host).decision(for: event, state: vcpu)

@@ -535,8 +535,12 @@ struct Walk: Sendable {
         let recorded = RecordedOutcomeReader.read(events: events, entry: entry, level: current.level, origin: current.origin)
         var decidedState = built.model
         decidedState.assumptions.merge(built.inputs.assumptions(level: current.level)) { known, _ in known }
+        // svmdbg capture's probes at this exit, if any: registers the stock events lack (ProbeValues).
+        let probe = current.origin == .hardwareExit
+            ? ProbeValues(trace: trace, events: current.events, exitCode: current.exit.exitReason.rawValue, level: current.level) : nil
+        probe?.apply(to: &decidedState)
         let answer: Int
-        if let event = built.inputs.event() {
+        if let event = built.inputs.event().map({ probe?.refine($0) ?? $0 }) {
             answer = memo.decide(event, state: decidedState, model: model)
         } else {
             answer = memo.unmodelledSynthesized(code: current.exit.exitReason.rawValue)

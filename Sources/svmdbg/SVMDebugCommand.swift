@@ -7,7 +7,7 @@ struct SVMDebugCommand: AsyncParsableCommand {
         commandName: "svmdbg",
         abstract: "An interactive debugger for nested AMD SVM traces (KVM kvm:* events).",
         version: "0.1.0",
-        subcommands: [Open.self, Stats.self, Check.self, Export.self, Diff.self, Decide.self, Lab.self, Bench.self, BenchProbeCommand.self],
+        subcommands: [Open.self, Stats.self, Check.self, Export.self, Diff.self, Decide.self, Lab.self, Bench.self, BenchProbeCommand.self, Capture.self],
         defaultSubcommand: Open.self
     )
 }

@@ -77,7 +77,7 @@ struct ReplayDetailBuilder {
 
     private func registers(_ exit: ExitRecord) -> [KnownValue] {
         let state = result.state(of: exit)
-        let vcpu = state.vcpu
+        let vcpu = result.decidedState(of: exit)
         let source = exitSource(exit)
         var values: [KnownValue] = []
         func add(_ name: String, _ value: String?, _ known: String, unknown: String) {
@@ -97,6 +97,7 @@ struct ReplayDetailBuilder {
         add("level", vcpu.level, unknown: "no kvm_nested_vmenter/kvm_nested_vmexit on this vCPU yet") { "\($0)" }
         // Operands the exit's own events state.
         values += operands(exit)
+        values += result.probeRegisters(of: exit).map { KnownValue(name: $0.name, value: Hex.format($0.value), provenance: $0.source) }
         let notSeen = "not in the trace before this exit"
         for (level, registers) in [("L1", vcpu.l1), ("L2", vcpu.l2)] {
             add("\(level) EFER", registers.efer, unknown: "\(notSeen) (no kvm_msr of EFER)") { Hex.format($0) }
@@ -161,7 +162,7 @@ struct ReplayDetailBuilder {
 
     private func vmcb(_ exit: ExitRecord) -> [FieldSection] {
         let state = result.state(of: exit)
-        let vmcb12 = state.vcpu.vmcb12
+        let vmcb12 = result.decidedState(of: exit).vmcb12
         var sections: [FieldSection] = []
         let intercepts = vmcb12.intercepts
         let interceptSource = intercepts.word3?.source ?? intercepts.cr?.source
@@ -175,7 +176,7 @@ struct ReplayDetailBuilder {
         word("cr_write", intercepts.cr.map { Known($0.value >> 16, source: $0.source) }, width: 4, decode: VMCBDecoding.crBits)
         fields.append(DecodedField(
             name: "dr", raw: intercepts.dr.map { Hex.format($0.value, width: 8) },
-            decoded: intercepts.dr == nil ? "unknown (kvm_nested_intercepts does not print word 1)" : ""))
+            decoded: intercepts.dr.map { $0.source } ?? "unknown (kvm_nested_intercepts does not print word 1)"))
         word("exceptions", intercepts.exceptions, width: 8, decode: VMCBDecoding.exceptionBits)
         word("intercepts[3]", intercepts.word3, width: 8) { VMCBDecoding.interceptNames(word: 3, value: $0) }
         word("intercepts[4]", intercepts.word4, width: 8) { VMCBDecoding.interceptNames(word: 4, value: $0) }

@@ -1,0 +1,145 @@
+import NestedSVM
+import TraceKit
+
+/// The values `svmdbg capture`'s `exit_regs` probe recorded for one hardware exit, and what
+/// they tell the model.
+///
+/// The probe fires at the entry of `svm/svm.c:svm_handle_exit`, on the vCPU's thread, after
+/// `kvm_exit` and before `kvm_nested_vmexit` and every handler event; so the exit's own
+/// events (from its `kvm_exit` to its `kvm_entry`) hold it. It is attached only when its
+/// `exit_code` is the exit's code and its guest-mode bit agrees with the exit's level; an exit
+/// without one (a trace captured without probes, an exit `svm_vcpu_run` finished on the
+/// fastpath, lost events) keeps what the stock events give.
+///
+/// Every value carries the source `probe svmdbg/exit_regs line N (field)`.
+struct ProbeValues: Sendable {
+    /// The probe's fields.
+    let payload: ProbePayload
+    /// Its trace line.
+    let line: Int
+    /// Whether the vCPU was in guest mode (L2 ran), from `hflags`.
+    let guestMode: Bool?
+
+    /// `HF_GUEST_MASK` (`arch/x86/include/asm/kvm_host.h`, 6.1 and 6.12): `hflags` bit 0 is
+    /// guest mode (`is_guest_mode`).
+    static let hfGuestMask: UInt64 = 1 << 0
+    /// RFLAGS.IF (APM vol. 2 §3.1.6).
+    static let rflagsIF: UInt64 = 1 << 9
+
+    /// The probe of a hardware exit whose events (after its first) are `events`, or nil when it
+    /// has none that belongs to it. `exitCode` is the code `kvm_exit` printed; `level` the
+    /// level the replay gave the exit.
+    init?(trace: LoadedTrace, events: some Sequence<EventNumber>, exitCode: UInt32, level: Level?) {
+        var found: (ProbePayload, Int)?
+        for number in events {
+            let name = trace.name(of: number)
+            if name == "kvm_entry" { break }
+            guard name == ProbeSchema.exitRegsEvent, case .probe(let probe) = trace.payload(of: number) else { continue }
+            found = (probe, trace.lineNumber(of: number))
+            break
+        }
+        guard let (payload, line) = found else { return nil }
+        if let code = payload[ProbeSchema.exitCode], UInt32(truncatingIfNeeded: code) != exitCode { return nil }
+        let guestMode = payload[ProbeSchema.hflags].map { $0 & Self.hfGuestMask != 0 }
+        if let guestMode, let level, guestMode != (level == .l2) { return nil }
+        self.payload = payload
+        self.line = line
+        self.guestMode = guestMode
+    }
+
+    /// The provenance of `field`.
+    func source(_ field: String) -> String { "probe svmdbg/\(ProbeSchema.exitRegsEvent) line \(line) (\(field))" }
+
+    private func known(_ field: String) -> Known<UInt64>? {
+        payload[field].map { Known($0, source: source(field)) }
+    }
+
+    private func known32(_ field: String) -> Known<UInt32>? {
+        payload[field].map { Known(UInt32(truncatingIfNeeded: $0), source: source(field)) }
+    }
+
+    /// `event` with RAX and RCX filled in where the stock events left them unknown.
+    func refine(_ event: Event) -> Event {
+        guard case .hardwareExit(var exit) = event else { return event }
+        if exit.rax == nil { exit.rax = known("rax") }
+        if exit.rcx == nil { exit.rcx = known("rcx") }
+        return .hardwareExit(exit)
+    }
+
+    /// Puts the registers of the level that ran (and, in guest mode, L1's as `nested_svm_vmrun`
+    /// stored them in vmcb01, plus vmcb12's cached intercept words) into `state`.
+    ///
+    /// Register values replace what the stream of events left (the probe reads them at this
+    /// exit); intercept words only fill words the events never stated.
+    func apply(to state: inout VCPUState) {
+        guard let guestMode else { return }
+        let level: GuestLevel = guestMode ? .l2 : .l1
+        state.level = Known(level, source: source(ProbeSchema.hflags))
+        var ran = guestMode ? state.l2 : state.l1
+        ran.efer = known(ProbeSchema.efer) ?? ran.efer
+        ran.cr0 = known(ProbeSchema.cr0) ?? ran.cr0
+        ran.cr4 = known(ProbeSchema.cr4) ?? ran.cr4
+        if let cpl = payload[ProbeSchema.cpl] { ran.cpl = Known(UInt8(truncatingIfNeeded: cpl), source: source(ProbeSchema.cpl)) }
+        if let rflags = payload[ProbeSchema.rflags] {
+            ran.interruptsEnabled = Known(rflags & Self.rflagsIF != 0, source: source(ProbeSchema.rflags) + " IF")
+        }
+        if guestMode {
+            state.l2 = ran
+            state.l1.efer = known(ProbeSchema.l1EFER) ?? state.l1.efer
+            state.l1.cr0 = known(ProbeSchema.l1CR0) ?? state.l1.cr0
+            state.l1.cr4 = known(ProbeSchema.l1CR4) ?? state.l1.cr4
+            if let rflags = payload[ProbeSchema.l1RFLAGS] {
+                state.l1.interruptsEnabled = Known(rflags & Self.rflagsIF != 0, source: source(ProbeSchema.l1RFLAGS) + " IF")
+            }
+            let names = ProbeSchema.interceptNames
+            var words = state.vmcb12.intercepts
+            if words.cr == nil { words.cr = known32(names[0]) }
+            if words.dr == nil { words.dr = known32(names[1]) }
+            if words.exceptions == nil { words.exceptions = known32(names[2]) }
+            if words.word3 == nil { words.word3 = known32(names[3]) }
+            if words.word4 == nil { words.word4 = known32(names[4]) }
+            if words.word5 == nil { words.word5 = known32(names[5]) }
+            state.vmcb12.intercepts = words
+        } else {
+            state.l1 = ran
+        }
+    }
+}
+
+/// One register value a probe recorded at an exit, for display.
+public struct ProbeRegister: Sendable, Equatable {
+    /// The field name (``ProbeSchema``), upper-cased for general-purpose registers.
+    public let name: String
+    /// The value.
+    public let value: UInt64
+    /// `probe svmdbg/exit_regs line N (field)`.
+    public let source: String
+}
+
+extension ReplayResult {
+    /// The probe values attached to `exit`, if the trace has them (see ``ProbeValues``).
+    func probeValues(of exit: ExitRecord) -> ProbeValues? {
+        guard exit.origin == .hardwareExit else { return nil }
+        return ProbeValues(trace: trace, events: events(of: exit).dropFirst(), exitCode: exit.exitCode, level: exit.level)
+    }
+
+    /// The state the model decided `exit` with: the stored state plus what the exit's probe
+    /// recorded (stored states are shared between exits and hold no per-exit probe values).
+    public func decidedState(of exit: ExitRecord) -> VCPUState {
+        var vcpu = state(of: exit).vcpu
+        probeValues(of: exit)?.apply(to: &vcpu)
+        return vcpu
+    }
+
+    /// The general-purpose registers and other fields `exit`'s probe recorded, in the line's
+    /// order (empty without a probe); the registers and CPL the model reads are also in
+    /// ``decidedState(of:)``.
+    public func probeRegisters(of exit: ExitRecord) -> [ProbeRegister] {
+        guard let probe = probeValues(of: exit) else { return [] }
+        let gprs = Set(ProbeSchema.gprNames)
+        return probe.payload.fields.map { field in
+            ProbeRegister(name: gprs.contains(field.name) ? field.name.uppercased() : field.name, value: field.value,
+                          source: probe.source(field.name))
+        }
+    }
+}

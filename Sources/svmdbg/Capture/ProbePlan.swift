@@ -1,0 +1,137 @@
+import BTF
+import TraceKit
+
+/// The `svmdbg/exit_regs` probe for one running kernel: which function it is placed on, and
+/// one fetch argument per ``ProbeSchema`` field, each computed from the kernel's BTF.
+///
+/// Placement: the entry of `svm/svm.c:svm_handle_exit(struct kvm_vcpu *vcpu, …)`, which
+/// `vcpu_enter_guest` calls (through `kvm_x86_ops.handle_exit`) for every exit that
+/// `svm_vcpu_run` did not finish on the fastpath, after `svm_vcpu_run` copied RAX/RSP/RIP
+/// from the VMCB into `vcpu->arch.regs` and traced `kvm_exit`, and before `svm_handle_exit`
+/// itself traces `kvm_nested_vmexit` (6.1 and 6.12). Its first argument is `&svm->vcpu`
+/// (`to_svm` is a `container_of`), so every field is an offset from `vcpu_svm`.
+///
+/// Fields whose member the BTF lacks are left out and listed in ``missing``; the capture still
+/// runs and the reader treats an absent field as unknown.
+struct ProbePlan: Sendable, Equatable {
+    /// One fetch argument.
+    struct Field: Sendable, Equatable {
+        /// ``ProbeSchema`` name.
+        var name: String
+        /// The fetch argument text, e.g. `+6480($arg1)` or `vcpu->arch.efer`.
+        var fetch: String
+        /// The tracefs type (`x8`, `x32`, `x64`).
+        var type: String
+        /// Where the offset came from (the member path), for `--print-probes`.
+        var origin: String
+    }
+
+    /// How the probe is created.
+    enum Kind: String, Sendable {
+        /// `p:` kprobe (`CONFIG_KPROBE_EVENTS`).
+        case kprobe
+        /// `f:` fprobe on the function entry (`CONFIG_FPROBE_EVENTS`).
+        case fprobe
+    }
+
+    /// The probed function.
+    static let function = "svm_handle_exit"
+    /// The kernel module that holds it when KVM is modular.
+    static let module = "kvm_amd"
+
+    /// Probe kind.
+    var kind: Kind
+    /// `kvm_amd:svm_handle_exit` for a kprobe on the module, `svm_handle_exit` otherwise.
+    var place: String
+    /// The fetch arguments, in ``ProbeSchema`` order.
+    var fields: [Field]
+    /// Fields left out, with the reason (e.g. `vcpu_svm has no member nested`).
+    var missing: [(name: String, reason: String)]
+
+    static func == (a: ProbePlan, b: ProbePlan) -> Bool {
+        a.kind == b.kind && a.place == b.place && a.fields == b.fields && a.missing.map(\.name) == b.missing.map(\.name)
+    }
+
+    /// The `dynamic_events` line that creates the probe.
+    var definition: String {
+        let prefix = kind == .kprobe ? "p" : "f"
+        let arguments = fields.map { "\($0.name)=\($0.fetch):\($0.type)" }.joined(separator: " ")
+        return "\(prefix):\(ProbeSchema.group)/\(ProbeSchema.exitRegsEvent) \(place) \(arguments)"
+    }
+
+    /// The `dynamic_events` line that removes it.
+    static var removal: String { "-:\(ProbeSchema.group)/\(ProbeSchema.exitRegsEvent)" }
+
+    /// What each field reads, as member paths rooted at `vcpu_svm`.
+    static let memberPaths: [(name: String, path: String)] = {
+        var paths: [(String, String)] = []
+        for (index, name) in ProbeSchema.gprNames.enumerated() { paths.append((name, "vcpu_svm.vcpu.arch.regs[\(index)]")) }
+        paths += [
+            (ProbeSchema.hflags, "vcpu_svm.vcpu.arch.hflags"),
+            (ProbeSchema.efer, "vcpu_svm.vcpu.arch.efer"),
+            (ProbeSchema.exitCode, "vcpu_svm.vmcb->control.exit_code"),
+            (ProbeSchema.cr0, "vcpu_svm.vmcb->save.cr0"),
+            (ProbeSchema.cr3, "vcpu_svm.vmcb->save.cr3"),
+            (ProbeSchema.cr4, "vcpu_svm.vmcb->save.cr4"),
+            (ProbeSchema.cpl, "vcpu_svm.vmcb->save.cpl"),
+            (ProbeSchema.rflags, "vcpu_svm.vmcb->save.rflags"),
+            (ProbeSchema.l1EFER, "vcpu_svm.vmcb01.ptr->save.efer"),
+            (ProbeSchema.l1CR0, "vcpu_svm.vmcb01.ptr->save.cr0"),
+            (ProbeSchema.l1CR4, "vcpu_svm.vmcb01.ptr->save.cr4"),
+            (ProbeSchema.l1RFLAGS, "vcpu_svm.vmcb01.ptr->save.rflags"),
+            (ProbeSchema.vmcb12GPA, "vcpu_svm.nested.vmcb12_gpa"),
+        ]
+        for (index, name) in ProbeSchema.interceptNames.enumerated() { paths.append((name, "vcpu_svm.nested.ctl.intercepts[\(index)]")) }
+        return paths
+    }()
+
+    /// Fields the kernel can resolve itself from the argument's BTF (`CONFIG_PROBE_EVENTS_BTF_ARGS`:
+    /// `vcpu->field.field`, no array indexing and no casts, so only members of `kvm_vcpu`).
+    static let btfArgumentFields: [String: String] = [
+        ProbeSchema.hflags: "vcpu->arch.hflags",
+        ProbeSchema.efer: "vcpu->arch.efer",
+    ]
+
+    /// Builds the plan from `btf` (kvm_amd's split BTF on vmlinux, or vmlinux's when KVM is
+    /// built in). `argument` is how the first argument is fetched (`$arg1`, or `%di` on kernels
+    /// without `$argN`); `btfArguments` lets the kernel resolve the fields it can.
+    static func make(btf: BTF, kind: Kind, place: String, argument: String = "$arg1", btfArguments: Bool = false) throws -> ProbePlan {
+        let vcpu = try btf.location(of: "vcpu_svm.vcpu")
+        let base = vcpu.offsets[0]
+        var fields: [Field] = []
+        var missing: [(String, String)] = []
+        for (name, path) in memberPaths {
+            do {
+                let location = try btf.location(of: path)
+                guard location.bitfieldSize == nil, let type = fetchType(size: location.size) else {
+                    missing.append((name, "\(path) is \(location.size) bytes or a bitfield"))
+                    continue
+                }
+                if btfArguments, let expression = btfArgumentFields[name] {
+                    fields.append(Field(name: name, fetch: expression, type: type, origin: "BTF argument (kernel-resolved)"))
+                    continue
+                }
+                var fetch = argument
+                for (level, offset) in location.offsets.enumerated() {
+                    let relative = level == 0 ? offset - base : offset
+                    fetch = (relative < 0 ? "-\(-relative)" : "+\(relative)") + "(\(fetch))"
+                }
+                fields.append(Field(name: name, fetch: fetch, type: type, origin: "\(path) = " + location.offsets.map(String.init).joined(separator: " → ")))
+            } catch let error as BTFError {
+                missing.append((name, error.message))
+            }
+        }
+        return ProbePlan(kind: kind, place: place, fields: fields, missing: missing)
+    }
+
+    /// The hex fetch type of a `size`-byte member.
+    static func fetchType(size: Int) -> String? {
+        switch size {
+        case 1: "x8"
+        case 2: "x16"
+        case 4: "x32"
+        case 8: "x64"
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import BTF
+import Foundation
+import TraceKit
+
+/// `svmdbg capture --print-probes` and `--cleanup`.
+enum CaptureCommands {
+    /// What `--print-probes` assumes when the running kernel cannot host probes: kprobe events with `$argN`.
+    static let assumed = Tracefs.Features(readme: "$arg<N>", dynamicEvents: true, kprobeEvents: true)
+
+    /// Prints the probe this kernel would get (from its BTF and tracefs README when readable;
+    /// a kprobe with `$arg1` otherwise), one field per line with the member path it reads.
+    static func printProbes(btfDirectory: String) -> Int32 {
+        let tracefs = try? Tracefs.locate()
+        var features = tracefs?.features() ?? assumed
+        if !features.kprobes && !features.fprobes {
+            StandardOutput.text("# this kernel has no kprobe or fprobe events (or tracefs is not readable): the plan below is for a kernel with kprobe events\n")
+            features = assumed
+        }
+        switch CaptureFrontend.plan(features: features, btfDirectory: btfDirectory) {
+        case .failure(let refusal):
+            StandardError.write("svmdbg capture: \(refusal.description)\n")
+            return SVMDebugExitCode.unusable
+        case .success(let (plan, fallback)):
+            StandardOutput.text(text(plan: plan, fallback: fallback, features: features, tracefs: tracefs))
+            return SVMDebugExitCode.success
+        }
+    }
+
+    /// The `--print-probes` report.
+    static func text(plan: ProbePlan, fallback: ProbePlan?, features: Tracefs.Features, tracefs: Tracefs?) -> String {
+        let control = tracefs.map { $0.path($0.probeControl(features)) } ?? "/sys/kernel/tracing/dynamic_events"
+        var out = "# kernel: \(features.kprobes ? "kprobe" : "")\(features.fprobes ? " fprobe" : "") events\(features.btfArguments ? ", BTF arguments" : "")\n"
+        out += "# add:    echo '\(plan.definition)' >> \(control)\n"
+        if let fallback { out += "# if the kernel refuses BTF arguments: echo '\(fallback.definition)' >> \(control)\n" }
+        out += "# remove: echo '\(ProbePlan.removal)' >> \(control)\n"
+        for field in plan.fields {
+            out += "\(field.name)\t\(field.fetch):\(field.type)\t\(field.origin)\n"
+        }
+        for (name, reason) in plan.missing { out += "\(name)\tmissing\t\(reason)\n" }
+        return out
+    }
+
+    /// Removes leftovers of crashed captures (needs root and tracefs).
+    static func cleanup() -> Int32 {
+        guard geteuid() == 0 else {
+            StandardError.write("svmdbg capture: --cleanup needs root (it writes to tracefs); run it with sudo\n")
+            return SVMDebugExitCode.unusable
+        }
+        let tracefs: Tracefs
+        do { tracefs = try Tracefs.locate() } catch {
+            StandardError.write("svmdbg capture: \(error)\n")
+            return SVMDebugExitCode.unusable
+        }
+        let (removed, failed) = CaptureSession.removeLeftovers(tracefs)
+        for line in removed { StandardOutput.text("svmdbg capture: \(line)\n") }
+        for line in failed { StandardError.write("svmdbg capture: \(line)\n") }
+        if removed.isEmpty && failed.isEmpty { StandardOutput.text("svmdbg capture: nothing to clean up in \(tracefs.root)\n") }
+        return failed.isEmpty ? SVMDebugExitCode.success : SVMDebugExitCode.unusable
+    }
+}

@@ -1,0 +1,223 @@
+import BTF
+import Dispatch
+import Foundation
+import TraceKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs `svmdbg capture`: preflight (root, tracefs, BTF, probe support), set up the instance
+/// and the probe, record while COMMAND runs / for --duration / until Ctrl-C, write the trace,
+/// and always undo every change.
+struct CaptureFrontend {
+    /// The parsed command line.
+    struct Request {
+        var output: String
+        var force: Bool
+        var duration: Double?
+        var command: [String]
+        var bufferKB: Int
+        var probes: Bool
+        var btfDirectory: String
+    }
+
+    /// The outcome as an exit code (the documented ones, or the command's own on failure).
+    typealias Status = Int32
+
+    let request: Request
+
+    /// A failure that ends the capture before recording, as one line.
+    struct Refusal: Error, CustomStringConvertible { var description: String }
+
+    /// Whether the output is trace.dat (trace-cmd) rather than tracefs text.
+    var wantsDat: Bool { request.output.hasSuffix(".dat") }
+
+    func run() -> Status {
+        // Preflight: nothing on the host changes until all of it passed.
+        guard geteuid() == 0 else {
+            StandardError.write("svmdbg capture: needs root (it creates an ftrace instance and probe events in tracefs); run it with sudo\n")
+            return SVMDebugExitCode.unusable
+        }
+        let tracefs: Tracefs
+        do { tracefs = try Tracefs.locate() } catch {
+            StandardError.write("svmdbg capture: \(error)\n")
+            return SVMDebugExitCode.unusable
+        }
+        let outputURL = URL(fileURLWithPath: request.output).standardizedFileURL
+        if !request.force, FileManager.default.fileExists(atPath: outputURL.path) {
+            StandardError.write("svmdbg capture: \(outputURL.path) exists; use --force to replace it\n")
+            return SVMDebugExitCode.unusable
+        }
+        let traceCmd = wantsDat ? Self.which("trace-cmd") : nil
+        if wantsDat, traceCmd == nil {
+            StandardError.write("svmdbg capture: \(request.output) ends in .dat but trace-cmd is not installed; write tracefs text (any other name) or install trace-cmd\n")
+            return SVMDebugExitCode.unusable
+        }
+        let features = tracefs.features()
+        var plans: (ProbePlan, ProbePlan?)?
+        if request.probes {
+            switch Self.plan(features: features, btfDirectory: request.btfDirectory) {
+            case .success(let planned): plans = planned
+            case .failure(let refusal):
+                StandardError.write("svmdbg capture: no probes: \(refusal.description); recording the kvm:* events only\n")
+            }
+        }
+
+        // Set up; from here every change is recorded and undone below.
+        var session = CaptureSession(tracefs: tracefs)
+        let signals = SignalWatcher(signals: [SIGINT, SIGTERM, SIGHUP])
+        var status: Status = SVMDebugExitCode.success
+        var copier: TracePipeCopier?
+        var temporary: (path: String, descriptor: Int32)?
+        defer {
+            if let temporary {
+                close(temporary.descriptor)
+                unlink(temporary.path)
+            }
+        }
+        do {
+            try session.createInstance(bufferKB: request.bufferKB)
+            if let (plan, fallback) = plans {
+                let used = try session.addProbe(plan, fallback: fallback, features: features)
+                StandardError.write("svmdbg capture: probe \(ProbeSchema.group)/\(ProbeSchema.exitRegsEvent) on \(used.place), \(used.fields.count) fields\n")
+                for (name, reason) in used.missing { StandardError.write("svmdbg capture: field \(name) left out: \(reason)\n") }
+            }
+            for note in session.notes { StandardError.write("svmdbg capture: \(note)\n") }
+            if !wantsDat {
+                let made = try Self.temporaryFile(next: outputURL)
+                temporary = made
+                let started = try TracePipeCopier(pipePath: tracefs.path("\(session.instance)/trace_pipe"), target: made.descriptor)
+                copier = started
+                started.start()
+            }
+            try session.setTracing(true)
+            StandardError.write("svmdbg capture: recording into \(tracefs.path(session.instance))" + (request.command.isEmpty ? (request.duration.map { " for \($0) s" } ?? " until Ctrl-C") : " while \(request.command.joined(separator: " ")) runs") + "\n")
+            status = wait(signals: signals)
+            try session.setTracing(false)
+            if let running = copier {
+                copier = nil
+                let bytes = try running.finish().get()
+                if let made = temporary {
+                    try Self.publish(made, to: outputURL.path, overwrite: request.force)
+                    close(made.descriptor)
+                    temporary = nil
+                }
+                StandardError.write("svmdbg capture: wrote \(bytes) bytes to \(outputURL.path)\n")
+            } else if let traceCmd {
+                try extractDat(traceCmd: traceCmd, instance: session.instanceName, to: outputURL)
+                StandardError.write("svmdbg capture: wrote \(outputURL.path) (trace-cmd extract)\n")
+            }
+        } catch {
+            StandardError.write("svmdbg capture: \(error)\n")
+            status = SVMDebugExitCode.unusable
+        }
+        if let copier { _ = copier.finish() }
+        let failures = session.tearDown()
+        for failure in failures {
+            StandardError.write("svmdbg capture: could not undo: \(failure) (svmdbg capture --cleanup, or see docs/capture.md)\n")
+        }
+        signals.cancel()
+        return failures.isEmpty ? status : SVMDebugExitCode.unusable
+    }
+
+    /// Waits for COMMAND, the duration, or a signal; returns the command's failure status or success.
+    private func wait(signals: SignalWatcher) -> Status {
+        if !request.command.isEmpty {
+            let child: pid_t
+            do { child = try ChildProcess.spawn(request.command) } catch {
+                StandardError.write("svmdbg capture: \(error)\n")
+                return SVMDebugExitCode.unusable
+            }
+            signals.forward(to: child)
+            let code = ChildProcess.wait(child)
+            if code != 0 { StandardError.write("svmdbg capture: \(request.command[0]) exited with status \(code)\n") }
+            return code
+        }
+        if signals.wait(seconds: request.duration) {
+            StandardError.write("svmdbg capture: stopping (signal)\n")
+        }
+        return SVMDebugExitCode.success
+    }
+
+    private func extractDat(traceCmd: String, instance: String, to output: URL) throws {
+        let temporary = output.deletingLastPathComponent().appendingPathComponent(".\(output.lastPathComponent).svmdbg-\(getpid())").path
+        defer { unlink(temporary) }
+        let child = try ChildProcess.spawn([traceCmd, "extract", "-B", instance, "-o", temporary], quiet: true)
+        guard ChildProcess.wait(child) == 0 else {
+            throw Tracefs.Failure(description: "trace-cmd extract -B \(instance) failed")
+        }
+        let made = open(temporary, O_RDONLY)
+        guard made >= 0 else { throw Tracefs.Failure(description: "trace-cmd wrote no \(temporary)") }
+        close(made)
+        try Self.publish((temporary, -1), to: output.path, overwrite: request.force)
+    }
+
+    // MARK: Probe plan
+
+    /// The probe plan for this host, with an offsets-only fallback when it uses BTF arguments.
+    static func plan(features: Tracefs.Features, btfDirectory: String) -> Result<(ProbePlan, ProbePlan?), Refusal> {
+        guard features.kprobes || features.fprobes else {
+            return .failure(Refusal(description: "this kernel has neither kprobe nor fprobe events (CONFIG_KPROBE_EVENTS, CONFIG_FPROBE_EVENTS)"))
+        }
+        do {
+            let (btf, kprobePlace, _) = try KernelBTF.load(directory: btfDirectory)
+            let kind: ProbePlan.Kind = features.kprobes ? .kprobe : .fprobe
+            let place = kind == .kprobe ? kprobePlace : ProbePlan.function
+            let argument = features.argN || kind == .fprobe ? "$arg1" : "%di"
+            let offsets = try ProbePlan.make(btf: btf, kind: kind, place: place, argument: argument)
+            guard features.btfArguments else { return .success((offsets, nil)) }
+            let withBTF = try ProbePlan.make(btf: btf, kind: kind, place: place, argument: argument, btfArguments: true)
+            return .success((withBTF, offsets))
+        } catch let error as BTFError {
+            return .failure(Refusal(description: error.description))
+        } catch {
+            return .failure(Refusal(description: "\(error)"))
+        }
+    }
+
+    // MARK: Files
+
+    /// Creates `.NAME.svmdbg-XXXXXX` next to `output`.
+    static func temporaryFile(next output: URL) throws -> (path: String, descriptor: Int32) {
+        let folder = output.deletingLastPathComponent().path
+        var template = Array("\(folder)/.\(output.lastPathComponent).svmdbg-XXXXXX".utf8CString)
+        let descriptor = template.withUnsafeMutableBufferPointer { buffer -> Int32 in
+            guard let base = buffer.baseAddress else { return -1 }
+            return mkstemp(base)
+        }
+        guard descriptor >= 0 else {
+            throw Tracefs.Failure(description: "cannot create a file in \(folder): \(Tracefs.errnoText())")
+        }
+        let path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let mask = umask(0)
+        umask(mask)
+        fchmod(descriptor, 0o666 & ~mask)
+        return (path, descriptor)
+    }
+
+    /// Publishes a finished temporary file: `link(2)` (never replaces) or, with `overwrite`, `rename(2)`.
+    static func publish(_ file: (path: String, descriptor: Int32), to target: String, overwrite: Bool) throws {
+        if file.descriptor >= 0 {
+            guard fsync(file.descriptor) == 0 || errno == EINVAL else {
+                throw Tracefs.Failure(description: "\(target): write failed: \(Tracefs.errnoText())")
+            }
+        }
+        if overwrite {
+            guard rename(file.path, target) == 0 else { throw Tracefs.Failure(description: "\(target): rename failed: \(Tracefs.errnoText())") }
+            return
+        }
+        guard link(file.path, target) == 0 else {
+            throw Tracefs.Failure(description: "\(target): cannot create (\(Tracefs.errnoText())); the capture is kept in \(file.path)")
+        }
+        unlink(file.path)
+    }
+
+    /// The first executable `name` on `PATH`.
+    static func which(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin"
+        for folder in path.split(separator: ":") where access("\(folder)/\(name)", X_OK) == 0 {
+            return "\(folder)/\(name)"
+        }
+        return nil
+    }
+}

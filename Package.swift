@@ -61,6 +61,6 @@ let package = Package(
             .product(name: "SnapshotTesting", package: "swift-snapshot-testing"),
         ], exclude: ["__Snapshots__"]),
         .testTarget(name: "SVMDebugCLITests", dependencies: ["TestSupport"]),
-        .testTarget(name: "BTFTests", dependencies: ["BTF", "CCompression", "TestSupport"]),
+        .testTarget(name: "BTFTests", dependencies: ["BTF", "CCompression", "TestSupport", "svmdbg"]),
     ]
 )

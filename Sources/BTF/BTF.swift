@@ -41,6 +41,9 @@ public struct BTF: Sendable {
     private let recordOffsets: [UInt32]
     /// The base blob, at most one element (an array gives the recursion its indirection).
     private let baseStorage: [BTF]
+    /// Ids of this blob's named structs, unions and typedefs, by name (built once; lookups by
+    /// name are what member paths start with).
+    private let aggregatesByName: [String: [Int]]
 
     /// The blob this one is split from, if any.
     public var base: BTF? { baseStorage.first }
@@ -97,6 +100,21 @@ public struct BTF: Sendable {
             position += size
         }
         recordOffsets = offsets
+        var index: [String: [Int]] = [:]
+        let indexed: Set<UInt8> = [BTFKind.structure.rawValue, BTFKind.union.rawValue, BTFKind.typedef.rawValue]
+        for (position, offset) in offsets.enumerated() {
+            let start = typeStart + Int(offset)
+            guard let info = header.u32(at: start + 4), indexed.contains(UInt8((info >> 24) & 0x1f)),
+                  let nameOffset = header.u32(at: start), nameOffset != 0 else { continue }
+            if Int(nameOffset) < firstStringOffset { continue }
+            let relative = Int(nameOffset) - firstStringOffset
+            guard relative < stringLength else { continue }
+            var end = stringStart + relative
+            while end < stringStart + stringLength, bytes[end] != 0 { end += 1 }
+            guard end < stringStart + stringLength else { continue }
+            index[String(decoding: bytes[(stringStart + relative)..<end], as: UTF8.self), default: []].append(firstTypeID + position)
+        }
+        aggregatesByName = index
     }
 
     // MARK: - Strings and records
@@ -148,12 +166,20 @@ public struct BTF: Sendable {
     /// Ids of every type (this blob and its base) named `name` with one of `kinds`.
     public func types(named name: String, kinds: Set<BTFKind> = [.structure, .union, .typedef]) -> [Int] {
         var found = base?.types(named: name, kinds: kinds) ?? []
+        let indexedKinds: Set<BTFKind> = [.structure, .union, .typedef]
+        if kinds.isSubset(of: indexedKinds) {
+            // Names in the base's string section (a split blob may name its types with them) are
+            // not in the index; the scan below finds those.
+            found += (aggregatesByName[name] ?? []).filter { type($0).map { kinds.contains($0.kind) } ?? false }
+            guard base != nil else { return found }
+        }
         let wanted = Array(name.utf8)
         let reader = Reader(bytes: bytes, bigEndian: bigEndian)
         for (index, offset) in recordOffsets.enumerated() {
             let start = typeStart + Int(offset)
             guard let info = reader.u32(at: start + 4), kinds.contains(BTFKind(rawValue: UInt8((info >> 24) & 0x1f))),
                   let nameOffset = reader.u32(at: start), nameOffset != 0,
+                  !(kinds.isSubset(of: indexedKinds) && Int(nameOffset) >= firstStringOffset),
                   string(at: Int(nameOffset), equals: wanted)
             else { continue }
             found.append(firstTypeID + index)

@@ -41,7 +41,8 @@ struct CaptureSession {
         let tracefs = tracefs
         undo.append(("remove the instance \(path)", {
             // The kernel refuses rmdir while a file of the instance is open; the copier is closed by now.
-            guard rmdir(path) == 0 else { throw Tracefs.Failure(description: "cannot remove \(path): \(Tracefs.errnoText())") }
+            // `trace-cmd extract -B` removes the instance itself: gone is done.
+            guard rmdir(path) == 0 || errno == ENOENT else { throw Tracefs.Failure(description: "cannot remove \(path): \(Tracefs.errnoText())") }
         }))
         try tracefs.write("0", to: "\(instance)/tracing_on")
         try tracefs.write(String(bufferKB), to: "\(instance)/buffer_size_kb")
@@ -50,7 +51,10 @@ struct CaptureSession {
         }
         try tracefs.write("1", to: "\(instance)/events/kvm/enable")
         let instance = self.instance
-        undo.append(("disable kvm events in \(path)", { try tracefs.write("0", to: "\(instance)/events/kvm/enable") }))
+        undo.append(("disable kvm events in \(path)", {
+            guard tracefs.exists(instance) else { return }
+            try tracefs.write("0", to: "\(instance)/events/kvm/enable")
+        }))
     }
 
     /// Defines the probe of `plan` and enables it in the instance. When the plan uses BTF
@@ -76,7 +80,11 @@ struct CaptureSession {
         }))
         let enable = "\(instance)/events/\(ProbeSchema.group)/\(ProbeSchema.exitRegsEvent)/enable"
         try tracefs.write("1", to: enable)
-        undo.append(("disable the probe in \(tracefs.path(instance))", { try tracefs.write("0", to: enable) }))
+        let instance = self.instance
+        undo.append(("disable the probe in \(tracefs.path(instance))", {
+            guard tracefs.exists(instance) else { return }
+            try tracefs.write("0", to: enable)
+        }))
         return used
     }
 

@@ -1,0 +1,96 @@
+import BTF
+@testable import svmdbg
+import TraceKit
+import Testing
+
+/// The probe `svmdbg capture` defines, computed from real Debian kernels' BTF. Every offset
+/// below was read from `pahole --btf_base vmlinux.btf -F btf kvm_amd.btf -C <struct>` on the
+/// same blobs (dwarves 1.24).
+@Suite struct CaptureProbePlanTests {
+    /// (kernel, field, expected fetch argument).
+    static let fetches: [(String, String, String)] = [
+        ("6.12.117", "rax", "+296($arg1)"),
+        ("6.12.117", "rcx", "+304($arg1)"),
+        ("6.12.117", "hflags", "+512($arg1)"),
+        ("6.12.117", "efer", "+520($arg1)"),
+        ("6.12.117", "exit_code", "+112(+6480($arg1))"),
+        ("6.12.117", "cr0", "+1368(+6480($arg1))"),
+        ("6.12.117", "cpl", "+1227(+6480($arg1))"),
+        ("6.12.117", "l1_efer", "+1232(+6488($arg1))"),
+        ("6.12.117", "vmcb12_gpa", "+6656($arg1)"),
+        ("6.12.117", "ic_dr", "+6692($arg1)"),
+        ("6.12.117", "ic_w5", "+6708($arg1)"),
+        ("6.1.192", "rax", "+296($arg1)"),
+        ("6.1.192", "cr0", "+1368(+6552($arg1))"),
+        ("6.1.192", "l1_efer", "+1232(+6560($arg1))"),
+        ("6.1.192", "ic_cr", "+6760($arg1)"),
+        ("6.1.192", "ic_w3", "+6772($arg1)"),
+    ]
+
+    @Test("each field fetches the member pahole places at that offset", arguments: fetches)
+    func fetch(kernel: String, field: String, expected: String) throws {
+        let (_, module) = try BTFFixture.kvmAMD(kernel)
+        let plan = try ProbePlan.make(btf: module, kind: .kprobe, place: "kvm_amd:svm_handle_exit")
+        #expect(plan.missing.isEmpty)
+        #expect(plan.fields.first { $0.name == field }?.fetch == expected)
+    }
+
+    @Test("the plan covers every field ProbeSchema names, with the type of its member's size")
+    func everyField() throws {
+        let (_, module) = try BTFFixture.kvmAMD("6.12.117")
+        let plan = try ProbePlan.make(btf: module, kind: .kprobe, place: "kvm_amd:svm_handle_exit")
+        let names = plan.fields.map(\.name)
+        #expect(names == ProbePlan.memberPaths.map(\.name))
+        #expect(Set(names).isSuperset(of: ProbeSchema.gprNames + ProbeSchema.interceptNames))
+        #expect(plan.fields.first { $0.name == "cpl" }?.type == "x8")
+        #expect(plan.fields.first { $0.name == "exit_code" }?.type == "x32")
+        #expect(plan.fields.first { $0.name == "cr3" }?.type == "x64")
+        #expect(plan.definition.hasPrefix("p:svmdbg/exit_regs kvm_amd:svm_handle_exit rax=+296($arg1):x64 rcx=+304($arg1):x64 "))
+        // The kernel's write buffer for one dynamic_events line is 4096 bytes (trace_dynevent.c: WRITE_BUFSIZE).
+        #expect(plan.definition.utf8.count < 4096)
+        #expect(ProbePlan.removal == "-:svmdbg/exit_regs")
+    }
+
+    @Test("with BTF arguments the kernel resolves hflags and efer itself; fprobes and %di are spelled right")
+    func variants() throws {
+        let (_, module) = try BTFFixture.kvmAMD("6.12.117")
+        let btf = try ProbePlan.make(btf: module, kind: .fprobe, place: "svm_handle_exit", btfArguments: true)
+        #expect(btf.definition.hasPrefix("f:svmdbg/exit_regs svm_handle_exit rax=+296($arg1):x64"))
+        #expect(btf.definition.contains(" hflags=vcpu->arch.hflags:x32 efer=vcpu->arch.efer:x64 "))
+        let register = try ProbePlan.make(btf: module, kind: .kprobe, place: "svm_handle_exit", argument: "%di")
+        #expect(register.definition.contains(" cr0=+1368(+6480(%di)):x64 "))
+    }
+
+    @Test("a plan from BTF without kvm_amd names the missing struct")
+    func withoutKVMAMD() throws {
+        let (vmlinux, _) = try BTFFixture.kvmAMD("6.12.117")
+        #expect(throws: BTFError.self) { try ProbePlan.make(btf: vmlinux, kind: .kprobe, place: "svm_handle_exit") }
+    }
+
+    /// README excerpts of `kernel/trace/trace.c` for each config combination.
+    static let readmes: [(String, Bool, Bool, Bool, Bool)] = [
+        // This host (6.18 without KPROBE/FPROBE events): the p[:…] line is printed for uprobes too.
+        ("\t   Format: p[:[<group>/][<event>]] <place> [<args>]\n   place (uprobe): <path>:<offset>\n\t           $stack<index>, $stack, $retval, $comm, $arg<N>,\n", false, false, true, false),
+        // Debian 6.12: kprobes, fprobes, BTF arguments.
+        ("\t   Format: p[:[<group>/][<event>]] <place> [<args>]\n\t           f[:[<group>/][<event>]] <func-name>[%return] [<args>]\n\t    place: [<module>:]<symbol>[+<offset>]|<memaddr>\n\t           $stack<index>, $stack, $retval, $comm, $arg<N>,\n\t           <argname>[->field[->field|.field...]],\n", true, true, true, true),
+    ]
+
+    @Test("tracefs README tells which probe kinds the kernel has", arguments: readmes)
+    func features(readme: String, kprobes: Bool, fprobes: Bool, argN: Bool, btf: Bool) {
+        let features = Tracefs.Features(readme: readme, dynamicEvents: true, kprobeEvents: false)
+        #expect(features.kprobes == kprobes)
+        #expect(features.fprobes == fprobes)
+        #expect(features.argN == argN)
+        #expect(features.btfArguments == btf)
+    }
+
+    @Test("the tracefs mount point comes from /proc/mounts, tracefs before debugfs", arguments: [
+        ("sysfs /sys sysfs rw 0 0\ntracefs /sys/kernel/tracing tracefs rw 0 0\n", "/sys/kernel/tracing"),
+        ("debugfs /sys/kernel/debug debugfs rw 0 0\n", "/sys/kernel/debug/tracing"),
+        ("debugfs /sys/kernel/debug debugfs rw 0 0\nnodev /mnt/my\\040trace tracefs rw 0 0\n", "/mnt/my trace"),
+        ("proc /proc proc rw 0 0\n", nil),
+    ] as [(String, String?)])
+    func mountPoint(mounts: String, expected: String?) {
+        #expect(Tracefs.mountPoint(mounts: mounts) == expected)
+    }
+}

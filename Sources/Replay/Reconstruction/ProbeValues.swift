@@ -23,6 +23,8 @@ struct ProbeValues: Sendable {
     /// `HF_GUEST_MASK` (`arch/x86/include/asm/kvm_host.h`, 6.1 and 6.12): `hflags` bit 0 is
     /// guest mode (`is_guest_mode`).
     static let hfGuestMask: UInt64 = 1 << 0
+    /// `HF_SMM_MASK` (same header): `hflags` bit 1 is "in SMM" (`is_smm`).
+    static let hfSMMMask: UInt64 = 1 << 1
     /// RFLAGS.IF (APM vol. 2 §3.1.6).
     static let rflagsIF: UInt64 = 1 << 9
 
@@ -75,6 +77,9 @@ struct ProbeValues: Sendable {
         guard let guestMode else { return }
         let level: GuestLevel = guestMode ? .l2 : .l1
         state.level = Known(level, source: source(ProbeSchema.hflags))
+        if let hflags = payload[ProbeSchema.hflags] {
+            state.inSMM = Known(hflags & Self.hfSMMMask != 0, source: source(ProbeSchema.hflags) + " HF_SMM_MASK")
+        }
         var ran = guestMode ? state.l2 : state.l1
         ran.efer = known(ProbeSchema.efer) ?? ran.efer
         ran.cr0 = known(ProbeSchema.cr0) ?? ran.cr0

@@ -92,8 +92,11 @@ struct CaptureFrontend {
             }
             try session.setTracing(true)
             StandardError.write("svmdbg capture: recording into \(tracefs.path(session.instance))" + (request.command.isEmpty ? (request.duration.map { " for \($0) s" } ?? " until Ctrl-C") : " while \(request.command.joined(separator: " ")) runs") + "\n")
+            let started = DispatchTime.now()
             status = wait(signals: signals)
             try session.setTracing(false)
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+            StandardError.write("svmdbg capture: recorded for \(String(format: "%.3f", elapsed)) s\n")
             if let running = copier {
                 copier = nil
                 let bytes = try running.finish().get()

@@ -1,0 +1,84 @@
+import NestedSVM
+import Replay
+import TestSupport
+import TraceKit
+import Testing
+
+/// Replay attaches `svmdbg capture`'s `exit_regs` probe to the exit it belongs to.
+///
+/// The traces are real captures from `traces/`; one probe line is inserted right after the
+/// exit's `kvm_exit`, where `svm_handle_exit`'s probe fires, with the values the scenario's
+/// manifest states (e.g. `l1-vmrun-misaligned`: vmcb12_pa 0x31000 + misaligned_off 0x10).
+/// Real probe captures from the lab are checked by `ProbeCaptureTests` when shipped.
+@Suite struct ProbeReplayTests {
+    /// `text` with `probe` inserted after line `line` (1-based), using that line's prefix.
+    static func inserting(_ probe: String, after line: Int, in text: String) -> String {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let exitLine = lines[line - 1]
+        let prefix = exitLine[..<(exitLine.range(of: "kvm_exit:")?.lowerBound ?? exitLine.startIndex)]
+        lines.insert(prefix + "exit_regs: (svm_handle_exit+0x4/0x3a0 [kvm_amd]) " + probe, at: line)
+        return lines.joined(separator: "\n")
+    }
+
+    static let naples = CaptureHosts.folder("6.12-naples")
+
+    @Test("an L1 #GP on VMRUN with a misaligned RAX is decided from the probe's RAX instead of settled by the trace")
+    func misalignedRAX() throws {
+        let folder = try #require(Self.naples)
+        let original = try readText("6.12-naples/l1-vmrun-misaligned.trace")
+        let without = try replay(text: original, source: "without.trace", folder: folder)
+        let before = try #require(without.exits.first { $0.lines.lowerBound == 104 })
+        #expect(before.model.kind == .undetermined)
+
+        let probed = Self.inserting(
+            "rax=0x31010 rcx=0x0 hflags=0x0 exit_code=0x4d cr0=0x80050033 cr4=0x20 efer=0x1d00 cpl=0x0 rflags=0x2",
+            after: 104, in: original)
+        let with = try replay(text: probed, source: "with.trace", folder: folder)
+        let after = try #require(with.exits.first { $0.lines.lowerBound == 104 })
+        #expect(after.model.kind != .undetermined)
+        #expect(after.verdict.kind == .match)
+        #expect(after.verdict.inferred.isEmpty)
+        let decision = with.decision(for: after)
+        let evidence = decision.path.flatMap(\.evidence).map(\.description).joined(separator: "\n")
+        #expect(evidence.contains("probe svmdbg/exit_regs line 105 (rax)"))
+        let registers = with.probeRegisters(of: after)
+        #expect(registers.first?.name == "RAX")
+        #expect(registers.first?.value == 0x31010)
+        #expect(with.decidedState(of: after).l1.cpl == Known(0, source: "probe svmdbg/exit_regs line 105 (cpl)"))
+        #expect(with.decidedState(of: after).inSMM?.value == false)
+    }
+
+    @Test("a probe whose exit code or guest mode disagrees with the exit is not attached", arguments: [
+        "rax=0x31010 hflags=0x0 exit_code=0x80",
+        "rax=0x31010 hflags=0x1 exit_code=0x4d",
+    ])
+    func mismatchedProbe(probe: String) throws {
+        let folder = try #require(Self.naples)
+        let text = Self.inserting(probe, after: 104, in: try readText("6.12-naples/l1-vmrun-misaligned.trace"))
+        let result = try replay(text: text, source: "mismatch.trace", folder: folder)
+        let exit = try #require(result.exits.first { $0.lines.lowerBound == 104 })
+        #expect(result.probeRegisters(of: exit).isEmpty)
+        #expect(exit.model.kind == .undetermined)
+    }
+
+    @Test("at an L2 exit the probe gives L2's registers, L1's from vmcb01, and vmcb12's DR intercept word")
+    func l2Exit() throws {
+        let folder = try #require(CaptureHosts.folder("6.12"))
+        let original = try readText("6.12/l2-badrax-vmrun.trace")
+        // Line 101: L2 executes VMRUN (kvm_exit vmrun, then kvm_nested_vmexit).
+        let text = Self.inserting(
+            "rax=0x10000000000 hflags=0x1 exit_code=0x80 cr0=0x80050033 cr4=0x20 efer=0x1d00 cpl=0x0 rflags=0x2 l1_efer=0x1d00 l1_cr0=0x80050033 l1_cr4=0x20 l1_rflags=0x2 ic_cr=0x0 ic_dr=0x0 ic_exc=0x0 ic_w3=0x0 ic_w4=0x1 ic_w5=0x0",
+            after: 101, in: original)
+        let result = try replay(text: text, source: "l2.trace", folder: folder)
+        let exit = try #require(result.exits.first { $0.lines.lowerBound == 101 })
+        #expect(exit.level == .l2)
+        let state = result.decidedState(of: exit)
+        #expect(state.level?.value == .l2)
+        #expect(state.l2.efer?.source == "probe svmdbg/exit_regs line 102 (efer)")
+        #expect(state.l1.efer?.source == "probe svmdbg/exit_regs line 102 (l1_efer)")
+        #expect(state.vmcb12.intercepts.dr?.source == "probe svmdbg/exit_regs line 102 (ic_dr)")
+        // kvm_nested_intercepts stated word 4 already: the event's value is kept.
+        #expect(state.vmcb12.intercepts.word4?.source.hasPrefix("kvm_nested_intercepts") == true)
+        #expect(exit.verdict.kind == .match)
+    }
+}

@@ -60,8 +60,14 @@ struct Tracefs: Sendable {
         let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
         guard written == bytes.count else {
             let reason = Self.errnoText()
-            let log = (try? read("error_log")).flatMap { $0.split(separator: "\n").suffix(3).joined(separator: " | ") } ?? ""
-            throw Failure(description: "writing '\(text.trimmingCharacters(in: .newlines))' to \(file) failed: \(reason)" + (log.isEmpty ? "" : " (error_log: \(log))"))
+            // error_log repeats the command and a caret line; its "error:" line is the reason.
+            let log = (try? read("error_log")).flatMap { log in
+                log.split(separator: "\n").last { $0.contains("error:") }.map { line in
+                    String(line[(line.range(of: "error:")?.upperBound ?? line.startIndex)...]).trimmingCharacters(in: .whitespaces)
+                }
+            } ?? ""
+            let shown = text.count > 120 ? String(text.prefix(117)) + "..." : text.trimmingCharacters(in: .newlines)
+            throw Failure(description: "writing '\(shown)' to \(file) failed: \(reason)" + (log.isEmpty ? "" : " (kernel: \(log))"))
         }
     }
 

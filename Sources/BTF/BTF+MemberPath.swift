@@ -62,6 +62,16 @@ extension BTF {
         return nil
     }
 
+    /// The parameters of the function named `name` (its `BTF_KIND_FUNC` record's prototype), or
+    /// nil when the BTF has no such function.
+    public func functionParameters(_ name: String) -> [(name: String?, type: Int)]? {
+        for id in types(named: name, kinds: [.function]) {
+            guard let function = type(id), let proto = function.referencedType.flatMap(type), proto.kind == .functionPrototype else { continue }
+            return proto.parameters
+        }
+        return nil
+    }
+
     /// Resolves a member path such as `kvm_vcpu.arch.regs[0]`, `vcpu_svm.nested.ctl.intercepts[3]`
     /// or `vcpu_svm.vmcb->save.cr0`: the first component names a struct (or a typedef of one),
     /// `.` steps into a member (anonymous struct/union members are searched through), `[n]`

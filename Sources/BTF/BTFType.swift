@@ -62,6 +62,19 @@ public struct BTFType: Sendable {
     }
 }
 
+extension BTFType {
+    /// For a function prototype: its parameters in order (name nil when unnamed), else empty.
+    public var parameters: [(name: String?, type: Int)] {
+        guard kind == .functionPrototype else { return [] }
+        var out: [(String?, Int)] = []
+        for index in 0..<vlen {
+            guard let nameOffset = owner.trailingWord(self, 2 * index), let type = owner.trailingWord(self, 2 * index + 1) else { return out }
+            out.append((nameOffset == 0 ? nil : owner.string(at: nameOffset), type))
+        }
+        return out
+    }
+}
+
 /// One member of a BTF struct or union.
 public struct BTFMember: Sendable, Equatable {
     /// The member's name, or nil for an anonymous struct/union member.

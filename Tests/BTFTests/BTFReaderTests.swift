@@ -82,3 +82,21 @@ import Testing
         #expect(throws: BTFError.self) { try module.location(of: "vcpu_svm.vmcb->save.cr0") }
     }
 }
+
+/// Function prototypes, as the capture's return probe on `kvm_vcpu_map` checks them.
+@Suite struct BTFFunctionTests {
+    @Test("kvm_vcpu_map's parameters are vcpu, gfn, map in kvm's split BTF of 6.12 and 6.1", arguments: ["6.12.117", "6.1.192"])
+    func kvmVCPUMap(kernel: String) throws {
+        let (vmlinux, _) = try BTFFixture.kvmAMD(kernel)
+        let kvm = try BTF(bytes: BTFFixture.bytes(kernel, "kvm.btf"), base: vmlinux, source: "\(kernel)/kvm")
+        let parameters = try #require(kvm.functionParameters("kvm_vcpu_map"))
+        #expect(parameters.map(\.name) == ["vcpu", "gfn", "map"])
+        #expect(kvm.resolvingAliases(parameters[1].type)?.name == "long long unsigned int")
+    }
+
+    @Test("an unknown function has no parameters")
+    func unknown() throws {
+        let (_, module) = try BTFFixture.kvmAMD("6.12.117")
+        #expect(module.functionParameters("no_such_function_anywhere") == nil)
+    }
+}

@@ -81,4 +81,31 @@ import Testing
         #expect(state.vmcb12.intercepts.word4?.source.hasPrefix("kvm_nested_intercepts") == true)
         #expect(exit.verdict.kind == .match)
     }
+
+    @Test("an L1 VMLOAD whose RAX page kvm_vcpu_map cannot map is decided from the vcpu_map probe", arguments: [
+        ("ret=-22", false), ("ret=0", true),
+    ])
+    func mappedRAX(result: String, backed: Bool) throws {
+        let folder = try #require(CaptureHosts.folder("6.12"))
+        var text = try readText("6.12/l1-vmload-unbacked.trace")
+        text = Self.inserting("rax=0x100000000 hflags=0x0 exit_code=0x82 efer=0x1d00 cr0=0x80050033 cpl=0x0", after: 67, in: text)
+        // The return probe fires inside vmload_vmsave_interception, after exit_regs.
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let probePrefix = String(lines[67][..<(lines[67].range(of: "exit_regs:")?.lowerBound ?? lines[67].startIndex)])
+        lines.insert(probePrefix + "vcpu_map: (vmload_vmsave_interception+0x6c/0x1d0 [kvm_amd] <- kvm_vcpu_map [kvm]) gfn=0x100000 " + result, at: 68)
+        let replayed = try replay(text: lines.joined(separator: "\n"), source: "map.trace", folder: folder)
+        let exit = try #require(replayed.exits.first { $0.lines.lowerBound == 67 })
+        let state = replayed.decidedState(of: exit)
+        #expect(state.assumptions[FactID.raxBacked]?.value == backed)
+        #expect(state.assumptions[FactID.raxBacked]?.source.hasPrefix("probe svmdbg/vcpu_map line 69") == true)
+        if !backed {
+            // The recorded #GP is what the model now predicts by itself.
+            #expect(exit.model.kind != .undetermined)
+            #expect(exit.verdict.kind == .match)
+            #expect(exit.verdict.inferred.isEmpty)
+        } else {
+            // A mapped page contradicts the recorded #GP: the probe's value is used, not overridden.
+            #expect(exit.verdict.kind == .mismatch)
+        }
+    }
 }

@@ -74,3 +74,18 @@ import Testing
         #expect(try decode("exit_regs", payload) == .raw)
     }
 }
+
+/// The `vcpu_map` return probe's line (`kernel/trace/trace_kprobe.c:print_kretprobe_event`:
+/// `(caller <- function)` before the fields; `s32` prints signed decimal).
+@Suite struct ProbeVCPUMapPayloadTests {
+    @Test("a tracefs vcpu_map line decodes, a negative errno as two's complement")
+    func vcpuMap() throws {
+        let payload = try decode("vcpu_map", "(vmload_vmsave_interception+0x6c/0x1d0 [kvm_amd] <- kvm_vcpu_map [kvm]) gfn=0x100000 ret=-22")
+        guard case .probe(let probe) = payload else {
+            Issue.record("not a probe payload: \(payload)")
+            return
+        }
+        #expect(probe[ProbeSchema.mapGFN] == 0x100000)
+        #expect(probe[ProbeSchema.mapResult].map { Int64(bitPattern: $0) } == -22)
+    }
+}

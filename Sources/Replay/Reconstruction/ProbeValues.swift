@@ -19,6 +19,12 @@ struct ProbeValues: Sendable {
     let line: Int
     /// Whether the vCPU was in guest mode (L2 ran), from `hflags`.
     let guestMode: Bool?
+    /// `vcpu_map` results after the `exit_regs` line, in order: the frame asked for, the
+    /// return value (0 mapped, negative errno not), the line.
+    let maps: [(gfn: UInt64, result: Int64, line: Int)]
+
+    /// Guest page size (APM vol. 2 §5.1): `gpa_to_gfn` shifts by 12.
+    static let pageShift: UInt64 = 12
 
     /// `HF_GUEST_MASK` (`arch/x86/include/asm/kvm_host.h`, 6.1 and 6.12): `hflags` bit 0 is
     /// guest mode (`is_guest_mode`).
@@ -33,14 +39,20 @@ struct ProbeValues: Sendable {
     /// level the replay gave the exit.
     init?(trace: LoadedTrace, events: some Sequence<EventNumber>, exitCode: UInt32, level: Level?) {
         var found: (ProbePayload, Int)?
+        var maps: [(gfn: UInt64, result: Int64, line: Int)] = []
         for number in events {
             let name = trace.name(of: number)
             if name == "kvm_entry" { break }
-            guard name == ProbeSchema.exitRegsEvent, case .probe(let probe) = trace.payload(of: number) else { continue }
-            found = (probe, trace.lineNumber(of: number))
-            break
+            guard name == ProbeSchema.exitRegsEvent || name == ProbeSchema.vcpuMapEvent,
+                  case .probe(let probe) = trace.payload(of: number) else { continue }
+            if name == ProbeSchema.exitRegsEvent {
+                if found == nil { found = (probe, trace.lineNumber(of: number)) }
+            } else if found != nil, let gfn = probe[ProbeSchema.mapGFN], let result = probe[ProbeSchema.mapResult] {
+                maps.append((gfn, Int64(Int32(truncatingIfNeeded: result)), trace.lineNumber(of: number)))
+            }
         }
         guard let (payload, line) = found else { return nil }
+        self.maps = maps
         if let code = payload[ProbeSchema.exitCode], UInt32(truncatingIfNeeded: code) != exitCode { return nil }
         let guestMode = payload[ProbeSchema.hflags].map { $0 & Self.hfGuestMask != 0 }
         if let guestMode, let level, guestMode != (level == .l2) { return nil }
@@ -68,12 +80,21 @@ struct ProbeValues: Sendable {
         return .hardwareExit(exit)
     }
 
+    /// Whether the page at the exit's RAX is mapped: the first `vcpu_map` of this exit whose
+    /// frame is RAX's (`kvm_vcpu_map` succeeds exactly when a memslot backs the frame and its
+    /// page can be had), as the fact ``FactID/raxBacked``.
+    var raxBacked: Known<Bool>? {
+        guard let rax = payload["rax"], let map = maps.first(where: { $0.gfn == rax >> Self.pageShift }) else { return nil }
+        return Known(map.result == 0, source: "probe svmdbg/\(ProbeSchema.vcpuMapEvent) line \(map.line) (kvm_vcpu_map of gfn 0x\(String(map.gfn, radix: 16)) returned \(map.result))")
+    }
+
     /// Puts the registers of the level that ran (and, in guest mode, L1's as `nested_svm_vmrun`
     /// stored them in vmcb01, plus vmcb12's cached intercept words) into `state`.
     ///
     /// Register values replace what the stream of events left (the probe reads them at this
     /// exit); intercept words only fill words the events never stated.
     func apply(to state: inout VCPUState) {
+        if let raxBacked, state.assumptions[FactID.raxBacked] == nil { state.assumptions[FactID.raxBacked] = raxBacked }
         guard let guestMode else { return }
         let level: GuestLevel = guestMode ? .l2 : .l1
         state.level = Known(level, source: source(ProbeSchema.hflags))

@@ -5,6 +5,8 @@ enum KnownEvent: UInt8, Sendable, CaseIterable {
     case pageFault, invlpga, skinit, userspaceExit, hypercall, cpuid, fpu
     /// `svmdbg capture`'s `exit_regs` probe (``ProbeSchema``).
     case probeExitRegs
+    /// `svmdbg capture`'s `vcpu_map` return probe.
+    case probeVCPUMap
 
     /// The tracepoint name.
     var tracepoint: String {
@@ -32,6 +34,7 @@ enum KnownEvent: UInt8, Sendable, CaseIterable {
         case .cpuid: "kvm_cpuid"
         case .fpu: "kvm_fpu"
         case .probeExitRegs: ProbeSchema.exitRegsEvent
+        case .probeVCPUMap: ProbeSchema.vcpuMapEvent
         }
     }
 

@@ -69,7 +69,7 @@ enum PayloadParser {
             if c.literal("load"), c.isAtEnd { return .fpu(loaded: true) }
             if c.literal("unload"), c.isAtEnd { return .fpu(loaded: false) }
             return nil
-        case .probeExitRegs: return probe(&c).map(EventPayload.probe)
+        case .probeExitRegs, .probeVCPUMap: return probe(&c).map(EventPayload.probe)
         }
     }
 

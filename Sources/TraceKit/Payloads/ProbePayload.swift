@@ -42,8 +42,17 @@ public enum ProbeSchema {
     /// every exit `svm_vcpu_run` did not finish on the fastpath, after `kvm_exit` and before
     /// `kvm_nested_vmexit`.
     public static let exitRegsEvent = "exit_regs"
+    /// The mapping event: a return probe on `virt/kvm/kvm_main.c:kvm_vcpu_map`, which KVM's SVM
+    /// code calls to map the page at RAX (VMLOAD/VMSAVE: `svm/svm.c:vmload_vmsave_interception`;
+    /// VMRUN: `svm/nested.c:nested_svm_vmrun`), vmcb12 at a nested #VMEXIT, and HSAVE around SMM.
+    public static let vcpuMapEvent = "vcpu_map"
     /// Every probe event name svmdbg defines.
-    public static let eventNames: Set<String> = [exitRegsEvent]
+    public static let eventNames: Set<String> = [exitRegsEvent, vcpuMapEvent]
+
+    /// `vcpu_map`: the guest frame number asked for (`gfn`, the function's 2nd argument).
+    public static let mapGFN = "gfn"
+    /// `vcpu_map`: the return value (0: mapped; negative errno: no memslot or no page).
+    public static let mapResult = "ret"
 
     /// General-purpose registers in `kvm_vcpu_arch.regs[]` order (`VCPU_REGS_RAX` = 0 …
     /// `VCPU_REGS_R15` = 15, `arch/x86/include/asm/kvm_vcpu_regs.h`).

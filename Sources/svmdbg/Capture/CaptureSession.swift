@@ -74,18 +74,30 @@ struct CaptureSession {
             try tracefs.write(fallback.definition, to: control, append: true)
             used = fallback
         }
+        try registerProbe(event: ProbeSchema.exitRegsEvent, control: control)
+        return used
+    }
+
+    /// Defines one more svmdbg probe (`definition` creates `event`) and enables it in the instance.
+    mutating func addExtraProbe(_ definition: String, event: String, features: Tracefs.Features) throws {
+        let control = tracefs.probeControl(features)
+        try tracefs.write(definition, to: control, append: true)
+        try registerProbe(event: event, control: control)
+    }
+
+    /// Records the removal of a defined probe, then enables it in the instance.
+    private mutating func registerProbe(event: String, control: String) throws {
         let tracefs = tracefs
-        undo.append(("remove the probe \(ProbeSchema.group)/\(ProbeSchema.exitRegsEvent)", {
-            try tracefs.write(ProbePlan.removal, to: control, append: true)
+        undo.append(("remove the probe \(ProbeSchema.group)/\(event)", {
+            try tracefs.write(ProbePlan.removal(of: event), to: control, append: true)
         }))
-        let enable = "\(instance)/events/\(ProbeSchema.group)/\(ProbeSchema.exitRegsEvent)/enable"
+        let enable = "\(instance)/events/\(ProbeSchema.group)/\(event)/enable"
         try tracefs.write("1", to: enable)
         let instance = self.instance
-        undo.append(("disable the probe in \(tracefs.path(instance))", {
+        undo.append(("disable the probe \(event) in \(tracefs.path(instance))", {
             guard tracefs.exists(instance) else { return }
             try tracefs.write("0", to: enable)
         }))
-        return used
     }
 
     /// Starts or stops recording into the instance's buffer.
@@ -149,6 +161,17 @@ struct CaptureSession {
 enum KernelBTF {
     /// `/sys/kernel/btf`.
     static let directory = "/sys/kernel/btf"
+
+    /// kvm's BTF (split on vmlinux when kvm is a module) and the `kvm_vcpu_map` probe place,
+    /// or nil when `directory` has neither `kvm` nor a vmlinux that defines `kvm_vcpu_map`.
+    static func loadKVM(directory: String = directory) -> (btf: BTF, place: String)? {
+        guard let vmlinux = (try? Data(contentsOf: URL(fileURLWithPath: directory + "/vmlinux"))).flatMap({ try? BTF(bytes: [UInt8]($0), source: directory + "/vmlinux") }) else { return nil }
+        if let data = try? Data(contentsOf: URL(fileURLWithPath: directory + "/kvm")),
+           let kvm = try? BTF(bytes: [UInt8](data), base: vmlinux, source: directory + "/kvm") {
+            return (kvm, "kvm:\(ProbePlan.mapFunction)")
+        }
+        return vmlinux.functionParameters(ProbePlan.mapFunction) != nil ? (vmlinux, ProbePlan.mapFunction) : nil
+    }
 
     /// Loads vmlinux's BTF and, when KVM's SVM code is a module, its split BTF on top; the
     /// result resolves `vcpu_svm`. `place` is the probe place for that layout.

@@ -87,6 +87,8 @@ struct Tracefs: Sendable {
         var btfArguments: Bool
         /// `dynamic_events` exists (else only `kprobe_events`).
         var dynamicEvents: Bool
+        /// Return probes fetch arguments too (`$arg<N>` listed for kernel return probes).
+        var argumentsAtReturn: Bool
 
         /// Reads the features from a README text and the presence of `dynamic_events`.
         init(readme: String, dynamicEvents: Bool, kprobeEvents: Bool) {
@@ -95,6 +97,7 @@ struct Tracefs: Sendable {
             fprobes = readme.contains("f[:[<group>/][<event>]]")
             argN = readme.contains("$arg<N>")
             btfArguments = readme.contains("<argname>[->field")
+            argumentsAtReturn = readme.contains("return probes support: $retval, $arg<N>")
             self.dynamicEvents = dynamicEvents
         }
     }

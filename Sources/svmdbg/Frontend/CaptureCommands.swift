@@ -5,7 +5,8 @@ import TraceKit
 /// `svmdbg capture --print-probes` and `--cleanup`.
 enum CaptureCommands {
     /// What `--print-probes` assumes when the running kernel cannot host probes: kprobe events with `$argN`.
-    static let assumed = Tracefs.Features(readme: "$arg<N>", dynamicEvents: true, kprobeEvents: true)
+    static let assumed = Tracefs.Features(
+        readme: "$arg<N>\n kernel return probes support: $retval, $arg<N>, $comm", dynamicEvents: true, kprobeEvents: true)
 
     /// Prints the probe this kernel would get (from its BTF and tracefs README when readable;
     /// a kprobe with `$arg1` otherwise), one field per line with the member path it reads.
@@ -22,13 +23,21 @@ enum CaptureCommands {
             return SVMDebugExitCode.unusable
         case .success(let (plan, fallback)):
             StandardOutput.text(text(plan: plan, fallback: fallback, features: features, tracefs: tracefs))
+            let kvm = KernelBTF.loadKVM(directory: btfDirectory)
+            switch ProbePlan.mapDefinition(btf: kvm?.btf, place: kvm?.place ?? ProbePlan.mapFunction, features: features) {
+            case .success(let definition):
+                let control = controlPath(features, tracefs)
+                StandardOutput.text("# add:    echo '\(definition)' >> \(control)\n")
+                StandardOutput.text("# remove: echo '\(ProbePlan.removal(of: ProbeSchema.vcpuMapEvent))' >> \(control)\n")
+            case .failure(let refusal): StandardOutput.text("# no \(ProbeSchema.vcpuMapEvent) probe: \(refusal.description)\n")
+            }
             return SVMDebugExitCode.success
         }
     }
 
     /// The `--print-probes` report.
     static func text(plan: ProbePlan, fallback: ProbePlan?, features: Tracefs.Features, tracefs: Tracefs?) -> String {
-        let control = tracefs.map { $0.path($0.probeControl(features)) } ?? "/sys/kernel/tracing/dynamic_events"
+        let control = controlPath(features, tracefs)
         var out = "# kernel: \(features.kprobes ? "kprobe" : "")\(features.fprobes ? " fprobe" : "") events\(features.btfArguments ? ", BTF arguments" : "")\n"
         out += "# add:    echo '\(plan.definition)' >> \(control)\n"
         if let fallback { out += "# if the kernel refuses BTF arguments: echo '\(fallback.definition)' >> \(control)\n" }
@@ -38,6 +47,11 @@ enum CaptureCommands {
         }
         for (name, reason) in plan.missing { out += "\(name)\tmissing\t\(reason)\n" }
         return out
+    }
+
+    /// The probe control file's path (a default path when tracefs is not readable).
+    static func controlPath(_ features: Tracefs.Features, _ tracefs: Tracefs?) -> String {
+        tracefs.map { $0.path($0.probeControl(features)) } ?? "/sys/kernel/tracing/dynamic_events"
     }
 
     /// Removes leftovers of crashed captures (needs root and tracefs).

@@ -81,6 +81,18 @@ struct CaptureFrontend {
                 let used = try session.addProbe(plan, fallback: fallback, features: features)
                 StandardError.write("svmdbg capture: probe \(ProbeSchema.group)/\(ProbeSchema.exitRegsEvent) on \(used.place), \(used.fields.count) fields\n")
                 for (name, reason) in used.missing { StandardError.write("svmdbg capture: field \(name) left out: \(reason)\n") }
+                let kvm = KernelBTF.loadKVM(directory: request.btfDirectory)
+                switch ProbePlan.mapDefinition(btf: kvm?.btf, place: kvm?.place ?? ProbePlan.mapFunction, features: features) {
+                case .success(let definition):
+                    do {
+                        try session.addExtraProbe(definition, event: ProbeSchema.vcpuMapEvent, features: features)
+                        StandardError.write("svmdbg capture: probe \(ProbeSchema.group)/\(ProbeSchema.vcpuMapEvent) on the return of \(kvm?.place ?? ProbePlan.mapFunction)\n")
+                    } catch {
+                        StandardError.write("svmdbg capture: no \(ProbeSchema.vcpuMapEvent) probe: \(error)\n")
+                    }
+                case .failure(let refusal):
+                    StandardError.write("svmdbg capture: no \(ProbeSchema.vcpuMapEvent) probe: \(refusal.description)\n")
+                }
             }
             for note in session.notes { StandardError.write("svmdbg capture: \(note)\n") }
             if !wantsDat {

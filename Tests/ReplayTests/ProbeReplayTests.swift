@@ -108,4 +108,43 @@ import Testing
             #expect(exit.verdict.kind == .mismatch)
         }
     }
+
+    @Test("an L1 VMRUN that succeeds is decided when the check and CR3-load return probes say they passed")
+    func vmrunChecks() throws {
+        let folder = try #require(CaptureHosts.folder("6.12"))
+        let original = try readText("6.12/l1-vmrun-unbacked.trace")
+        let without = try replay(text: original, source: "without.trace", folder: folder)
+        #expect(try #require(without.exits.first { $0.lines.lowerBound == 68 }).model.kind == .undetermined)
+        var lines = Self.inserting(
+            "rax=0x31000 hflags=0x0 exit_code=0x80 cr0=0x80050033 efer=0x1d00 cpl=0x0", after: 68, in: original
+        ).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let prefix = String(lines[68][..<(lines[68].range(of: "exit_regs:")?.lowerBound ?? lines[68].startIndex)])
+        lines.insert(contentsOf: [
+            prefix + "vcpu_map: (nested_svm_vmrun+0x6f/0x3b0 [kvm_amd] <- kvm_vcpu_map [kvm]) gfn=0x31 ret=0",
+            prefix + "vmcb_check_save: (nested_svm_vmrun+0x1a0/0x3b0 [kvm_amd] <- __nested_vmcb_check_save [kvm_amd]) ret=1",
+            prefix + "vmcb_check_controls: (nested_svm_vmrun+0x1b0/0x3b0 [kvm_amd] <- __nested_vmcb_check_controls [kvm_amd]) ret=1",
+            prefix + "load_cr3: (enter_svm_guest_mode+0x100/0x300 [kvm_amd] <- nested_svm_load_cr3 [kvm_amd]) ret=0",
+        ], at: 69)
+        let with = try replay(text: lines.joined(separator: "\n"), source: "with.trace", folder: folder)
+        let exit = try #require(with.exits.first { $0.lines.lowerBound == 68 })
+        #expect(exit.model.kind == .vmrunSucceeds)
+        #expect(exit.verdict.kind == .match)
+        #expect(exit.verdict.inferred.isEmpty)
+        let facts = with.decidedState(of: exit).assumptions
+        #expect(facts[FactID.vmrunCheck("efer-svme")]?.source == "probe svmdbg/vmcb_check_save line 71 (__nested_vmcb_check_save returned 1)")
+        #expect(facts[FactID.vmrunCheck("asid")]?.value == true)
+        #expect(facts[FactID.vmrunCheck("load-pdptrs")]?.value == true)
+    }
+
+    @Test("a failed check proves nothing about which check failed")
+    func failedCheck() throws {
+        let folder = try #require(CaptureHosts.folder("6.12"))
+        var lines = Self.inserting("rax=0x31000 hflags=0x0 exit_code=0x80", after: 68, in: try readText("6.12/l1-vmrun-unbacked.trace"))
+            .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let prefix = String(lines[68][..<(lines[68].range(of: "exit_regs:")?.lowerBound ?? lines[68].startIndex)])
+        lines.insert(prefix + "vmcb_check_save: (nested_svm_vmrun+0x1a0/0x3b0 [kvm_amd] <- __nested_vmcb_check_save [kvm_amd]) ret=0", at: 69)
+        let result = try replay(text: lines.joined(separator: "\n"), source: "failed.trace", folder: folder)
+        let exit = try #require(result.exits.first { $0.lines.lowerBound == 68 })
+        #expect(result.decidedState(of: exit).assumptions.keys.allSatisfy { !$0.hasPrefix("vmrun.check.") })
+    }
 }

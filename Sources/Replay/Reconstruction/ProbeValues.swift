@@ -23,6 +23,9 @@ struct ProbeValues: Sendable {
     /// return value (0 mapped, negative errno not), the line.
     let maps: [(gfn: UInt64, result: Int64, line: Int)]
 
+    /// The first return of each VMRUN check function in this exit, by event name, with its line.
+    let checks: [String: (result: Int64, line: Int)]
+
     /// Guest page size (APM vol. 2 §5.1): `gpa_to_gfn` shifts by 12.
     static let pageShift: UInt64 = 12
 
@@ -53,6 +56,7 @@ struct ProbeValues: Sendable {
         }
         guard let (payload, line) = found else { return nil }
         self.maps = maps
+        self.checks = Self.checkReturns(trace: trace, events: events)
         if let code = payload[ProbeSchema.exitCode], UInt32(truncatingIfNeeded: code) != exitCode { return nil }
         let guestMode = payload[ProbeSchema.hflags].map { $0 & Self.hfGuestMask != 0 }
         if let guestMode, let level, guestMode != (level == .l2) { return nil }
@@ -80,6 +84,40 @@ struct ProbeValues: Sendable {
         return .hardwareExit(exit)
     }
 
+    /// The first `vmcb_check_save` / `vmcb_check_controls` / `load_cr3` return before the exit's `kvm_entry`.
+    private static func checkReturns(trace: LoadedTrace, events: some Sequence<EventNumber>) -> [String: (result: Int64, line: Int)] {
+        let names = Set(ProbeSchema.checkFunctions.map(\.event))
+        var found: [String: (Int64, Int)] = [:]
+        for number in events {
+            let name = trace.name(of: number)
+            if name == "kvm_entry" { break }
+            guard names.contains(name), found[name] == nil, case .probe(let probe) = trace.payload(of: number),
+                  let result = probe[ProbeSchema.mapResult] else { continue }
+            found[name] = (Int64(Int32(truncatingIfNeeded: result)), trace.lineNumber(of: number))
+        }
+        return found
+    }
+
+    /// VMRUN consistency checks this exit's return probes prove passed, as `FactID.vmrunCheck`
+    /// facts: every check `__nested_vmcb_check_save` runs when it returned true, likewise
+    /// `__nested_vmcb_check_controls`, and the CR3/PDPTR loads when `nested_svm_load_cr3`
+    /// returned 0. A failure proves only that one of them failed (`kvm_nested_vmenter_failed`
+    /// names which), so it adds nothing. Only for L1's VMRUN (the checks of a VMRUN L1 ran).
+    var passedChecks: [String: Known<Bool>] {
+        guard guestMode == false else { return [:] }
+        var facts: [String: Known<Bool>] = [:]
+        for (event, function) in ProbeSchema.checkFunctions {
+            guard let check = checks[event] else { continue }
+            let passed = event == ProbeSchema.loadCR3Event ? check.result == 0 : check.result == 1
+            guard passed else { continue }
+            let source = "probe svmdbg/\(event) line \(check.line) (\(function) returned \(check.result))"
+            for consistency in ConsistencyCheck.all where consistency.kernel.hasSuffix(":" + function) {
+                facts[FactID.vmrunCheck(consistency.id)] = Known(true, source: source)
+            }
+        }
+        return facts
+    }
+
     /// Whether the page at the exit's RAX is mapped: the first `vcpu_map` of this exit whose
     /// frame is RAX's (`kvm_vcpu_map` succeeds exactly when a memslot backs the frame and its
     /// page can be had), as the fact ``FactID/raxBacked``.
@@ -95,6 +133,7 @@ struct ProbeValues: Sendable {
     /// exit); intercept words only fill words the events never stated.
     func apply(to state: inout VCPUState) {
         if let raxBacked, state.assumptions[FactID.raxBacked] == nil { state.assumptions[FactID.raxBacked] = raxBacked }
+        state.assumptions.merge(passedChecks) { known, _ in known }
         guard let guestMode else { return }
         let level: GuestLevel = guestMode ? .l2 : .l1
         state.level = Known(level, source: source(ProbeSchema.hflags))

@@ -7,6 +7,8 @@ enum KnownEvent: UInt8, Sendable, CaseIterable {
     case probeExitRegs
     /// `svmdbg capture`'s `vcpu_map` return probe.
     case probeVCPUMap
+    /// `svmdbg capture`'s return probes on VMRUN's checks.
+    case probeCheckSave, probeCheckControls, probeLoadCR3
 
     /// The tracepoint name.
     var tracepoint: String {
@@ -35,6 +37,9 @@ enum KnownEvent: UInt8, Sendable, CaseIterable {
         case .fpu: "kvm_fpu"
         case .probeExitRegs: ProbeSchema.exitRegsEvent
         case .probeVCPUMap: ProbeSchema.vcpuMapEvent
+        case .probeCheckSave: ProbeSchema.checkSaveEvent
+        case .probeCheckControls: ProbeSchema.checkControlsEvent
+        case .probeLoadCR3: ProbeSchema.loadCR3Event
         }
     }
 

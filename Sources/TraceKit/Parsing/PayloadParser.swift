@@ -69,7 +69,8 @@ enum PayloadParser {
             if c.literal("load"), c.isAtEnd { return .fpu(loaded: true) }
             if c.literal("unload"), c.isAtEnd { return .fpu(loaded: false) }
             return nil
-        case .probeExitRegs, .probeVCPUMap: return probe(&c).map(EventPayload.probe)
+        case .probeExitRegs, .probeVCPUMap, .probeCheckSave, .probeCheckControls, .probeLoadCR3:
+            return probe(&c).map(EventPayload.probe)
         }
     }
 

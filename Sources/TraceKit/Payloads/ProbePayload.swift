@@ -46,8 +46,20 @@ public enum ProbeSchema {
     /// code calls to map the page at RAX (VMLOAD/VMSAVE: `svm/svm.c:vmload_vmsave_interception`;
     /// VMRUN: `svm/nested.c:nested_svm_vmrun`), vmcb12 at a nested #VMEXIT, and HSAVE around SMM.
     public static let vcpuMapEvent = "vcpu_map"
+    /// Return probe on `svm/nested.c:__nested_vmcb_check_save` (VMRUN's save-area checks): `ret` 1 = all pass.
+    public static let checkSaveEvent = "vmcb_check_save"
+    /// Return probe on `svm/nested.c:__nested_vmcb_check_controls` (VMRUN's control checks): `ret` 1 = all pass.
+    public static let checkControlsEvent = "vmcb_check_controls"
+    /// Return probe on `svm/nested.c:nested_svm_load_cr3` (CR3/PDPTR loading on entry and exit): `ret` 0 = loaded.
+    public static let loadCR3Event = "load_cr3"
+    /// The return probes on VMRUN's checks, by event name: the kernel function each is placed on.
+    public static let checkFunctions: [(event: String, function: String)] = [
+        (checkSaveEvent, "__nested_vmcb_check_save"),
+        (checkControlsEvent, "__nested_vmcb_check_controls"),
+        (loadCR3Event, "nested_svm_load_cr3"),
+    ]
     /// Every probe event name svmdbg defines.
-    public static let eventNames: Set<String> = [exitRegsEvent, vcpuMapEvent]
+    public static let eventNames: Set<String> = [exitRegsEvent, vcpuMapEvent, checkSaveEvent, checkControlsEvent, loadCR3Event]
 
     /// `vcpu_map`: the guest frame number asked for (`gfn`, the function's 2nd argument).
     public static let mapGFN = "gfn"

@@ -65,6 +65,25 @@ struct ProbePlan: Sendable, Equatable {
     /// The `dynamic_events` line that removes the svmdbg probe `event`.
     static func removal(of event: String) -> String { "-:\(ProbeSchema.group)/\(event)" }
 
+    /// The return probes on VMRUN's consistency checks and CR3 loading, for the functions `btf`
+    /// (kvm_amd's) defines: `r:svmdbg/vmcb_check_save kvm_amd:__nested_vmcb_check_save ret=$retval:u8`, …
+    /// `prefix` is `kvm_amd:` for a modular kvm_amd, empty otherwise. Functions the BTF lacks
+    /// (renamed or fully inlined in that kernel) are returned as missing.
+    static func checkDefinitions(btf: BTF, prefix: String) -> (definitions: [(event: String, definition: String)], missing: [String]) {
+        var definitions: [(String, String)] = []
+        var missing: [String] = []
+        for (event, function) in ProbeSchema.checkFunctions {
+            guard btf.functionParameters(function) != nil else {
+                missing.append(function)
+                continue
+            }
+            // The checks return bool (u8); nested_svm_load_cr3 returns int (0 or -EINVAL).
+            let type = event == ProbeSchema.loadCR3Event ? "s32" : "u8"
+            definitions.append((event, "r:\(ProbeSchema.group)/\(event) \(prefix)\(function) \(ProbeSchema.mapResult)=$retval:\(type)"))
+        }
+        return (definitions, missing)
+    }
+
     /// The function the `vcpu_map` return probe is placed on (`virt/kvm/kvm_main.c`, module kvm).
     static let mapFunction = "kvm_vcpu_map"
 

@@ -23,6 +23,14 @@ enum CaptureCommands {
             return SVMDebugExitCode.unusable
         case .success(let (plan, fallback)):
             StandardOutput.text(text(plan: plan, fallback: fallback, features: features, tracefs: tracefs))
+            if let (btf, _, modular) = try? KernelBTF.load(directory: btfDirectory) {
+                let checks = ProbePlan.checkDefinitions(btf: btf, prefix: modular ? "\(ProbePlan.module):" : "")
+                for (event, definition) in checks.definitions {
+                    StandardOutput.text("# add:    echo '\(definition)' >> \(controlPath(features, tracefs))\n")
+                    StandardOutput.text("# remove: echo '\(ProbePlan.removal(of: event))' >> \(controlPath(features, tracefs))\n")
+                }
+                for function in checks.missing { StandardOutput.text("# no return probe on \(function): not in this kernel's BTF\n") }
+            }
             let kvm = KernelBTF.loadKVM(directory: btfDirectory)
             switch ProbePlan.mapDefinition(btf: kvm?.btf, place: kvm?.place ?? ProbePlan.mapFunction, features: features) {
             case .success(let definition):

@@ -81,6 +81,20 @@ struct CaptureFrontend {
                 let used = try session.addProbe(plan, fallback: fallback, features: features)
                 StandardError.write("svmdbg capture: probe \(ProbeSchema.group)/\(ProbeSchema.exitRegsEvent) on \(used.place), \(used.fields.count) fields\n")
                 for (name, reason) in used.missing { StandardError.write("svmdbg capture: field \(name) left out: \(reason)\n") }
+                if let (btf, place, modular) = try? KernelBTF.load(directory: request.btfDirectory), place.hasSuffix(ProbePlan.function) {
+                    let checks = ProbePlan.checkDefinitions(btf: btf, prefix: modular ? "\(ProbePlan.module):" : "")
+                    for (event, definition) in checks.definitions {
+                        do {
+                            try session.addExtraProbe(definition, event: event, features: features)
+                        } catch {
+                            StandardError.write("svmdbg capture: no \(event) probe: \(error)\n")
+                        }
+                    }
+                    for function in checks.missing { StandardError.write("svmdbg capture: no return probe on \(function): not in this kernel's BTF\n") }
+                    if !checks.definitions.isEmpty {
+                        StandardError.write("svmdbg capture: return probes on " + checks.definitions.map(\.event).joined(separator: ", ") + "\n")
+                    }
+                }
                 let kvm = KernelBTF.loadKVM(directory: request.btfDirectory)
                 switch ProbePlan.mapDefinition(btf: kvm?.btf, place: kvm?.place ?? ProbePlan.mapFunction, features: features) {
                 case .success(let definition):

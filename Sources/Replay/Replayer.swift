@@ -537,7 +537,7 @@ struct Walk: Sendable {
         decidedState.assumptions.merge(built.inputs.assumptions(level: current.level)) { known, _ in known }
         // svmdbg capture's probes at this exit, if any: registers the stock events lack (ProbeValues).
         let probe = current.origin == .hardwareExit
-            ? ProbeValues(trace: trace, events: current.events, exitCode: current.exit.exitReason.rawValue, level: current.level) : nil
+            ? ProbeValues(trace: trace, first: current.first, events: current.events, exitCode: current.exit.exitReason.rawValue, level: current.level) : nil
         probe?.apply(to: &decidedState)
         let answer: Int
         if let event = built.inputs.event().map({ probe?.refine($0) ?? $0 }) {

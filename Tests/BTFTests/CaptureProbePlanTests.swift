@@ -12,6 +12,8 @@ import Testing
         ("6.12.117", "rax", "+296($arg1)"),
         ("6.12.117", "rcx", "+304($arg1)"),
         ("6.12.117", "hflags", "+512($arg1)"),
+        ("6.12.117", "vmcb", "+6480($arg1)"),
+        ("6.12.117", "vmcb01", "+6488($arg1)"),
         ("6.12.117", "efer", "+520($arg1)"),
         ("6.12.117", "exit_code", "+112(+6480($arg1))"),
         ("6.12.117", "cr0", "+1368(+6480($arg1))"),
@@ -56,7 +58,7 @@ import Testing
         let (_, module) = try BTFFixture.kvmAMD("6.12.117")
         let btf = try ProbePlan.make(btf: module, kind: .fprobe, place: "svm_handle_exit", btfArguments: true)
         #expect(btf.definition.hasPrefix("f:svmdbg/exit_regs svm_handle_exit rax=+296($arg1):x64"))
-        #expect(btf.definition.contains(" hflags=vcpu->arch.hflags:x32 efer=vcpu->arch.efer:x64 "))
+        #expect(btf.definition.contains(" hflags=vcpu->arch.hflags:x32 vmcb=+6480($arg1):x64 vmcb01=+6488($arg1):x64 efer=vcpu->arch.efer:x64 "))
         let register = try ProbePlan.make(btf: module, kind: .kprobe, place: "svm_handle_exit", argument: "%di")
         #expect(register.definition.contains(" cr0=+1368(+6480(%di)):x64 "))
     }

@@ -31,7 +31,7 @@ import Testing
         #expect(before.model.kind == .undetermined)
 
         let probed = Self.inserting(
-            "rax=0x31010 rcx=0x0 hflags=0x0 exit_code=0x4d cr0=0x80050033 cr4=0x20 efer=0x1d00 cpl=0x0 rflags=0x2",
+            "rax=0x31010 rcx=0x0 hflags=0x0 vmcb=0xffff888001234000 vmcb01=0xffff888001234000 exit_code=0x4d cr0=0x80050033 cr4=0x20 efer=0x1d00 cpl=0x0 rflags=0x2",
             after: 104, in: original)
         let with = try replay(text: probed, source: "with.trace", folder: folder)
         let after = try #require(with.exits.first { $0.lines.lowerBound == 104 })
@@ -46,11 +46,25 @@ import Testing
         #expect(registers.first?.value == 0x31010)
         #expect(with.decidedState(of: after).l1.cpl == Known(0, source: "probe svmdbg/exit_regs line 105 (cpl)"))
         #expect(with.decidedState(of: after).inSMM?.value == false)
+        #expect(with.decidedState(of: after).level?.source == "probe svmdbg/exit_regs line 105 (vmcb = vmcb01)")
     }
 
+    @Test("hflags with an SMM bit of either layout leaves SMM unknown", arguments: ["hflags=0x2", "hflags=0x40"])
+    func smmUnknown(hflags: String) throws {
+        let folder = try #require(Self.naples)
+        let text = Self.inserting("rax=0x31010 \(hflags) \(Self.l1Pointers) exit_code=0x4d", after: 104, in: try readText("6.12-naples/l1-vmrun-misaligned.trace"))
+        let result = try replay(text: text, source: "smm.trace", folder: folder)
+        let exit = try #require(result.exits.first { $0.lines.lowerBound == 104 })
+        #expect(result.decidedState(of: exit).inSMM == nil)
+        #expect(result.decidedState(of: exit).level?.value == .l1)
+    }
+
+    /// vmcb = vmcb01: L1 ran.
+    static let l1Pointers = "vmcb=0xffff888001234000 vmcb01=0xffff888001234000"
+
     @Test("a probe whose exit code or guest mode disagrees with the exit is not attached", arguments: [
-        "rax=0x31010 hflags=0x0 exit_code=0x80",
-        "rax=0x31010 hflags=0x1 exit_code=0x4d",
+        "rax=0x31010 hflags=0x0 vmcb=0xffff888001234000 vmcb01=0xffff888001234000 exit_code=0x80",
+        "rax=0x31010 hflags=0x1 vmcb=0xffff888005678000 vmcb01=0xffff888001234000 exit_code=0x4d",
     ])
     func mismatchedProbe(probe: String) throws {
         let folder = try #require(Self.naples)
@@ -67,7 +81,7 @@ import Testing
         let original = try readText("6.12/l2-badrax-vmrun.trace")
         // Line 101: L2 executes VMRUN (kvm_exit vmrun, then kvm_nested_vmexit).
         let text = Self.inserting(
-            "rax=0x10000000000 hflags=0x1 exit_code=0x80 cr0=0x80050033 cr4=0x20 efer=0x1d00 cpl=0x0 rflags=0x2 l1_efer=0x1d00 l1_cr0=0x80050033 l1_cr4=0x20 l1_rflags=0x2 ic_cr=0x0 ic_dr=0x0 ic_exc=0x0 ic_w3=0x0 ic_w4=0x1 ic_w5=0x0",
+            "rax=0x10000000000 hflags=0x1 vmcb=0xffff888005678000 vmcb01=0xffff888001234000 exit_code=0x80 cr0=0x80050033 cr4=0x20 efer=0x1d00 cpl=0x0 rflags=0x2 l1_efer=0x1d00 l1_cr0=0x80050033 l1_cr4=0x20 l1_rflags=0x2 ic_cr=0x0 ic_dr=0x0 ic_exc=0x0 ic_w3=0x0 ic_w4=0x1 ic_w5=0x0",
             after: 101, in: original)
         let result = try replay(text: text, source: "l2.trace", folder: folder)
         let exit = try #require(result.exits.first { $0.lines.lowerBound == 101 })
@@ -88,7 +102,7 @@ import Testing
     func mappedRAX(result: String, backed: Bool) throws {
         let folder = try #require(CaptureHosts.folder("6.12"))
         var text = try readText("6.12/l1-vmload-unbacked.trace")
-        text = Self.inserting("rax=0x100000000 hflags=0x0 exit_code=0x82 efer=0x1d00 cr0=0x80050033 cpl=0x0", after: 67, in: text)
+        text = Self.inserting("rax=0x100000000 hflags=0x0 vmcb=0xffff888001234000 vmcb01=0xffff888001234000 exit_code=0x82 efer=0x1d00 cr0=0x80050033 cpl=0x0", after: 67, in: text)
         // The return probe fires inside vmload_vmsave_interception, after exit_regs.
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let probePrefix = String(lines[67][..<(lines[67].range(of: "exit_regs:")?.lowerBound ?? lines[67].startIndex)])
@@ -116,7 +130,7 @@ import Testing
         let without = try replay(text: original, source: "without.trace", folder: folder)
         #expect(try #require(without.exits.first { $0.lines.lowerBound == 68 }).model.kind == .undetermined)
         var lines = Self.inserting(
-            "rax=0x31000 hflags=0x0 exit_code=0x80 cr0=0x80050033 efer=0x1d00 cpl=0x0", after: 68, in: original
+            "rax=0x31000 hflags=0x0 vmcb=0xffff888001234000 vmcb01=0xffff888001234000 exit_code=0x80 cr0=0x80050033 efer=0x1d00 cpl=0x0", after: 68, in: original
         ).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let prefix = String(lines[68][..<(lines[68].range(of: "exit_regs:")?.lowerBound ?? lines[68].startIndex)])
         lines.insert(contentsOf: [
@@ -139,7 +153,7 @@ import Testing
     @Test("a failed check proves nothing about which check failed")
     func failedCheck() throws {
         let folder = try #require(CaptureHosts.folder("6.12"))
-        var lines = Self.inserting("rax=0x31000 hflags=0x0 exit_code=0x80", after: 68, in: try readText("6.12/l1-vmrun-unbacked.trace"))
+        var lines = Self.inserting("rax=0x31000 hflags=0x0 vmcb=0xffff888001234000 vmcb01=0xffff888001234000 exit_code=0x80", after: 68, in: try readText("6.12/l1-vmrun-unbacked.trace"))
             .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let prefix = String(lines[68][..<(lines[68].range(of: "exit_regs:")?.lowerBound ?? lines[68].startIndex)])
         lines.insert(prefix + "vmcb_check_save: (nested_svm_vmrun+0x1a0/0x3b0 [kvm_amd] <- __nested_vmcb_check_save [kvm_amd]) ret=0", at: 69)

@@ -4,9 +4,9 @@ import TraceKit
 /// The values `svmdbg capture`'s `exit_regs` probe recorded for one hardware exit, and what
 /// they tell the model.
 ///
-/// The probe fires at the entry of `svm/svm.c:svm_handle_exit`, on the vCPU's thread, after
-/// `kvm_exit` and before `kvm_nested_vmexit` and every handler event; so the exit's own
-/// events (from its `kvm_exit` to its `kvm_entry`) hold it. It is attached only when its
+/// The probe fires at the entry of `svm/svm.c:svm_handle_exit`, on the vCPU's thread, before
+/// `kvm_nested_vmexit` and every handler event: after `kvm_exit` on 6.12 (so the exit's own
+/// events hold it), right before it on 6.1 (whose `svm_handle_exit` traces `kvm_exit`). It is attached only when its
 /// `exit_code` is the exit's code and its guest-mode bit agrees with the exit's level; an exit
 /// without one (a trace captured without probes, an exit `svm_vcpu_run` finished on the
 /// fastpath, lost events) keeps what the stock events give.
@@ -17,7 +17,7 @@ struct ProbeValues: Sendable {
     let payload: ProbePayload
     /// Its trace line.
     let line: Int
-    /// Whether the vCPU was in guest mode (L2 ran), from `hflags`.
+    /// Whether the vCPU was in guest mode (L2 ran): `vmcb != vmcb01`.
     let guestMode: Bool?
     /// `vcpu_map` results after the `exit_regs` line, in order: the frame asked for, the
     /// return value (0 mapped, negative errno not), the line.
@@ -29,18 +29,17 @@ struct ProbeValues: Sendable {
     /// Guest page size (APM vol. 2 §5.1): `gpa_to_gfn` shifts by 12.
     static let pageShift: UInt64 = 12
 
-    /// `HF_GUEST_MASK` (`arch/x86/include/asm/kvm_host.h`, 6.1 and 6.12): `hflags` bit 0 is
-    /// guest mode (`is_guest_mode`).
-    static let hfGuestMask: UInt64 = 1 << 0
-    /// `HF_SMM_MASK` (same header): `hflags` bit 1 is "in SMM" (`is_smm`).
-    static let hfSMMMask: UInt64 = 1 << 1
     /// RFLAGS.IF (APM vol. 2 §3.1.6).
     static let rflagsIF: UInt64 = 1 << 9
 
-    /// The probe of a hardware exit whose events (after its first) are `events`, or nil when it
-    /// has none that belongs to it. `exitCode` is the code `kvm_exit` printed; `level` the
+    /// The probe of a hardware exit whose first event is `first` and whose later events are
+    /// `events`, or nil when it has none that belongs to it: the first `exit_regs` among
+    /// `events` (6.12: `kvm_exit` is traced in `svm_vcpu_run`, before the probe), else the one
+    /// right before `first` on the same thread (6.1). `exitCode` is the code `kvm_exit` printed; `level` the
     /// level the replay gave the exit.
-    init?(trace: LoadedTrace, events: some Sequence<EventNumber>, exitCode: UInt32, level: Level?) {
+    init?(trace: LoadedTrace, first: EventNumber, events: some Sequence<EventNumber>, exitCode: UInt32, level: Level?) {
+        // Traces without probes (the common case) pay one look at the short name table.
+        guard trace.eventNames.contains(ProbeSchema.exitRegsEvent) else { return nil }
         var found: (ProbePayload, Int)?
         var maps: [(gfn: UInt64, result: Int64, line: Int)] = []
         for number in events {
@@ -50,15 +49,17 @@ struct ProbeValues: Sendable {
                   case .probe(let probe) = trace.payload(of: number) else { continue }
             if name == ProbeSchema.exitRegsEvent {
                 if found == nil { found = (probe, trace.lineNumber(of: number)) }
-            } else if found != nil, let gfn = probe[ProbeSchema.mapGFN], let result = probe[ProbeSchema.mapResult] {
+            } else if let gfn = probe[ProbeSchema.mapGFN], let result = probe[ProbeSchema.mapResult] {
                 maps.append((gfn, Int64(Int32(truncatingIfNeeded: result)), trace.lineNumber(of: number)))
             }
         }
+        if found == nil { found = Self.precedingProbe(trace: trace, first: first) }
         guard let (payload, line) = found else { return nil }
         self.maps = maps
         self.checks = Self.checkReturns(trace: trace, events: events)
         if let code = payload[ProbeSchema.exitCode], UInt32(truncatingIfNeeded: code) != exitCode { return nil }
-        let guestMode = payload[ProbeSchema.hflags].map { $0 & Self.hfGuestMask != 0 }
+        var guestMode: Bool?
+        if let vmcb = payload[ProbeSchema.vmcbPointer], let vmcb01 = payload[ProbeSchema.vmcb01Pointer] { guestMode = vmcb != vmcb01 }
         if let guestMode, let level, guestMode != (level == .l2) { return nil }
         self.payload = payload
         self.line = line
@@ -82,6 +83,31 @@ struct ProbeValues: Sendable {
         if exit.rax == nil { exit.rax = known("rax") }
         if exit.rcx == nil { exit.rcx = known("rcx") }
         return .hardwareExit(exit)
+    }
+
+    /// How far back from a `kvm_exit` the probe of a 6.1-style trace is looked for, in events of
+    /// all threads (it is normally the thread's event right before).
+    static let backwardScanLimit = 256
+
+    /// The `exit_regs` line right before the exit's first event on its thread, with nothing of
+    /// that thread between but not a `kvm_entry`/`kvm_exit`: on 6.1 `svm_handle_exit` traces
+    /// `kvm_exit` itself, after the probe at its entry has fired (seen in every exit of the 6.1
+    /// lab captures, `traces/capture/6.1-zen3/`).
+    private static func precedingProbe(trace: LoadedTrace, first: EventNumber) -> (ProbePayload, Int)? {
+        let pid = trace.pid(of: first)
+        var position = first.rawValue - 1
+        let limit = max(0, first.rawValue - backwardScanLimit)
+        while position >= limit {
+            let number = EventNumber(position)
+            position -= 1
+            guard trace.pid(of: number) == pid else { continue }
+            let name = trace.name(of: number)
+            if name == ProbeSchema.exitRegsEvent, case .probe(let probe) = trace.payload(of: number) {
+                return (probe, trace.lineNumber(of: number))
+            }
+            if name == "kvm_entry" || name == "kvm_exit" { return nil }
+        }
+        return nil
     }
 
     /// The first `vmcb_check_save` / `vmcb_check_controls` / `load_cr3` return before the exit's `kvm_entry`.
@@ -136,9 +162,11 @@ struct ProbeValues: Sendable {
         state.assumptions.merge(passedChecks) { known, _ in known }
         guard let guestMode else { return }
         let level: GuestLevel = guestMode ? .l2 : .l1
-        state.level = Known(level, source: source(ProbeSchema.hflags))
-        if let hflags = payload[ProbeSchema.hflags] {
-            state.inSMM = Known(hflags & Self.hfSMMMask != 0, source: source(ProbeSchema.hflags) + " HF_SMM_MASK")
+        state.level = Known(level, source: source("\(ProbeSchema.vmcbPointer) \(guestMode ? "≠" : "=") \(ProbeSchema.vmcb01Pointer)"))
+        // The SMM bit moved between kernels; with neither candidate bit set the vCPU is not in
+        // SMM in any layout, otherwise it stays unknown.
+        if let hflags = payload[ProbeSchema.hflags], hflags & ProbeSchema.smmMasks == 0 {
+            state.inSMM = Known(false, source: source(ProbeSchema.hflags) + " without an HF_SMM_MASK bit")
         }
         var ran = guestMode ? state.l2 : state.l1
         ran.efer = known(ProbeSchema.efer) ?? ran.efer
@@ -185,7 +213,8 @@ extension ReplayResult {
     /// The probe values attached to `exit`, if the trace has them (see ``ProbeValues``).
     func probeValues(of exit: ExitRecord) -> ProbeValues? {
         guard exit.origin == .hardwareExit else { return nil }
-        return ProbeValues(trace: trace, events: events(of: exit).dropFirst(), exitCode: exit.exitCode, level: exit.level)
+        return ProbeValues(
+            trace: trace, first: exit.firstEvent, events: events(of: exit).dropFirst(), exitCode: exit.exitCode, level: exit.level)
     }
 
     /// The state the model decided `exit` with: the stored state plus what the exit's probe

@@ -70,8 +70,17 @@ public enum ProbeSchema {
     /// `VCPU_REGS_R15` = 15, `arch/x86/include/asm/kvm_vcpu_regs.h`).
     public static let gprNames = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
                                   "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"]
-    /// `hflags` of `kvm_vcpu_arch` (bit 0: guest mode).
+    /// `hflags` of `kvm_vcpu_arch` (its bit layout changed between 6.1 and 6.12: see ``ProbeSchema/smmMasks``).
     public static let hflags = "hflags"
+    /// `svm->vmcb`, the VMCB the vCPU ran (vmcb02 in guest mode).
+    public static let vmcbPointer = "vmcb"
+    /// `svm->vmcb01.ptr`: guest mode is exactly `vmcb != vmcb01` (`svm/nested.c:enter_svm_guest_mode`
+    /// switches to vmcb02, `nested_svm_vmexit` back; any kernel with the vmcb01/vmcb02 split).
+    public static let vmcb01Pointer = "vmcb01"
+    /// `HF_SMM_MASK` in each known `hflags` layout: bit 6 up to the renumbering that put
+    /// `HF_GUEST_MASK` at bit 0 (6.1 prints guest mode as 0x20), bit 1 after it (6.12 prints 0x1),
+    /// `arch/x86/include/asm/kvm_host.h`. With neither bit set the vCPU is not in SMM in either layout.
+    public static let smmMasks: UInt64 = 1 << 6 | 1 << 1
     /// `control.exit_code` of the current VMCB.
     public static let exitCode = "exit_code"
     /// Save area of the current VMCB (vmcb02 in guest mode, vmcb01 otherwise): the level that ran.

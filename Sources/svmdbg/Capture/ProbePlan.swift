@@ -112,6 +112,8 @@ struct ProbePlan: Sendable, Equatable {
         for (index, name) in ProbeSchema.gprNames.enumerated() { paths.append((name, "vcpu_svm.vcpu.arch.regs[\(index)]")) }
         paths += [
             (ProbeSchema.hflags, "vcpu_svm.vcpu.arch.hflags"),
+            (ProbeSchema.vmcbPointer, "vcpu_svm.vmcb"),
+            (ProbeSchema.vmcb01Pointer, "vcpu_svm.vmcb01.ptr"),
             (ProbeSchema.efer, "vcpu_svm.vcpu.arch.efer"),
             (ProbeSchema.exitCode, "vcpu_svm.vmcb->control.exit_code"),
             (ProbeSchema.cr0, "vcpu_svm.vmcb->save.cr0"),

@@ -77,7 +77,7 @@ struct ReplayDetailBuilder {
 
     private func registers(_ exit: ExitRecord) -> [KnownValue] {
         let state = result.state(of: exit)
-        let vcpu = result.decidedState(of: exit)
+        let vcpu = result.decidedState(of: exit, in: state)
         let source = exitSource(exit)
         var values: [KnownValue] = []
         func add(_ name: String, _ value: String?, _ known: String, unknown: String) {
@@ -162,7 +162,7 @@ struct ReplayDetailBuilder {
 
     private func vmcb(_ exit: ExitRecord) -> [FieldSection] {
         let state = result.state(of: exit)
-        let vmcb12 = result.decidedState(of: exit).vmcb12
+        let vmcb12 = result.decidedState(of: exit, in: state).vmcb12
         var sections: [FieldSection] = []
         let intercepts = vmcb12.intercepts
         let interceptSource = intercepts.word3?.source ?? intercepts.cr?.source

@@ -220,7 +220,12 @@ extension ReplayResult {
     /// The state the model decided `exit` with: the stored state plus what the exit's probe
     /// recorded (stored states are shared between exits and hold no per-exit probe values).
     public func decidedState(of exit: ExitRecord) -> VCPUState {
-        var vcpu = state(of: exit).vcpu
+        decidedState(of: exit, in: state(of: exit))
+    }
+
+    /// ``decidedState(of:)`` from the exit's state already at hand (``state(of:)`` re-derives it).
+    public func decidedState(of exit: ExitRecord, in state: ReplayState) -> VCPUState {
+        var vcpu = state.vcpu
         probeValues(of: exit)?.apply(to: &vcpu)
         return vcpu
     }

@@ -95,4 +95,33 @@ import Testing
     func mountPoint(mounts: String, expected: String?) {
         #expect(Tracefs.mountPoint(mounts: mounts) == expected)
     }
+
+    @Test("vcpu_map is one return probe where return probes fetch arguments, an entry/return pair otherwise")
+    func mapProbes() throws {
+        let (vmlinux, _) = try BTFFixture.kvmAMD("6.1.192")
+        let kvm = try BTF(bytes: BTFFixture.bytes("6.1.192", "kvm.btf"), base: vmlinux, source: "kvm")
+        let modern = Tracefs.Features(
+            readme: "place: [<module>:]<symbol>\n$arg<N>\n kernel return probes support: $retval, $arg<N>, $comm", dynamicEvents: true, kprobeEvents: true)
+        let single = try ProbePlan.mapDefinitions(btf: kvm, place: "kvm:kvm_vcpu_map", features: modern).get()
+        #expect(single.map(\.definition) == ["r:svmdbg/vcpu_map kvm:kvm_vcpu_map gfn=$arg2:x64 ret=$retval:s32"])
+        let older = Tracefs.Features(
+            readme: "place: [<module>:]<symbol>\n$arg<N>\n kernel return probes support: $retval, $comm", dynamicEvents: true, kprobeEvents: true)
+        let pair = try ProbePlan.mapDefinitions(btf: kvm, place: "kvm:kvm_vcpu_map", features: older).get()
+        #expect(pair.map(\.definition) == [
+            "p:svmdbg/vcpu_map_entry kvm:kvm_vcpu_map gfn=$arg2:x64", "r:svmdbg/vcpu_map kvm:kvm_vcpu_map ret=$retval:s32",
+        ])
+        #expect(throws: CaptureFrontend.Refusal.self) { try ProbePlan.mapDefinitions(btf: nil, place: "kvm_vcpu_map", features: older).get() }
+    }
+
+    @Test("the VMRUN check return probes are planned for the functions kvm_amd's BTF has", arguments: ["6.12.117", "6.1.192"])
+    func checkProbes(kernel: String) throws {
+        let (_, module) = try BTFFixture.kvmAMD(kernel)
+        let checks = ProbePlan.checkDefinitions(btf: module, prefix: "kvm_amd:")
+        #expect(checks.missing.isEmpty)
+        #expect(checks.definitions.map(\.definition) == [
+            "r:svmdbg/vmcb_check_save kvm_amd:__nested_vmcb_check_save ret=$retval:u8",
+            "r:svmdbg/vmcb_check_controls kvm_amd:__nested_vmcb_check_controls ret=$retval:u8",
+            "r:svmdbg/load_cr3 kvm_amd:nested_svm_load_cr3 ret=$retval:s32",
+        ])
+    }
 }

@@ -97,21 +97,27 @@ import Testing
     }
 
     @Test("an L1 VMLOAD whose RAX page kvm_vcpu_map cannot map is decided from the vcpu_map probe", arguments: [
-        ("ret=-22", false), ("ret=0", true),
+        ("ret=-22", false, false), ("ret=0", true, false), ("ret=-22", false, true),
     ])
-    func mappedRAX(result: String, backed: Bool) throws {
+    func mappedRAX(result: String, backed: Bool, pairedEntry: Bool) throws {
         let folder = try #require(CaptureHosts.folder("6.12"))
         var text = try readText("6.12/l1-vmload-unbacked.trace")
         text = Self.inserting("rax=0x100000000 hflags=0x0 vmcb=0xffff888001234000 vmcb01=0xffff888001234000 exit_code=0x82 efer=0x1d00 cr0=0x80050033 cpl=0x0", after: 67, in: text)
         // The return probe fires inside vmload_vmsave_interception, after exit_regs.
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let probePrefix = String(lines[67][..<(lines[67].range(of: "exit_regs:")?.lowerBound ?? lines[67].startIndex)])
-        lines.insert(probePrefix + "vcpu_map: (vmload_vmsave_interception+0x6c/0x1d0 [kvm_amd] <- kvm_vcpu_map [kvm]) gfn=0x100000 " + result, at: 68)
+        if pairedEntry {
+            // 6.1: an entry probe gives the frame, the return probe only the result.
+            lines.insert(probePrefix + "vcpu_map_entry: (kvm_vcpu_map+0x0/0x90 [kvm]) gfn=0x100000", at: 68)
+            lines.insert(probePrefix + "vcpu_map: (vmload_vmsave_interception+0x6c/0x1d0 [kvm_amd] <- kvm_vcpu_map [kvm]) " + result, at: 69)
+        } else {
+            lines.insert(probePrefix + "vcpu_map: (vmload_vmsave_interception+0x6c/0x1d0 [kvm_amd] <- kvm_vcpu_map [kvm]) gfn=0x100000 " + result, at: 68)
+        }
         let replayed = try replay(text: lines.joined(separator: "\n"), source: "map.trace", folder: folder)
         let exit = try #require(replayed.exits.first { $0.lines.lowerBound == 67 })
         let state = replayed.decidedState(of: exit)
         #expect(state.assumptions[FactID.raxBacked]?.value == backed)
-        #expect(state.assumptions[FactID.raxBacked]?.source.hasPrefix("probe svmdbg/vcpu_map line 69") == true)
+        #expect(state.assumptions[FactID.raxBacked]?.source.hasPrefix("probe svmdbg/vcpu_map line \(pairedEntry ? 70 : 69)") == true)
         if !backed {
             // The recorded #GP is what the model now predicts by itself.
             #expect(exit.model.kind != .undetermined)

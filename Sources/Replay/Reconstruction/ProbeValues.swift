@@ -42,15 +42,20 @@ struct ProbeValues: Sendable {
         guard trace.eventNames.contains(ProbeSchema.exitRegsEvent) else { return nil }
         var found: (ProbePayload, Int)?
         var maps: [(gfn: UInt64, result: Int64, line: Int)] = []
+        // The frame of the last vcpu_map_entry line, for a return line without gfn (6.1).
+        var enteredGFN: UInt64?
         for number in events {
             let name = trace.name(of: number)
             if name == "kvm_entry" { break }
-            guard name == ProbeSchema.exitRegsEvent || name == ProbeSchema.vcpuMapEvent,
+            guard name == ProbeSchema.exitRegsEvent || name == ProbeSchema.vcpuMapEvent || name == ProbeSchema.vcpuMapEntryEvent,
                   case .probe(let probe) = trace.payload(of: number) else { continue }
             if name == ProbeSchema.exitRegsEvent {
                 if found == nil { found = (probe, trace.lineNumber(of: number)) }
-            } else if let gfn = probe[ProbeSchema.mapGFN], let result = probe[ProbeSchema.mapResult] {
+            } else if name == ProbeSchema.vcpuMapEntryEvent {
+                enteredGFN = probe[ProbeSchema.mapGFN]
+            } else if let gfn = probe[ProbeSchema.mapGFN] ?? enteredGFN, let result = probe[ProbeSchema.mapResult] {
                 maps.append((gfn, Int64(Int32(truncatingIfNeeded: result)), trace.lineNumber(of: number)))
+                enteredGFN = nil
             }
         }
         if found == nil { found = Self.precedingProbe(trace: trace, first: first) }

@@ -9,6 +9,8 @@ enum KnownEvent: UInt8, Sendable, CaseIterable {
     case probeVCPUMap
     /// `svmdbg capture`'s return probes on VMRUN's checks.
     case probeCheckSave, probeCheckControls, probeLoadCR3
+    /// `svmdbg capture`'s `vcpu_map_entry` probe (kernels without arguments at return probes).
+    case probeVCPUMapEntry
 
     /// The tracepoint name.
     var tracepoint: String {
@@ -40,6 +42,7 @@ enum KnownEvent: UInt8, Sendable, CaseIterable {
         case .probeCheckSave: ProbeSchema.checkSaveEvent
         case .probeCheckControls: ProbeSchema.checkControlsEvent
         case .probeLoadCR3: ProbeSchema.loadCR3Event
+        case .probeVCPUMapEntry: ProbeSchema.vcpuMapEntryEvent
         }
     }
 

@@ -58,8 +58,13 @@ public enum ProbeSchema {
         (checkControlsEvent, "__nested_vmcb_check_controls"),
         (loadCR3Event, "nested_svm_load_cr3"),
     ]
+    /// Entry probe on `kvm_vcpu_map` recording `gfn`, for kernels whose return probes cannot
+    /// fetch arguments (6.1): the next `vcpu_map` (return) line of the thread belongs to it.
+    public static let vcpuMapEntryEvent = "vcpu_map_entry"
     /// Every probe event name svmdbg defines.
-    public static let eventNames: Set<String> = [exitRegsEvent, vcpuMapEvent, checkSaveEvent, checkControlsEvent, loadCR3Event]
+    public static let eventNames: Set<String> = [
+        exitRegsEvent, vcpuMapEvent, vcpuMapEntryEvent, checkSaveEvent, checkControlsEvent, loadCR3Event,
+    ]
 
     /// `vcpu_map`: the guest frame number asked for (`gfn`, the function's 2nd argument).
     public static let mapGFN = "gfn"

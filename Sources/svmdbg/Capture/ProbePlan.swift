@@ -87,23 +87,32 @@ struct ProbePlan: Sendable, Equatable {
     /// The function the `vcpu_map` return probe is placed on (`virt/kvm/kvm_main.c`, module kvm).
     static let mapFunction = "kvm_vcpu_map"
 
-    /// The `vcpu_map` return probe: `kvm_vcpu_map(vcpu, gfn, map)`'s frame number and result,
-    /// so Replay learns whether the page at RAX is mapped (backed by a memslot). Needs a kernel
-    /// whose return probes can fetch arguments (`$arg<N>` at kretprobes, 6.7+; tracefs README
-    /// "kernel return probes support: $retval, $arg<N>"), and `gfn` as the second parameter in
-    /// `btf` (kvm's BTF, or vmlinux's when KVM is built in). Nil with the reason otherwise.
-    static func mapDefinition(btf: BTF?, place: String, features: Tracefs.Features) -> Result<String, CaptureFrontend.Refusal> {
+    /// The `vcpu_map` probes as (event, definition) pairs: one return probe fetching `gfn`
+    /// where return probes fetch arguments; otherwise an entry probe `vcpu_map_entry` for
+    /// `gfn` (`$arg2`, or `%si` without `$argN`) plus a return probe for the result, which
+    /// Replay pairs by order on the thread.
+    ///
+    /// They record `kvm_vcpu_map(vcpu, gfn, map)`'s frame number and result, so Replay learns
+    /// whether the page at RAX is mapped (backed by a memslot); `btf` is kvm's BTF (or
+    /// vmlinux's when KVM is built in) and must name `gfn` as the second parameter.
+    static func mapDefinitions(btf: BTF?, place: String, features: Tracefs.Features) -> Result<[(event: String, definition: String)], CaptureFrontend.Refusal> {
         guard features.kprobes else { return .failure(.init(description: "no kprobe events for the return probe")) }
-        guard features.argumentsAtReturn else {
-            return .failure(.init(description: "this kernel's return probes cannot fetch arguments ($arg<N> at kretprobes)"))
-        }
         guard let parameters = btf?.functionParameters(mapFunction) else {
             return .failure(.init(description: "no \(mapFunction) in the kvm BTF (/sys/kernel/btf/kvm)"))
         }
         guard parameters.count >= 2, parameters[1].name == ProbeSchema.mapGFN else {
             return .failure(.init(description: "\(mapFunction)'s second parameter is not gfn in this kernel's BTF"))
         }
-        return .success("r:\(ProbeSchema.group)/\(ProbeSchema.vcpuMapEvent) \(place) \(ProbeSchema.mapGFN)=$arg2:x64 \(ProbeSchema.mapResult)=$retval:s32")
+        let group = ProbeSchema.group
+        if features.argumentsAtReturn {
+            return .success([(ProbeSchema.vcpuMapEvent, "r:\(group)/\(ProbeSchema.vcpuMapEvent) \(place) \(ProbeSchema.mapGFN)=$arg2:x64 \(ProbeSchema.mapResult)=$retval:s32")])
+        }
+        // x86-64 SysV: the second argument is in %rsi at function entry.
+        let argument = features.argN ? "$arg2" : "%si"
+        return .success([
+            (ProbeSchema.vcpuMapEntryEvent, "p:\(group)/\(ProbeSchema.vcpuMapEntryEvent) \(place) \(ProbeSchema.mapGFN)=\(argument):x64"),
+            (ProbeSchema.vcpuMapEvent, "r:\(group)/\(ProbeSchema.vcpuMapEvent) \(place) \(ProbeSchema.mapResult)=$retval:s32"),
+        ])
     }
 
     /// What each field reads, as member paths rooted at `vcpu_svm`.

@@ -32,11 +32,13 @@ enum CaptureCommands {
                 for function in checks.missing { StandardOutput.text("# no return probe on \(function): not in this kernel's BTF\n") }
             }
             let kvm = KernelBTF.loadKVM(directory: btfDirectory)
-            switch ProbePlan.mapDefinition(btf: kvm?.btf, place: kvm?.place ?? ProbePlan.mapFunction, features: features) {
-            case .success(let definition):
+            switch ProbePlan.mapDefinitions(btf: kvm?.btf, place: kvm?.place ?? ProbePlan.mapFunction, features: features) {
+            case .success(let definitions):
                 let control = controlPath(features, tracefs)
-                StandardOutput.text("# add:    echo '\(definition)' >> \(control)\n")
-                StandardOutput.text("# remove: echo '\(ProbePlan.removal(of: ProbeSchema.vcpuMapEvent))' >> \(control)\n")
+                for (event, definition) in definitions {
+                    StandardOutput.text("# add:    echo '\(definition)' >> \(control)\n")
+                    StandardOutput.text("# remove: echo '\(ProbePlan.removal(of: event))' >> \(control)\n")
+                }
             case .failure(let refusal): StandardOutput.text("# no \(ProbeSchema.vcpuMapEvent) probe: \(refusal.description)\n")
             }
             return SVMDebugExitCode.success

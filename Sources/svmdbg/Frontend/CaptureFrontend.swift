@@ -96,11 +96,13 @@ struct CaptureFrontend {
                     }
                 }
                 let kvm = KernelBTF.loadKVM(directory: request.btfDirectory)
-                switch ProbePlan.mapDefinition(btf: kvm?.btf, place: kvm?.place ?? ProbePlan.mapFunction, features: features) {
-                case .success(let definition):
+                switch ProbePlan.mapDefinitions(btf: kvm?.btf, place: kvm?.place ?? ProbePlan.mapFunction, features: features) {
+                case .success(let definitions):
                     do {
-                        try session.addExtraProbe(definition, event: ProbeSchema.vcpuMapEvent, features: features)
-                        StandardError.write("svmdbg capture: probe \(ProbeSchema.group)/\(ProbeSchema.vcpuMapEvent) on the return of \(kvm?.place ?? ProbePlan.mapFunction)\n")
+                        for (event, definition) in definitions {
+                            try session.addExtraProbe(definition, event: event, features: features)
+                        }
+                        StandardError.write("svmdbg capture: probe\(definitions.count > 1 ? "s" : "") " + definitions.map { "\(ProbeSchema.group)/\($0.event)" }.joined(separator: ", ") + " on \(kvm?.place ?? ProbePlan.mapFunction)\n")
                     } catch {
                         StandardError.write("svmdbg capture: no \(ProbeSchema.vcpuMapEvent) probe: \(error)\n")
                     }

@@ -68,7 +68,7 @@ import Testing
             totals.with += undeterminedWith
         }
         #expect(totals.with < totals.without)
-        // With every probe (6.12: exit_regs, vcpu_map, the VMRUN check returns) nothing is left.
-        if variant.name.hasPrefix("6.12") { #expect(totals.with == 0, "\(totals.with) undetermined with probes") }
+        // With every probe (exit_regs, vcpu_map, the VMRUN check returns) nothing is left.
+        #expect(totals.with == 0, "\(totals.with) undetermined with probes")
     }
 }

@@ -89,13 +89,45 @@ public enum TraceDatReader {
             var renderer = TraceDatRenderer(tep: input.tep, wordsFromRawFields: wordsFromRawFields)
             renderer.renderAll(from: input.handle)
             if renderer.crashSignal != 0 { input.isAbandoned = true }
-            renderer.noteExtraBuffers(count: Int(tracecmd_buffer_instances(input.handle)))
+            renderInstances(of: input, into: &renderer)
             return TraceDatText(
                 bytes: renderer.writer.bytes,
                 recordCount: renderer.recordCount,
                 cpus: Int(tep_get_cpus(input.tep)),
                 fileVersion: header.version,
                 diagnostics: renderer.diagnostics())
+        }
+    }
+
+    /// Renders a named buffer instance when the top-level buffer holds no record.
+    ///
+    /// `trace-cmd extract -B NAME` and `trace-cmd record -B NAME` (what `svmdbg capture`
+    /// writes from its own ftrace instance) store the events in a named buffer and leave the
+    /// top-level buffer empty. The first instance holding records is then rendered, and a
+    /// diagnostic names it; instances are separate buffers with their own clocks, so they are
+    /// never interleaved, and further instances are only counted. When the top-level buffer
+    /// has records, instances are counted and not rendered, as before.
+    private static func renderInstances(of input: TraceCmdInput, into renderer: inout TraceDatRenderer) {
+        let count = Int(tracecmd_buffer_instances(input.handle))
+        guard count > 0, renderer.crashSignal == 0 else { return }
+        guard renderer.recordCount == 0 else {
+            renderer.noteExtraBuffers(count: count)
+            return
+        }
+        for index in 0..<count {
+            guard let instance = tracecmd_buffer_instance_handle(input.handle, Int32(index)) else { continue }
+            let name = tracecmd_buffer_instance_name(input.handle, Int32(index)).map { String(cString: $0) } ?? "#\(index)"
+            renderer.renderAll(from: instance)
+            if renderer.crashSignal != 0 {
+                // The library's state is not trusted any more: leave the handle open.
+                input.isAbandoned = true
+                return
+            }
+            tracecmd_close(instance)
+            if renderer.recordCount > 0 {
+                renderer.noteRenderedInstance(name: name, others: count - 1)
+                return
+            }
         }
     }
 

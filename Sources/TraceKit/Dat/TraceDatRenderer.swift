@@ -75,6 +75,15 @@ struct TraceDatRenderer {
             message: "the file holds \(count) more ftrace buffer instance(s); only the top-level buffer was rendered")
     }
 
+    /// Reports that the records come from the buffer instance `name` (the top-level buffer
+    /// is empty), and how many other instances were not rendered.
+    mutating func noteRenderedInstance(name: String, others: Int) {
+        let rest = others == 0 ? "" : "; \(others) other instance(s) not rendered"
+        problems["instances"] = Problem(
+            firstRecord: 0, count: 1, countsRecords: false,
+            message: "the top-level buffer is empty: rendered buffer instance '\(name)'\(rest)")
+    }
+
     /// The problems met, one diagnostic per kind, ordered by the first record affected.
     func diagnostics() -> [TraceDatDiagnostic] {
         problems.values

@@ -136,7 +136,7 @@ struct CaptureFrontend {
                 StandardError.write("svmdbg capture: wrote \(bytes) bytes to \(outputURL.path)\n")
             } else if let traceCmd {
                 try extractDat(traceCmd: traceCmd, instance: session.instanceName, to: outputURL)
-                StandardError.write("svmdbg capture: wrote \(outputURL.path) (trace-cmd extract); its events are in buffer \(session.instanceName), which svmdbg's trace.dat reader does not read yet: read it with trace-cmd report -i FILE, or capture tracefs text instead\n")
+                StandardError.write("svmdbg capture: wrote \(outputURL.path) (trace-cmd extract, events in buffer \(session.instanceName))\n")
             }
         } catch {
             StandardError.write("svmdbg capture: \(error)\n")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import TraceKit
 
@@ -164,5 +165,20 @@ import TraceKit
         #expect(!TraceDatReader.isTraceDat(Array("# tracer: nop\n".utf8)))
         let v6 = try Data(contentsOf: URL(fileURLWithPath: TraceDatFixtures.path("layouts/sample-real-2k-v6.dat")))
         #expect(TraceDatReader.isTraceDat(v6.prefix(10)))
+    }
+
+    /// `Tests/Fixtures/dat-instance-only.dat.xz`: `trace-cmd extract -B svmdbg-fixture` of a
+    /// real ftrace instance (sched_process_exec/exit of three `/bin/true` runs, kernel 6.18),
+    /// as `svmdbg capture` writes its trace.dat: every record is in the named buffer and the
+    /// top-level buffer is empty.
+    @Test("a trace.dat whose records are all in a named buffer instance renders that instance and says so")
+    func namedInstance() throws {
+        let path = RepositoryPaths.root.appendingPathComponent("Tests/Fixtures/dat-instance-only.dat.xz").path
+        let trace = try TraceLoader.load(path: path)
+        #expect(trace.count == 6)
+        let lines = (0..<trace.count).map { trace.rawText(of: EventNumber(rawValue: $0)) }
+        #expect(lines.filter { $0.contains("sched_process_exec:") && $0.contains("filename=/bin/true") }.count == 3)
+        #expect(lines.filter { $0.contains("sched_process_exit:") && $0.contains("comm=true") }.count == 3)
+        #expect(trace.diagnostics.contains { $0.message.contains("rendered buffer instance 'svmdbg-fixture'") })
     }
 }

@@ -11,8 +11,12 @@ mount -t tmpfs tmpfs /tmp
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 . /lab/config
+# results go to the virtio-serial port named "lab" (fast); the second UART is the fallback
 OUT=/dev/ttyS1
-stty -F $OUT raw -echo 2>/dev/null
+for d in /sys/class/virtio-ports/*; do
+	[ -f "$d/name" ] && [ "$(cat "$d/name")" = lab ] && OUT=/dev/$(basename "$d")
+done
+[ "$OUT" = /dev/ttyS1 ] && stty -F $OUT raw -echo 2>/dev/null
 T=/sys/kernel/tracing
 W=/tmp/w
 mkdir -p $W /tmp/cap
@@ -82,17 +86,24 @@ for name in $SCENARIOS; do
 	echo "svmlab-init: scenario $name" > /dev/console
 	echo 0 > $T/tracing_on; echo 0 > $P/tracing_on
 	echo > $T/trace; echo > $P/trace
+	# trace-cmd extract leaves the top-level events disabled: enable them for every scenario
+	echo 1 > $T/events/kvm/enable; echo 1 > $P/events/kvm/enable
 	cat $P/trace_pipe > $s.pipe &
 	pipe_pid=$!
 	echo 1 > $P/tracing_on; echo 1 > $T/tracing_on
 	vmm="/bin/svmlab $scn --qemu-cpu $QEMU_CPU --timeout $vmm_timeout"
 	t0=$(date +%s)
-	perf record -q -e 'kvm:*' -a -o $s.perf.data -- \
-		sh -c "timeout -s KILL $hard $vmm -o $s > $s.vmm.out 2>&1; echo \$? > $s.rc" 2> $s.perf.err
-	perf_rc=$?
+	if [ "$PERF" = 0 ]; then
+		sh -c "timeout -s KILL $hard $vmm -o $s > $s.vmm.out 2>&1; echo \$? > $s.rc"
+		perf_rc=none
+	else
+		perf record -q $PERF_OPTS -e 'kvm:*' -a -o $s.perf.data -- \
+			sh -c "timeout -s KILL $hard $vmm -o $s > $s.vmm.out 2>&1; echo \$? > $s.rc" 2> $s.perf.err
+		perf_rc=$?
+	fi
 	t1=$(date +%s)
 	echo 0 > $T/tracing_on; echo 0 > $P/tracing_on
-	sleep 1
+	sleep 0.3
 	kill $pipe_pid 2>/dev/null
 	wait $pipe_pid 2>/dev/null
 	rc=$(cat $s.rc 2>/dev/null || echo 255)

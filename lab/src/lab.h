@@ -95,12 +95,12 @@ enum lab_ev_kind {
 	LAB_EV_NOTE = 1, LAB_EV_CONFIG = 2, LAB_EV_VMRUN = 3, LAB_EV_VMEXIT = 4, LAB_EV_EXCEPTION = 5,
 };
 
-/* One record of L1's log (128 bytes). */
+/* One record of L1's log (136 bytes). */
 struct lab_event {
 	uint32_t kind;
 	uint32_t step;
 	uint64_t v[10];
-	char text[LAB_WHY_LEN - 8];
+	char text[LAB_WHY_LEN];
 };
 /* VMEXIT:    v = exit_code, info1, info2, int_info, int_info_err, l2_rip, next_rip
  * CONFIG:    v = intercept[0..5] (packed 2 per slot: v0=cr|dr<<32, v1=exc|w3<<32, v2=w4|w5<<32),

@@ -96,6 +96,7 @@ static int intercept_lookup(const char *name, int *word, uint32_t *mask)
 static const char *exit_name(uint64_t code, char *buf)
 {
 	if (code == 0xffffffffffffffffull) return "err(VMEXIT_INVALID)";
+	if (code == 0xffffffffull) return "err(VMEXIT_INVALID, 32-bit)";
 	if (code == 0xfffffffffffffffeull) return "busy";
 	if (code < 0x10) { sprintf(buf, "read_cr%d", (int)code); return buf; }
 	if (code < 0x20) { sprintf(buf, "write_cr%d", (int)code - 0x10); return buf; }

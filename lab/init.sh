@@ -66,6 +66,14 @@ emit capture-tools-guest.txt $W/tools-head.txt
 # trace-cmd extract copies /proc/kallsyms into trace.dat; hide it (tens of MB per file).
 : > $W/empty
 mount --bind $W/empty /proc/kallsyms 2>/dev/null
+# trace.dat carries the format of every event of every system (1600+, ~90 KB per file);
+# only kvm events are recorded, so hide the other systems' directories from trace-cmd.
+mkdir -p $W/no-events
+for d in $T/events/*/; do
+	case "$(basename "$d")" in kvm|ftrace) ;; *) mount --bind $W/no-events "$d" 2>/dev/null ;; esac
+done
+: > $W/empty-printk
+mount --bind $W/empty-printk $T/printk_formats 2>/dev/null
 echo "$BUFFER_KB" > $T/buffer_size_kb
 mkdir -p $T/instances/pipe
 P=$T/instances/pipe

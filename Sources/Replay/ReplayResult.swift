@@ -1,3 +1,4 @@
+import Foundation
 import NestedSVM
 import TraceKit
 
@@ -20,6 +21,10 @@ public struct ReplayResult: Sendable {
     let checkpoints: [Int32: [Walk.Checkpoint]]
     /// Every fact the replay learned, with the order it learned them in.
     let ledger: InferenceLedger
+    /// Per-trace lookups every walk uses.
+    let context: Walk.Context
+    /// The last states re-derived (a detail view asks for the same exit's state several times).
+    let recentStates: RecentStates
 
     /// The state the model saw at `exit`.
     ///
@@ -30,6 +35,13 @@ public struct ReplayResult: Sendable {
 
     /// The state the model saw at the exit at `position` (see ``state(of:)``).
     public func state(at position: Int) -> ReplayState {
+        if let known = recentStates.state(at: position) { return known }
+        let state = rederiveState(at: position)
+        recentStates.store(state, at: position)
+        return state
+    }
+
+    private func rederiveState(at position: Int) -> ReplayState {
         let record = exits.records[position]
         let pid = trace.pid(of: record.first)
         let candidates = checkpoints[pid] ?? []
@@ -40,7 +52,7 @@ public struct ReplayResult: Sendable {
             if candidates[mid].position <= Int(record.firstEvent) { low = mid + 1 } else { high = mid }
         }
         var walk = Walk(
-            trace: trace, options: options, host: host, pids: [pid], finishOrder: [:],
+            trace: trace, options: options, host: host, pids: [pid], finishOrder: [:], context: context,
             mode: .rederive(target: record.first, exits: exits))
         walk.reportsGaps = false
         var start = 0
@@ -115,7 +127,8 @@ public struct ReplayResult: Sendable {
     /// where re-deriving states one by one would repeat work).
     public func forEachExitState(_ body: (Int, ReplayState) -> Void) {
         var walk = Walk(
-            trace: trace, options: options, host: host, pids: nil, finishOrder: [:], mode: .rederiveAll(exits: exits))
+            trace: trace, options: options, host: host, pids: nil, finishOrder: [:], context: context,
+            mode: .rederiveAll(exits: exits))
         walk.reportsGaps = false
         for position in 0..<trace.count {
             walk.advance(to: EventNumber(position))
@@ -124,6 +137,56 @@ public struct ReplayResult: Sendable {
         }
         walk.finishExitSpans()
         for (exit, state) in walk.capturedAll { body(exit, state) }
+    }
+
+    /// Up to this many exits get their states re-derived one by one; more share one walk.
+    static let separateStateLimit = 32
+    /// States the in-order walk of ``forEachDecision(of:_:)`` holds back at most before
+    /// re-deriving a late one alone.
+    static let reorderLimit = 4096
+
+    /// Calls `body` with each of `exits` (in trace order) and the model's full decision for
+    /// it. For more than a few exits the states come from one walk over the trace, held back
+    /// only until the earlier wanted exits are done.
+    public func forEachDecision(of exits: some Collection<ExitRecord>, _ body: (ExitRecord, Decision) -> Void) {
+        guard exits.count > Self.separateStateLimit else {
+            for exit in exits { body(exit, decision(for: exit)) }
+            return
+        }
+        let positions: [Int]
+        if let all = exits as? ReplayExits {
+            positions = Array(all.indices)
+        } else {
+            positions = exits.map(\.index)
+        }
+        let wanted = Set(positions)
+        var pending: [Int: ReplayState] = [:]
+        var cursor = 0
+        func emit(_ position: Int, _ state: ReplayState) {
+            let exit = self.exits[position]
+            body(exit, decision(for: exit, in: state))
+        }
+        func drain() {
+            while cursor < positions.count, let state = pending.removeValue(forKey: positions[cursor]) {
+                emit(positions[cursor], state)
+                cursor += 1
+            }
+        }
+        forEachExitState { position, state in
+            guard cursor < positions.count, position >= positions[cursor], wanted.contains(position) else { return }
+            pending[position] = state
+            drain()
+            while pending.count > Self.reorderLimit, cursor < positions.count {
+                // An exit that closes late (its thread went quiet): derive it alone.
+                emit(positions[cursor], self.state(at: positions[cursor]))
+                cursor += 1
+                drain()
+            }
+        }
+        while cursor < positions.count {
+            emit(positions[cursor], pending.removeValue(forKey: positions[cursor]) ?? state(at: positions[cursor]))
+            cursor += 1
+        }
     }
 
     /// Exits whose verdict is a mismatch.
@@ -136,6 +199,30 @@ public struct ReplayResult: Sendable {
 
     /// Counts for summaries.
     public var summary: ReplaySummary { ReplaySummary(self) }
+}
+
+/// The last few states ``ReplayResult/state(at:)`` re-derived, shared by copies of a result.
+final class RecentStates: @unchecked Sendable {
+    /// States kept.
+    static let capacity = 8
+    private var entries: [(position: Int, state: ReplayState)] = []
+    private let lock = NSLock()
+
+    /// The state of the exit at `position`, if re-derived lately.
+    func state(at position: Int) -> ReplayState? {
+        lock.lock()
+        defer { lock.unlock() }
+        return entries.first { $0.position == position }?.state
+    }
+
+    /// Remembers `state` for `position`, dropping the oldest beyond ``capacity``.
+    func store(_ state: ReplayState, at position: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        entries.removeAll { $0.position == position }
+        entries.append((position, state))
+        if entries.count > Self.capacity { entries.removeFirst() }
+    }
 }
 
 /// Counts over a replay: by verdict, by reason, by level, and the loader's unreadable lines.

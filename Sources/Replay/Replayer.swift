@@ -32,9 +32,10 @@ public struct Replayer: Sendable {
         let host = inferredHost.overridden(by: options.host)
         let groups = Self.pidGroups(trace, workers: workers)
         let finishOrder = Dictionary(uniqueKeysWithValues: trace.threads.keys.sorted().enumerated().map { ($1, $0) })
+        let context = Walk.Context(trace: trace)
         var walks: [Walk] = []
         if groups.count <= 1 {
-            var walk = Walk(trace: trace, options: options, host: host, pids: nil, finishOrder: finishOrder)
+            var walk = Walk(trace: trace, options: options, host: host, pids: nil, finishOrder: finishOrder, context: context)
             walk.walk(progress: progress)
             walks = [walk]
         } else {
@@ -42,7 +43,8 @@ public struct Replayer: Sendable {
             let trace = trace
             let options = options
             DispatchQueue.concurrentPerform(iterations: groups.count) { group in
-                var walk = Walk(trace: trace, options: options, host: host, pids: groups[group], finishOrder: finishOrder)
+                var walk = Walk(
+                    trace: trace, options: options, host: host, pids: groups[group], finishOrder: finishOrder, context: context)
                 walk.reportsGaps = group == 0
                 walk.walk(progress: nil)
                 results.store(walk, at: group)
@@ -54,7 +56,7 @@ public struct Replayer: Sendable {
         return ReplayResult(
             trace: trace, options: options, host: host, inferredHost: inferredHost,
             exits: ReplayExits(trace: trace, records: merged.records, tables: merged.tables), findings: merged.findings,
-            checkpoints: merged.checkpoints, ledger: merged.ledger)
+            checkpoints: merged.checkpoints, ledger: merged.ledger, context: context, recentStates: RecentStates())
     }
 
     /// Below this many events one walk is cheaper than starting threads.
@@ -262,20 +264,41 @@ struct Walk: Sendable {
     /// exits of the thread (well under a millisecond), and checkpoints cost ~1 KB each.
     static let checkpointInterval = 64
 
+    /// What every walk over one trace looks up per event, computed once per trace (a
+    /// re-derivation must not scan the whole index to start).
+    struct Context: Sendable {
+        let hasNestedVMExitEvents: Bool
+        let names: [String]
+        let relevant: [Bool]
+        let isMSR: [Bool]
+        let readMask: [Bool]
+        let gapStarts: Set<EventNumber>
+
+        init(trace: LoadedTrace) {
+            hasNestedVMExitEvents = trace.eventNames.contains("kvm_nested_vmexit")
+                && (trace.eventNameCounts["kvm_nested_vmexit"] ?? 0) > 0
+            names = trace.eventNames
+            relevant = names.map { TrackedEvents.relevant.contains($0) }
+            isMSR = names.map { $0 == "kvm_msr" }
+            readMask = ExitEvents.readMask(trace)
+            gapStarts = Set(trace.gaps)
+        }
+    }
+
     init(trace: LoadedTrace, options: ReplayOptions, host: HostFacts, pids: Set<Int32>?, finishOrder: [Int32: Int],
-         mode: Mode = .replay) {
+         context: Context, mode: Mode = .replay) {
         self.trace = trace
         self.options = options
         self.host = host
         self.pids = pids
         self.finishOrder = finishOrder
         self.mode = mode
-        self.hasNestedVMExitEvents = (trace.eventNameCounts["kvm_nested_vmexit"] ?? 0) > 0
-        self.names = trace.eventNames
-        self.relevant = names.map { TrackedEvents.relevant.contains($0) }
-        self.isMSR = names.map { $0 == "kvm_msr" }
-        self.readMask = ExitEvents.readMask(trace)
-        self.gapStarts = Set(trace.gaps)
+        self.hasNestedVMExitEvents = context.hasNestedVMExitEvents
+        self.names = context.names
+        self.relevant = context.relevant
+        self.isMSR = context.isMSR
+        self.readMask = context.readMask
+        self.gapStarts = context.gapStarts
         self.keyStride = finishOrder.count + 2
         self.model = DecisionModel(profile: options.profile, host: host)
     }

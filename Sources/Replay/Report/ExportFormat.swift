@@ -36,8 +36,8 @@ public enum ExportRenderer {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var out = ""
-        for exit in exits {
-            let record = ExportRecord(exit, in: result, withPath: true)
+        result.forEachDecision(of: exits) { exit, decision in
+            let record = ExportRecord(exit, in: result, decision: decision)
             if let data = try? encoder.encode(record), let line = String(data: data, encoding: .utf8) {
                 out += line + "\n"
             }
@@ -52,8 +52,8 @@ public enum ExportRenderer {
             "differences", "inferred", "path",
         ]
         var out = header.joined(separator: ",") + "\n"
-        for exit in exits {
-            let record = ExportRecord(exit, in: result, withPath: true)
+        result.forEachDecision(of: exits) { exit, decision in
+            let record = ExportRecord(exit, in: result, decision: decision)
             let fields: [String] = [
                 String(record.exit), String(record.line), record.time, String(record.pid),
                 record.vcpu.map(String.init) ?? "", record.level ?? "", hex(UInt64(record.exitCode)), record.exitName,
@@ -84,9 +84,9 @@ public enum ExportRenderer {
             ]
             out += "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |\n"
         }
-        for exit in exits {
+        result.forEachDecision(of: exits) { exit, decision in
             out += "\n## #\(exit.index), line \(exit.lines.lowerBound): \(ExitCodeText.name(exit.exitCode)) (\(exit.verdict.kind.rawValue))\n\n"
-            out += "```\n" + DecisionText.render(result.decision(for: exit), exit: exit) + "\n```\n\n"
+            out += "```\n" + DecisionText.render(decision, exit: exit) + "\n```\n\n"
             out += "Trace lines \(exit.lines.lowerBound)–\(exit.lines.upperBound):\n\n```\n"
             var reader = RawLineReader(result.trace)
             for line in exit.lines {

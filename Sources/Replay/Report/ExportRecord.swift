@@ -173,6 +173,22 @@ public struct ExportRecord: Codable, Sendable {
 
     /// Builds the record of `exit`; `withPath` re-runs the model to include the decision path.
     public init(_ exit: ExitRecord, in result: ReplayResult, withPath: Bool) {
+        self.init(exit, in: result, decision: withPath ? result.decision(for: exit) : nil)
+    }
+
+    /// The records of `exits` (in trace order), each with its decision path when `withPath`;
+    /// the states of many exits are re-derived in one walk (``ReplayResult/forEachDecision(of:_:)``).
+    public static func records(_ exits: some Collection<ExitRecord>, in result: ReplayResult, withPath: Bool) -> [ExportRecord] {
+        guard withPath else { return exits.map { ExportRecord($0, in: result, decision: nil) } }
+        var records: [ExportRecord] = []
+        records.reserveCapacity(exits.count)
+        result.forEachDecision(of: exits) { records.append(ExportRecord($0, in: result, decision: $1)) }
+        return records
+    }
+
+    /// Builds the record of `exit`, with the path of `decision` (the model's full decision for
+    /// it) when given.
+    public init(_ exit: ExitRecord, in result: ReplayResult, decision: Decision?) {
         self.exit = exit.index
         origin = exit.origin.rawValue
         line = exit.lines.lowerBound
@@ -202,8 +218,8 @@ public struct ExportRecord: Codable, Sendable {
         missing = exit.verdict.missing
         explanation = exit.verdict.explanation
         rule = exit.decidingRule?.rawValue
-        if withPath {
-            path = result.decision(for: exit).path.map {
+        if let decision {
+            path = decision.path.map {
                 Step(rule: $0.rule.rawValue, question: $0.question, evidence: $0.evidence.map(\.description),
                      answer: $0.answer.rawValue, kernel: $0.kernel, note: $0.note)
             }

@@ -63,7 +63,7 @@ enum CheckReport {
             undetermined: summary.undetermined, matchByInference: summary.matchByInference,
             synthesized: summary.synthesized, byReason: summary.byReason, byLevel: summary.byLevel,
             lines: .init(read: lines.read, understood: lines.understood, raw: lines.raw, unreadable: lines.unreadable),
-            mismatches: result.mismatches.map { ExportRecord($0, in: result, withPath: true) },
+            mismatches: ExportRecord.records(result.mismatches, in: result, withPath: true),
             undeterminedExits: result.exits(withVerdict: .undetermined)
                 .map { ExportRecord($0, in: result, withPath: false) },
             findings: result.findings)

@@ -46,11 +46,13 @@ extension SVMDebugCommand {
         func run() throws {
             let trace = try input.load()
             let result = Replayer(trace: trace, options: try replay.replayOptions()).run()
-            let chosen = all ? Array(result.exits) : result.mismatches
-            let text = ExportRenderer.render(chosen, of: result, as: ExportFormat(rawValue: format) ?? .jsonl)
+            let chosen = all ? nil : result.mismatches
+            let kind = ExportFormat(rawValue: format) ?? .jsonl
+            let count = chosen?.count ?? result.exits.count
+            let text = chosen.map { ExportRenderer.render($0, of: result, as: kind) } ?? ExportRenderer.render(result.exits, of: result, as: kind)
             do {
                 let written = try AtomicFile.write(text, to: output, overwrite: force)
-                StandardOutput.text("svmdbg: wrote \(chosen.count) exit\(chosen.count == 1 ? "" : "s") to \(written)\n")
+                StandardOutput.text("svmdbg: wrote \(count) exit\(count == 1 ? "" : "s") to \(written)\n")
             } catch let error as AtomicFile.Failure {
                 StandardError.write("svmdbg: \(error.description)\n")
                 throw ExitCode(InputExitCode.unusableInput)

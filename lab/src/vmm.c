@@ -176,6 +176,21 @@ static void copy_why(char *dst, const char *src)
 	snprintf(dst, LAB_WHY_LEN, "%s", src);
 }
 
+
+/* Splits the first three blank-separated words of `val` into t[0..2] (NUL-terminating each
+ * in place) and returns the rest of the line, for "STEP A B WHY..." scenario keys. */
+static char *split_three(char *val, char *t[3])
+{
+	char *p = val;
+	for (int i = 0; i < 3; i++) {
+		while (*p == ' ' || *p == '\t') p++;
+		t[i] = p;
+		while (*p && *p != ' ' && *p != '\t') p++;
+		if (*p) *p++ = 0;
+	}
+	return p;
+}
+
 static void parse_scenario(const char *path, struct scenario *sc)
 {
 	FILE *f = fopen(path, "r");
@@ -261,13 +276,8 @@ static void parse_scenario(const char *path, struct scenario *sc)
 			sc->mem_val[sc->n_mem++] = num(w[1], ctx);
 		} else if (!strcmp(key, "action")) {
 			/* action = STEP set|clear INTERCEPT WHY... */
-			char *p = val, *t[3];
-			for (int i = 0; i < 3; i++) {
-				while (*p == ' ' || *p == '\t') p++;
-				t[i] = p;
-				while (*p && *p != ' ' && *p != '\t') p++;
-				if (*p) *p++ = 0;
-			}
+			char *t[3];
+			char *p = split_three(val, t);
 			if (sc->n_actions >= LAB_MAX_ACTIONS) die("%s: too many actions", ctx);
 			struct lab_action *a = &sc->actions[sc->n_actions++];
 			a->step = (uint32_t)num(t[0], ctx);
@@ -281,13 +291,8 @@ static void parse_scenario(const char *path, struct scenario *sc)
 			copy_why(a->why, trim(p));
 		} else if (!strcmp(key, "inject")) {
 			/* inject = STEP EVENTINJ ERRORCODE WHY... */
-			char *p = val, *t[3];
-			for (int i = 0; i < 3; i++) {
-				while (*p == ' ' || *p == '\t') p++;
-				t[i] = p;
-				while (*p && *p != ' ' && *p != '\t') p++;
-				if (*p) *p++ = 0;
-			}
+			char *t[3];
+			char *p = split_three(val, t);
 			if (sc->n_inject >= LAB_MAX_INJECT) die("%s: too many injections", ctx);
 			struct lab_inject *in = &sc->inject[sc->n_inject++];
 			in->step = (uint32_t)num(t[0], ctx);

@@ -9,11 +9,15 @@ public struct ReplayOptions: Sendable {
     public var host: HostFacts
     /// Guest facts given explicitly (`--guest`, e.g. L1's MAXPHYADDR).
     public var guest: GuestFacts
+    /// Facts files (`--facts`): what the user knows about L1 and the guest that the trace
+    /// never shows, each entry scoped to a vmcb12 address and/or vCPU (``FactsFile``).
+    public var facts: [FactsFile]
 
     /// Creates options.
-    public init(profile: KernelProfile, host: HostFacts = HostFacts(), guest: GuestFacts = GuestFacts()) {
+    public init(profile: KernelProfile, host: HostFacts = HostFacts(), guest: GuestFacts = GuestFacts(), facts: [FactsFile] = []) {
         self.profile = profile
         self.host = host
         self.guest = guest
+        self.facts = facts
     }
 }

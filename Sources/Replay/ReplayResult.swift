@@ -93,8 +93,48 @@ public struct ReplayResult: Sendable {
         for exit: ExitRecord, in state: ReplayState, profile: KernelProfile? = nil, assumptions: [String: Known<Bool>] = [:]
     ) -> Decision {
         let chosen = profile ?? options.profile
+        guard let input = modelInput(for: exit, in: state, kvmExit: nil) else {
+            let code = ExitCodeText.name(exit.exitCode)
+            return Decision(
+                subject: "synthesized #VMEXIT \(code)",
+                outcome: .undetermined([], missing: ["a pending event that becomes #VMEXIT \(code)"]), path: [],
+                profile: chosen.name)
+        }
+        var vcpu = input.state
+        vcpu.assumptions.merge(assumptions) { known, _ in known }
+        return DecisionModel(profile: chosen, host: host).decision(for: input.event, state: vcpu)
+    }
+
+    /// The model's input at one exit: the event and the state exactly as replay decided on
+    /// them (probe values and the facts the exit's own events prove included), every value
+    /// with its source. `nil` for a synthesized #VMEXIT no pending event explains.
+    public struct ModelInput: Sendable {
+        /// The event the model decided.
+        public var event: Event
+        /// The state it decided on.
+        public var state: VCPUState
+    }
+
+    /// The model's input at `exit` (``ModelInput``): what `export --format scenario` writes and
+    /// what a front end can hand to `decide`.
+    public func modelInput(for exit: ExitRecord) -> ModelInput? {
+        modelInput(for: exit, in: state(of: exit), kvmExit: nil)
+    }
+
+    /// Calls `body` with every exit (in the order exits close) and its model input, from one
+    /// walk over the trace (for exporting or checking many exits).
+    public func forEachModelInput(_ body: (ExitRecord, ModelInput?) -> Void) {
+        forEachExitState { position, state in
+            let exit = exits[position]
+            body(exit, modelInput(for: exit, in: state, kvmExit: nil))
+        }
+    }
+
+    func modelInput(for exit: ExitRecord, in state: ReplayState, kvmExit given: KVMExit?) -> ModelInput? {
         let kvmExit: KVMExit
-        if exit.origin == .synthesized {
+        if let given {
+            kvmExit = given
+        } else if exit.origin == .synthesized {
             kvmExit = KVMExit(
                 exitReason: SVMExitReason(exit.exitCode), guestRIP: exit.rip, exitInfo1: exit.exitInfo1,
                 exitInfo2: exit.exitInfo2, intrInfo: exit.exitIntInfo, errorCode: exit.exitIntInfoErr)
@@ -108,18 +148,11 @@ public struct ReplayResult: Sendable {
         let own = ExitEvents(trace: trace, numbers: Array(events(of: exit).dropFirst()), mask: ExitEvents.readMask(trace))
         let inputs = ModelInputs(trace: trace, origin: exit.origin, exit: kvmExit, events: own)
         let probe = probeValues(of: exit)
-        guard let event = inputs.event().map({ probe?.refine($0) ?? $0 }) else {
-            let code = ExitCodeText.name(exit.exitCode)
-            return Decision(
-                subject: "synthesized #VMEXIT \(code)",
-                outcome: .undetermined([], missing: ["a pending event that becomes #VMEXIT \(code)"]), path: [],
-                profile: chosen.name)
-        }
+        guard let event = inputs.event().map({ probe?.refine($0) ?? $0 }) else { return nil }
         var vcpu = state.vcpu
         probe?.apply(to: &vcpu)
         vcpu.assumptions.merge(inputs.assumptions(level: exit.level)) { known, _ in known }
-        vcpu.assumptions.merge(assumptions) { known, _ in known }
-        return DecisionModel(profile: chosen, host: host).decision(for: event, state: vcpu)
+        return ModelInput(event: event, state: vcpu)
     }
 
     /// Calls `body` with every exit's position and the state the model saw there, in the
@@ -235,8 +268,13 @@ public struct ReplaySummary: Sendable, Codable {
     public var mismatch: Int
     /// Undetermined exits.
     public var undetermined: Int
-    /// Matches that needed an input settled by the recorded outcome.
+    /// Matches that needed an input settled by the recorded outcome (the JSON key
+    /// `match_by_inference`, kept for scripts; the same count as ``consistent``).
     public var matchByInference: Int
+    /// Matches the model decided from facts (``Verdict/Proof/decided``): `match − consistent`.
+    public var decided: Int { match - matchByInference }
+    /// Matches that needed an input settled by the recorded outcome (``Verdict/Proof/consistent``).
+    public var consistent: Int { matchByInference }
     /// Exits per exit reason name, with their verdict counts.
     public var byReason: [String: VerdictCount]
     /// Exits per level (`L1`, `L2`, `unknown`).
@@ -256,14 +294,53 @@ public struct ReplaySummary: Sendable, Codable {
         public var mismatch = 0
         /// Undetermined.
         public var undetermined = 0
+        /// Matches that needed an input settled by the recorded outcome.
+        public var consistent = 0
 
-        mutating func add(_ kind: Verdict.Kind) {
+        /// Creates counts.
+        public init(exits: Int = 0, match: Int = 0, mismatch: Int = 0, undetermined: Int = 0, consistent: Int = 0) {
+            self.exits = exits
+            self.match = match
+            self.mismatch = mismatch
+            self.undetermined = undetermined
+            self.consistent = consistent
+        }
+
+        /// Decided matches.
+        public var decided: Int { match - consistent }
+
+        mutating func add(_ kind: Verdict.Kind, consistent settled: Bool = false) {
             exits += 1
             switch kind {
-            case .match: match += 1
+            case .match:
+                match += 1
+                if settled { consistent += 1 }
             case .mismatch: mismatch += 1
             case .undetermined: undetermined += 1
             }
+        }
+
+        enum CodingKeys: String, CodingKey { case exits, match, mismatch, undetermined, consistent, decided }
+
+        /// Decodes counts (`consistent` may be absent: older JSON).
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            exits = try container.decode(Int.self, forKey: .exits)
+            match = try container.decode(Int.self, forKey: .match)
+            mismatch = try container.decode(Int.self, forKey: .mismatch)
+            undetermined = try container.decode(Int.self, forKey: .undetermined)
+            consistent = try container.decodeIfPresent(Int.self, forKey: .consistent) ?? 0
+        }
+
+        /// Encodes counts with `consistent` and `decided` (added by issue #16).
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(exits, forKey: .exits)
+            try container.encode(match, forKey: .match)
+            try container.encode(mismatch, forKey: .mismatch)
+            try container.encode(undetermined, forKey: .undetermined)
+            try container.encode(consistent, forKey: .consistent)
+            try container.encode(decided, forKey: .decided)
         }
     }
 
@@ -281,10 +358,11 @@ public struct ReplaySummary: Sendable, Codable {
         var reasonNames: [UInt32: String] = [:]
         for position in exits.indices {
             let kind = exits.verdictKind(at: position)
+            let settled = kind == .match && exits.isMatchByInference(at: position)
             switch kind {
             case .match:
                 match += 1
-                if exits.isMatchByInference(at: position) { matchByInference += 1 }
+                if settled { matchByInference += 1 }
             case .mismatch: mismatch += 1
             case .undetermined: undetermined += 1
             }
@@ -297,8 +375,8 @@ public struct ReplaySummary: Sendable, Codable {
                 reason = SVMExitReason(code).description
                 reasonNames[code] = reason
             }
-            byReason[reason, default: VerdictCount()].add(kind)
-            byLevel[exits.level(at: position)?.rawValue ?? "unknown", default: VerdictCount()].add(kind)
+            byReason[reason, default: VerdictCount()].add(kind, consistent: settled)
+            byLevel[exits.level(at: position)?.rawValue ?? "unknown", default: VerdictCount()].add(kind, consistent: settled)
         }
     }
 }

@@ -506,6 +506,8 @@ struct Walk: Sendable {
         var model: VCPUState
         /// The model's event and the operand facts of the exit's own events.
         var inputs: ModelInputs
+        /// Where a facts file (`--facts`) contradicts the trace or an inference at this exit.
+        var conflicts: [FactConflict] = []
     }
 
     /// Builds the state the model sees at `current`: the thread's tracked state when the exit
@@ -538,7 +540,13 @@ struct Walk: Sendable {
                     msr.faulted, source: "kvm_msr line \(trace.lineNumber(of: number))" + (msr.faulted ? " (#GP)" : ""))
             }
         }
-        return ExitState(tracked: state, model: state.modelState(guest: guest), inputs: inputs)
+        var model = state.modelState(guest: guest)
+        var conflicts: [FactConflict] = []
+        if !options.facts.isEmpty {
+            conflicts = UserFacts.apply(
+                options.facts, to: &model, vmcb12Address: state.vmcb12Address?.value, vcpu: current.exit.vcpu ?? state.vcpu)
+        }
+        return ExitState(tracked: state, model: model, inputs: inputs, conflicts: conflicts)
     }
 
     private mutating func close(_ current: ExitSpan, entry: EventNumber?) {
@@ -590,6 +598,24 @@ struct Walk: Sendable {
                     explanation: "the trace fails VMRUN on a check the \(options.profile.name) profile does not have"))
             }
         }
+        if !built.conflicts.isEmpty {
+            // A facts file and the trace (or an inference from a recorded outcome) disagree.
+            verdictID = intern(verdict: Verdict(
+                kind: .mismatch,
+                differences: built.conflicts.map { Verdict.Difference(field: $0.field, model: "facts \($0.fact)", recorded: $0.other) },
+                explanation: "a facts file contradicts what the trace shows or settles: "
+                    + built.conflicts.map { "\($0.field) = \($0.fact) but \($0.other)" }.joined(separator: "; ")))
+        } else if verdictTable[verdictID].kind == .mismatch, !options.facts.isEmpty,
+            let settledAgainst = settledWithoutFacts(current: current, events: events, recorded: recorded, built: built)
+        {
+            // Without the facts the recorded outcome would have settled an input the facts give
+            // otherwise: name both sources.
+            var verdict = verdictTable[verdictID]
+            verdict.differences += settledAgainst
+            verdict.explanation += "; the recorded outcome settles " + settledAgainst.map { "\($0.field) = \($0.recorded)" }
+                .joined(separator: ", ") + " where the facts say otherwise"
+            verdictID = intern(verdict: verdict)
+        }
         var flags: UInt8 = current.origin == .synthesized ? CompactExit.Flag.synthesized : 0
         switch current.level {
         case .l1: flags |= CompactExit.Flag.levelL1
@@ -606,6 +632,45 @@ struct Walk: Sendable {
             vcpuID: vcpu ?? 0, configuration: UInt32(truncatingIfNeeded: built.tracked.configuration),
             answer: UInt32(answer), recorded: UInt32(recordedID), verdict: UInt32(verdictID),
             evidence: head.map { UInt32(truncatingIfNeeded: $0.rawValue) } ?? CompactExit.noEvent, flags: flags))
+    }
+
+    /// For a mismatch under facts: decides the exit again on the state without the facts; when
+    /// the recorded outcome then settles inputs the facts give other values, one difference
+    /// per such input (`facts` value and source against the recorded outcome's line).
+    private func settledWithoutFacts(current: ExitSpan, events: ExitEvents, recorded: RecordedOutcome, built: ExitState) -> [Verdict.Difference]? {
+        var bare = Walk(
+            trace: trace, options: ReplayOptions(profile: options.profile, host: options.host, guest: options.guest),
+            host: host, pids: [], finishOrder: [:], context: Context(trace: trace))
+        bare.ledger = ledger
+        var state = bare.exitState(for: current, events: events).model
+        state.assumptions.merge(built.inputs.assumptions(level: current.level)) { known, _ in known }
+        guard let event = built.inputs.event() else { return nil }
+        let outcome = model.decision(for: event, state: state).outcome
+        guard outcome.kind == .undetermined else { return nil }
+        let fitting = (outcome.alternatives ?? []).filter {
+            OutcomeComparison.differences(model: $0.outcome, recorded: recorded).isEmpty
+        }
+        let settled = Self.settledFacts(fitting)
+        var out: [Verdict.Difference] = []
+        for (id, value) in settled.sorted(by: { $0.key < $1.key }) {
+            guard let known = Self.factValue(id, in: built.model), known.value != value else { continue }
+            out.append(Verdict.Difference(
+                field: id, model: "\(known.value ? 1 : 0) [\(known.source)]",
+                recorded: "\(value ? 1 : 0) [settled by the recorded outcome at line \(current.firstLine)]"))
+        }
+        return out.isEmpty ? nil : out
+    }
+
+    /// The value of fact `id` in `state` when the state holds it directly (permission-map bits,
+    /// intercept bits, the facts' `assumptions`).
+    static func factValue(_ id: String, in state: VCPUState) -> Known<Bool>? {
+        if let known = state.assumptions[id] { return known }
+        if let (msr, write) = PermissionField.msr(id) { return state.vmcb12.msrpm.bit(msr: msr, write: write) }
+        if let port = PermissionField.port(id) { return state.vmcb12.iopm.bit(port: port) }
+        if id.hasPrefix("vmcb12.intercept["), id.hasSuffix("]"), let bit = Int(id.dropFirst(17).dropLast()) {
+            return state.vmcb12.intercepts.bit(bit)
+        }
+        return nil
     }
 
     /// Re-derivation: captures the target exit's state (every exit's when `target` is nil);

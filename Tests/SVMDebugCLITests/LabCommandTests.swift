@@ -67,7 +67,8 @@ import Testing
         #expect(scenarios.count == summary["scenarios"])
         let expectedLine = "summary: \(summary["scenarios"] ?? -1) scenarios: \(summary["ok"] ?? -1) ok, "
             + "\(summary["explained"] ?? -1) explained, \(summary["fail"] ?? -1) fail; \(summary["forms"] ?? -1) traces: "
-            + "\(summary["exits"] ?? -1) exits, \(summary["match"] ?? -1) match, \(summary["mismatch"] ?? -1) mismatch, "
+            + "\(summary["exits"] ?? -1) exits, \(summary["match"] ?? -1) match (\(summary["decided"] ?? -1) decided, "
+            + "\(summary["consistent"] ?? -1) consistent), \(summary["mismatch"] ?? -1) mismatch, "
             + "\(summary["undetermined"] ?? -1) undetermined; L1 log equal in \(summary["l1_log_equal"] ?? -1) of "
             + "\((summary["l1_log_equal"] ?? -1) + (summary["l1_log_differ"] ?? -1)) traces"
         #expect(text.stdout.contains(expectedLine + "\n"), "\(text.stdout.suffix(300))")

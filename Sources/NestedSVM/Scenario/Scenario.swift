@@ -16,6 +16,20 @@ public struct Scenario: Sendable, Equatable {
     public var state: VCPUState
     /// The event to decide.
     public var event: Event
+    /// What the trace recorded for this event, when the scenario was exported from a trace
+    /// (`export --format scenario`): `expect.outcome` (the recorded outcome's kind name) and
+    /// `expect.text`. The model never reads it.
+    public var expectation: Expectation?
+
+    /// The recorded outcome an exported scenario expects.
+    public struct Expectation: Sendable, Equatable {
+        /// Outcome kind name (`reflect_to_l1`, `l0_handles`, `vmrun_fails`, …).
+        public var outcome: String
+        /// Exit code L1 received, for reflections and failed VMRUNs.
+        public var exitCode: UInt32?
+        /// One line of text.
+        public var text: String
+    }
 
     /// Builds a scenario.
     public init(description: String, profile: String?, host: HostFacts, state: VCPUState, event: Event) {
@@ -38,7 +52,7 @@ public struct Scenario: Sendable, Equatable {
         var defaultSource = "scenario"
         if case .string(let source)? = object["source"] { defaultSource = source }
         let top = ObjectReader(object: object, path: "$", source: defaultSource)
-        try top.allowOnly(["description", "source", "profile", "host", "state", "event"])
+        try top.allowOnly(["description", "source", "profile", "host", "state", "event", "expect"])
         description = try top.string("description") ?? ""
         profile = try top.string("profile")
         if let name = profile, KernelProfile(named: name) == nil {
@@ -48,9 +62,16 @@ public struct Scenario: Sendable, Equatable {
         state = try top.object("state").map(Self.state) ?? VCPUState()
         guard let eventReader = try top.object("event") else { throw ScenarioError(path: "$.event", message: "missing") }
         event = try Self.event(eventReader)
+        if let expect = try top.object("expect") {
+            try expect.allowOnly(["outcome", "exit_code", "text", "lines", "verdict"])
+            guard let outcome = try expect.string("outcome") else { throw ScenarioError(path: "$.expect.outcome", message: "missing") }
+            var code: UInt32?
+            if let (value, path, _) = expect.leaf("exit_code") { code = try ObjectReader.number32(value, path) }
+            expectation = Expectation(outcome: outcome, exitCode: code, text: try expect.string("text") ?? outcome)
+        }
     }
 
-    private static func host(_ reader: ObjectReader) throws(ScenarioError) -> HostFacts {
+    static func host(_ reader: ObjectReader) throws(ScenarioError) -> HostFacts {
         try reader.allowOnly(Set(HostFacts.keys))
         var host = HostFacts()
         for key in HostFacts.keys {
@@ -71,7 +92,7 @@ public struct Scenario: Sendable, Equatable {
         return host
     }
 
-    private static func state(_ reader: ObjectReader) throws(ScenarioError) -> VCPUState {
+    static func state(_ reader: ObjectReader) throws(ScenarioError) -> VCPUState {
         try reader.allowOnly(["level", "vmcb12", "l1", "l2", "hsave_pa", "smm", "guest", "assumptions"])
         var state = VCPUState()
         state.level = try reader.known("level") { value, path throws(ScenarioError) in
@@ -103,25 +124,34 @@ public struct Scenario: Sendable, Equatable {
         if let intercepts = try reader.object("intercepts") { vmcb.intercepts = try interceptWords(intercepts) }
         if let msrpm = try reader.object("msrpm") {
             var entries: [UInt32: MSRPermissionMap.Entry] = [:]
+            var others: MSRPermissionMap.Entry?
             for key in msrpm.keys {
-                let msr = try ObjectReader.number(key: key, path: msrpm.path)
                 guard let entry = try msrpm.object(key) else { continue }
                 try entry.allowOnly(["read", "write"])
-                entries[UInt32(truncatingIfNeeded: msr)] = MSRPermissionMap.Entry(
+                let bits = MSRPermissionMap.Entry(
                     read: try entry.known("read", ObjectReader.flag), write: try entry.known("write", ObjectReader.flag))
+                // "*": every MSR of the map's ranges not listed (L1 knows its whole map).
+                if key == "*" { others = bits; continue }
+                let msr = try ObjectReader.number(key: key, path: msrpm.path)
+                entries[UInt32(truncatingIfNeeded: msr)] = bits
             }
-            vmcb.msrpm = MSRPermissionMap(entries: entries)
+            vmcb.msrpm = MSRPermissionMap(entries: entries, otherBits: others)
         }
         if let iopm = try reader.object("iopm") {
             var ports: [UInt32: Known<Bool>] = [:]
+            var others: Known<Bool>?
             for key in iopm.keys {
+                if key == "*" {
+                    others = try iopm.known(key, ObjectReader.flag)
+                    continue
+                }
                 let port = try ObjectReader.number(key: key, path: iopm.path)
                 guard port <= UInt64(IOPermissionMap.lastBit) else {
                     throw ScenarioError(path: "\(iopm.path).\(key)", message: "port beyond the IOPM (max 0x10002)")
                 }
                 ports[UInt32(port)] = try iopm.known(key, ObjectReader.flag)
             }
-            vmcb.iopm = IOPermissionMap(ports: ports)
+            vmcb.iopm = IOPermissionMap(ports: ports, otherBits: others)
         }
         vmcb.nestedPaging = try reader.known("nested_paging", ObjectReader.flag)
         vmcb.nestedCR3 = try reader.known("nested_cr3", ObjectReader.number)

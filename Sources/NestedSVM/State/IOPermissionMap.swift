@@ -8,11 +8,18 @@ public struct IOPermissionMap: Sendable, Equatable, Codable {
     public var ports: [UInt32: Known<Bool>]
 
     /// An IOPM with the given known bits.
-    public init(ports: [UInt32: Known<Bool>] = [:]) { self.ports = ports }
+    /// The bit of every port (0–0x10002) ``ports`` does not list, when known (scenario/facts
+    /// key `"*"`: e.g. L1 zeroed the map and set only the listed bits).
+    public var otherBits: Known<Bool>?
+
+    public init(ports: [UInt32: Known<Bool>] = [:], otherBits: Known<Bool>? = nil) {
+        self.ports = ports
+        self.otherBits = otherBits
+    }
 
     /// The highest bit an access can touch: port 0xFFFF plus a 4-byte size minus one.
     public static let lastBit: UInt32 = 0xFFFF + 3
 
     /// The known bit of `port`, or `nil`.
-    public func bit(port: UInt32) -> Known<Bool>? { ports[port] }
+    public func bit(port: UInt32) -> Known<Bool>? { ports[port] ?? (port <= Self.lastBit ? otherBits : nil) }
 }

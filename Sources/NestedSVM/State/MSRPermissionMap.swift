@@ -21,12 +21,21 @@ public struct MSRPermissionMap: Sendable, Equatable, Codable {
     public var entries: [UInt32: Entry]
 
     /// An MSRPM with the given known entries.
-    public init(entries: [UInt32: Entry] = [:]) { self.entries = entries }
+    /// The bits of every MSR inside the map's ranges that ``entries`` does not list, when
+    /// known (scenario/facts key `"*"`: e.g. L1 zeroed the map and set only the listed bits).
+    public var otherBits: Entry?
+
+    public init(entries: [UInt32: Entry] = [:], otherBits: Entry? = nil) {
+        self.entries = entries
+        self.otherBits = otherBits
+    }
 
     /// The known bit for `msr` and direction, or `nil`.
     public func bit(msr: UInt32, write: Bool) -> Known<Bool>? {
-        guard let entry = entries[msr] else { return nil }
-        return write ? entry.write : entry.read
+        let listed = entries[msr].flatMap { write ? $0.write : $0.read }
+        if let listed { return listed }
+        guard let otherBits, Self.position(msr: msr, write: write) != nil else { return nil }
+        return write ? otherBits.write : otherBits.read
     }
 
     /// One MSRPM range: MSRs `base ..< base + size` occupy bytes `byteOffset ..< byteOffset + 0x800`.

@@ -32,6 +32,10 @@ public struct LabCheckOptions: Sendable {
     public var guest: GuestFacts?
     /// Forms to replay, in this order; empty means every form.
     public var forms: [LabForm]
+    /// Facts files (`--facts`) for the replay with facts, besides each scenario's own.
+    public var facts: [FactsFile] = []
+    /// Whether each scenario's `NAME.facts.json` is used (`--no-scenario-facts` turns it off).
+    public var scenarioFacts = true
 
     /// Creates options; by default everything comes from the manifests.
     public init(profile: KernelProfile? = nil, host: HostFacts = HostFacts(), guest: GuestFacts? = nil,
@@ -57,6 +61,8 @@ public struct LabScenarioFiles: Sendable {
     public var traces: [(form: LabForm, path: String)]
     /// The scenario's `run.json` entry.
     public var run: LabRunRecord.Scenario?
+    /// `NAME.facts.json` next to the manifest (what L1 configured), when present.
+    public var factsPath: String?
 }
 
 /// `svmdbg lab check`: replays every trace of every lab scenario under a directory and
@@ -149,7 +155,7 @@ public enum LabCheck {
             found.append(LabScenarioFiles(
                 name: name, folder: folder, manifestPath: manifestPath, manifest: manifest,
                 traces: traces(of: name).map { ($0.form, path(URL(fileURLWithPath: $0.path).lastPathComponent)) },
-                run: run?.scenario(named: name)))
+                run: run?.scenario(named: name), factsPath: names.contains("\(name).facts.json") ? path("\(name).facts.json") : nil))
         }
         // Scenarios run.json names that left no manifest.
         for entry in run?.scenarios ?? [] where !found.contains(where: { $0.name == entry.name }) {
@@ -191,7 +197,9 @@ public enum LabCheck {
             let job = jobs[position]
             let scenario = scenarios[job.scenario]
             guard case .success(let manifest) = scenario.manifest else { return }
-            results.set(position, checkForm(job.form, path: job.path, manifest: manifest, run: scenario.run, options: options))
+            results.set(position, checkForm(
+                job.form, path: job.path, manifest: manifest, run: scenario.run, options: options,
+                factsPath: options.scenarioFacts ? scenario.factsPath : nil))
         }
         var formsByScenario = [[LabFormReport]](repeating: [], count: scenarios.count)
         for (position, job) in jobs.enumerated() {
@@ -204,7 +212,8 @@ public enum LabCheck {
 
     /// Loads and replays one trace and judges it.
     public static func checkForm(
-        _ form: LabForm, path: String, manifest: LabManifest, run: LabRunRecord.Scenario?, options: LabCheckOptions
+        _ form: LabForm, path: String, manifest: LabManifest, run: LabRunRecord.Scenario?, options: LabCheckOptions,
+        factsPath: String? = nil
     ) -> LabFormReport {
         let trace: LoadedTrace
         do {
@@ -221,7 +230,18 @@ public enum LabCheck {
             return LabFormReport(form: form, file: path, error: "kernel '\(manifest.kernel ?? "?")' matches no profile; give --profile")
         }
         let result = Replayer(trace: trace, options: replayOptions).run()
-        return LabFormReport(form: form, file: path, result: result, manifest: manifest, run: run)
+        var report = LabFormReport(form: form, file: path, result: result, manifest: manifest, run: run)
+        var facts = options.facts
+        if let factsPath {
+            do {
+                facts.insert(try FactsFile.read(path: factsPath), at: 0)
+            } catch {
+                report.addFinding(LabFinding(.fail, "facts file \(factsPath) unreadable: \(error.description)"))
+                return report
+            }
+        }
+        if !facts.isEmpty { report.addFacts(LabFactsComparison(baseline: result, facts: facts)) }
+        return report
     }
 
     /// The replay options for a scenario: the manifest's configuration under the overrides;

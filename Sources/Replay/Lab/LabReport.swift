@@ -101,6 +101,27 @@ public struct LabFormReport: Sendable {
     public var endingLoop: String?
     /// Every difference and its status.
     public var findings: [LabFinding]
+    /// Matches the model decided from facts / that an input settled by the trace (issue #16).
+    public var decided = 0
+    public var consistent = 0
+    /// The replay with the scenario's facts file and the comparison of settled facts with it.
+    public var facts: LabFactsComparison?
+
+    /// Adds a finding and updates the status.
+    mutating func addFinding(_ finding: LabFinding) {
+        findings.append(finding)
+        status = max(status, finding.status)
+    }
+
+    /// Records the replay with facts: every mismatch with the facts and every settled fact
+    /// that differs from the facts file fails the trace.
+    mutating func addFacts(_ comparison: LabFactsComparison) {
+        facts = comparison
+        for problem in comparison.problems { addFinding(LabFinding(.fail, "facts: " + problem)) }
+        if comparison.settledDiffer > comparison.problems.count {
+            addFinding(LabFinding(.fail, "facts: \(comparison.settledDiffer) settled exits differ from the facts file"))
+        }
+    }
 
     /// Judges one replayed trace of a scenario: mismatches, undetermined exits, and the L1
     /// log comparison against `manifest`. `run` is the scenario's `run.json` entry.
@@ -114,6 +135,8 @@ public struct LabFormReport: Sendable {
         mismatch = summary.mismatch
         undetermined = summary.undetermined
         synthesized = summary.synthesized
+        decided = summary.decided
+        consistent = summary.consistent
         error = nil
         gapLines = result.trace.diagnostics
             .filter { $0.kind == .omittedLines || $0.kind == .lostEvents }.map(\.line)
@@ -294,18 +317,34 @@ public struct LabCheckSummary: Sendable, Equatable, Codable {
     public var exits = 0
     /// Matching exits.
     public var match = 0
+    /// Matches that needed an input settled by the recorded outcome.
+    public var consistent = 0
+    /// Matches decided from facts.
+    public var decided = 0
     /// Mismatching exits.
     public var mismatch = 0
     /// Undetermined exits.
     public var undetermined = 0
+    /// Traces replayed again with a facts file, and their verdicts with it.
+    public var factsForms = 0
+    public var factsDecided = 0
+    public var factsConsistent = 0
+    public var factsMismatch = 0
+    /// Exits consistent without facts; of those, decided and agreeing with the facts, differing.
+    public var settledExits = 0
+    public var settledAgree = 0
+    public var settledDiffer = 0
     /// Traces whose #VMEXITs to L1 equal L1's log.
     public var l1LogEqual = 0
     /// Traces whose #VMEXITs to L1 differ from L1's log.
     public var l1LogDiffer = 0
 
     enum CodingKeys: String, CodingKey {
-        case scenarios, ok, explained, fail, forms, exits, match, mismatch, undetermined
+        case scenarios, ok, explained, fail, forms, exits, match, mismatch, undetermined, consistent, decided
         case l1LogEqual = "l1_log_equal", l1LogDiffer = "l1_log_differ"
+        case factsForms = "facts_forms", factsDecided = "facts_decided", factsConsistent = "facts_consistent"
+        case factsMismatch = "facts_mismatch", settledExits = "settled_exits", settledAgree = "settled_agree"
+        case settledDiffer = "settled_differ"
     }
 
     /// Totals over `scenarios`.
@@ -321,7 +360,18 @@ public struct LabCheckSummary: Sendable, Equatable, Codable {
                 forms += 1
                 exits += form.exits
                 match += form.match
+                consistent += form.consistent
+                decided += form.decided
                 mismatch += form.mismatch
+                if let facts = form.facts {
+                    factsForms += 1
+                    factsDecided += facts.decided
+                    factsConsistent += facts.consistent
+                    factsMismatch += facts.mismatch
+                    settledExits += facts.settledExits
+                    settledAgree += facts.settledAgree
+                    settledDiffer += facts.settledDiffer
+                }
                 undetermined += form.undetermined
                 if let log = form.l1Log {
                     if log.isEqual { l1LogEqual += 1 } else { l1LogDiffer += 1 }

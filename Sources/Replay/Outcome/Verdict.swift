@@ -41,6 +41,32 @@ public struct Verdict: Sendable, Hashable, Codable {
     /// One-line explanation.
     public var explanation: String
 
+    /// What a verdict proved, finer than ``Kind``: a match is either `decided` (the model
+    /// decided from facts and the trace agreed: it could have disagreed) or `consistent` (an
+    /// input was settled by reading the recorded outcome back: it could not disagree).
+    public enum Proof: String, Sendable, Hashable, Codable, CaseIterable {
+        /// The model decided from facts and the trace agreed.
+        case decided
+        /// A missing input was settled by the recorded outcome; the exit could not disagree.
+        case consistent
+        /// Model and trace disagree.
+        case mismatch
+        /// Nothing was proven.
+        case undetermined
+    }
+
+    /// Whether this is a match that needed an input settled by the recorded outcome.
+    public var isConsistent: Bool { kind == .match && !inferred.isEmpty }
+
+    /// What the verdict proved (``Proof``).
+    public var proof: Proof {
+        switch kind {
+        case .match: isConsistent ? .consistent : .decided
+        case .mismatch: .mismatch
+        case .undetermined: .undetermined
+        }
+    }
+
     /// Creates a verdict.
     public init(kind: Kind, differences: [Difference] = [], inferred: [String] = [], settled: [String: Bool] = [:],
                 missing: [String] = [], explanation: String) {

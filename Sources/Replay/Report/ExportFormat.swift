@@ -12,6 +12,9 @@ public enum ExportFormat: String, Sendable, CaseIterable {
     /// A trace excerpt: the original lines of each exit plus the lines that set up its
     /// state, which svmdbg can open and check again.
     case trace
+    /// `decide` scenarios (``ScenarioExport``): one pretty JSON object for one exit, else one
+    /// scenario per line.
+    case scenario
 }
 
 /// Renders exported exits in each format.
@@ -29,6 +32,11 @@ public enum ExportRenderer {
         case .csv: return TerminalSafe.escapeKeepingLineBreaks(csv(exits, result))
         case .md: return TerminalSafe.escapeKeepingLineBreaks(markdown(exits, result))
         case .trace: return TraceExcerpt.text(for: exits, in: result)
+        case .scenario:
+            if exits.count == 1, let exit = exits.first, let document = ScenarioExport.document(for: exit, in: result) {
+                return TerminalSafe.escapeJSONText(ScenarioExport.text(document, pretty: true) + "\n")
+            }
+            return TerminalSafe.escapeJSONText(ScenarioExport.jsonLines(exits, in: result))
         }
     }
 
@@ -49,7 +57,7 @@ public enum ExportRenderer {
         let header = [
             "exit", "line", "time", "pid", "vcpu", "level", "exit_code", "exit_name", "exit_info_1", "exit_info_2",
             "model_outcome", "model_exit_code", "recorded_outcome", "recorded_exit_code", "verdict", "rule",
-            "differences", "inferred", "path",
+            "differences", "inferred", "path", "proof",
         ]
         var out = header.joined(separator: ",") + "\n"
         result.forEachDecision(of: exits) { exit, decision in
@@ -63,6 +71,7 @@ public enum ExportRenderer {
                 record.differences.map(\.description).joined(separator: "; "),
                 record.inferred.joined(separator: "; "),
                 (record.path ?? []).map { "\($0.rule)=\($0.answer)" }.joined(separator: " > "),
+                record.proof ?? "",
             ]
             out += fields.map(quote).joined(separator: ",") + "\n"
         }
@@ -72,7 +81,8 @@ public enum ExportRenderer {
     private static func markdown(_ exits: some Collection<ExitRecord>, _ result: ReplayResult) -> String {
         let summary = result.summary
         var out = "# svmdbg export: \(result.trace.source)\n\n"
-        out += "Profile `\(result.options.profile.name)`; \(summary.exits) exits: \(summary.match) match, "
+        out += "Profile `\(result.options.profile.name)`; \(summary.exits) exits: \(summary.match) match"
+        out += " (\(summary.decided) decided, \(summary.consistent) consistent), "
         out += "\(summary.mismatch) mismatch, \(summary.undetermined) undetermined. \(exits.count) exported.\n\n"
         out += "| exit | line | time | vCPU | level | exit | model | trace | verdict |\n"
         out += "|---|---|---|---|---|---|---|---|---|\n"
@@ -80,12 +90,12 @@ public enum ExportRenderer {
             let cells = [
                 "#\(exit.index)", "\(exit.lines.lowerBound)", exit.timestamp.description,
                 exit.vcpu.map(String.init) ?? "?", exit.level?.rawValue ?? "?", ExitCodeText.name(exit.exitCode),
-                exit.model.description, exit.recorded.summary, exit.verdict.kind.rawValue,
+                exit.model.description, exit.recorded.summary, Self.verdictText(exit.verdict),
             ]
             out += "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |\n"
         }
         result.forEachDecision(of: exits) { exit, decision in
-            out += "\n## #\(exit.index), line \(exit.lines.lowerBound): \(ExitCodeText.name(exit.exitCode)) (\(exit.verdict.kind.rawValue))\n\n"
+            out += "\n## #\(exit.index), line \(exit.lines.lowerBound): \(ExitCodeText.name(exit.exitCode)) (\(Self.verdictText(exit.verdict)))\n\n"
             out += "```\n" + DecisionText.render(decision, exit: exit) + "\n```\n\n"
             out += "Trace lines \(exit.lines.lowerBound)–\(exit.lines.upperBound):\n\n```\n"
             var reader = RawLineReader(result.trace)
@@ -95,6 +105,11 @@ public enum ExportRenderer {
             out += "```\n"
         }
         return out
+    }
+
+    /// `match (decided)`, `match (consistent)`, `mismatch`, `undetermined`.
+    static func verdictText(_ verdict: Verdict) -> String {
+        verdict.kind == .match ? "match (\(verdict.proof.rawValue))" : verdict.kind.rawValue
     }
 
     private static func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }

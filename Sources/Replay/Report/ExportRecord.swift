@@ -151,6 +151,9 @@ public struct ExportRecord: Codable, Sendable {
     public var recorded: RecordedSide
     /// `match`, `mismatch` or `undetermined`.
     public var verdict: String
+    /// What the verdict proved: `decided`, `consistent` (a match whose input was settled by
+    /// the recorded outcome), `mismatch` or `undetermined` (issue #16).
+    public var proof: String?
     /// Differing fields.
     public var differences: [Verdict.Difference]
     /// Inputs settled by the recorded outcome.
@@ -165,7 +168,7 @@ public struct ExportRecord: Codable, Sendable {
     public var path: [Step]?
 
     enum CodingKeys: String, CodingKey {
-        case exit, origin, line, lines, time, pid, vcpu, level, rip, profile, model, recorded, verdict
+        case exit, origin, line, lines, time, pid, vcpu, level, rip, profile, model, recorded, verdict, proof
         case differences, inferred, missing, explanation, rule, path
         case exitCode = "exit_code", exitName = "exit_name", exitInfo1 = "exit_info_1"
         case exitInfo2 = "exit_info_2", exitIntInfo = "exit_int_info"
@@ -213,6 +216,7 @@ public struct ExportRecord: Codable, Sendable {
             userspaceReason: outcome.userspaceReason, emulated: outcome.emulated, reinjected: outcome.reinjections,
             evidenceLines: outcome.evidence.map { result.trace.lineNumber(of: $0) }, text: outcome.summary)
         verdict = exit.verdict.kind.rawValue
+        proof = exit.verdict.proof.rawValue
         differences = exit.verdict.differences
         inferred = exit.verdict.inferred
         missing = exit.verdict.missing

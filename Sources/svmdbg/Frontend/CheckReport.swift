@@ -13,7 +13,9 @@ enum CheckReport {
         var out = "svmdbg check \(trace.source)  (\(trace.format.rawValue), profile \(result.options.profile.name))\n"
         out += "host: " + hostText(result) + "\n"
         out += "exits \(summary.exits): \(summary.match) match"
-        if summary.matchByInference > 0 { out += " (\(summary.matchByInference) settled by the trace)" }
+        if summary.consistent > 0 {
+            out += " (\(summary.decided) decided, \(summary.consistent) consistent: an input settled by the trace)"
+        }
         out += ", \(summary.mismatch) mismatch, \(summary.undetermined) undetermined"
         if summary.synthesized > 0 { out += "; \(summary.synthesized) synthesized #VMEXIT" }
         out += "\n"
@@ -61,6 +63,7 @@ enum CheckReport {
             trace: result.trace.source, format: result.trace.format.rawValue, profile: result.options.profile.name,
             host: hostDictionary(result), exits: summary.exits, match: summary.match, mismatch: summary.mismatch,
             undetermined: summary.undetermined, matchByInference: summary.matchByInference,
+            decided: summary.decided, consistent: summary.consistent,
             synthesized: summary.synthesized, byReason: summary.byReason, byLevel: summary.byLevel,
             lines: .init(read: lines.read, understood: lines.understood, raw: lines.raw, unreadable: lines.unreadable),
             mismatches: ExportRecord.records(result.mismatches, in: result, withPath: true),
@@ -100,7 +103,7 @@ enum CheckReport {
     private static func countText(_ count: ReplaySummary.VerdictCount) -> String {
         var parts = ["\(count.exits)"]
         var details: [String] = []
-        if count.match > 0 { details.append("\(count.match) match") }
+        if count.match > 0 { details.append("\(count.match) match" + (count.consistent > 0 ? " (\(count.consistent) consistent)" : "")) }
         if count.mismatch > 0 { details.append("\(count.mismatch) mismatch") }
         if count.undetermined > 0 { details.append("\(count.undetermined) undetermined") }
         if !details.isEmpty { parts.append("(" + details.joined(separator: ", ") + ")") }
@@ -167,6 +170,8 @@ enum CheckReport {
         var mismatch: Int
         var undetermined: Int
         var matchByInference: Int
+        var decided: Int
+        var consistent: Int
         var synthesized: Int
         var byReason: [String: ReplaySummary.VerdictCount]
         var byLevel: [String: ReplaySummary.VerdictCount]
@@ -177,6 +182,7 @@ enum CheckReport {
 
         enum CodingKeys: String, CodingKey {
             case trace, format, profile, host, exits, match, mismatch, undetermined, synthesized, lines, mismatches, findings
+            case decided, consistent
             case matchByInference = "match_by_inference", byReason = "by_reason", byLevel = "by_level"
             case undeterminedExits = "undetermined_exits"
         }

@@ -25,8 +25,8 @@ enum LabCheckPrinter {
         let formWidth = LabForm.allCases.map(\.rawValue.count).max() ?? 15
         func row(_ cells: [String]) -> String {
             let left = pad(cells[0], nameWidth) + "  " + pad(cells[1], formWidth) + "  " + pad(cells[2], 9)
-            let numbers = cells[3..<7].map { leftPad($0, 6) }.joined(separator: " ")
-            return "  " + left + numbers + "  " + cells[7]
+            let numbers = cells[3..<8].map { leftPad($0, 6) }.joined(separator: " ")
+            return "  " + left + numbers + "  " + cells[8]
         }
         var lastFolder: String?
         var lastConfiguration: String?
@@ -39,11 +39,11 @@ enum LabCheckPrinter {
             }
             if configuration != lastConfiguration, !configuration.isEmpty {
                 out += "  \(configuration)\n"
-                out += row(["SCENARIO", "FORM", "STATUS", "EXITS", "MATCH", "MISM", "UNDET", "L1 LOG"]) + "\n"
+                out += row(["SCENARIO", "FORM", "STATUS", "EXITS", "MATCH", "CONS", "MISM", "UNDET", "L1 LOG"]) + "\n"
                 lastConfiguration = configuration
             }
             if scenario.forms.isEmpty {
-                out += row([scenario.scenario, "-", scenario.status.rawValue, "-", "-", "-", "-", "-"]) + "\n"
+                out += row([scenario.scenario, "-", scenario.status.rawValue, "-", "-", "-", "-", "-", "-"]) + "\n"
             }
             // A row's status also counts the scenario's own findings (run.json, an unfinished L1).
             let scenarioStatus = scenario.findings.map(\.status).max() ?? .ok
@@ -51,8 +51,9 @@ enum LabCheckPrinter {
                 let log = form.l1Log.map { log in log.firstDivergence.map { "differs at #VMEXIT \($0.index + 1)" } ?? log.summary } ?? "-"
                 out += row([
                     scenario.scenario, form.form.rawValue, max(form.status, scenarioStatus).rawValue, "\(form.exits)", "\(form.match)",
-                    "\(form.mismatch)", "\(form.undetermined)", log,
+                    "\(form.consistent)", "\(form.mismatch)", "\(form.undetermined)", log,
                 ]) + "\n"
+                if let facts = form.facts { out += "      \(facts.summary)\n" }
                 for finding in form.findings {
                     out += "      \(finding.status == .fail ? "✘" : "·") \(finding.text)\n"
                 }
@@ -76,8 +77,10 @@ enum LabCheckPrinter {
     /// The summary line.
     static func summaryText(_ summary: LabCheckSummary) -> String {
         "summary: \(summary.scenarios) scenarios: \(summary.ok) ok, \(summary.explained) explained, \(summary.fail) fail; "
-            + "\(summary.forms) traces: \(summary.exits) exits, \(summary.match) match, \(summary.mismatch) mismatch, "
+            + "\(summary.forms) traces: \(summary.exits) exits, \(summary.match) match (\(summary.decided) decided, \(summary.consistent) consistent), \(summary.mismatch) mismatch, "
             + "\(summary.undetermined) undetermined; L1 log equal in \(summary.l1LogEqual) of \(summary.l1LogEqual + summary.l1LogDiffer) traces"
+            + (summary.factsForms == 0 ? "" : "\nwith facts files (\(summary.factsForms) traces): \(summary.factsDecided) decided, \(summary.factsConsistent) consistent, \(summary.factsMismatch) mismatch; "
+                + "settled without facts: \(summary.settledExits) exits, \(summary.settledAgree) agree with the facts, \(summary.settledDiffer) differ")
     }
 
     /// `kernel K → profile P [source]; host k=v ...; guest maxphyaddr=N`.
@@ -179,6 +182,7 @@ enum LabCheckPrinter {
 
         enum CodingKeys: String, CodingKey {
             case form, file, status, exits, match, mismatch, undetermined, synthesized, mismatches, error, findings
+            case decided, consistent, facts
             case gapLines = "gap_lines", undeterminedExits = "undetermined_exits", l1Log = "l1_log"
         }
 
@@ -189,6 +193,9 @@ enum LabCheckPrinter {
             try container.encode(report.status.rawValue, forKey: .status)
             try container.encode(report.exits, forKey: .exits)
             try container.encode(report.match, forKey: .match)
+            try container.encode(report.decided, forKey: .decided)
+            try container.encode(report.consistent, forKey: .consistent)
+            try container.encodeIfPresent(report.facts, forKey: .facts)
             try container.encode(report.mismatch, forKey: .mismatch)
             try container.encode(report.undetermined, forKey: .undetermined)
             try container.encode(report.synthesized, forKey: .synthesized)

@@ -14,10 +14,12 @@ extension SVMDebugCommand {
                 findings (e.g. contradicting inferences).
 
                 Exit codes: 0 all exits match or are undetermined; 1 mismatches found; 2 input unusable. \
-                With --strict, undetermined exits and unreadable lines also give 1.
+                With --strict, undetermined exits and unreadable lines also give 1; with --require decided, \
+                matches that are only consistent (an input settled by reading the recorded outcome back) \
+                also give 1.
 
                 --json prints one object: {"trace", "profile", "host", "exits", "match", "mismatch", \
-                "undetermined", "match_by_inference", "synthesized", "by_reason", "by_level", \
+                "undetermined", "match_by_inference", "decided", "consistent", "synthesized", "by_reason", "by_level", \
                 "lines": {"read", "understood", "raw", "unreadable"}, "mismatches": [export records], \
                 "undetermined_exits": [export records], "findings": [...]}; see docs/check.md.
                 """)
@@ -31,6 +33,17 @@ extension SVMDebugCommand {
         @Flag(help: "Also fail (exit 1) on undetermined exits and unreadable lines.")
         var strict = false
 
+        @Option(help: ArgumentHelp(
+            "Also fail (exit 1) unless every match is of this kind: 'decided' fails on matches that are only consistent (an input settled by the recorded outcome).",
+            valueName: "KIND"))
+        var require: String?
+
+        func validate() throws {
+            if let require, require != "decided" {
+                throw ValidationError("--require: unknown kind '\(require)' (known: decided)")
+            }
+        }
+
         func run() throws {
             let trace = try input.load()
             let result = Replayer(trace: trace, options: try replay.replayOptions()).run()
@@ -42,6 +55,7 @@ extension SVMDebugCommand {
             let summary = result.summary
             if summary.mismatch > 0 { throw ExitCode(1) }
             if strict, summary.undetermined > 0 || summary.unreadableLines > 0 { throw ExitCode(1) }
+            if require == "decided", summary.consistent > 0 { throw ExitCode(1) }
         }
     }
 }

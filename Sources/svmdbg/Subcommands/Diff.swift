@@ -31,6 +31,9 @@ extension SVMDebugCommand {
         @Option(help: ArgumentHelp("Guest facts, as for check.", valueName: "FACTS"))
         var guest: String?
 
+        @Option(name: .customLong("facts"), help: ArgumentHelp("A facts file, as for check (docs/facts.md). Repeatable.", valueName: "FILE"))
+        var factsFiles: [String] = []
+
         @Option(
             name: .customLong("rule"),
             help: ArgumentHelp(
@@ -52,6 +55,7 @@ extension SVMDebugCommand {
             var group = ReplayOptionGroup()
             group.host = host
             group.guest = guest
+            group.factsFiles = factsFiles
             let first = KernelProfile(named: profiles[0]) ?? .v6_12
             let second = KernelProfile(named: profiles[1]) ?? .upstream
             let trace = try input.load()

@@ -12,7 +12,11 @@ extension SVMDebugCommand {
                 recorded outcome, the verdict and the decision path. In jsonl, "model" and "recorded" are \
                 objects with "outcome" (reflect_to_l1, l0_handles, inject_exception, emulate, vmrun_fails, \
                 vmrun_succeeds, userspace_exit, undetermined) and "exit_code". --format trace writes the \
-                original lines of each exit plus the lines that set up its state: svmdbg opens it again.
+                original lines of each exit plus the lines that set up its state: svmdbg opens it again. \
+                --format scenario writes each exit as a `decide` scenario (the reconstructed state with \
+                each value's source, unknowns left out, the event, the recorded outcome as "expect"): one \
+                JSON object for one exit (--exit N), else one scenario per line. Every record says whether \
+                its match was decided from facts or only consistent ("proof").
 
                 The file is written atomically (temporary file, then rename). An existing file is never \
                 overwritten without --force. The path written is printed.
@@ -30,23 +34,34 @@ extension SVMDebugCommand {
         @Option(name: .shortAndLong, help: ArgumentHelp("The file to write.", valueName: "FILE"))
         var output: String
 
-        @Option(help: "jsonl, csv, md or trace.")
+        @Option(help: "jsonl, csv, md, trace or scenario.")
         var format: String = "jsonl"
+
+        @Option(name: .customLong("exit"), help: ArgumentHelp("Export only the exit with this index (#N in check and the TUI).", valueName: "N"))
+        var exitIndex: Int?
 
         @Flag(help: "Overwrite FILE if it exists.")
         var force = false
 
         func validate() throws {
             if mismatches && all { throw ValidationError("choose --mismatches or --all, not both") }
+            if exitIndex != nil && (mismatches || all) { throw ValidationError("choose --exit or --mismatches/--all, not both") }
             guard ExportFormat(rawValue: format) != nil else {
-                throw ValidationError("unknown format '\(format)' (known: jsonl, csv, md, trace)")
+                throw ValidationError("unknown format '\(format)' (known: jsonl, csv, md, trace, scenario)")
             }
         }
 
         func run() throws {
             let trace = try input.load()
             let result = Replayer(trace: trace, options: try replay.replayOptions()).run()
-            let chosen = all ? nil : result.mismatches
+            var chosen = all ? nil : result.mismatches
+            if let exitIndex {
+                guard result.exits.indices.contains(exitIndex) else {
+                    StandardError.write("svmdbg: --exit \(exitIndex): the trace has exits #0-#\(result.exits.count - 1)\n")
+                    throw ExitCode(InputExitCode.unusableInput)
+                }
+                chosen = [result.exits[exitIndex]]
+            }
             let kind = ExportFormat(rawValue: format) ?? .jsonl
             let count = chosen?.count ?? result.exits.count
             let text = chosen.map { ExportRenderer.render($0, of: result, as: kind) } ?? ExportRenderer.render(result.exits, of: result, as: kind)

@@ -8,7 +8,7 @@ extension SVMDebugCommand {
     struct Lab: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run the KVM lab and check its output against what L1 logged.",
-            subcommands: [LabCheckCommand.self, LabRunCommand.self])
+            subcommands: [LabCheckCommand.self, LabRunCommand.self, LabFactsCommand.self])
     }
 }
 
@@ -58,6 +58,14 @@ struct LabCheckCommand: ParsableCommand {
         valueName: "FORM"))
     var form: [String] = []
 
+    @Option(name: .customLong("facts"), help: ArgumentHelp(
+        "A facts file for the replay with facts of every scenario, besides its own NAME.facts.json (docs/facts.md). Repeatable.",
+        valueName: "FILE"))
+    var factsFiles: [String] = []
+
+    @Flag(help: "Do not use the scenarios' own NAME.facts.json files.")
+    var noScenarioFacts = false
+
     func validate() throws {
         _ = try options()
     }
@@ -93,6 +101,14 @@ struct LabCheckCommand: ParsableCommand {
             }
             if !options.forms.contains(chosen) { options.forms.append(chosen) }
         }
+        for path in factsFiles {
+            do {
+                options.facts.append(try FactsFile.read(path: path))
+            } catch {
+                throw ValidationError("--facts \(path): \(error.description)")
+            }
+        }
+        options.scenarioFacts = !noScenarioFacts
         return options
     }
 
@@ -110,5 +126,56 @@ struct LabCheckCommand: ParsableCommand {
             StandardOutput.text(LabCheckPrinter.text(report))
         }
         if report.status == .fail { throw ExitCode(SVMDebugExitCode.mismatches) }
+    }
+}
+
+/// `svmdbg lab facts SCENARIO.scn... -o DIR`: the facts file of each lab scenario.
+struct LabFactsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "facts",
+        abstract: "Write NAME.facts.json for lab scenarios: what their L1 sets up, from the .scn file, never from a trace.",
+        discussion: """
+            Reads each lab/scenarios/NAME.scn like the lab's VMM does and writes DIR/NAME.facts.json \
+            (docs/facts.md): L1 at CPL 0, MSR_VM_HSAVE_PA, no SMM, the L1 VM's memslot, and the vmcb12 \
+            L1 builds at 0x31000 (intercepts, the whole MSRPM and IOPM, control fields, save area). \
+            Fields a VMRUN attempt, action or inject changes are left out. `lab run` writes the same \
+            file next to each manifest; this command makes it for runs recorded before. \
+            -o - prints one scenario's file. An existing file is kept unless --force.
+            """)
+
+    @Argument(help: ArgumentHelp("Lab scenario files (lab/scenarios/NAME.scn).", valueName: "SCENARIO"))
+    var scenarios: [String]
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Folder to write NAME.facts.json into, or - for standard output.", valueName: "DIR"))
+    var output: String
+
+    @Flag(help: "Overwrite existing facts files.")
+    var force = false
+
+    func run() throws {
+        var generated: [LabScenarioFacts] = []
+        for path in scenarios {
+            do {
+                generated.append(try LabScenarioFacts(path: path))
+            } catch {
+                StandardError.write("svmdbg lab facts: error: \(error.description)\n")
+                throw ExitCode(SVMDebugExitCode.unusable)
+            }
+        }
+        if output == "-" {
+            guard generated.count == 1 else { throw ValidationError("-o - prints one scenario; give one SCENARIO") }
+            StandardOutput.text(generated[0].json())
+            return
+        }
+        for facts in generated {
+            let path = URL(fileURLWithPath: output).appendingPathComponent("\(facts.name).facts.json").path
+            do {
+                let written = try AtomicFile.write(facts.json(), to: path, overwrite: force)
+                StandardOutput.text("svmdbg: wrote \(written)\n")
+            } catch let error as AtomicFile.Failure {
+                StandardError.write("svmdbg lab facts: \(error.description)\n")
+                throw ExitCode(SVMDebugExitCode.unusable)
+            }
+        }
     }
 }

@@ -18,12 +18,31 @@ struct ReplayOptionGroup: ParsableArguments {
         "Guest facts, key=value,... (keys: maxphyaddr = L1's MAXPHYADDR).", valueName: "FACTS"))
     var guest: String?
 
+    @Option(name: .customLong("facts"), help: ArgumentHelp(
+        "A facts file: what you know about L1 and the guest that the trace never shows (decide's state schema, optionally scoped to a vmcb12 address and/or vCPU; docs/facts.md). Repeatable.",
+        valueName: "FILE"))
+    var factsFiles: [String] = []
+
     func validate() throws {
         guard KernelProfile(named: profile) != nil else {
             throw ValidationError("unknown profile '\(profile)' (known: \(KernelProfile.all.map(\.name).joined(separator: ", ")))")
         }
         _ = try hostFacts()
         _ = try guestFacts()
+        _ = try factsFilesRead()
+    }
+
+    /// The facts files, read and parsed.
+    func factsFilesRead() throws -> [FactsFile] {
+        var files: [FactsFile] = []
+        for path in factsFiles {
+            do {
+                files.append(try FactsFile.read(path: path))
+            } catch {
+                throw ValidationError("--facts \(path): \(error.description)")
+            }
+        }
+        return files
     }
 
     /// The chosen profile.
@@ -62,6 +81,6 @@ struct ReplayOptionGroup: ParsableArguments {
 
     /// The replay options.
     func replayOptions(profile override: KernelProfile? = nil) throws -> ReplayOptions {
-        ReplayOptions(profile: try override ?? kernelProfile(), host: try hostFacts(), guest: try guestFacts())
+        ReplayOptions(profile: try override ?? kernelProfile(), host: try hostFacts(), guest: try guestFacts(), facts: try factsFilesRead())
     }
 }

@@ -69,6 +69,10 @@ enum LabLauncher {
             process.executableURL = URL(fileURLWithPath: "/bin/bash")
             process.arguments = [script.path] + arguments
         }
+        // lab/run writes each scenario's NAME.facts.json with this svmdbg (`svmdbg lab facts`).
+        var environment = ProcessInfo.processInfo.environment
+        if environment["SVMDBG"] == nil, let executable = executableURL() { environment["SVMDBG"] = executable.path }
+        process.environment = environment
         // A handler, not SIG_IGN: handlers are reset to the default at exec, ignored signals
         // would stay ignored in the script.
         let previousInterrupt = signal(SIGINT, { _ in })

@@ -59,6 +59,7 @@ package struct UIFixtureSession: DebugSession {
         for i in 0..<indexed {
             switch verdict(i) {
             case .match: c.match += 1
+            case .consistent: c.consistent += 1
             case .mismatch: c.mismatch += 1
             case .undetermined: c.undetermined += 1
             case .notModelled: c.notModelled += 1

@@ -17,7 +17,7 @@ public enum DecisionPathPane {
         if let verdict {
             let style: Style
             switch verdict {
-            case .match: style = .match
+            case .match, .consistent: style = .match
             case .mismatch: style = .mismatch
             case .undetermined: style = .undetermined
             case .notModelled: style = .notModelled

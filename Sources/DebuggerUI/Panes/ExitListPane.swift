@@ -51,7 +51,7 @@ public enum ExitListPane {
             let style = rowStyle(row.verdict, selected: isSelected)
             screen.fill(Rect(x: body.x, y: y, width: body.width, height: 1), style: style)
             screen.write(text(of: row, columns, bookmarked: bookmarked, glyphs: state.glyphs), x: body.x, y: y, style: style, clip: body)
-            if !isSelected, row.verdict == .match {
+            if !isSelected, row.verdict == .match || row.verdict == .consistent {
                 screen.restyle(Rect(x: body.x, y: y, width: 1, height: 1), style: .match)
             }
         }
@@ -91,7 +91,7 @@ public enum ExitListPane {
         case (.mismatch, false): .mismatch
         case (.undetermined, false): .undetermined
         case (.notModelled, false): .notModelled
-        case (.match, false): .plain
+        case (.match, false), (.consistent, false): .plain
         }
     }
 

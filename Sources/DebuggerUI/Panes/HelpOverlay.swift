@@ -24,7 +24,7 @@ public enum HelpOverlay {
         lines.append(StyledLine(""))
         lines.append(StyledLine("Marks", .header))
         let notes = [
-            "\(g.match) match  \(g.mismatch) mismatch  \(g.undetermined) undetermined  \(g.notModelled) not modelled  \(g.bookmark) bookmark",
+            "\(g.match) match (decided from facts)  \(g.consistent) consistent (an input the trace lacks was settled by the recorded outcome: could not disagree)  \(g.mismatch) mismatch  \(g.undetermined) undetermined  \(g.notModelled) not modelled  \(g.bookmark) bookmark",
             "Search is a regex over raw lines and decoded fields, smart case (a capital letter makes it case-sensitive). ? is help, so \\ searches backward.",
         ]
         for note in notes {

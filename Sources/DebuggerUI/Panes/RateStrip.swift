@@ -26,6 +26,9 @@ public enum RateStrip {
             if bucket.mismatches > 0 {
                 character = state.glyphs.stripMismatch
                 style = .mismatch
+            } else if bucket.exits > 0, bucket.consistent == bucket.exits {
+                // Every exit of the slice matched only by an input the trace settled.
+                character = state.glyphs.consistent
             } else if bucket.exits > 0, peak > 0 {
                 let level = max(1, (bucket.exits * (levels.count - 1) + peak - 1) / peak)
                 character = levels[min(levels.count - 1, level)]

@@ -16,12 +16,14 @@ public enum StatusBar {
         if !state.bookmarks.isEmpty { left += "  marks \(state.bookmarks.count)" }
         let glyphs = state.glyphs
         let counts = info.counts
-        let parts: [(String, Style)] = [
+        var parts: [(String, Style)] = [
             ("\(glyphs.mismatch)\(counts.mismatch)", counts.mismatch > 0 ? .mismatch : .status),
             ("\(glyphs.undetermined)\(counts.undetermined)", .status),
             ("\(glyphs.notModelled)\(counts.notModelled)", .status),
             ("\(glyphs.match)\(counts.match)", .status),
         ]
+        // Matches only consistent with the trace (an input settled by the recorded outcome).
+        if counts.consistent > 0 { parts.append(("\(glyphs.consistent)\(counts.consistent)", .status)) }
         let helpKey = state.keyMap.primaryKey(for: .help).map { "  \($0) help " } ?? " "
         let right = parts.map(\.0).joined(separator: " ") + helpKey
         let rightWidth = TextWidth.columns(of: right)

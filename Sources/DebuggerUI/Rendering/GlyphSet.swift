@@ -5,6 +5,8 @@
 public struct GlyphSet: Sendable, Hashable {
     /// Mark for a matching exit.
     public var match: Character
+    /// Mark for an exit that matches only because the recorded outcome settled an input.
+    public var consistent: Character
     /// Mark for a mismatching exit.
     public var mismatch: Character
     /// Mark for an undetermined exit.
@@ -36,14 +38,14 @@ public struct GlyphSet: Sendable, Hashable {
 
     /// Box-drawing, check marks and block elements, for UTF-8 terminals.
     public static let unicode = GlyphSet(
-        match: "✔", mismatch: "✘", undetermined: "?", notModelled: "·", vertical: "│", horizontal: "─",
+        match: "✔", consistent: "≈", mismatch: "✘", undetermined: "?", notModelled: "·", vertical: "│", horizontal: "─",
         barFull: "█", barEmpty: "░", levels: [" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"],
         stripMismatch: "✘", bookmark: "★", branch: "├", lastBranch: "└", cursor: "▲",
         corners: ["┌", "┐", "└", "┘"])
 
     /// Plain 7-bit ASCII, for terminals without UTF-8.
     public static let ascii = GlyphSet(
-        match: "=", mismatch: "X", undetermined: "?", notModelled: "-", vertical: "|", horizontal: "-",
+        match: "=", consistent: "~", mismatch: "X", undetermined: "?", notModelled: "-", vertical: "|", horizontal: "-",
         barFull: "#", barEmpty: ".", levels: [" ", ".", ":", "-", "=", "+", "*", "#", "@"],
         stripMismatch: "X", bookmark: "*", branch: "|", lastBranch: "`", cursor: "^",
         corners: ["+", "+", "+", "+"])
@@ -52,6 +54,7 @@ public struct GlyphSet: Sendable, Hashable {
     public func mark(for verdict: ExitVerdict) -> Character {
         switch verdict {
         case .match: match
+        case .consistent: consistent
         case .mismatch: mismatch
         case .undetermined: undetermined
         case .notModelled: notModelled

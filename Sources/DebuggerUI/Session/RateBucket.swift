@@ -4,6 +4,8 @@ public struct RateBucket: Sendable, Hashable {
     public var exits: Int
     /// Mismatching exits in this slice.
     public var mismatches: Int
+    /// Exits in this slice that match only because the recorded outcome settled an input.
+    public var consistent = 0
     /// The first exit in the slice (where a jump to this slice lands), nil if empty.
     public var firstExit: ExitNumber?
 

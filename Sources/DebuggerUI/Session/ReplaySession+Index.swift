@@ -79,11 +79,13 @@ final class ReplayIndex: Sendable {
         // just for the MSR and I/O exits whose operands the index needs.
         for position in exits.indices {
             let i = Int32(position)
-            let verdict = Self.verdict(of: exits.verdictKind(at: position))
+            let kind = exits.verdictKind(at: position)
+            let verdict = kind == .match && exits.isMatchByInference(at: position) ? .consistent : Self.verdict(of: kind)
             verdicts.append(verdict)
             byVerdict[verdict, default: []].append(i)
             switch verdict {
             case .match: counts.match += 1
+            case .consistent: counts.consistent += 1
             case .mismatch: counts.mismatch += 1
             case .undetermined: counts.undetermined += 1
             case .notModelled: counts.notModelled += 1
@@ -165,7 +167,9 @@ final class ReplayIndex: Sendable {
     ///
     /// Replay has no "not modelled" verdict (an exit the rules do not cover comes back
     /// undetermined with the missing input named), so `.notModelled` is never produced.
-    static func verdict(of exit: ExitRecord) -> ExitVerdict { verdict(of: exit.verdict.kind) }
+    static func verdict(of exit: ExitRecord) -> ExitVerdict {
+        exit.verdict.isConsistent ? .consistent : verdict(of: exit.verdict.kind)
+    }
 
     /// The UI verdict of a replay verdict kind.
     static func verdict(of kind: Verdict.Kind) -> ExitVerdict {
@@ -328,6 +332,7 @@ final class ReplayIndex: Sendable {
             let b = min(slices - 1, Int(offset / span * Double(slices)))
             buckets[b].exits += 1
             if verdicts[i] == .mismatch { buckets[b].mismatches += 1 }
+            if verdicts[i] == .consistent { buckets[b].consistent += 1 }
             if buckets[b].firstExit == nil { buckets[b].firstExit = ExitNumber(i) }
         }
         return buckets

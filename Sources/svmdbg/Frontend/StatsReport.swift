@@ -1,4 +1,5 @@
 import Foundation
+import Replay
 import TraceKit
 
 /// The `svmdbg stats` result as a value: rendered as text or encoded as JSON
@@ -14,6 +15,63 @@ struct StatsReport: Encodable {
         var total: Int
         var byKind: [String: Int]
     }
+
+    /// Verdict counts of a replay (`--verdicts`): what each match proved (issue #16).
+    struct Verdicts: Encodable {
+        struct Row: Encodable {
+            var level: String, reason: String, exits: Int, decided: Int, consistent: Int, mismatch: Int, undetermined: Int
+        }
+        var profile: String
+        var decided: Int, consistent: Int, mismatch: Int, undetermined: Int
+        var rows: [Row]
+
+        init(_ result: ReplayResult) {
+            let summary = result.summary
+            profile = result.options.profile.name
+            decided = summary.decided
+            consistent = summary.consistent
+            mismatch = summary.mismatch
+            undetermined = summary.undetermined
+            var counts: [String: [String: ReplaySummary.VerdictCount]] = [:]
+            let exits = result.exits
+            for position in exits.indices {
+                let level = exits.level(at: position)?.rawValue ?? "unknown"
+                let reason = exits[position].reasonName
+                var count = counts[level, default: [:]][reason, default: ReplaySummary.VerdictCount()]
+                count.exits += 1
+                switch exits.verdictKind(at: position) {
+                case .match:
+                    count.match += 1
+                    if exits.isMatchByInference(at: position) { count.consistent += 1 }
+                case .mismatch: count.mismatch += 1
+                case .undetermined: count.undetermined += 1
+                }
+                counts[level, default: [:]][reason] = count
+            }
+            rows = counts.sorted { $0.key < $1.key }.flatMap { level, reasons in
+                reasons.sorted { ($0.value.exits, $1.key) > ($1.value.exits, $0.key) }.map { reason, count in
+                    Row(level: level, reason: reason, exits: count.exits, decided: count.decided, consistent: count.consistent,
+                        mismatch: count.mismatch, undetermined: count.undetermined)
+                }
+            }
+        }
+
+        var text: String {
+            var out = "\nVerdicts (profile \(profile)): \(decided) decided, \(consistent) consistent, \(mismatch) mismatch, \(undetermined) undetermined\n"
+            out += "  level    reason            exits  decided  consist  mismatch  undet\n"
+            for row in rows {
+                out += "  " + row.level.padding(toLength: 8, withPad: " ", startingAt: 0) + " "
+                    + row.reason.padding(toLength: 16, withPad: " ", startingAt: 0)
+                    + [row.exits, row.decided, row.consistent, row.mismatch, row.undetermined].enumerated()
+                        .map { index, value in String(repeating: " ", count: max(0, [7, 9, 9, 10, 7][index] - "\(value)".count)) + "\(value)" }
+                        .joined() + "\n"
+            }
+            return out
+        }
+    }
+
+    /// Verdict counts, when `--verdicts` asked for a replay.
+    var verdicts: Verdicts?
 
     /// One row of an exit table.
     struct ExitRow: Encodable {
@@ -135,6 +193,7 @@ struct StatsReport: Encodable {
             let vcpu = thread.vcpu.map { "vCPU \($0)" } ?? "vCPU ?"
             out += "\n" + table(title: "\(vcpu) — pid \(thread.pid) (\(thread.comm))", rows: thread.rows, total: thread.exits)
         }
+        if let verdicts { out += verdicts.text }
         return out
     }
 

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import Replay
 import TraceKit
 
 extension SVMDebugCommand {
@@ -29,6 +31,9 @@ extension SVMDebugCommand {
                                     "count", "sharePercent", "timed",
                                     "min", "mean", "max"}]}   times null when untimed
               threads    (with --per-vcpu) [{"pid", "vcpu", "comm", "exits", "rows"}]
+              verdicts   (with --verdicts) {"profile", "decided", "consistent", "mismatch",
+                          "undetermined", "rows": [{"level", "reason", "exits", "decided",
+                          "consistent", "mismatch", "undetermined"}]}
             See docs/stats.md.
 
             Exit status: 0 on success; 2 when TRACE is unusable (missing, a directory, \
@@ -44,9 +49,36 @@ extension SVMDebugCommand {
         @Flag(help: "Print JSON instead of text.")
         var json = false
 
+        @Flag(help: "Also replay the trace and count verdicts per reason and level: decided, consistent (an input settled by the recorded outcome), mismatch, undetermined (docs/facts.md). Host facts are those the trace proves; use check for --host.")
+        var verdicts = false
+
+        @Option(help: ArgumentHelp("With --verdicts: the kernel profile (default 6.12).", valueName: "PROFILE"))
+        var profile: String?
+
+        @Option(name: .customLong("facts"), help: ArgumentHelp("With --verdicts: a facts file (docs/facts.md). Repeatable.", valueName: "FILE"))
+        var factsFiles: [String] = []
+
+        func validate() throws {
+            if !verdicts, profile != nil || !factsFiles.isEmpty { throw ValidationError("--profile and --facts need --verdicts") }
+            _ = try replayGroup().replayOptions()
+        }
+
+        /// The replay options of `--verdicts`.
+        func replayGroup() -> ReplayOptionGroup {
+            var group = ReplayOptionGroup()
+            group.profile = profile ?? "6.12"
+            group.host = nil
+            group.guest = nil
+            group.factsFiles = factsFiles
+            return group
+        }
+
         func run() throws {
             let trace = try input.load()
-            let report = StatsReport(trace: trace, perVCPU: perVCPU)
+            var report = StatsReport(trace: trace, perVCPU: perVCPU)
+            if verdicts {
+                report.verdicts = StatsReport.Verdicts(Replayer(trace: trace, options: try replayGroup().replayOptions()).run())
+            }
             if json {
                 StandardOutput.json(try report.json(), terminator: "")
             } else {

@@ -44,7 +44,7 @@ extension SVMDebugCommand {
         func validate() throws {
             guard profiles.count == 2 else { throw ValidationError("give --profile exactly twice, e.g. --profile 6.12 --profile upstream") }
             for name in profiles where KernelProfile(named: name) == nil {
-                throw ValidationError("unknown profile '\(name)' (known: \(KernelProfile.all.map(\.name).joined(separator: ", ")))")
+                throw ValidationError("unknown profile '\(name)' (known: \(KernelProfile.selectable.map(\.name).joined(separator: ", ")))")
             }
         }
 

@@ -249,7 +249,7 @@ extension Evaluator {
     /// state may be L0's own.
     mutating func apmVMCB02Invalid(_ exit: HardwareExit) -> Outcome {
         let invalid = Self.apmReflect(.invalid, info1: 0, info2: 0, detail: "L1's VMRUN of vmcb12 fails: VMEXIT_INVALID (exit code -1)")
-        if let inj = state.vmcb12.eventInj, Self.eventInjectionVerdict(inj.value).legal == false {
+        if let inj = state.vmcb12.eventInj, APMConsistencyCheck.eventInjectionVerdict(inj.value).legal == false {
             record(.apmVMCB02Invalid, [.hex("vmcb12 event_inj", inj)], "vmcb12 would be rejected: its EVENTINJ is illegal")
             return invalid
         }

@@ -56,7 +56,7 @@ extension Rule {
     /// Which level executed: L2 under vmcb12, or L1 as the host.
     public static let apmLevel = apm(
         "level", "which level was running (L2 in guest mode under vmcb12, or L1 as the bare-metal host)?",
-        source: "APM vol. 2 §15.5 (VMRUN enters guest mode; with no L0, L1 is the host)")
+        source: "APM vol. 2 §15.5 VMRUN (text not at hand; by definition VMRUN enters guest mode and, with no L0, L1 is the host)")
     /// Exits of L0's own machine (physical interrupts, NMI, SMI, INIT, VINTR, L0's NPF).
     public static let apmL0Event = apm(
         "l0-event", "is this exit an event of L0's machine that a bare-metal L1 never sees?",

@@ -7,9 +7,9 @@ private let eferDefinedBits: UInt64 = (1 << 0) | (1 << 8) | (1 << 10) | (1 << 11
 /// EFER bits whose support is not an input (LMSLE, TCE, AUTOIBRS).
 private let eferUnknownSupportBits: UInt64 = (1 << 13) | (1 << 15) | (1 << 21)
 
-extension Evaluator {
+extension APMConsistencyCheck {
     /// The verdict on an EVENTINJ value: legal, illegal, or undecided (with why).
-    static func eventInjectionVerdict(_ value: UInt32) -> (legal: Bool?, note: String?) {
+    public static func eventInjectionVerdict(_ value: UInt32) -> (legal: Bool?, note: String?) {
         guard value & EventInjection.validBit != 0 else { return (true, "V = 0: nothing to inject") }
         let type = (value & EventInjection.typeMask) >> 8
         let vector = value & 0xff
@@ -26,7 +26,9 @@ extension Evaluator {
         if type == 2 && vector != 2 { return (true, "NMI type: QEMU delivers an NMI whatever the vector") }
         return (true, nil)
     }
+}
 
+extension Evaluator {
     /// One APM check on vmcb12: (passes, or nil when unknown; evidence; note).
     private func apmEvaluate(_ check: APMConsistencyCheck) -> (Bool?, [Evidence], String?) {
         let vmcb = state.vmcb12
@@ -94,7 +96,7 @@ extension Evaluator {
             return (last, evidence, nil)
         case "event-inj":
             guard let inj = vmcb.eventInj else { return (nil, [.hex("vmcb12 event_inj", nil as Known<UInt32>?)], nil) }
-            let verdict = Self.eventInjectionVerdict(inj.value)
+            let verdict = APMConsistencyCheck.eventInjectionVerdict(inj.value)
             return (verdict.legal, [.hex("vmcb12 event_inj", inj)], verdict.note)
         case "asid":
             return (vmcb.asid.map { $0.value != 0 }, [.hex("vmcb12 ASID", vmcb.asid)], nil)

@@ -100,10 +100,11 @@ extension Evaluator {
             return (verdict.legal, [.hex("vmcb12 event_inj", inj)], verdict.note)
         case "asid":
             return (vmcb.asid.map { $0.value != 0 }, [.hex("vmcb12 ASID", vmcb.asid)], nil)
-        case "np-supported":
-            let evidence: [Evidence] = [.flag("vmcb12 NP_ENABLE", vmcb.nestedPaging), .flag("host npt (the CPU L1 sees)", host.npt)]
-            if vmcb.nestedPaging?.value == false || host.npt?.value == true { return (true, evidence, nil) }
-            return (nil, evidence, "NP_ENABLE on a CPU without nested paging: no source at hand says whether VMRUN fails or ignores it")
+        case "ncr3-valid":
+            let evidence: [Evidence] = [.flag("vmcb12 NP_ENABLE", vmcb.nestedPaging), .hex("vmcb12 nested_cr3", vmcb.nestedCR3)]
+            if vmcb.nestedPaging?.value == false { return (true, evidence, nil) }
+            if legalGPA(vmcb.nestedCR3?.value) == true { return (true, evidence, nil) }
+            return (nil, evidence, vmcb.nestedPaging == nil ? nil : "an illegal or unknown nCR3: whether VMRUN checks it has no source at hand")
         case "vnmi-nmi-intercept":
             let enabled = vmcb.intCtl.map { $0.value & RegisterBit.vNMIEnable != 0 }
             let nmi = l1Intercepts(InterceptBit.nmi)
@@ -199,7 +200,7 @@ extension Evaluator {
             case "long-mode-cr3", "load-cr3": return "cr3-mbz"
             case "cr4-valid": return "cr4-mbz"
             case "efer-valid": return "efer-mbz"
-            case "np-host-npt": return "np-supported"
+            case "nested-cr3": return "ncr3-valid"
             default: return APMConsistencyCheck.all.first { $0.id == kvm.id }?.id
             }
         }()

@@ -136,3 +136,23 @@ import Testing
         #expect(io.kind == .reflectToL1 && io.exitCode == .ioio)
     }
 }
+
+@Suite struct ArchitecturalDocsTests {
+    @Test("docs/decide.md lists exactly the apm rules; docs/kvm-vs-apm.md cites each apm rule it names")
+    func documented() throws {
+        let docs = try String(contentsOf: RepositoryPaths.root.appendingPathComponent("docs/decide.md"), encoding: .utf8)
+        let listed = Set(docs.split(separator: "\n").compactMap { line -> String? in
+            guard line.hasPrefix("| `apm.") else { return nil }
+            return line.dropFirst(3).split(separator: "`").first.map(String.init)
+        })
+        let catalogue = Set(Rule.architecturalCatalogue.map(\.id.rawValue).filter { $0.hasPrefix("apm.") })
+        #expect(listed == catalogue)
+        let table = try String(contentsOf: RepositoryPaths.root.appendingPathComponent("docs/kvm-vs-apm.md"), encoding: .utf8)
+        let ids = table.matches(of: /`(apm\.[a-z0-9.\-]+)`/).map { String($0.1) }
+        #expect(!ids.isEmpty)
+        for id in ids { #expect(catalogue.contains(id), "\(id)") }
+        for scenario in table.matches(of: /scenario `([a-z0-9.\-]+\.json)`/).map({ String($0.1) }) {
+            #expect(FileManager.default.fileExists(atPath: RepositoryPaths.trace("scenarios/\(scenario)").path), "\(scenario)")
+        }
+    }
+}

@@ -124,7 +124,10 @@ public struct Outcome: Sendable, Equatable, Codable, CustomStringConvertible {
             text += " info2 " + (exitInfo2.map { Hex.format($0) } ?? "?")
             return text
         case .l0Handles:
+            if handler?.hasPrefix("architecture:") == true { return "no #VMEXIT: \(level?.description ?? "?") continues" }
             return "handled by L0: \(handler ?? "?")" + (level.map { " (\($0) continues)" } ?? "")
+        case .injectException where vector == nil:
+            return "an exception of the instruction's own in \(level?.description ?? "?")"
         case .injectException:
             let code = errorCode.map { " (\(Hex.format($0)))" } ?? ""
             return "inject \(vector.map(ExceptionVector.name) ?? "?")\(code) into \(level?.description ?? "?")"

@@ -66,7 +66,7 @@ import Testing
         #expect(missing.stderr.contains("/nonexistent/scenario.json"))
         let profile = try Self.svmdbg(["decide", Self.scenario("msr-out-of-range"), "--profile", "5.4"])
         #expect(profile.status == 2)
-        #expect(profile.stderr == "svmdbg decide: error: --profile: unknown profile '5.4' (known: 6.1, 6.12, upstream)\n")
+        #expect(profile.stderr == "svmdbg decide: error: --profile: unknown profile '5.4' (known: 6.1, 6.12, upstream, apm)\n")
         let host = try Self.svmdbg(["decide", Self.scenario("msr-out-of-range"), "--host", "npt=7"])
         #expect(host.status == 2)
         #expect(host.stderr == "svmdbg decide: error: --host: host fact npt=7: expected 0 or 1\n")

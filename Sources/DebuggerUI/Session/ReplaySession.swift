@@ -43,7 +43,7 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
 
     /// A ready session over a finished replay.
     public init(result: ReplayResult, traceName: String? = nil,
-                availableProfiles: [String] = KernelProfile.all.map(\.name)) {
+                availableProfiles: [String] = KernelProfile.selectable.map(\.name)) {
         self.traceName = traceName ?? Self.fileName(result.trace.source)
         self.profile = result.options.profile.name
         self.availableProfiles = availableProfiles
@@ -65,7 +65,7 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
     /// replayed, so the list is usable at once; the whole file replaces it when ready.
     public static func loading(
         path: String, format: TraceFormat? = nil, options: ReplayOptions,
-        availableProfiles: [String] = KernelProfile.all.map(\.name), previewBytes: Int = 1 << 20
+        availableProfiles: [String] = KernelProfile.selectable.map(\.name), previewBytes: Int = 1 << 20
     ) -> ReplaySession {
         let session = ReplaySession(
             traceName: fileName(path), profile: options.profile.name, availableProfiles: availableProfiles,
@@ -96,7 +96,7 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
     /// switch keeps the loaded trace).
     public static func replaying(
         _ trace: LoadedTrace, options: ReplayOptions, traceName: String? = nil,
-        availableProfiles: [String] = KernelProfile.all.map(\.name)
+        availableProfiles: [String] = KernelProfile.selectable.map(\.name)
     ) -> ReplaySession {
         let total = trace.textByteCount
         let session = ReplaySession(

@@ -137,9 +137,9 @@ public struct KernelProfile: Sendable, Equatable, Codable, CustomStringConvertib
     /// Every shipped profile.
     public static let all: [KernelProfile] = [.v6_1, .v6_12, .upstream]
 
-    /// The shipped profile called `name` (`6.1`, `6.12`, `upstream`), or `nil`.
+    /// The shipped profile called `name` (`6.1`, `6.12`, `upstream`, `apm`), or `nil`.
     public init?(named name: String) {
-        guard let profile = Self.all.first(where: { $0.name == name }) else { return nil }
+        guard let profile = Self.selectable.first(where: { $0.name == name }) else { return nil }
         self = profile
     }
 

@@ -15,6 +15,7 @@ extension Rule {
 extension Evaluator {
     /// Decides any event.
     mutating func decide(_ event: Event) -> Outcome {
+        if profile.kind == .architectural { return decideArchitecturally(event) }
         switch event {
         case .hardwareExit(let exit):
             hardwareExitCode = exit.exitCode

@@ -56,7 +56,7 @@ public struct Scenario: Sendable, Equatable {
         description = try top.string("description") ?? ""
         profile = try top.string("profile")
         if let name = profile, KernelProfile(named: name) == nil {
-            throw ScenarioError(path: "$.profile", message: "unknown profile '\(name)' (known: \(KernelProfile.all.map(\.name).joined(separator: ", ")))")
+            throw ScenarioError(path: "$.profile", message: "unknown profile '\(name)' (known: \(KernelProfile.selectable.map(\.name).joined(separator: ", ")))")
         }
         host = try top.object("host").map(Self.host) ?? HostFacts()
         state = try top.object("state").map(Self.state) ?? VCPUState()

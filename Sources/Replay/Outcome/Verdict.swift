@@ -104,7 +104,9 @@ enum OutcomeComparison {
             if let vector = model.vector, vector != recorded.vector {
                 out.append(diff("vector", ExceptionText.name(vector), ExceptionText.name(recorded.vector)))
             }
-            if model.errorCode != recorded.errorCode {
+            // A model exception without a vector ("the instruction's own exception") leaves
+            // vector and error code open.
+            if model.vector != nil, model.errorCode != recorded.errorCode {
                 out.append(diff(
                     "error_code", model.errorCode.map { Hex.short(UInt64($0)) } ?? "none",
                     recorded.errorCode.map { Hex.short(UInt64($0)) } ?? "none"))

@@ -46,6 +46,12 @@ public struct ProfileDiff: Sendable {
         public var secondPossible: [String]
         /// One-line reason.
         public var reason: String
+        /// Against an architectural profile: the kernel rule that decided the recorded
+        /// behaviour, `rule [kernel file:function]`.
+        public var kernelRule: String? = nil
+        /// Against an architectural profile: the architectural rule the difference hinges on,
+        /// `rule [source]`.
+        public var architecturalRule: String? = nil
 
         enum CodingKeys: String, CodingKey {
             case exit, line, level, first, second, recorded, rules, reason, settled
@@ -54,6 +60,8 @@ public struct ProfileDiff: Sendable {
             case hingedOn = "hinged_on"
             case firstFits = "first_fits"
             case secondPossible = "second_possible"
+            case kernelRule = "kernel_rule"
+            case architecturalRule = "architectural_rule"
         }
     }
 
@@ -84,7 +92,17 @@ public struct ProfileDiff: Sendable {
             let source = "settled under profile \(first) by the recorded outcome at line \(exit.lines.lowerBound)"
             let carried = exit.verdict.settled.mapValues { Known($0, source: source) }
             let b = result.decision(for: exit, in: state, profile: profile, assumptions: carried)
-            guard var change = Self.change(a, b, recorded: exit.recorded, carried: carried) else { return }
+            var found = profile.kind == .architectural
+                ? Self.divergence(a, b, recorded: exit.recorded, carried: carried)
+                : Self.change(a, b, recorded: exit.recorded, carried: carried)
+            if found == nil, profile.kind == .architectural, exit.recorded.kind == .vmrunFails, let message = exit.recorded.failedCheck {
+                // KVM names the check it failed: does the architecture fail VMRUN on it?
+                var vcpu = state.vcpu
+                vcpu.assumptions.merge(carried) { known, _ in known }
+                let named = DecisionModel(profile: profile, host: result.host).decision(for: .vmrunConsistencyFailure(message: message), state: vcpu)
+                found = Self.failedCheckDivergence(a, named, recorded: exit.recorded, message: message)
+            }
+            guard var change = found else { return }
             guard rulePrefixes.isEmpty || change.decidingRules.contains(where: { rule in rulePrefixes.contains { rule.hasPrefix($0) } }) else {
                 return
             }
@@ -140,6 +158,58 @@ public struct ProfileDiff: Sendable {
             second: ExportRecord.ModelSide(b.outcome), recorded: "", rules: onlyB, decidingRules: deciding,
             hingedOn: hinged, settled: carried.mapValues(\.value), firstFits: fitting.map(caseText),
             secondPossible: possible.map(caseText), reason: reason)
+    }
+
+    /// Against an architectural profile: the recorded outcome is a divergence when no case
+    /// of the architecture left by the carried facts produces it (by the same comparison as
+    /// `check`: L0's transparent handling counts as "no #VMEXIT"). An architectural answer
+    /// that forks with one case fitting the trace is not a divergence: KVM may be right.
+    static func divergence(_ a: Decision, _ b: Decision, recorded: RecordedOutcome, carried: [String: Known<Bool>]) -> Change? {
+        guard recorded.kind != .unknown else { return nil }
+        let fitting = fittingAlternatives(a.outcome, recorded: recorded)
+        let possible = resolvedAlternatives(b.outcome, facts: carried, fitting: fitting)
+        guard !possible.isEmpty, b.outcome.kind != .undetermined || !(b.outcome.alternatives ?? []).isEmpty else { return nil }
+        if possible.contains(where: { OutcomeComparison.differences(model: $0.outcome, recorded: recorded).isEmpty }) { return nil }
+        func lastRule(_ path: [DecisionStep], _ extra: [RuleID]) -> RuleID? {
+            (path.map(\.rule) + extra).last { !isBookkeeping($0) && $0 != Rule.level.id && $0 != Rule.apmLevel.id }
+        }
+        let kernelID = lastRule(a.path, fitting.first?.rules ?? [])
+        let archID = lastRule(b.path, possible.count == 1 ? possible[0].rules : [])
+        let kernelStep = a.path.last { $0.rule == kernelID }
+        let archStep = b.path.last { $0.rule == archID }
+        let kernelSource = kernelStep?.kernel ?? Rule.catalogue.first { $0.id == kernelID }?.kernel
+        let archSource = archStep?.kernel ?? Rule.architecturalCatalogue.first { $0.id == archID }?.kernel
+        let was = fitting.first?.outcome.description ?? "?"
+        let now = possible.count == 1 ? possible[0].outcome.description : possible.map(caseText).joined(separator: " or ")
+        let hinged = possible.count > 1 ? dependencies(of: possible) : carriedFacts(consultedBy: b, alternatives: possible, carried: carried)
+        return Change(
+            exit: 0, line: 0, level: nil, exitName: "", first: ExportRecord.ModelSide(a.outcome),
+            second: ExportRecord.ModelSide(b.outcome), recorded: "", rules: [],
+            decidingRules: [kernelID, archID].compactMap { $0?.rawValue }, hingedOn: hinged, settled: carried.mapValues(\.value),
+            firstFits: fitting.map(caseText), secondPossible: possible.map(caseText),
+            reason: "KVM: \(was); architecture: \(now)",
+            kernelRule: kernelID.map { "\($0.rawValue) [\(kernelSource ?? "?")]" },
+            architecturalRule: archID.map { "\($0.rawValue) [\(archSource ?? "?")]" })
+    }
+
+    /// KVM failed VMRUN on the check `message` names and the architecture does not fail on
+    /// it (its decision for that check is not a VMRUN failure in every case).
+    static func failedCheckDivergence(_ a: Decision, _ named: Decision, recorded: RecordedOutcome, message: String) -> Change? {
+        let cases = named.outcome.kind == .undetermined ? (named.outcome.alternatives ?? []) : [Alternative(condition: "", outcome: named.outcome)]
+        guard !cases.isEmpty, !cases.allSatisfy({ $0.outcome.kind == .vmrunFails && $0.outcome.check != nil }) else { return nil }
+        // The named check is not the architecture's when no case fails VMRUN on it.
+        guard named.path.contains(where: { $0.rule == Rule.apmFailureMessage.id && $0.answer.rawValue.hasPrefix("no") }) else { return nil }
+        let fitting = fittingAlternatives(a.outcome, recorded: recorded)
+        let kernelRule = ConsistencyCheck.check(forMessage: message).map(Rule.consistency)
+        let archStep = named.path.first { $0.rule == Rule.apmFailureMessage.id }
+        return Change(
+            exit: 0, line: 0, level: nil, exitName: "", first: ExportRecord.ModelSide(a.outcome),
+            second: ExportRecord.ModelSide(named.outcome), recorded: "", rules: [],
+            decidingRules: [kernelRule?.id.rawValue, archStep?.rule.rawValue].compactMap { $0 }, hingedOn: named.outcome.missing ?? [],
+            settled: [:], firstFits: fitting.map(caseText), secondPossible: cases.map(caseText),
+            reason: "KVM fails VMRUN on \"\(message)\"; architecture: not a VMRUN consistency check (\(named.outcome.description))",
+            kernelRule: kernelRule.map { "\($0.id.rawValue) [\($0.kernel)]" },
+            architecturalRule: archStep.map { "\($0.rule.rawValue) [\($0.note ?? $0.kernel)]" })
     }
 
     /// `outcome if condition` (just the outcome for a determined one).

@@ -87,6 +87,8 @@ enum CheckReport {
                 out += "      \(index == 0 ? "\(diff.second) (with the settled facts):" : "  or") \(text)\n"
             }
             out += "      trace: \(change.recorded)\n"
+            if let rule = change.kernelRule { out += "      KVM rule: \(rule)\n" }
+            if let rule = change.architecturalRule { out += "      APM rule: \(rule)\n" }
             if !change.decidingRules.isEmpty { out += "      from rule: \(change.decidingRules.joined(separator: ", "))\n" }
             if !change.hingedOn.isEmpty { out += "      hinges on: \(change.hingedOn.joined(separator: ", "))\n" }
             if !change.rules.isEmpty { out += "      rules only in \(diff.second): \(change.rules.joined(separator: ", "))\n" }

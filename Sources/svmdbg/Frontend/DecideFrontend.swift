@@ -16,7 +16,7 @@ enum DecideFrontend {
     static func run(path: String, profile: String?, host: String?, json: Bool) -> Result<String, InputError> {
         if let profile, KernelProfile(named: profile) == nil {
             return .failure(InputError(
-                message: "--profile: unknown profile '\(profile)' (known: \(KernelProfile.all.map(\.name).joined(separator: ", ")))"))
+                message: "--profile: unknown profile '\(profile)' (known: \(KernelProfile.selectable.map(\.name).joined(separator: ", ")))"))
         }
         let data: Data
         var isDirectory: ObjCBool = false

@@ -13,7 +13,7 @@ extension SVMDebugCommand {
         @Argument(help: "Scenario file (JSON, see docs/decide.md).")
         var scenario: String
 
-        @Option(name: .long, help: "Kernel profile: 6.1, 6.12 or upstream (default: the scenario's, else 6.12).")
+        @Option(name: .long, help: "Kernel profile: 6.1, 6.12, upstream, or apm (the architecture) (default: the scenario's, else 6.12).")
         var profile: String?
 
         @Option(

@@ -11,7 +11,9 @@ extension SVMDebugCommand {
             discussion: """
                 Replays the trace under the first profile, then decides every exit again under the \
                 second from the same reconstructed state. Example: which exits of this trace the 2026 \
-                RAX fix changes: svmdbg diff TRACE --profile 6.12 --profile upstream. \
+                RAX fix changes: svmdbg diff TRACE --profile 6.12 --profile upstream. With --profile apm \
+                second (the architecture), lists the exits where KVM's recorded behaviour is not what the \
+                CPU does for a bare-metal L1, each with kernel_rule and architectural_rule (docs/kvm-vs-apm.md). \
                 --json prints {"first", "second", "exits_compared", "changed", "exits": [...]} where each \
                 change has exit, line, level, exit_name, first and second (model outcomes), recorded, \
                 rules (rules only the second path visits), deciding_rules (the rules the difference comes \
@@ -22,7 +24,7 @@ extension SVMDebugCommand {
 
         @OptionGroup var input: TraceInputOptions
 
-        @Option(name: .customLong("profile"), help: ArgumentHelp("A kernel profile; give it twice.", valueName: "PROFILE"))
+        @Option(name: .customLong("profile"), help: ArgumentHelp("A profile (6.1, 6.12, upstream, apm); give it twice.", valueName: "PROFILE"))
         var profiles: [String] = []
 
         @Option(help: ArgumentHelp("Host facts, as for check.", valueName: "FACTS"))
@@ -47,7 +49,7 @@ extension SVMDebugCommand {
         func validate() throws {
             guard profiles.count == 2 else { throw ValidationError("give --profile exactly twice, e.g. --profile 6.12 --profile upstream") }
             for name in profiles where KernelProfile(named: name) == nil {
-                throw ValidationError("unknown profile '\(name)' (known: \(KernelProfile.all.map(\.name).joined(separator: ", ")))")
+                throw ValidationError("unknown profile '\(name)' (known: \(KernelProfile.selectable.map(\.name).joined(separator: ", ")))")
             }
         }
 

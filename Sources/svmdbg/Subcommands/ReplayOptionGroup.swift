@@ -5,7 +5,7 @@ import Replay
 /// `--profile`, `--host` and `--guest`: shared by every subcommand that replays a trace.
 struct ReplayOptionGroup: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "Kernel profile the model predicts: \(KernelProfile.all.map(\.name).joined(separator: ", ")).",
+        "Kernel profile the model predicts: \(KernelProfile.selectable.map(\.name).joined(separator: ", ")).",
         valueName: "PROFILE"))
     var profile: String = "6.12"
 
@@ -25,7 +25,7 @@ struct ReplayOptionGroup: ParsableArguments {
 
     func validate() throws {
         guard KernelProfile(named: profile) != nil else {
-            throw ValidationError("unknown profile '\(profile)' (known: \(KernelProfile.all.map(\.name).joined(separator: ", ")))")
+            throw ValidationError("unknown profile '\(profile)' (known: \(KernelProfile.selectable.map(\.name).joined(separator: ", ")))")
         }
         _ = try hostFacts()
         _ = try guestFacts()

@@ -80,7 +80,7 @@ echo 0 > $P/tracing_on
 mkfifo $W/l1p.in $W/l1p.out
 echo "svmlab-init: starting L1 (QEMU -enable-kvm -cpu $L1_CPU)" > /dev/console
 timeout -s KILL $L1_LIMIT qemu-system-x86_64 -enable-kvm -cpu "$L1_CPU" -smp $L1_SMP -machine pc -m 256M \
-	-nodefaults -display none -no-reboot -L /usr/share/qemu \
+	-nodefaults -display none -no-reboot -name kok-l1,debug-threads=on -L /usr/share/qemu \
 	-kernel /l1/bzImage -initrd /l1/initrd.gz \
 	-append "console=ttyS0 loglevel=4 panic=-1 $L1_APPEND" \
 	-serial file:$W/l1-console.log -chardev pipe,id=ctl,path=$W/l1p -serial chardev:ctl \

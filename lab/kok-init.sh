@@ -5,7 +5,7 @@
 # every tracer of today's lab (tracefs trace, trace_pipe of instance "pipe", perf record),
 # on "end NAME" it stops them, runs trace-cmd extract and sends every artifact base64-framed
 # to the virtio-serial port "lab" (the second UART is the fallback); lab/run-kok splits them.
-# L1's own artifacts (its kvm:* trace ...) are forwarded as one framed stream, l1-stream.txt.
+# L1's own artifacts (its kvm:* trace ...) are forwarded as they come, framed the same way.
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
@@ -20,13 +20,14 @@ for d in /sys/class/virtio-ports/*; do
 	[ -f "$d/name" ] && [ "$(cat "$d/name")" = lab ] && OUT=/dev/$(basename "$d")
 done
 [ "$OUT" = /dev/ttyS1 ] && stty -F $OUT raw -echo 2>/dev/null
+exec 5> $OUT  # a virtio port opens once: every write to the host goes through fd 5
 T=/sys/kernel/tracing
 P=$T/instances/pipe
 W=/tmp/w
 mkdir -p $W
 
 emit() { # emit NAME FILE
-	{ echo "=====SVMLAB-BEGIN $1====="; base64 "$2"; echo "=====SVMLAB-END $1====="; } > $OUT
+	{ echo "=====SVMLAB-BEGIN $1====="; base64 "$2"; echo "=====SVMLAB-END $1====="; } >&5
 }
 
 echo "svmlab-init: loading modules" > /dev/console
@@ -88,10 +89,48 @@ timeout -s KILL $L1_LIMIT qemu-system-x86_64 -enable-kvm -cpu "$L1_CPU" -smp $L1
 qemu_pid=$!
 exec 3< $W/l1p.out
 exec 4> $W/l1p.in
-: > $W/l1-stream.txt
-name="" perf_pid="" pipe_pid=""
-statuses=""
-while read -r line <&3; do
+
+name="" perf_pid="" pipe_pid="" active=0 hung=0
+stop_and_emit() { # stop_and_emit: stop L0's tracers, send the scenario's L0 artifacts
+	t1=$(date +%s)
+	echo 0 > $T/tracing_on; echo 0 > $P/tracing_on
+	touch $W/stop
+	perf_rc=none
+	if [ -n "$perf_pid" ]; then wait $perf_pid; perf_rc=$?; perf_pid=""; fi
+	sleep 0.3
+	kill $pipe_pid 2>/dev/null
+	wait $pipe_pid 2>/dev/null
+	cp $T/trace $s.trace
+	( cd $W && trace-cmd extract -o $s.dat > $s.tc.err 2>&1 )
+	tc_rc=$?
+	emit $name.trace $s.trace
+	emit $name.pipe $s.pipe
+	[ -f $s.dat ] && emit $name.dat $s.dat
+	[ -f $s.perf.data ] && emit $name.perf.data $s.perf.data
+	{
+		echo "== $name: L0 window seconds=$((t1 - t0)), perf record rc=$perf_rc, trace-cmd extract rc=$tc_rc, trace lines=$(wc -l < $s.trace)"
+		sed 's/^/  perf: /' $s.perf.err 2>/dev/null
+		grep -v '^CPU[0-9]* data recorded' $s.tc.err 2>/dev/null | sed 's/^/  trace-cmd: /'
+	} > $s.log
+	emit $name.log $s.log
+	echo "=====SVMLAB-STATUS $name seconds=$((t1 - t0))=====" >&5
+	rm -f $s.*
+	active=0
+}
+# L1's own artifacts (framed like ours) go straight through to the host; a scenario whose end
+# L1 does not report within SCN_LIMIT seconds (a hung L1) is stopped, sent, and ends the run.
+while :; do
+	if ! read -t 10 -r line <&3; then
+		kill -0 $qemu_pid 2>/dev/null || break
+		if [ $active = 1 ] && [ $(( $(date +%s) - t0 )) -gt $SCN_LIMIT ]; then
+			echo "svmlab-init: L1 did not end $name within ${SCN_LIMIT}s: stopping it" > /dev/console
+			stop_and_emit
+			hung=1
+			kill -9 $qemu_pid
+			break
+		fi
+		continue
+	fi
 	case "$line" in
 	=====KOK-CTL\ ready\ *)
 		name=${line#=====KOK-CTL ready }; name=${name%%=*}
@@ -107,53 +146,31 @@ while read -r line <&3; do
 			perf record -q -e 'kvm:*' -a -o $s.perf.data -- \
 				sh -c "while [ ! -e $W/stop ]; do sleep 0.1; done" 2> $s.perf.err &
 			perf_pid=$!
-			sleep 1
+			sleep 0.5
 		fi
 		echo 1 > $P/tracing_on; echo 1 > $T/tracing_on
 		t0=$(date +%s)
+		active=1
 		echo go >&4
 		;;
 	=====KOK-CTL\ end\ *)
-		t1=$(date +%s)
-		echo 0 > $T/tracing_on; echo 0 > $P/tracing_on
-		touch $W/stop
-		perf_rc=none
-		if [ -n "$perf_pid" ]; then wait $perf_pid; perf_rc=$?; perf_pid=""; fi
-		sleep 0.3
-		kill $pipe_pid 2>/dev/null
-		wait $pipe_pid 2>/dev/null
-		cp $T/trace $s.trace
-		( cd $W && trace-cmd extract -o $s.dat > $s.tc.err 2>&1 )
-		tc_rc=$?
-		emit $name.trace $s.trace
-		emit $name.pipe $s.pipe
-		[ -f $s.dat ] && emit $name.dat $s.dat
-		[ -f $s.perf.data ] && emit $name.perf.data $s.perf.data
-		{
-			echo "== $name: L0 window seconds=$((t1 - t0)), perf record rc=$perf_rc, trace-cmd extract rc=$tc_rc, trace lines=$(wc -l < $s.trace)"
-			sed 's/^/  perf: /' $s.perf.err 2>/dev/null
-			grep -v '^CPU[0-9]* data recorded' $s.tc.err 2>/dev/null | sed 's/^/  trace-cmd: /'
-		} > $s.log
-		emit $name.log $s.log
-		echo "=====SVMLAB-STATUS $name seconds=$((t1 - t0))=====" > $OUT
-		rm -f $s.*
+		stop_and_emit
 		echo go >&4
 		;;
 	=====KOK-CTL\ finished=====*)
 		break
 		;;
 	*)
-		printf '%s\n' "$line" >> $W/l1-stream.txt
+		printf '%s\n' "$line" >&5
 		;;
 	esac
 done
 wait $qemu_pid
-echo "l1 qemu exit status $?" >> $W/l1-qemu.out
-emit l1-stream.txt $W/l1-stream.txt
+echo "l1 qemu exit status $? (hung=$hung)" >> $W/l1-qemu.out
 emit l1-console.log $W/l1-console.log
 emit l1-qemu.out $W/l1-qemu.out
 dmesg > $W/dmesg.txt
 emit dmesg.txt $W/dmesg.txt
-echo "=====SVMLAB-FINISHED=====" > $OUT
+echo "=====SVMLAB-FINISHED=====" >&5
 sync
 poweroff -f

@@ -15,6 +15,18 @@ mount -t tmpfs tmpfs /tmp
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 . /lab/config
+echo "svmlab-init: loading modules" > /dev/console
+W=/tmp/w
+mkdir -p $W
+for m in $MODULES; do
+	args=""
+	[ "$m" = kvm-amd ] && args="nested=1"
+	if ! insmod /lib/lab-modules/$m.ko $args 2> $W/insmod.err; then
+		echo "insmod $m failed: $(cat $W/insmod.err)" >> $W/tools.txt
+	fi
+done
+# virtio-serial (modular on 6.1): give its port a moment to appear
+for i in 1 2 3 4 5 6 7 8 9 10; do ls /sys/class/virtio-ports/*/name > /dev/null 2>&1 && break; sleep 0.2; done
 OUT=/dev/ttyS1
 for d in /sys/class/virtio-ports/*; do
 	[ -f "$d/name" ] && [ "$(cat "$d/name")" = lab ] && OUT=/dev/$(basename "$d")
@@ -30,14 +42,6 @@ emit() { # emit NAME FILE
 	{ echo "=====SVMLAB-BEGIN $1====="; base64 "$2"; echo "=====SVMLAB-END $1====="; } >&5
 }
 
-echo "svmlab-init: loading modules" > /dev/console
-for m in $MODULES; do
-	args=""
-	[ "$m" = kvm-amd ] && args="nested=1"
-	if ! insmod /lib/lab-modules/$m.ko $args 2> $W/insmod.err; then
-		echo "insmod $m failed: $(cat $W/insmod.err)" >> $W/tools.txt
-	fi
-done
 {
 	echo "uname: $(uname -a)"
 	echo "cmdline: $(cat /proc/cmdline)"

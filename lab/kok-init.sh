@@ -145,12 +145,14 @@ while :; do
 		echo 1 > $T/events/kvm/enable; echo 1 > $P/events/kvm/enable
 		cat $P/trace_pipe > $s.pipe &
 		pipe_pid=$!
-		rm -f $W/stop
+		rm -f $W/stop $W/perf-ready
 		if [ "$PERF" = 1 ]; then
-			perf record -q -e 'kvm:*' -a -o $s.perf.data -- \
-				sh -c "while [ ! -e $W/stop ]; do sleep 0.1; done" 2> $s.perf.err &
+			# perf enables its events before it starts the workload: the workload's first
+			# step says perf records; a large buffer keeps it from losing events.
+			perf record -q -m 2048 -e 'kvm:*' -a -o $s.perf.data -- \
+				sh -c "touch $W/perf-ready; while [ ! -e $W/stop ]; do sleep 0.1; done" 2> $s.perf.err &
 			perf_pid=$!
-			sleep 0.5
+			for i in $(seq 1 300); do [ -e $W/perf-ready ] && break; sleep 0.1; done
 		fi
 		echo 1 > $P/tracing_on; echo 1 > $T/tracing_on
 		t0=$(date +%s)

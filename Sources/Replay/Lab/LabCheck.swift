@@ -230,7 +230,12 @@ public enum LabCheck {
             return LabFormReport(form: form, file: path, error: "kernel '\(manifest.kernel ?? "?")' matches no profile; give --profile")
         }
         let result = Replayer(trace: trace, options: replayOptions).run()
-        var report = LabFormReport(form: form, file: path, result: result, manifest: manifest, run: run)
+        var l1Trace: Result<L1TraceComparison, LabInputError>?
+        if let file = manifest.l1TraceFile {
+            let l1Path = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(file).path
+            l1Trace = loadL1Trace(path: l1Path).map { L1TraceComparison(l0: trace, l1: $0) }
+        }
+        var report = LabFormReport(form: form, file: path, result: result, manifest: manifest, run: run, l1Trace: l1Trace)
         var facts = options.facts
         if let factsPath {
             do {
@@ -242,6 +247,21 @@ public enum LabCheck {
         }
         if !facts.isEmpty { report.addFacts(LabFactsComparison(baseline: result, facts: facts)) }
         return report
+    }
+
+    /// L1's own `kvm:*` trace of a KVM-on-KVM run (plain, or `.xz`/`.gz` next to it).
+    static func loadL1Trace(path: String) -> Result<LoadedTrace, LabInputError> {
+        let candidates = [path] + LabForm.compressedSuffixes.map { "\(path).\($0)" }
+        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            return .failure(LabInputError(file: path, problem: "L1's trace is missing (manifest observed.l1_trace)"))
+        }
+        do {
+            return .success(try TraceLoader.load(path: found))
+        } catch let error as TraceLoadError {
+            return .failure(LabInputError(file: found, problem: "cannot load L1's trace: \(error.problem)"))
+        } catch {
+            return .failure(LabInputError(file: found, problem: "cannot load L1's trace: \(error)"))
+        }
     }
 
     /// The replay options for a scenario: the manifest's configuration under the overrides;

@@ -30,6 +30,9 @@ public struct LabManifest: Sendable, Equatable {
     public var result: String?
     /// L1's log of #VMEXITs it received, in order.
     public var l1Log: [L1LogEntry]
+    /// KVM-on-KVM runs (`l1.mode` = `kvm`): L1's own `kvm:*` trace file
+    /// (`observed.l1_trace`), relative to the manifest's folder; `nil` for the own-L1 lab.
+    public var l1TraceFile: String?
 
     /// CPUID Fn8000_000A_EDX bit 7, DecodeAssists (AMD APM vol. 3, appendix E.4.9
     /// "Function 8000_000Ah—SVM Features").
@@ -76,7 +79,8 @@ public struct LabManifest: Sendable, Equatable {
             qemuCPU: l0["qemu_cpu"] as? String,
             guestMaxPhysAddr: number(guestCPUID?["maxphyaddr"]).map { Int($0) },
             result: observed["result"] as? String,
-            l1Log: L1LogEntry.log(from: events))
+            l1Log: L1LogEntry.log(from: events),
+            l1TraceFile: observed["l1_trace"] as? String)
     }
 
     /// The kernel profile for ``kernel``: the shipped profile whose name is the release's

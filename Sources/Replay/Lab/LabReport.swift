@@ -90,6 +90,9 @@ public struct LabFormReport: Sendable {
     /// The #VMEXITs the trace shows reaching L1 against L1's log; `nil` when the trace
     /// could not be replayed.
     public var l1Log: L1LogComparison?
+    /// KVM-on-KVM runs: L0's reflections against L1's own trace, per L1 vCPU; `nil` for the
+    /// own-L1 lab (whose L1 log is ``l1Log``).
+    public var l1Trace: L1TraceComparison?
     /// The reason the L1 log differs, when the tool can name one.
     public var l1LogExplainedBy: String?
     /// Why the trace could not be replayed.
@@ -126,7 +129,7 @@ public struct LabFormReport: Sendable {
     /// Judges one replayed trace of a scenario: mismatches, undetermined exits, and the L1
     /// log comparison against `manifest`. `run` is the scenario's `run.json` entry.
     public init(form: LabForm, file: String, result: ReplayResult, manifest: LabManifest,
-                run: LabRunRecord.Scenario? = nil) {
+                run: LabRunRecord.Scenario? = nil, l1Trace: Result<L1TraceComparison, LabInputError>? = nil) {
         let summary = result.summary
         self.form = form
         self.file = file
@@ -180,6 +183,38 @@ public struct LabFormReport: Sendable {
         }
 
         endingLoop = Self.endingLoop(of: result.exits)
+        switch l1Trace {
+        case .success(let comparison)?:
+            // KVM on KVM: L1 is a real hypervisor; its own trace is the L1 view.
+            self.l1Trace = comparison
+            l1Log = nil
+            l1LogExplainedBy = nil
+            if !comparison.isEqual {
+                let head = "L0's reflections " + comparison.summary
+                if let gap = firstGap {
+                    l1LogExplainedBy = "the trace has a gap at line \(gap): #VMEXITs after it may be missing"
+                    findings.append(LabFinding(.explained, head + " — " + l1LogExplainedBy!))
+                } else if hasUnlistedGaps {
+                    l1LogExplainedBy = "the trace lost events: #VMEXITs may be missing"
+                    findings.append(LabFinding(.explained, head + " — " + l1LogExplainedBy!))
+                } else {
+                    findings.append(LabFinding(.fail, head))
+                }
+            }
+            self.findings = findings
+            status = findings.map(\.status).max() ?? .ok
+            return
+        case .failure(let error)?:
+            self.l1Trace = nil
+            l1Log = nil
+            l1LogExplainedBy = nil
+            findings.append(LabFinding(.fail, "\(error.file): \(error.problem)"))
+            self.findings = findings
+            status = .fail
+            return
+        case nil:
+            self.l1Trace = nil
+        }
         let comparison = L1LogComparison(manifest: manifest, result: result)
         l1Log = comparison
         l1LogExplainedBy = nil
@@ -209,6 +244,7 @@ public struct LabFormReport: Sendable {
         mismatches = []
         undeterminedExits = []
         l1Log = nil
+        l1Trace = nil
         l1LogExplainedBy = nil
         endingLoop = nil
         findings = [LabFinding(.fail, error)]
@@ -375,6 +411,9 @@ public struct LabCheckSummary: Sendable, Equatable, Codable {
                 undetermined += form.undetermined
                 if let log = form.l1Log {
                     if log.isEqual { l1LogEqual += 1 } else { l1LogDiffer += 1 }
+                }
+                if let trace = form.l1Trace {
+                    if trace.isEqual { l1LogEqual += 1 } else { l1LogDiffer += 1 }
                 }
             }
         }

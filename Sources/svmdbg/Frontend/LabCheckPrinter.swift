@@ -48,7 +48,11 @@ enum LabCheckPrinter {
             // A row's status also counts the scenario's own findings (run.json, an unfinished L1).
             let scenarioStatus = scenario.findings.map(\.status).max() ?? .ok
             for form in scenario.forms {
-                let log = form.l1Log.map { log in log.firstDivergence.map { "differs at #VMEXIT \($0.index + 1)" } ?? log.summary } ?? "-"
+                var log = form.l1Log.map { log in log.firstDivergence.map { "differs at #VMEXIT \($0.index + 1)" } ?? log.summary } ?? "-"
+                if let trace = form.l1Trace {
+                    let perCPU = trace.vcpus.map { "\($0.l0.count)" }.joined(separator: "+")
+                    log = trace.isEqual ? "L1 trace equal (\(perCPU.isEmpty ? "0" : perCPU))" : "L1 trace differs"
+                }
                 out += row([
                     scenario.scenario, form.form.rawValue, max(form.status, scenarioStatus).rawValue, "\(form.exits)", "\(form.match)",
                     "\(form.consistent)", "\(form.mismatch)", "\(form.undetermined)", log,
@@ -183,7 +187,7 @@ enum LabCheckPrinter {
         enum CodingKeys: String, CodingKey {
             case form, file, status, exits, match, mismatch, undetermined, synthesized, mismatches, error, findings
             case decided, consistent, facts
-            case gapLines = "gap_lines", undeterminedExits = "undetermined_exits", l1Log = "l1_log"
+            case gapLines = "gap_lines", undeterminedExits = "undetermined_exits", l1Log = "l1_log", l1Trace = "l1_trace"
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -203,8 +207,39 @@ enum LabCheckPrinter {
             try container.encode(report.mismatches, forKey: .mismatches)
             try container.encode(report.undeterminedExits, forKey: .undeterminedExits)
             try container.encode(report.l1Log.map { LogDocument(comparison: $0, explainedBy: report.l1LogExplainedBy) }, forKey: .l1Log)
+            if let trace = report.l1Trace {
+                try container.encode(TraceDocument(comparison: trace), forKey: .l1Trace)
+            }
             try container.encode(report.error, forKey: .error)
             try container.encode(report.findings, forKey: .findings)
+        }
+    }
+
+    /// KVM-on-KVM runs: L0's reflections against L1's own trace, per L1 CPU.
+    private struct TraceDocument: Encodable {
+        var comparison: L1TraceComparison
+
+        enum CodingKeys: String, CodingKey { case equal, summary, vcpus, unpaired = "unpaired_l0_threads" }
+        enum VCPUKeys: String, CodingKey {
+            case cpu, reflected = "l0_reflections", seen = "l1_exits", l0Thread = "l0_thread"
+            case divergence = "first_divergence", differences
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(comparison.isEqual, forKey: .equal)
+            try container.encode(comparison.summary, forKey: .summary)
+            try container.encode(comparison.unpairedL0Threads, forKey: .unpaired)
+            var list = container.nestedUnkeyedContainer(forKey: .vcpus)
+            for vcpu in comparison.vcpus {
+                var item = list.nestedContainer(keyedBy: VCPUKeys.self)
+                try item.encode(vcpu.cpu, forKey: .cpu)
+                try item.encode(vcpu.l0Thread, forKey: .l0Thread)
+                try item.encode(vcpu.l0.count, forKey: .reflected)
+                try item.encode(vcpu.l1.count, forKey: .seen)
+                try item.encode(vcpu.firstDivergence?.index, forKey: .divergence)
+                try item.encode(vcpu.firstDivergence?.differences ?? [], forKey: .differences)
+            }
         }
     }
 

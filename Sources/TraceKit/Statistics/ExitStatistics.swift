@@ -146,9 +146,12 @@ public struct ExitStatistics: Sendable, Hashable {
                     // Undecodable payload: no reason to table it under; see `unreadableExits`.
                     continue
                 }
-                pending[pid] = Pending(reason: exit.exitReason, timestamp: entry.timestampValue, level: nil)
+                pending[pid] = Pending(reason: exit.exitReason,
+                                       timestamp: entry.isUntimed ? Self.untimedMarker : entry.timestampValue, level: nil)
             } else if entryIDs.contains(entry.nameID), let open = pending.removeValue(forKey: pid) {
-                finish(pid, open, duration: entry.timestampValue - open.timestamp)
+                // An event that printed no timestamp (a pasted excerpt) cannot time its exit.
+                let timed = !entry.isUntimed && open.timestamp != Self.untimedMarker
+                finish(pid, open, duration: timed ? entry.timestampValue - open.timestamp : nil)
             }
         }
         for (pid, open) in pending { finish(pid, open, duration: nil) }
@@ -175,6 +178,9 @@ public struct ExitStatistics: Sendable, Hashable {
         self.totalExits = total
         self.unit = unit
     }
+
+    /// Stands for "no timestamp" in the pending-exit table.
+    private static let untimedMarker = Int64.min
 
     /// Exits whose payload could not be decoded (counted in ``totalExits`` but in no row).
     public var unreadableExits: Int { totalExits - rows.reduce(0) { $0 + $1.count } }

@@ -1,17 +1,30 @@
 extension LoadedTrace {
+    /// Lines from which a text with very few event lines counts as a document, not a trace.
+    static let documentLineThreshold = 100
+
     /// Why this input is not a trace at all, or nil when it is one (even one with bad lines).
     ///
     /// A trace with no events is still a trace when every line is a header, comment or
     /// blank (an empty capture). An input that is empty, or that has no event and at least
     /// one unreadable line (binary junk, a mail, a log of something else, a trace in a
     /// layout forced wrongly), is not: the one-line reason names the first bad line.
-    /// Frontends treat such input as unusable (`svmdbg` exits with 2).
+    /// Frontends treat such input as unusable (`svmdbg` exits with 2). So is a long text
+    /// (``documentLineThreshold`` lines or more) with fewer than one event line per 20
+    /// unreadable lines: a document that quotes a few trace lines, such as a README.
     public var unusableReason: String? {
         let lines = lineAccounting
         if lines.read == 0 { return "is empty (no lines)" }
-        guard lines.events == 0, lines.unreadable > 0 else { return nil }
         let what = format == .traceDat ? "readable trace.dat" : "\(format) trace"
-        var reason = "is not a \(what): no event line, \(lines.unreadable) of \(lines.read) lines unreadable"
+        var reason: String
+        if lines.events == 0, lines.unreadable > 0 {
+            reason = "is not a \(what): no event line, \(lines.unreadable) of \(lines.read) lines unreadable"
+        } else if lines.read >= Self.documentLineThreshold, lines.events * 20 < lines.unreadable {
+            // A document quoting a few trace lines (a README, a mail thread), not a trace or
+            // an excerpt: pasted excerpts are short or mostly events.
+            reason = "is not a \(what): only \(lines.events) event lines among \(lines.unreadable) unreadable lines of \(lines.read)"
+        } else {
+            return nil
+        }
         if let first = diagnostics.first {
             reason += " (line \(first.line): \(first.kind.rawValue): \(first.message))"
         }

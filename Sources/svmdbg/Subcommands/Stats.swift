@@ -27,8 +27,15 @@ extension SVMDebugCommand {
                           "timeUnit": "ns"|"ticks",
                           "rows": [{"level": "L1"|"L2"|"unknown", "reason", "code": "0x…",
                                     "count", "sharePercent", "timed",
-                                    "min", "mean", "max"}]}   times null when untimed
+                                    "min", "mean", "max", "timePercent", "stddev",
+                                    "meanErrorPercent", "totalTime"}]}   times null when untimed
               threads    (with --per-vcpu) [{"pid", "vcpu", "comm", "exits", "rows"}]
+              readerNotes (when present) how pasted/option layouts were read
+              vmx        (when an Intel VMX trace) why; exits are then only counted
+              exitsByPrintedReason (when some kvm_exit payloads were not decoded)
+            Time% is the row's share of all timed exit time, Stddev the sample standard \
+            deviation, ±mean perf kvm stat's "( +- x% )" (standard error of the mean). \
+            --sort orders rows like perf kvm stat report --key.
             See docs/stats.md.
 
             Exit status: 0 on success; 2 when TRACE is unusable (missing, a directory, \
@@ -44,9 +51,17 @@ extension SVMDebugCommand {
         @Flag(help: "Print JSON instead of text.")
         var json = false
 
+        @Option(help: ArgumentHelp(
+            "Order of the exit rows, largest first: count, time (total), max, min, mean (perf kvm stat's sample, time, max_t, min_t, mean_t also work).",
+            valueName: "KEY"))
+        var sort: String = "count"
+
         func run() throws {
             let trace = try input.load()
-            let report = StatsReport(trace: trace, perVCPU: perVCPU)
+            guard let order = StatsReport.Sort(perfOrOwn: sort) else {
+                throw ValidationError("--sort must be one of count, time, max, min, mean (or sample, max_t, min_t, mean_t)")
+            }
+            let report = StatsReport(trace: trace, perVCPU: perVCPU, sort: order)
             if json {
                 StandardOutput.json(try report.json(), terminator: "")
             } else {

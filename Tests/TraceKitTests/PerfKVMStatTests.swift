@@ -27,8 +27,9 @@ import Testing
         process.executableURL = URL(fileURLWithPath: perf)
         process.arguments = ["kvm", "-i", path, "stat", "report", "--event=vmexit"]
         let output = Pipe()
+        // perf kvm stat report prints its table on stderr when stdout is not a terminal.
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        process.standardError = output
         try process.run()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()

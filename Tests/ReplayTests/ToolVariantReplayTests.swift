@@ -84,7 +84,8 @@ import TraceKit
 
     @Test("SVM excerpts: every kvm_exit gets a verdict", arguments: [
         ("svm-rsm-smm-quoted.txt", 3), ("svm-rsm-smm-patch.txt", 3), ("svm-vmrun-event-inj-migration.txt", 1),
-        ("svm-smm-test-cpuid.txt", 2),
+        ("svm-smm-test-cpuid.txt", 2), ("svm-gp-loop-two-blocks.txt", 6),
+        ("svm-npf-three-vcpus-wrapped.txt", 3), ("svm-npf-bugzilla-quoted-printable.txt", 2),
     ])
     func excerptVerdicts(file: String, exits: Int) throws {
         let trace = try TraceLoader.load(path: RepositoryPaths.trace("excerpts/\(file)").path)

@@ -166,6 +166,7 @@ struct Indexer {
         /// A line holding only an event prefix (`comm-pid [cpu] flags ts:`), its payload on the next line.
         var dangling: (start: Int, line: Int, message: String)?
         var deltaClock: Int64 = 0
+        var integerNanoseconds = 0
         /// Lines before this offset were already joined to an event (read ahead).
         var joinedThrough = 0
 
@@ -193,6 +194,7 @@ struct Indexer {
             }
             // trace-cmd report prints nanoseconds as an integer with --raw-ts.
             if isCounter, timing != .integerNanoseconds { return (value, IndexEntry.counterFlag) }
+            if isCounter { integerNanoseconds += 1 }
             return (value, 0)
         }
         /// Appends an event read by ``FlexibleLine`` from `start..<end`.
@@ -518,7 +520,7 @@ struct Indexer {
         case .deltas:
             readerNotes.append("timestamps are deltas (perf script --deltatime): absolute times rebuilt by summing them from 0; each printed delta is rounded down to the printed precision, so times drift by up to that much per event (use --ns, or no --deltatime, for exact times)")
         case .integerNanoseconds:
-            if entries.contains(where: { !$0.isUntimed }) {
+            if integerNanoseconds > 0 {
                 readerNotes.append("integer timestamps read as nanoseconds (trace-cmd report --raw-ts)")
             }
         case .absolute:

@@ -34,6 +34,9 @@ struct FlexibleLine {
         case columnStripped = "event and payload only (columns stripped)"
     }
 
+    /// `=`: a quoted-printable soft line break when it ends a physical line of a joined event.
+    static let equalsSign: UInt8 = 0x3d
+
     /// Longest physical line the slow reader looks at (pasted events are far shorter; a
     /// 10 MB garbage line must not be copied and rescanned).
     static let maximumLength = 16 << 10
@@ -90,6 +93,7 @@ struct FlexibleLine {
         var anyQuoted = false
         var lineStart = start
         var first = true
+        var softBreak = false
         while lineStart <= end {
             var lineEnd = lineStart
             while lineEnd < end, base[lineEnd] != ASCII.newline { lineEnd += 1 }
@@ -98,9 +102,14 @@ struct FlexibleLine {
             var (content, quoted) = contentStart(base, lineStart, contentEnd)
             anyQuoted = anyQuoted || quoted
             if !first {
-                while content < contentEnd, base[content] == ASCII.space || base[content] == ASCII.tab { content += 1 }
-                while let last = out.last, last == ASCII.space { out.removeLast() }
-                out.append(ASCII.space)
+                if softBreak {
+                    // Quoted-printable soft line break (`=` at the end): the text goes on unbroken.
+                    out.removeLast()
+                } else {
+                    while content < contentEnd, base[content] == ASCII.space || base[content] == ASCII.tab { content += 1 }
+                    while let last = out.last, last == ASCII.space { out.removeLast() }
+                    out.append(ASCII.space)
+                }
             }
             var index = content
             while index < contentEnd {
@@ -109,6 +118,7 @@ struct FlexibleLine {
                 index += 1
             }
             first = false
+            softBreak = contentEnd > lineStart && base[contentEnd - 1] == Self.equalsSign
             if lineEnd >= end { break }
             lineStart = lineEnd + 1
         }

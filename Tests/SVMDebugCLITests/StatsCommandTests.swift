@@ -66,7 +66,7 @@ import Testing
         #expect(lines.contains("Lines: 93 read, 75 understood, 6 raw, 0 unreadable, 12 metadata"))
         #expect(lines.contains("Diagnostics: 0"))
         #expect(lines.contains { $0.hasPrefix("  kvm_exit ") && $0.hasSuffix(" 17") })
-        #expect(lines.contains("L2      hlt           0x78               1    5.88%     628.000     628.000     628.000        0"))
+        #expect(lines.contains("L2      hlt           0x78               1    5.88%    3.84%     628.000     628.000     628.000           -    0.00%        0"))
         #expect(lines.contains("  L1 15, L2 2"))
     }
 }

@@ -201,7 +201,8 @@ private func expectAccountingAddsUp(_ trace: LoadedTrace, _ comment: Comment? = 
         // Whatever is not read as an event is accounted for as unreadable, with a diagnostic.
         #expect(trace.lineAccounting.unreadable == trace.diagnosticCountsByKind.values.reduce(0, +)
             - trace.diagnosticCountsByKind[.unrecognizedPayload, default: 0] - trace.diagnosticCountsByKind[.truncatedLine, default: 0]
-            - trace.diagnosticCountsByKind[.missingField, default: 0] - trace.diagnosticCountsByKind[.failedToParse, default: 0])
+            - trace.diagnosticCountsByKind[.missingField, default: 0] - trace.diagnosticCountsByKind[.failedToParse, default: 0]
+            - trace.diagnosticCountsByKind[.joinedLine, default: 0])
         #expect(trace.lineAccounting.events + trace.lineAccounting.unreadable + trace.lineAccounting.metadata == 93)
     }
 
@@ -227,7 +228,11 @@ private func expectAccountingAddsUp(_ trace: LoadedTrace, _ comment: Comment? = 
         #expect(trace.lineAccounting.read == wrapped.count)
         #expect(eventHeads > 60)
         #expect(trace.count == eventHeads)
-        #expect(trace.lineAccounting.unreadable == continuations + (81 - eventHeads))
+        // Continuations that make their event read as one are joined back (and reported);
+        // the others stay unreadable.
+        let joined = trace.diagnosticCountsByKind[.joinedLine, default: 0]
+        #expect(joined > 0)
+        #expect(trace.lineAccounting.unreadable + joined == continuations + (81 - eventHeads))
         #expect(trace.diagnosticCountsByKind[.continuationLine, default: 0]
             + trace.diagnosticCountsByKind[.unrecognizedLine, default: 0] == trace.lineAccounting.unreadable)
     }

@@ -82,6 +82,11 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
                 let trace = try TraceLoader.load(path: path, format: format) { progress in
                     session.report(done: progress.bytesScanned / 2, total: progress.totalBytes)
                 }
+                // Not a trace at all (a README opened by mistake): the message `check` gives.
+                if let reason = trace.unusableReason {
+                    session.fail("\(trace.source): \(reason)")
+                    return
+                }
                 session.replay(trace, options: options)
             } catch let error as TraceLoadError {
                 session.fail("\(error.file): \(error.problem)")

@@ -11,7 +11,7 @@ struct IndexEntry: Sendable, Hashable {
     var lineNumber: UInt32
     /// Thread id.
     var pid: Int32
-    /// Line length in the low 30 bits, flags in the top two.
+    /// Line length in the low 28 bits, flags in the top four.
     var lengthAndFlags: UInt32
     /// CPU number.
     var cpu: UInt16
@@ -22,13 +22,22 @@ struct IndexEntry: Sendable, Hashable {
     static let counterFlag: UInt32 = 1 << 31
     /// Flag bit: the payload decoded into a typed value at load time.
     static let typedFlag: UInt32 = 1 << 30
+    /// Flag bit: the line needs ``FlexibleLine`` to be read (a pasted or option layout,
+    /// or a wrapped event joined back; the length then spans every joined line).
+    static let flexibleFlag: UInt32 = 1 << 29
+    /// Flag bit: the line printed no timestamp (the value is 0 and means nothing).
+    static let untimedFlag: UInt32 = 1 << 28
     /// Mask of the length bits.
-    static let lengthMask: UInt32 = (1 << 30) - 1
+    static let lengthMask: UInt32 = (1 << 28) - 1
 
     /// Line length in bytes (without newline).
     var length: Int { Int(lengthAndFlags & Self.lengthMask) }
     /// Whether the timestamp is a counter value.
     var isCounterTimestamp: Bool { lengthAndFlags & Self.counterFlag != 0 }
+    /// Whether the line is read by ``FlexibleLine``.
+    var isFlexible: Bool { lengthAndFlags & Self.flexibleFlag != 0 }
+    /// Whether the line printed no timestamp.
+    var isUntimed: Bool { lengthAndFlags & Self.untimedFlag != 0 }
     /// Whether the payload was typed at load time.
     var isTyped: Bool { lengthAndFlags & Self.typedFlag != 0 }
 

@@ -11,6 +11,8 @@ struct Indexer {
     /// trace-cmd report pads `name:` so payloads start 22 columns after the name
     /// (`trace-events.md` §1.2); names this long or longer get a single space.
     static let reportNameColumn = 21
+    /// `>`: mail quoting; a quoted line is read by the slow path (the `>` is not part of a comm).
+    static let quoteMark: UInt8 = 0x3e
     /// Lines sampled to detect the layout.
     static let detectionSampleLines = 400
 
@@ -26,7 +28,9 @@ struct Indexer {
         var indexer = Indexer()
         return text.withUnsafeBufferPointer { base in
             let (detected, style) = detect(base, forced: format)
-            return indexer.run(base, text: text, source: source, format: detected, style: style,
+            let timing = detectTiming(base, format: detected)
+            return indexer.run(base, text: text, source: source, format: detected, style: style, timing: timing,
+                               forcedLayout: format != nil && format != .traceDat,
                                compression: compression, datDiagnostics: datDiagnostics, progress: progress)
         }
     }
@@ -45,6 +49,8 @@ struct Indexer {
         var dashedWithFlags = 0
         var spaced = 0
         var padded = 0
+        var reportShapes = 0
+        var perfShapes = 0
         var lineStart = 0
         var lines = 0
         while lineStart < base.count, lines < detectionSampleLines {
@@ -64,15 +70,61 @@ struct Indexer {
                 case .spaced:
                     spaced += 1
                 }
+            } else if lineEnd - lineStart <= FlexibleLine.maximumLength,
+                      let flex = FlexibleLine.parse(base, start: lineStart, end: lineEnd) {
+                // Option layouts the fast reader refuses say which tool wrote them.
+                switch flex.shape {
+                case .timestampDiff, .gluedTimestamp, .latency: reportShapes += 1
+                case .perfPeriod, .perfNoThread: perfShapes += 1
+                case .columns: if flex.systemRange != nil { perfShapes += 1 } else if flex.pid != nil { dashed += 1 }
+                case .columnStripped: break
+                }
             }
             lineStart = lineEnd + 1
             lines += 1
         }
+        if perfShapes > 0, perfShapes + spaced > dashed + reportShapes { return (.perfScript, .spaced) }
+        if reportShapes > 0, reportShapes + dashed >= spaced { return (.traceCmdReport, .dashed) }
         if spaced > dashed { return (.perfScript, .spaced) }
         if reportHeader && !tracefsHeader { return (.traceCmdReport, .dashed) }
         if tracefsHeader || dashedWithFlags > 0 || dashed == 0 { return (.tracefs, .dashed) }
         // No header and no flags column: tracefs with irq-info off, or trace-cmd report.
         return padded * 2 > dashed ? (.traceCmdReport, .dashed) : (.tracefs, .dashed)
+    }
+
+    /// How printed timestamps relate to time.
+    enum Timing: Sendable, Hashable {
+        /// Absolute: `sec.fraction` nanoseconds, bare integers are counter ticks.
+        case absolute
+        /// `trace-cmd report` (`--raw-ts`): bare integers are nanoseconds.
+        case integerNanoseconds
+        /// `perf script --deltatime`: each value is the time since the previous event.
+        case deltas
+    }
+
+    /// Reads the timing of the first lines: `perf script --deltatime` prints values that
+    /// go up and down (an absolute clock never goes back in a merged trace).
+    static func detectTiming(_ base: UnsafeBufferPointer<UInt8>, format: TraceFormat) -> Timing {
+        if format == .traceCmdReport { return .integerNanoseconds }
+        guard format == .perfScript else { return .absolute }
+        var lineStart = 0
+        var lines = 0
+        var previous: Int64?
+        var pairs = 0
+        var decreases = 0
+        while lineStart < base.count, lines < detectionSampleLines {
+            let lineEnd = lineEndIndex(base, from: lineStart)
+            if let prefix = LinePrefix.parse(base, start: lineStart, end: lineEnd, style: .spaced), !prefix.isCounter {
+                if let previous {
+                    pairs += 1
+                    if prefix.timestampValue < previous { decreases += 1 }
+                }
+                previous = prefix.timestampValue
+            }
+            lineStart = lineEnd + 1
+            lines += 1
+        }
+        return pairs >= 3 && decreases * 4 >= pairs ? .deltas : .absolute
     }
 
     /// Index of the `\n` ending the line that starts at `start` (or the end of the text).
@@ -85,7 +137,7 @@ struct Indexer {
     }
 
     private mutating func run(_ base: UnsafeBufferPointer<UInt8>, text: TraceText, source: String, format: TraceFormat,
-                              style: LinePrefix.Style, compression: TraceCompression,
+                              style: LinePrefix.Style, timing: Timing, forcedLayout: Bool, compression: TraceCompression,
                               datDiagnostics: [TraceDatDiagnostic],
                               progress: (@Sendable (IndexProgress) -> Void)?) -> LoadedTrace {
         var accounting = LineAccounting()
@@ -102,13 +154,160 @@ struct Indexer {
         var nextProgress = Self.progressInterval
         var gaps: [EventNumber] = []
         var current: ThreadSummary?
+        // Slow-path state (pasted excerpts, option layouts); untouched by well-formed lines.
+        var shapes: [FlexibleLine.Shape: Int] = [:]
+        var quotedLines = 0
+        var joinedLines = 0
+        var pseudoPIDs: [String: Int32] = [:]
+        /// The last event, while a wrapped continuation could still be joined to it.
+        var joinTarget: (entry: Int, start: Int, column: Int, kind: KnownEvent?)?
+        /// Its "payload in no known format" diagnostic, held until the next line decides.
+        var heldPayloadNote: (line: Int, kind: Diagnostic.Kind, message: String)?
+        /// A line holding only an event prefix (`comm-pid [cpu] flags ts:`), its payload on the next line.
+        var dangling: (start: Int, line: Int, message: String)?
+        var deltaClock: Int64 = 0
+        var integerNanoseconds = 0
+        /// Lines before this offset were already joined to an event (read ahead).
+        var joinedThrough = 0
 
-        func note(_ kind: Diagnostic.Kind, _ message: String) {
+        func note(_ kind: Diagnostic.Kind, _ message: String, line: Int? = nil) {
             diagnosticTotal += 1
             diagnosticsByKind[kind, default: 0] += 1
             if diagnostics.count < Self.storedDiagnosticLimit {
-                diagnostics.append(Diagnostic(file: source, line: lineNumber, kind: kind, message: message))
+                diagnostics.append(Diagnostic(file: source, line: line ?? lineNumber, kind: kind, message: message))
             }
+        }
+        func flushHeld() {
+            if let held = heldPayloadNote { note(held.kind, held.message, line: held.line) }
+            heldPayloadNote = nil
+            if let pending = dangling {
+                accounting.unreadable += 1
+                note(.unrecognizedLine, pending.message, line: pending.line)
+            }
+            dangling = nil
+        }
+        func timestamp(_ value: Int64, isCounter: Bool) -> (Int64, UInt32) {
+            var value = value
+            if timing == .deltas {
+                deltaClock += value
+                value = deltaClock
+            }
+            // trace-cmd report prints nanoseconds as an integer with --raw-ts.
+            if isCounter, timing != .integerNanoseconds { return (value, IndexEntry.counterFlag) }
+            if isCounter { integerNanoseconds += 1 }
+            return (value, 0)
+        }
+        /// Appends an event read by ``FlexibleLine`` from `start..<end`.
+        func addFlexible(_ flex: FlexibleLine, start: Int, end: Int, line: Int) {
+            flex.bytes.withUnsafeBufferPointer { buffer in
+                guard let nameID = internName(buffer, flex.nameRange) else { accounting.unreadable += 1; return }
+                seenEvent = true
+                previousWasEventText = true
+                shapes[flex.shape, default: 0] += 1
+                if flex.wasQuoted { quotedLines += 1 }
+                var typed = false
+                var vcpu: UInt32?
+                let kind = kinds[Int(nameID)]
+                if let kind {
+                    let result = PayloadParser.parseTolerant(kind, buffer, start: flex.payloadStart, end: buffer.count)
+                    if let marker = result.marker { note(marker.kind, marker.message, line: line) }
+                    if let payload = result.payload {
+                        typed = true
+                        if case .exit(let exit) = payload { vcpu = exit.vcpu }
+                        if case .entry(let entry) = payload { vcpu = entry.vcpu }
+                    } else if result.marker?.kind != .failedToParse {
+                        heldPayloadNote = (line, .unrecognizedPayload,
+                                           "\(names[Int(nameID)]) payload in no known format (kept raw): \(Self.snippet(flex.bytes))")
+                    }
+                }
+                if typed { accounting.understood += 1 } else { accounting.raw += 1 }
+                var flags: UInt32 = (typed ? IndexEntry.typedFlag : 0) | IndexEntry.flexibleFlag
+                var value: Int64 = 0
+                if let stamp = flex.timestampValue {
+                    let (converted, counter) = timestamp(stamp, isCounter: flex.isCounter)
+                    value = converted
+                    flags |= counter
+                } else {
+                    flags |= IndexEntry.untimedFlag
+                }
+                let comm = flex.commRange.map { String(decoding: flex.bytes[$0], as: UTF8.self) } ?? ""
+                let pid: Int32
+                if let printed = flex.pid {
+                    pid = printed
+                } else if let known = pseudoPIDs[comm] {
+                    pid = known
+                } else {
+                    pid = Int32(-1 - pseudoPIDs.count)
+                    pseudoPIDs[comm] = pid
+                }
+                let length = UInt32(min(end - start, Int(IndexEntry.lengthMask)))
+                entries.append(IndexEntry(lineStart: UInt64(start), timestampValue: value,
+                                          lineNumber: UInt32(truncatingIfNeeded: line), pid: pid,
+                                          lengthAndFlags: length | flags, cpu: UInt16(truncatingIfNeeded: flex.cpu ?? 0),
+                                          nameID: nameID))
+                if current?.pid != pid {
+                    if let finished = current { threads[finished.pid] = finished }
+                    current = threads[pid] ?? ThreadSummary(pid: pid, tgid: flex.tgid, comm: comm, vcpu: nil, eventCount: 0)
+                }
+                current?.eventCount += 1
+                if let vcpu, current?.vcpu == nil { current?.vcpu = vcpu }
+                joinTarget = typed ? nil : (entries.count - 1, start, FlexibleLine.indentColumn(base, start: start, end: end), kind)
+            }
+        }
+        /// Tries to join the line `lineStart..<lineEnd` to the held event; true when joined.
+        func joinContinuation(lineEnd: Int) -> Bool {
+            guard let target = joinTarget, previousWasEventText, lineEnd - target.start <= 4 * FlexibleLine.maximumLength,
+                  FlexibleLine.looksLikeContinuation(base, start: lineStart, end: lineEnd),
+                  let flex = FlexibleLine.parse(base, start: target.start, end: lineEnd) else { return false }
+            var typed = false
+            if let kind = target.kind {
+                typed = flex.bytes.withUnsafeBufferPointer {
+                    PayloadParser.parseTolerant(kind, $0, start: flex.payloadStart, end: $0.count).payload != nil
+                }
+            }
+            let deeper = FlexibleLine.indentColumn(base, start: lineStart, end: lineEnd) > target.column
+            var joinedEnd = lineEnd
+            if !typed, !deeper, let kind = target.kind {
+                // Not indented: join only if this line and up to 3 more make the event read as one.
+                var end = lineEnd
+                for _ in 0..<3 {
+                    guard end < base.count else { break }
+                    let nextStart = end + (base[end] == ASCII.carriageReturn ? 2 : 1)
+                    guard nextStart < base.count else { break }
+                    var nextEnd = Self.lineEndIndex(base, from: nextStart)
+                    if nextEnd > nextStart, base[nextEnd - 1] == ASCII.carriageReturn { nextEnd -= 1 }
+                    guard FlexibleLine.looksLikeContinuation(base, start: nextStart, end: nextEnd),
+                          FlexibleLine.parse(base, start: nextStart, end: nextEnd) == nil,
+                          let longer = FlexibleLine.parse(base, start: target.start, end: nextEnd) else { break }
+                    end = nextEnd
+                    let reads = longer.bytes.withUnsafeBufferPointer {
+                        PayloadParser.parseTolerant(kind, $0, start: longer.payloadStart, end: $0.count).payload != nil
+                    }
+                    if reads {
+                        typed = true
+                        joinedEnd = end
+                        break
+                    }
+                }
+            }
+            guard typed || deeper else { return false }
+            if joinedEnd > lineEnd { joinedThrough = joinedEnd }
+            var entry = entries[target.entry]
+            let length = UInt32(min(joinedEnd - target.start, Int(IndexEntry.lengthMask)))
+            var flags = (entry.lengthAndFlags & ~IndexEntry.lengthMask) | IndexEntry.flexibleFlag
+            if typed {
+                flags |= IndexEntry.typedFlag
+                accounting.raw -= 1
+                accounting.understood += 1
+                heldPayloadNote = nil
+                joinTarget = nil
+            }
+            entry.lengthAndFlags = length | flags
+            entries[target.entry] = entry
+            accounting.metadata += 1
+            joinedLines += 1
+            note(.joinedLine, "wrapped line joined to the event on line \(entry.lineNumber)\(typed ? "; the joined event reads as one" : ""): \(snippet(ByteCursor(base, from: lineStart, to: lineEnd)))")
+            return true
         }
 
         while lineStart < base.count {
@@ -127,11 +326,19 @@ struct Indexer {
                 }
             }
             let line = ByteCursor(base, from: lineStart, to: lineEnd)
+            if lineStart < joinedThrough {
+                accounting.metadata += 1
+                joinedLines += 1
+                note(.joinedLine, "wrapped line joined to the event before: \(snippet(line))")
+                continue
+            }
 
             // Metadata: blank lines, comments, tool headers, lost-event markers.
             if line.trimmedEnd == lineStart || isBlank(line) {
                 accounting.metadata += 1
                 previousWasEventText = false
+                if heldPayloadNote != nil || dangling != nil { flushHeld() }
+                joinTarget = nil
                 continue
             }
             if base[lineStart] == ASCII.hash {
@@ -141,6 +348,8 @@ struct Indexer {
                     if gaps.last != EventNumber(entries.count) { gaps.append(EventNumber(entries.count)) }
                 }
                 previousWasEventText = false
+                if heldPayloadNote != nil || dangling != nil { flushHeld() }
+                joinTarget = nil
                 continue
             }
             if let lost = lostEvents(line) {
@@ -148,6 +357,8 @@ struct Indexer {
                 note(.lostEvents, "the kernel dropped \(lost) events here: \(snippet(line))")
                 if seenEvent, gaps.last != EventNumber(entries.count) { gaps.append(EventNumber(entries.count)) }
                 previousWasEventText = false
+                if heldPayloadNote != nil || dangling != nil { flushHeld() }
+                joinTarget = nil
                 continue
             }
             if isHeader(line) {
@@ -158,28 +369,83 @@ struct Indexer {
 
             guard !line.containsNUL,
                   let prefix = LinePrefix.parse(base, start: lineStart, end: lineEnd, style: style),
+                  base[prefix.commRange.lowerBound] != Self.quoteMark,
                   let nameID = internName(base, prefix.nameRange) else {
-                accounting.unreadable += 1
+                // Slow path: joins, pasted and option layouts, then unreadable.
                 if containsBinary(line) {
+                    if heldPayloadNote != nil || dangling != nil { flushHeld() }
+                    accounting.unreadable += 1
                     note(.binaryData, "line holds NUL or other binary bytes")
-                } else if !hasNewline {
+                    previousWasEventText = false
+                    joinTarget = nil
+                    continue
+                }
+                // A clean line of another layout stays unreadable under a forced --format;
+                // lines longer than any pasted event skip the slow reader.
+                let slowReadable = lineEnd - lineStart <= FlexibleLine.maximumLength
+                    && !(forcedLayout && LinePrefix.parse(base, start: lineStart, end: lineEnd, style: nil) != nil)
+                if !slowReadable {
+                    if heldPayloadNote != nil || dangling != nil { flushHeld() }
+                    joinTarget = nil
+                    dangling = nil
+                }
+                if slowReadable, let pending = dangling {
+                    dangling = nil
+                    if let flex = FlexibleLine.parse(base, start: pending.start, end: lineEnd), flex.pid != nil {
+                        accounting.metadata += 1
+                        joinedLines += 1
+                        note(.joinedLine, "event prefix on line \(pending.line) joined with its event on this line")
+                        if heldPayloadNote != nil { flushHeld() }
+                        addFlexible(flex, start: pending.start, end: lineEnd, line: pending.line)
+                        continue
+                    }
+                    dangling = pending
+                }
+                if slowReadable, seenEvent, FlexibleLine.isElision(base, start: lineStart, end: lineEnd) {
+                    // `...` in a paste: the author left events out here.
+                    if heldPayloadNote != nil || dangling != nil { flushHeld() }
+                    accounting.metadata += 1
+                    note(.omittedLines, "`...` in the excerpt: events were left out here")
+                    if gaps.last != EventNumber(entries.count) { gaps.append(EventNumber(entries.count)) }
+                    previousWasEventText = false
+                    joinTarget = nil
+                    continue
+                }
+                if slowReadable, let flex = FlexibleLine.parse(base, start: lineStart, end: lineEnd) {
+                    if heldPayloadNote != nil || dangling != nil { flushHeld() }
+                    addFlexible(flex, start: lineStart, end: lineEnd, line: lineNumber)
+                    continue
+                }
+                if slowReadable, joinContinuation(lineEnd: lineEnd) { continue }
+                if heldPayloadNote != nil || dangling != nil { flushHeld() }
+                joinTarget = nil
+                if !hasNewline {
+                    accounting.unreadable += 1
                     note(.truncatedLine, "last line is cut off: \(snippet(line))")
                 } else if previousWasEventText {
+                    accounting.unreadable += 1
                     note(.continuationLine, "looks like a wrapped continuation of the line before: \(snippet(line))")
+                } else if slowReadable, line.trimmedEnd > lineStart, base[line.trimmedEnd - 1] == ASCII.colon {
+                    // Perhaps `comm-pid [cpu] ts:` with the event on the next line.
+                    dangling = (lineStart, lineNumber, "not a \(format) event line: \(snippet(line))")
                 } else {
+                    accounting.unreadable += 1
                     note(.unrecognizedLine, "not a \(format) event line: \(snippet(line))")
                 }
                 // A wrapped line can wrap more than once.
                 previousWasEventText = previousWasEventText && hasNewline
                 continue
             }
+            if heldPayloadNote != nil || dangling != nil { flushHeld() }
 
             seenEvent = true
             previousWasEventText = true
             var typed = false
             var vcpu: UInt32?
-            if let kind = kinds[Int(nameID)] {
-                let result = PayloadParser.parse(kind, base, start: prefix.payloadStart, end: lineEnd)
+            let kind = kinds[Int(nameID)]
+            if let kind {
+                var result = PayloadParser.parse(kind, base, start: prefix.payloadStart, end: lineEnd)
+                if result.payload == nil { result = PayloadParser.parseTolerant(kind, base, start: prefix.payloadStart, end: lineEnd) }
                 if let marker = result.marker { note(marker.kind, marker.message) }
                 if let payload = result.payload {
                     typed = true
@@ -187,7 +453,8 @@ struct Indexer {
                     if case .entry(let entry) = payload { vcpu = entry.vcpu }
                 } else if result.marker?.kind != .failedToParse {
                     if hasNewline {
-                        note(.unrecognizedPayload, "\(names[Int(nameID)]) payload in no known format (kept raw): \(snippet(line))")
+                        heldPayloadNote = (lineNumber, .unrecognizedPayload,
+                                           "\(names[Int(nameID)]) payload in no known format (kept raw): \(snippet(line))")
                     } else {
                         note(.truncatedLine, "last line is cut off (kept raw): \(snippet(line))")
                     }
@@ -203,12 +470,19 @@ struct Indexer {
             if typed { accounting.understood += 1 } else { accounting.raw += 1 }
 
             var flags: UInt32 = typed ? IndexEntry.typedFlag : 0
-            if prefix.isCounter { flags |= IndexEntry.counterFlag }
+            var timestampValue = prefix.timestampValue
+            if prefix.isCounter || timing == .deltas {
+                let (value, counter) = timestamp(prefix.timestampValue, isCounter: prefix.isCounter)
+                timestampValue = value
+                flags |= counter
+            }
             let length = UInt32(min(lineEnd - lineStart, Int(IndexEntry.lengthMask)))
-            entries.append(IndexEntry(lineStart: UInt64(lineStart), timestampValue: prefix.timestampValue,
+            entries.append(IndexEntry(lineStart: UInt64(lineStart), timestampValue: timestampValue,
                                       lineNumber: UInt32(truncatingIfNeeded: lineNumber), pid: prefix.pid,
                                       lengthAndFlags: length | flags, cpu: UInt16(truncatingIfNeeded: prefix.cpu),
                                       nameID: nameID))
+            joinTarget = typed ? nil : (entries.count - 1, lineStart,
+                                        FlexibleLine.indentColumn(base, start: lineStart, end: lineEnd), kind)
             // Consecutive events mostly share a thread: keep its summary in hand.
             if current?.pid != prefix.pid {
                 if let finished = current { threads[finished.pid] = finished }
@@ -219,6 +493,7 @@ struct Indexer {
             current?.eventCount += 1
             if let vcpu, current?.vcpu == nil { current?.vcpu = vcpu }
         }
+        if heldPayloadNote != nil || dangling != nil { flushHeld() }
         if let finished = current { threads[finished.pid] = finished }
         progress?(IndexProgress(bytesScanned: base.count, totalBytes: base.count, events: entries.count))
         // The trace.dat reader reports by record (= event, in order); place them on their lines.
@@ -226,11 +501,41 @@ struct Indexer {
             lineNumber = datDiagnostic.record < entries.count ? Int(entries[datDiagnostic.record].lineNumber) : lineNumber
             note(.failedToParse, "trace.dat: \(datDiagnostic.message)")
         }
-        if !datDiagnostics.isEmpty { diagnostics.sort { $0.line < $1.line } }
+        diagnostics.sort { $0.line < $1.line }
+        var readerNotes: [String] = []
+        let untimed = entries.reduce(0) { $0 + ($1.isUntimed ? 1 : 0) }
+        for shape in FlexibleLine.Shape.allCases {
+            guard let count = shapes[shape] else { continue }
+            readerNotes.append("\(count) event line\(count == 1 ? "" : "s") read as \(shape.rawValue)")
+        }
+        if quotedLines > 0 { readerNotes.append("\(quotedLines) event line\(quotedLines == 1 ? "" : "s") had `>` mail quoting") }
+        if joinedLines > 0 { readerNotes.append("\(joinedLines) wrapped line\(joinedLines == 1 ? "" : "s") joined back to the event before") }
+        if untimed > 0 {
+            readerNotes.append("\(untimed) event\(untimed == 1 ? "" : "s") printed no timestamp: no exit times for them")
+        }
+        if !pseudoPIDs.isEmpty {
+            readerNotes.append("no thread id printed: events grouped by comm into \(pseudoPIDs.count) pseudo-thread\(pseudoPIDs.count == 1 ? "" : "s") (negative ids)")
+        }
+        switch timing {
+        case .deltas:
+            readerNotes.append("timestamps are deltas (perf script --deltatime): absolute times rebuilt by summing them from 0; each printed delta is rounded down to the printed precision, so times drift by up to that much per event (use --ns, or no --deltatime, for exact times)")
+        case .integerNanoseconds:
+            if integerNanoseconds > 0 {
+                readerNotes.append("integer timestamps read as nanoseconds (trace-cmd report --raw-ts)")
+            }
+        case .absolute:
+            break
+        }
         return LoadedTrace(source: source, format: format, compression: compression, diagnostics: diagnostics,
                            diagnosticCount: diagnosticTotal, diagnosticCountsByKind: diagnosticsByKind,
                            lineAccounting: accounting, gaps: gaps, threads: threads, text: text, index: entries, names: names,
-                           kinds: kinds, style: style)
+                           kinds: kinds, style: style, readerNotes: readerNotes)
+    }
+
+    /// The first 80 bytes of `bytes`, as text.
+    static func snippet(_ bytes: [UInt8]) -> String {
+        let text = String(decoding: bytes.prefix(80), as: UTF8.self)
+        return bytes.count > 80 ? text + "…" : text
     }
 
     // MARK: - Names

@@ -37,11 +37,15 @@ public struct LoadedTrace: Sendable {
     let kinds: [KnownEvent?]
     /// Which comm/pid style the event lines use.
     let style: LinePrefix.Style
+    /// How the reader read lines that are not in the plain layout (pasted excerpts, tool
+    /// options), one sentence each: shapes seen, quoting, joined lines, missing
+    /// timestamps or thread ids, timestamp conversions. Empty for plain files.
+    public let readerNotes: [String]
 
     init(source: String, format: TraceFormat, compression: TraceCompression, diagnostics: [Diagnostic],
          diagnosticCount: Int, diagnosticCountsByKind: [Diagnostic.Kind: Int], lineAccounting: LineAccounting,
          gaps: [EventNumber], threads: [Int32: ThreadSummary], text: TraceText, index: [IndexEntry],
-         names: [String], kinds: [KnownEvent?], style: LinePrefix.Style) {
+         names: [String], kinds: [KnownEvent?], style: LinePrefix.Style, readerNotes: [String] = []) {
         self.source = source
         self.format = format
         self.compression = compression
@@ -56,7 +60,15 @@ public struct LoadedTrace: Sendable {
         self.names = names
         self.kinds = kinds
         self.style = style
+        self.readerNotes = readerNotes
     }
+
+    /// Whether event `number` printed a timestamp (pasted excerpts often have none; then
+    /// ``timestamp(of:)`` is 0 and means nothing).
+    public func hasTimestamp(_ number: EventNumber) -> Bool { !index[number.rawValue].isUntimed }
+
+    /// Number of events that printed no timestamp.
+    public var untimedEventCount: Int { index.reduce(0) { $0 + ($1.isUntimed ? 1 : 0) } }
 
     /// Number of events.
     public var count: Int { index.count }
@@ -101,6 +113,20 @@ public struct LoadedTrace: Sendable {
         return text.withUnsafeBufferPointer { base in
             let cursor = ByteCursor(base, from: start, to: end)
             let rawText = cursor.string(start..<end)
+            if entry.isFlexible, let flex = FlexibleLine.parse(base, start: start, end: end) {
+                return flex.bytes.withUnsafeBufferPointer { buffer in
+                    var payload = EventPayload.raw
+                    if let kind = kinds[Int(entry.nameID)] {
+                        payload = PayloadParser.parseTolerant(kind, buffer, start: flex.payloadStart, end: buffer.count).payload ?? .raw
+                    }
+                    return TraceEvent(number: number, lineNumber: Int(entry.lineNumber), byteRange: start..<end,
+                                      comm: flex.commRange.map { String(decoding: flex.bytes[$0], as: UTF8.self) } ?? "",
+                                      pid: entry.pid, tgid: flex.tgid, cpu: Int(entry.cpu), timestamp: entry.timestamp,
+                                      name: names[Int(entry.nameID)], payload: payload,
+                                      payloadText: String(decoding: flex.bytes[flex.payloadStart...], as: UTF8.self),
+                                      rawText: rawText)
+                }
+            }
             guard let prefix = LinePrefix.parse(base, start: start, end: end, style: style) else {
                 // Indexed lines always re-parse; keep the event visible if they somehow don't.
                 return TraceEvent(number: number, lineNumber: Int(entry.lineNumber), byteRange: start..<end, comm: "",
@@ -109,7 +135,7 @@ public struct LoadedTrace: Sendable {
             }
             var payload = EventPayload.raw
             if let kind = kinds[Int(entry.nameID)] {
-                payload = PayloadParser.parse(kind, base, start: prefix.payloadStart, end: end).payload ?? .raw
+                payload = PayloadParser.parseTolerant(kind, base, start: prefix.payloadStart, end: end).payload ?? .raw
             }
             return TraceEvent(number: number, lineNumber: Int(entry.lineNumber), byteRange: start..<end,
                               comm: cursor.string(prefix.commRange), pid: entry.pid, tgid: prefix.tgid,
@@ -125,8 +151,14 @@ public struct LoadedTrace: Sendable {
         let start = Int(entry.lineStart)
         let end = start + entry.length
         return text.withUnsafeBufferPointer { base in
+            if entry.isFlexible {
+                guard let flex = FlexibleLine.parse(base, start: start, end: end) else { return .raw }
+                return flex.bytes.withUnsafeBufferPointer {
+                    PayloadParser.parseTolerant(kind, $0, start: flex.payloadStart, end: $0.count).payload ?? .raw
+                }
+            }
             guard let prefix = LinePrefix.parse(base, start: start, end: end, style: style) else { return .raw }
-            return PayloadParser.parse(kind, base, start: prefix.payloadStart, end: end).payload ?? .raw
+            return PayloadParser.parseTolerant(kind, base, start: prefix.payloadStart, end: end).payload ?? .raw
         }
     }
 

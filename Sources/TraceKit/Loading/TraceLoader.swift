@@ -74,6 +74,16 @@ public enum TraceLoader {
         } catch let failure as Decompression.Failure {
             throw TraceLoadError(file: source, problem: failure.reason)
         }
+        if text.prefix(PerfDataInput.magic.count).starts(with: PerfDataInput.magic) {
+            guard format == nil || format == .perfScript else {
+                throw TraceLoadError(file: source, problem: "is a perf.data file, not --format \(format?.rawValue ?? "")")
+            }
+            let rendered = try PerfDataInput.text(path: compression == .none ? filePath : nil,
+                                                  bytes: compression == .none && filePath != nil ? [] : text.prefix(text.count),
+                                                  source: source)
+            return Indexer.index(text: TraceText(bytes: rendered), source: source, format: .perfScript,
+                                 compression: compression, progress: progress)
+        }
         let isDat = text.prefix(traceDatMagic.count).starts(with: traceDatMagic)
         var resolved = format
         var datDiagnostics: [TraceDatDiagnostic] = []

@@ -20,6 +20,8 @@ public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
         case failedToParse = "failed-to-parse"
         /// A modelled event whose payload matched none of its known formats (kept raw).
         case unrecognizedPayload = "unrecognized-payload"
+        /// A wrapped line (mail, terminal) joined back to the event it continues; not an error.
+        case joinedLine = "joined-line"
     }
 
     /// The input's name as the user gave it (path or `-`).

@@ -59,6 +59,8 @@ public struct ExitStatistics: Sendable, Hashable {
         public var maximum: Int64?
         /// Sum of the timed exits' times.
         public var total: Int64 = 0
+        /// Sum of the squared times (for the standard deviation).
+        public var sumOfSquares: Double = 0
 
         /// Creates an empty row.
         public init(level: NestingLevel, reason: SVMExitReason) {
@@ -72,10 +74,26 @@ public struct ExitStatistics: Sendable, Hashable {
         /// Mean time over the timed exits, or nil if none was timed.
         public var mean: Double? { timed == 0 ? nil : Double(total) / Double(timed) }
 
+        /// Sample standard deviation of the timed exits' times (n − 1), nil below two.
+        public var standardDeviation: Double? {
+            guard timed >= 2, let mean else { return nil }
+            let variance = (sumOfSquares - Double(timed) * mean * mean) / Double(timed - 1)
+            return variance > 0 ? variance.squareRoot() : 0
+        }
+
+        /// perf kvm stat's `( +- x% )`: the standard error of the mean as a percentage of
+        /// the mean (`tools/perf/util/stat.c` stddev_stats / rel_stddev_stats); 0 for one exit.
+        public var meanErrorPercent: Double? {
+            guard let mean, mean > 0 else { return timed == 1 ? 0 : nil }
+            guard let deviation = standardDeviation else { return 0 }
+            return deviation / Double(timed).squareRoot() / mean * 100
+        }
+
         mutating func add(duration: Int64?) {
             count += 1
             guard let duration else { untimed += 1; return }
             total += duration
+            sumOfSquares += Double(duration) * Double(duration)
             minimum = Swift.min(minimum ?? duration, duration)
             maximum = Swift.max(maximum ?? duration, duration)
         }
@@ -146,9 +164,12 @@ public struct ExitStatistics: Sendable, Hashable {
                     // Undecodable payload: no reason to table it under; see `unreadableExits`.
                     continue
                 }
-                pending[pid] = Pending(reason: exit.exitReason, timestamp: entry.timestampValue, level: nil)
+                pending[pid] = Pending(reason: exit.exitReason,
+                                       timestamp: entry.isUntimed ? Self.untimedMarker : entry.timestampValue, level: nil)
             } else if entryIDs.contains(entry.nameID), let open = pending.removeValue(forKey: pid) {
-                finish(pid, open, duration: entry.timestampValue - open.timestamp)
+                // An event that printed no timestamp (a pasted excerpt) cannot time its exit.
+                let timed = !entry.isUntimed && open.timestamp != Self.untimedMarker
+                finish(pid, open, duration: timed ? entry.timestampValue - open.timestamp : nil)
             }
         }
         for (pid, open) in pending { finish(pid, open, duration: nil) }
@@ -161,6 +182,7 @@ public struct ExitStatistics: Sendable, Hashable {
                 combined.count += row.count
                 combined.untimed += row.untimed
                 combined.total += row.total
+                combined.sumOfSquares += row.sumOfSquares
                 if let minimum = row.minimum { combined.minimum = Swift.min(combined.minimum ?? minimum, minimum) }
                 if let maximum = row.maximum { combined.maximum = Swift.max(combined.maximum ?? maximum, maximum) }
                 merged[key] = combined
@@ -175,6 +197,9 @@ public struct ExitStatistics: Sendable, Hashable {
         self.totalExits = total
         self.unit = unit
     }
+
+    /// Stands for "no timestamp" in the pending-exit table.
+    private static let untimedMarker = Int64.min
 
     /// Exits whose payload could not be decoded (counted in ``totalExits`` but in no row).
     public var unreadableExits: Int { totalExits - rows.reduce(0) { $0 + $1.count } }

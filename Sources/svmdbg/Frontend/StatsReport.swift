@@ -84,9 +84,17 @@ struct StatsReport: Encodable {
         var min: Int64?
         var mean: Double?
         var max: Int64?
+        /// Share of the table's total exit time (perf kvm stat's Time%).
+        var timePercent: Double
+        /// Sample standard deviation of the times, in the time unit.
+        var stddev: Double?
+        /// perf kvm stat's `( +- x% )`: standard error of the mean, % of the mean.
+        var meanErrorPercent: Double?
+        /// Sum of the times (for sorting by total time).
+        var totalTime: Int64
 
         private enum CodingKeys: String, CodingKey {
-            case level, reason, code, count, sharePercent, timed, min, mean, max
+            case level, reason, code, count, sharePercent, timed, min, mean, max, timePercent, stddev, meanErrorPercent, totalTime
         }
 
         /// Encodes every key; untimed rows get `null` times rather than missing keys.
@@ -101,6 +109,10 @@ struct StatsReport: Encodable {
             try container.encode(min, forKey: .min)
             try container.encode(mean, forKey: .mean)
             try container.encode(max, forKey: .max)
+            try container.encode(timePercent, forKey: .timePercent)
+            try container.encode(stddev, forKey: .stddev)
+            try container.encode(meanErrorPercent, forKey: .meanErrorPercent)
+            try container.encode(totalTime, forKey: .totalTime)
         }
     }
 
@@ -133,8 +145,48 @@ struct StatsReport: Encodable {
     var exits: Exits
     var threads: [Thread]?
 
+    /// Row orders of `--sort` (perf kvm stat report `--key`: sample, time, max_t, min_t, mean_t).
+    enum Sort: String, CaseIterable {
+        case count, time, max, min, mean
+
+        /// perf's key names map to ours.
+        init?(perfOrOwn name: String) {
+            switch name {
+            case "count", "sample": self = .count
+            case "time": self = .time
+            case "max", "max_t": self = .max
+            case "min", "min_t": self = .min
+            case "mean", "mean_t": self = .mean
+            default: return nil
+            }
+        }
+
+        /// Sorts rows, largest first (ties: the default order).
+        func apply(_ rows: [ExitRow]) -> [ExitRow] {
+            let keyed = rows.enumerated().map { (offset: $0.offset, row: $0.element) }
+            func key(_ row: ExitRow) -> Double {
+                switch self {
+                case .count: Double(row.count)
+                case .time: Double(row.totalTime)
+                case .max: row.max.map(Double.init) ?? -1
+                case .min: row.min.map(Double.init) ?? -1
+                case .mean: row.mean ?? -1
+                }
+            }
+            return keyed.sorted { (key($1.row), $0.offset) < (key($0.row), $1.offset) }.map(\.row)
+        }
+    }
+
+    /// Reader notes, if any (pasted excerpts, tool options, timestamp conversions).
+    var readerNotes: [String]?
+    /// Set when the trace is an Intel VMX trace: why. Exits are then counted by their
+    /// printed reason (`exitsByPrintedReason`); the SVM tables stay empty.
+    var vmx: String?
+    /// kvm_exit events whose payload was not decoded, by printed reason.
+    var exitsByPrintedReason: [String: Int]?
+
     /// Builds the report for `trace`.
-    init(trace loaded: LoadedTrace, perVCPU: Bool) {
+    init(trace loaded: LoadedTrace, perVCPU: Bool, sort: Sort = .count) {
         let statistics = ExitStatistics(trace: loaded)
         trace = loaded.source
         format = loaded.format.rawValue
@@ -148,19 +200,29 @@ struct StatsReport: Encodable {
         let unit = statistics.unit == .nanoseconds ? "ns" : "ticks"
         exits = Exits(total: statistics.totalExits, l1: statistics.exits(at: .l1), l2: statistics.exits(at: .l2),
                       unknownLevel: statistics.exits(at: .unknown), unreadable: statistics.unreadableExits, timeUnit: unit,
-                      rows: statistics.rows.map { Self.row($0, of: statistics.totalExits) })
+                      rows: sort.apply(Self.rows(statistics.rows, of: statistics.totalExits)))
         if perVCPU {
             threads = statistics.threads.map { table in
                 Thread(pid: table.pid, vcpu: table.vcpu, comm: table.comm, exits: table.totalExits,
-                       rows: table.rows.map { Self.row($0, of: table.totalExits) })
+                       rows: sort.apply(Self.rows(table.rows, of: table.totalExits)))
             }
         }
+        readerNotes = loaded.readerNotes.isEmpty ? nil : loaded.readerNotes
+        vmx = loaded.vmxEvidence
+        let undecoded = loaded.undecodedExitReasons
+        exitsByPrintedReason = undecoded.isEmpty ? nil : Dictionary(uniqueKeysWithValues: undecoded.map { ($0.reason, $0.count) })
     }
 
-    private static func row(_ row: ExitStatistics.Row, of total: Int) -> ExitRow {
-        ExitRow(level: row.level.rawValue, reason: row.reason.description, code: row.reason.hexString, count: row.count,
-                sharePercent: total == 0 ? 0 : (Double(row.count) * 10_000 / Double(total)).rounded() / 100,
-                timed: row.timed, min: row.minimum, mean: row.mean.map { ($0 * 1000).rounded() / 1000 }, max: row.maximum)
+    private static func rows(_ rows: [ExitStatistics.Row], of total: Int) -> [ExitRow] {
+        let allTime = rows.reduce(0.0) { $0 + Double($1.total) }
+        return rows.map { row in
+            ExitRow(level: row.level.rawValue, reason: row.reason.description, code: row.reason.hexString, count: row.count,
+                    sharePercent: total == 0 ? 0 : (Double(row.count) * 10_000 / Double(total)).rounded() / 100,
+                    timed: row.timed, min: row.minimum, mean: row.mean.map { ($0 * 1000).rounded() / 1000 }, max: row.maximum,
+                    timePercent: allTime == 0 ? 0 : (Double(row.total) * 10_000 / allTime).rounded() / 100,
+                    stddev: row.standardDeviation.map { ($0 * 1000).rounded() / 1000 },
+                    meanErrorPercent: row.meanErrorPercent.map { ($0 * 100).rounded() / 100 }, totalTime: row.total)
+        }
     }
 
     /// Pretty-printed JSON with sorted keys, newline-terminated.
@@ -184,6 +246,16 @@ struct StatsReport: Encodable {
         for (name, count) in events.sorted(by: { ($1.value, $0.key) < ($0.value, $1.key) }) {
             out += "  " + pad(name, nameWidth) + leftPad(String(count), 10) + "\n"
         }
+        for note in readerNotes ?? [] { out += "Read: \(note)\n" }
+        if let vmx {
+            out += "\nThis is an Intel VMX trace (\(vmx)); svmdbg's model is SVM-only: exits are counted by their printed reason.\n"
+        }
+        if let printed = exitsByPrintedReason {
+            out += "\nExits not decoded, by printed reason\n"
+            for (reason, count) in printed.sorted(by: { ($1.value, $0.key) < ($0.value, $1.key) }) {
+                out += "  " + pad(reason, nameWidth) + leftPad(String(count), 10) + "\n"
+            }
+        }
         out += "\n" + table(title: "Exits", rows: exits.rows, total: exits.total)
         out += "  L1 \(exits.l1), L2 \(exits.l2)"
         if exits.unknownLevel > 0 { out += ", level unknown \(exits.unknownLevel)" }
@@ -202,11 +274,14 @@ struct StatsReport: Encodable {
         var out = "\(title): time from kvm_exit to the next kvm_entry of the same thread, in \(unitLabel)\n"
         let reasonWidth = max(12, rows.map(\.reason.count).max() ?? 0)
         out += pad("Level", 8) + pad("Reason", reasonWidth + 2) + pad("Code", 12) + leftPad("Count", 8) + leftPad("Share", 9)
-        out += leftPad("Min", 12) + leftPad("Mean", 12) + leftPad("Max", 12) + leftPad("Untimed", 9) + "\n"
+        out += leftPad("Time%", 9) + leftPad("Min", 12) + leftPad("Mean", 12) + leftPad("Max", 12) + leftPad("Stddev", 12)
+        out += leftPad("±mean", 9) + leftPad("Untimed", 9) + "\n"
         for row in rows {
             out += pad(row.level, 8) + pad(row.reason, reasonWidth + 2) + pad(row.code, 12) + leftPad(String(row.count), 8)
             out += leftPad(String(format: "%.2f%%", row.sharePercent), 9)
+            out += leftPad(String(format: "%.2f%%", row.timePercent), 9)
             out += leftPad(time(row.min.map(Double.init)), 12) + leftPad(time(row.mean), 12) + leftPad(time(row.max.map(Double.init)), 12)
+            out += leftPad(time(row.stddev), 12) + leftPad(row.meanErrorPercent.map { String(format: "%.2f%%", $0) } ?? "-", 9)
             out += leftPad(String(row.count - row.timed), 9) + "\n"
         }
         out += pad("", 8) + pad("total", reasonWidth + 2) + pad("", 12) + leftPad(String(total), 8) + "\n"

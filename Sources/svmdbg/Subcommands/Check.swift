@@ -13,10 +13,11 @@ extension SVMDebugCommand {
                 mismatch with the rule that decided, the undetermined exits with what was missing, and \
                 findings (e.g. contradicting inferences).
 
-                Exit codes: 0 all exits match or are undetermined; 1 mismatches found; 2 input unusable. \
-                With --strict, undetermined exits and unreadable lines also give 1; with --require decided, \
-                matches that are only consistent (an input settled by reading the recorded outcome back) \
-                also give 1.
+                Exit codes: 0 all exits match or are undetermined; 1 mismatches found; 2 input unusable, \
+                an Intel VMX trace (the model is SVM-only), or kvm_exit events read but none replayable. \
+                With --strict, undetermined exits and unreadable lines also give 1 (and so does "none replayable"); \
+                with --require decided, matches that are only consistent (an input settled by reading the \
+                recorded outcome back) also give 1.
 
                 --json prints one object: {"trace", "profile", "host", "exits", "match", "mismatch", \
                 "undetermined", "match_by_inference", "decided", "consistent", "synthesized", "by_reason", "by_level", \
@@ -46,6 +47,11 @@ extension SVMDebugCommand {
 
         func run() throws {
             let trace = try input.load()
+            if let evidence = trace.vmxEvidence {
+                // Nothing SVM may be inferred from it: no replay at all.
+                StandardError.write("svmdbg: \(trace.source): this is an Intel VMX trace (\(evidence)); the model is SVM-only: use `svmdbg stats` for its exits\n")
+                throw ExitCode(InputExitCode.unusableInput)
+            }
             let result = Replayer(trace: trace, options: try replay.replayOptions()).run()
             if json {
                 StandardOutput.json(CheckReport.json(result))
@@ -53,6 +59,16 @@ extension SVMDebugCommand {
                 StandardOutput.text(CheckReport.text(result))
             }
             let summary = result.summary
+            let notReplayed = trace.undecodedExitReasons
+            if !notReplayed.isEmpty, !json {
+                let list = notReplayed.map { "\($0.reason) \($0.count)" }.joined(separator: ", ")
+                StandardOutput.text("exits read but not replayed (payload not decoded): \(notReplayed.reduce(0) { $0 + $1.count }) (\(list))\n")
+            }
+            // Never a silent success: exits were seen, none could be replayed.
+            if trace.exitEventCount > 0, !result.exits.contains(where: { $0.origin == .hardwareExit }) {
+                StandardError.write("svmdbg: \(trace.source): \(trace.exitEventCount) kvm_exit events read, none could be replayed\n")
+                throw ExitCode(strict ? 1 : InputExitCode.unusableInput)
+            }
             if summary.mismatch > 0 { throw ExitCode(1) }
             if strict, summary.undetermined > 0 || summary.unreadableLines > 0 { throw ExitCode(1) }
             if require == "decided", summary.consistent > 0 { throw ExitCode(1) }

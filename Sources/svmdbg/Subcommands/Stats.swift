@@ -29,11 +29,18 @@ extension SVMDebugCommand {
                           "timeUnit": "ns"|"ticks",
                           "rows": [{"level": "L1"|"L2"|"unknown", "reason", "code": "0x…",
                                     "count", "sharePercent", "timed",
-                                    "min", "mean", "max"}]}   times null when untimed
+                                    "min", "mean", "max", "timePercent", "stddev",
+                                    "meanErrorPercent", "totalTime"}]}   times null when untimed
               threads    (with --per-vcpu) [{"pid", "vcpu", "comm", "exits", "rows"}]
               verdicts   (with --verdicts) {"profile", "decided", "consistent", "mismatch",
                           "undetermined", "rows": [{"level", "reason", "exits", "decided",
                           "consistent", "mismatch", "undetermined"}]}
+              readerNotes (when present) how pasted/option layouts were read
+              vmx        (when an Intel VMX trace) why; exits are then only counted
+              exitsByPrintedReason (when some kvm_exit payloads were not decoded)
+            Time% is the row's share of all timed exit time, Stddev the sample standard \
+            deviation, ±mean perf kvm stat's "( +- x% )" (standard error of the mean). \
+            --sort orders rows like perf kvm stat report --key.
             See docs/stats.md.
 
             Exit status: 0 on success; 2 when TRACE is unusable (missing, a directory, \
@@ -73,9 +80,17 @@ extension SVMDebugCommand {
             return group
         }
 
+        @Option(help: ArgumentHelp(
+            "Order of the exit rows, largest first: count, time (total), max, min, mean (perf kvm stat's sample, time, max_t, min_t, mean_t also work).",
+            valueName: "KEY"))
+        var sort: String = "count"
+
         func run() throws {
             let trace = try input.load()
-            var report = StatsReport(trace: trace, perVCPU: perVCPU)
+            guard let order = StatsReport.Sort(perfOrOwn: sort) else {
+                throw ValidationError("--sort must be one of count, time, max, min, mean (or sample, max_t, min_t, mean_t)")
+            }
+            var report = StatsReport(trace: trace, perVCPU: perVCPU, sort: order)
             if verdicts {
                 report.verdicts = StatsReport.Verdicts(Replayer(trace: trace, options: try replayGroup().replayOptions()).run())
             }

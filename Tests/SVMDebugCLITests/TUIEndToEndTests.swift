@@ -225,6 +225,33 @@ struct TmuxTimeout: Error, CustomStringConvertible {
         #expect(!restored.contains("-icanon"))
     }
 
+    /// How many launches the loading-screen test makes (`scripts/tui-launch-loop.sh` makes 200).
+    static let launches = Int(ProcessInfo.processInfo.environment["SVMDBG_E2E_LAUNCHES"] ?? "") ?? 20
+
+    @Test("no launch stays on the loading screen: the finished replay wakes the UI loop",
+          .enabled(if: TmuxSession.isInstalled, "tmux is not installed: the end-to-end TUI test is skipped"))
+    func launchesNeverStayLoading() throws {
+        let tmux = try TmuxSession(environment: ["LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"])
+        defer { tmux.kill() }
+        try tmux.waitFor("the shell prompt") { $0.hasPrefix("$") }
+        let binary = RepositoryPaths.svmdbgExecutable.path
+        let trace = RepositoryPaths.trace("6.12/msr-prot.trace").path
+        for launch in 1...Self.launches {
+            try tmux.type("'\(binary)' '\(trace)'; echo \"launch-\(launch)-status=$?\"")
+            try tmux.press("Enter")
+            // 31 exits replay in milliseconds; a lost wake-up leaves "indexing… no exits yet"
+            // on screen for ever (until a key), so 10 s is a generous bound.
+            try tmux.waitFor("launch \(launch) showing the replayed trace", timeout: .seconds(10)) {
+                $0.contains("msr-prot.trace  #0/31") && !$0.contains("no exits yet")
+            }
+            try tmux.type("q")
+            try tmux.waitFor("launch-\(launch)-status=0")
+            try tmux.type("clear")
+            try tmux.press("Enter")
+            try tmux.waitFor("a clear screen") { !$0.contains("launch-\(launch)-status") }
+        }
+    }
+
     @Test("without a terminal the debugger prints one line and exits with 2")
     func noTerminal() throws {
         let process = Process()

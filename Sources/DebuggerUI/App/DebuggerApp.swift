@@ -33,15 +33,14 @@ public final class DebuggerApp {
     private let host: DebuggerHost
     private var lastPresented: Screen?
 
-    /// How often the loop wakes while the session is still indexing.
-    public static let indexingTick: Duration = .milliseconds(100)
-
     /// Creates the app for a session shown on a terminal.
     public init(session: any DebugSession, terminal: any Terminal, host: DebuggerHost) {
         self.session = session
         self.terminal = terminal
         self.host = host
         self.state = AppState(size: terminal.size, glyphs: terminal.glyphs)
+        // Observe first, read second: a change between the two still wakes the loop.
+        session.observeChanges(terminal.wakeUp)
         send(.indexProgressed(SessionInfo(session)))
     }
 
@@ -49,18 +48,23 @@ public final class DebuggerApp {
     public func run() {
         presentIfChanged()
         while !state.isQuitting {
-            let timeout: Duration? = session.progress.isFinished ? nil : Self.indexingTick
-            if let event = terminal.nextEvent(timeout: timeout) {
-                switch event {
-                case .key(let key): send(.keyPressed(key))
-                case .resized(let size): send(.resized(size))
-                case .interrupted: send(.interrupted)
-                }
+            // No timeout: the session wakes the terminal when its data changes.
+            let event = terminal.nextEvent(timeout: nil)
+            // The session's facts first, so a key acts on what the session has now.
+            refreshSessionInfo()
+            switch event {
+            case .key(let key)?: send(.keyPressed(key))
+            case .resized(let size)?: send(.resized(size))
+            case .interrupted?: send(.interrupted)
+            case nil: break
             }
-            let info = SessionInfo(session)
-            if info != state.session { send(.indexProgressed(info)) }
             if !state.isQuitting { presentIfChanged() }
         }
+    }
+
+    private func refreshSessionInfo() {
+        let info = SessionInfo(session)
+        if info != state.session { send(.indexProgressed(info)) }
     }
 
     /// Applies an action and everything it leads to, then reloads the visible data.
@@ -89,6 +93,7 @@ public final class DebuggerApp {
         case .switchProfile(let profile):
             do {
                 session = try host.switchProfile(profile)
+                session.observeChanges(terminal.wakeUp)
                 return [.sessionReplaced(SessionInfo(session))]
             } catch {
                 return [.profileSwitchFailed(profile: profile, reason: "\(error)")]

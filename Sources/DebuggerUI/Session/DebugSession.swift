@@ -55,4 +55,13 @@ public protocol DebugSession: Sendable {
     func exit(atOrAfter timestamp: TraceTimestamp) -> ExitNumber?
     /// The exit rate over time in `count` equal time slices of the whole indexed trace.
     func rateBuckets(count: Int) -> [RateBucket]
+    /// Registers `handler`, called (on any thread) after every change of what the properties
+    /// report: progress, exits, counts, failure. Replaces the previous handler. The UI passes
+    /// its terminal's `wakeUp`, then reads the properties, so no change is missed.
+    func observeChanges(_ handler: @escaping @Sendable () -> Void)
+}
+
+extension DebugSession {
+    /// A session that never changes after it is created needs no observer.
+    public func observeChanges(_ handler: @escaping @Sendable () -> Void) {}
 }

@@ -27,6 +27,11 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
     private var phase: Phase
     private var cachedDetail: ExitDetail?
     private var cachedBuckets: (count: Int, buckets: [RateBucket])?
+    private var changeHandler: (@Sendable () -> Void)?
+    /// The last progress reported to the observer, in steps of `progressSteps`.
+    private var notifiedStep = -1
+    /// Progress changes finer than 1/`progressSteps` of the file do not wake the UI.
+    private static let progressSteps = 500
 
     private enum Phase {
         case loading(IndexingProgress)
@@ -151,25 +156,42 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
             cachedDetail = nil  // a preview's detail and buckets described the head only
             cachedBuckets = nil
         }
+        notifyChange()
     }
 
     private func report(done: Int, total: Int) {
-        lock.withLock {
+        let changed: Bool = lock.withLock {
             let progress = IndexingProgress(bytesDone: done, bytesTotal: total, isFinished: false)
             switch phase {
             case .loading: phase = .loading(progress)
             case .preview(let index, _): phase = .preview(index, progress)
-            case .ready, .failed: return
+            case .ready, .failed: return false
             }
+            let step = total > 0 ? Int(Double(done) / Double(total) * Double(Self.progressSteps)) : 0
+            defer { notifiedStep = step }
+            return step != notifiedStep
         }
+        if changed { notifyChange() }
     }
 
     private func showPreview(_ index: ReplayIndex, total: Int) {
-        lock.withLock {
-            guard case .loading = phase else { return }
+        let shown: Bool = lock.withLock {
+            guard case .loading = phase else { return false }
             phase = .preview(index, IndexingProgress(bytesDone: 0, bytesTotal: total, isFinished: false))
             previewShown = true
+            return true
         }
+        if shown { notifyChange() }
+    }
+
+    /// Calls the observer (outside the lock: it may read the session).
+    private func notifyChange() {
+        lock.withLock { changeHandler }?()
+    }
+
+    /// Registers the observer of progress, preview, result and failure.
+    public func observeChanges(_ handler: @escaping @Sendable () -> Void) {
+        lock.withLock { changeHandler = handler }
     }
 
     /// The size of `path` when it is a regular, uncompressed-looking file (the head of a
@@ -185,6 +207,7 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
 
     private func fail(_ reason: String) {
         lock.withLock { phase = .failed(reason) }
+        notifyChange()
     }
 
     private var index: ReplayIndex? {

@@ -252,6 +252,34 @@ struct TmuxTimeout: Error, CustomStringConvertible {
         }
     }
 
+    @Test("a file with no trace events (README.md, a perf.data) is refused with one line and status 2, not opened empty",
+          .enabled(if: TmuxSession.isInstalled, "tmux is not installed: the end-to-end TUI test is skipped"))
+    func refusesFilesWithoutEvents() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("svmdbg-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // perf record's file starts with the PERFILE2 magic and is binary after it.
+        var perf = Data("PERFILE2".utf8)
+        perf.append(contentsOf: (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 7) })
+        try perf.write(to: folder.appendingPathComponent("perf.data"))
+        try FileManager.default.copyItem(at: RepositoryPaths.root.appendingPathComponent("README.md"), to: folder.appendingPathComponent("README.md"))
+        let tmux = try TmuxSession(environment: ["LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"])
+        defer { tmux.kill() }
+        try tmux.waitFor("the shell prompt") { $0.hasPrefix("$") }
+        let binary = RepositoryPaths.svmdbgExecutable.path
+        for name in ["README.md", "perf.data"] {
+            try tmux.type("clear; cd '\(folder.path)' && '\(binary)' \(name) 2>err.txt; echo \"\(name)-status=$?\"; cat err.txt")
+            try tmux.press("Enter")
+            let screen = try tmux.waitFor("\(name)-status=")
+            #expect(screen.contains("\(name)-status=2"), "\(screen)")
+            #expect(!screen.contains("Decision path"))
+            let stderr = try String(contentsOf: folder.appendingPathComponent("err.txt"), encoding: .utf8)
+            #expect(stderr.hasPrefix("svmdbg: "), "\(stderr)")
+            #expect(stderr.contains(name), "\(stderr)")
+            #expect(stderr.split(separator: "\n").count == 1, "\(stderr)")
+        }
+    }
+
     @Test("without a terminal the debugger prints one line and exits with 2")
     func noTerminal() throws {
         let process = Process()

@@ -87,7 +87,11 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
                 let trace = try TraceLoader.load(path: path, format: format) { progress in
                     session.report(done: progress.bytesScanned / 2, total: progress.totalBytes)
                 }
-                session.replay(trace, options: options)
+                if let reason = refusal(of: trace) {
+                    session.fail("\(trace.source): \(reason)")
+                    return
+                }
+                session.replay(trace, options: options, refusingNoExits: true)
             } catch let error as TraceLoadError {
                 session.fail("\(error.file): \(error.problem)")
             } catch {
@@ -95,6 +99,27 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
             }
         }
         return session
+    }
+
+    /// Why the debugger will not show `trace`: not a trace at all (`check` refuses it too),
+    /// or a trace without a single event (a header-only capture: nothing to debug). Nil for
+    /// anything with events, bad lines included.
+    public static func refusal(of trace: LoadedTrace) -> String? {
+        if let reason = trace.unusableReason { return reason }
+        let lines = trace.lineAccounting
+        if lines.events == 0 { return "has no trace events (\(lines.read) lines, none of them an event): nothing to debug" }
+        return nil
+    }
+
+    /// Why a trace whose replay has no exit is not opened: an empty debugger would look like
+    /// a trace with nothing wrong. Names the events and unreadable lines, and the first bad line.
+    static func noExitsReason(_ trace: LoadedTrace) -> String {
+        let lines = trace.lineAccounting
+        var reason = "no exit to debug: \(lines.events) event\(lines.events == 1 ? "" : "s") and \(lines.unreadable) unreadable of \(lines.read) lines"
+        if let first = trace.diagnostics.first {
+            reason += " (line \(first.line): \(first.kind.rawValue): \(first.message))"
+        }
+        return reason
     }
 
     /// Starts replaying an already loaded trace with `options` in the background (a profile
@@ -144,11 +169,15 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
 
     // MARK: Background work
 
-    private func replay(_ trace: LoadedTrace, options: ReplayOptions) {
+    private func replay(_ trace: LoadedTrace, options: ReplayOptions, refusingNoExits: Bool = false) {
         let total = trace.textByteCount
         report(done: total / 2, total: total)
         let result = Replayer(trace: trace, options: options).run { fraction in
             self.report(done: total / 2 + Int(Double(total - total / 2) * fraction), total: total)
+        }
+        if refusingNoExits, result.exits.isEmpty {
+            fail("\(trace.source): \(Self.noExitsReason(trace))")
+            return
         }
         let index = ReplayIndex(result: result)
         lock.withLock {

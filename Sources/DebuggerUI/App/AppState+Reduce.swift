@@ -47,6 +47,7 @@ extension AppState {
             case .written(let path, let count):
                 message = Message("wrote \(count) mismatch\(count == 1 ? "" : "es") to \(path)")
             case .fileExists(let path):
+                message = nil
                 prompt = Prompt(kind: .confirmOverwrite(path: path))
             case .failed(let path, let reason):
                 message = Message("export to \(path) failed: \(reason)", isError: true)
@@ -62,8 +63,10 @@ extension AppState {
 
     private mutating func handle(_ key: Key) -> [Effect] {
         let scope = keyScope
-        if scope != .prompt { message = nil }
-        if let command = keyMap.command(for: key, in: scope) { return perform(command) }
+        let command = keyMap.command(for: key, in: scope)
+        // In the prompt a message lists completions: it stays until the next key.
+        if scope != .prompt || command != .complete { message = nil }
+        if let command { return perform(command) }
         if scope == .prompt, case .character(let c) = key { prompt?.text.append(c) }
         return []
     }
@@ -88,7 +91,7 @@ extension AppState {
             }
             let direction = command == .repeatSearch ? last.direction : last.direction.reversed
             return locate(searchPredicate(last.query), from: selected, direction, purpose: .search)
-        case .filter: prompt = Prompt(kind: .filter, text: filter.isEmpty ? "" : filter.description)
+        case .filter: prompt = Prompt(kind: .filter)  // the current filter is one Up away
         case .clearFilter:
             guard !filter.isEmpty else {
                 message = Message("no filter set")
@@ -144,6 +147,11 @@ extension AppState {
         case .submit: return submitPrompt()
         case .deleteBackward:
             if prompt?.text.isEmpty == false { prompt?.text.removeLast() }
+        case .deleteWordBackward: prompt?.deleteWordBackward()
+        case .clearInput: prompt?.text = ""
+        case .historyPrevious: recall(older: true)
+        case .historyNext: recall(older: false)
+        case .complete: complete()
         case .jumpToBookmark:
             guard case .bookmarks(let cursor) = overlay, bookmarks.indices.contains(cursor) else { return [] }
             overlay = .none
@@ -180,10 +188,62 @@ extension AppState {
 
     // MARK: Prompts
 
+    /// Up/Down in the prompt: steps through its history; past the newest entry the text
+    /// typed before is back.
+    private mutating func recall(older: Bool) {
+        guard var open = prompt, let kind = open.kind.history else { return }
+        let entries = promptHistory[kind] ?? []
+        let current = open.historyPosition
+        let next: Int?
+        if older {
+            next = min((current ?? -1) + 1, entries.count - 1)
+            guard let n = next, n >= 0 else { return }
+        } else {
+            guard let current else { return }
+            next = current == 0 ? nil : current - 1
+        }
+        if current == nil { open.draft = open.text }
+        open.historyPosition = next
+        open.text = next.map { entries[entries.count - 1 - $0] } ?? open.draft
+        prompt = open
+    }
+
+    /// Tab in the prompt: completes the last word from the words this prompt accepts; with
+    /// several candidates, extends to their common prefix and lists them.
+    private mutating func complete() {
+        guard var open = prompt else { return }
+        let candidates = PromptCompletion.candidates(for: open.kind, text: open.text, session: session)
+        let word = PromptCompletion.lastWord(of: open.text)
+        let matching = candidates.filter { $0.lowercased().hasPrefix(word.lowercased()) }
+        guard !matching.isEmpty else {
+            message = Message(candidates.isEmpty ? "nothing to complete here" : "no completion for '\(word)'", isError: true)
+            return
+        }
+        let base = String(open.text.dropLast(word.count))
+        if matching.count == 1 {
+            open.text = base + matching[0] + " "
+        } else {
+            let common = PromptCompletion.commonPrefix(matching)
+            if common.count > word.count { open.text = base + common }
+            message = Message(matching.prefix(12).joined(separator: "  ") + (matching.count > 12 ? "  …" : ""))
+        }
+        prompt = open
+    }
+
+    private mutating func remember(_ text: String, in kind: PromptKind) {
+        guard let history = kind.history, !text.isEmpty else { return }
+        var entries = promptHistory[history] ?? []
+        entries.removeAll { $0 == text }
+        entries.append(text)
+        if entries.count > PromptHistory.limit { entries.removeFirst(entries.count - PromptHistory.limit) }
+        promptHistory[history] = entries
+    }
+
     private mutating func submitPrompt() -> [Effect] {
         guard let open = prompt else { return [] }
         prompt = nil
         let text = open.text.trimmedOfSpaces
+        remember(text, in: open.kind)
         switch open.kind {
         case .goTo:
             if text.contains(".") || text.hasPrefix("@") {

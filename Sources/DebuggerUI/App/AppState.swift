@@ -33,6 +33,8 @@ public struct AppState: Sendable, Hashable {
     public var bookmarks: [ExitNumber]
     /// The open prompt, if any.
     public var prompt: Prompt?
+    /// What was entered at each kind of prompt, oldest first (Up/Down recall it).
+    public var promptHistory: [PromptHistory: [String]]
     /// The open overlay.
     public var overlay: Overlay
     /// The message on the prompt line, if any.
@@ -57,6 +59,7 @@ public struct AppState: Sendable, Hashable {
         self.breakpoints = []
         self.bookmarks = []
         self.prompt = nil
+        self.promptHistory = [:]
         self.overlay = .none
         self.message = nil
         self.isQuitting = false

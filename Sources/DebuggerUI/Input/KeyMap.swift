@@ -105,7 +105,7 @@ public struct KeyMap: Sendable, Hashable {
         KeyBinding([.character("\\")], .main, .searchBackward, "search backward (regex)"),
         KeyBinding([.character("n")], .main, .repeatSearch, "repeat search"),
         KeyBinding([.character("N")], .main, .repeatSearchReversed, "repeat search, reversed"),
-        KeyBinding([.character("f")], .main, .filter, "filter: vcpu N level L1|L2 reason R verdict V"),
+        KeyBinding([.character("f")], .main, .filter, "filter: vcpu N level L1|L2 reason R code C verdict V"),
         KeyBinding([.character("F")], .main, .clearFilter, "clear filter"),
         KeyBinding([.character("b")], .main, .addBreakpoint, "breakpoint: reason|code|vcpu|msr|port|verdict X"),
         KeyBinding([.character("B")], .main, .clearBreakpoints, "clear breakpoints"),
@@ -130,7 +130,12 @@ public struct KeyMap: Sendable, Hashable {
 
         KeyBinding([.enter], .prompt, .submit, "accept"),
         KeyBinding([.escape], .prompt, .cancel, "cancel"),
-        KeyBinding([.backspace], .prompt, .deleteBackward, "delete character"),
+        KeyBinding([.backspace, .control("h")], .prompt, .deleteBackward, "delete character"),
+        KeyBinding([.control("w")], .prompt, .deleteWordBackward, "delete word"),
+        KeyBinding([.control("u")], .prompt, .clearInput, "delete the whole input"),
+        KeyBinding([.up, .control("p")], .prompt, .historyPrevious, "previous entry of this prompt's history"),
+        KeyBinding([.down, .control("n")], .prompt, .historyNext, "next entry of this prompt's history"),
+        KeyBinding([.tab], .prompt, .complete, "complete the word (fields, reasons, verdicts, profiles)"),
 
         KeyBinding([.down, .character("j")], .help, .scrollDown, "scroll down"),
         KeyBinding([.up, .character("k")], .help, .scrollUp, "scroll up"),

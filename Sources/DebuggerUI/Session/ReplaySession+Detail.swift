@@ -192,8 +192,11 @@ struct ReplayDetailBuilder {
             decoded: vmcb12.nestedPaging.map { $0.value ? "nested paging on" : "nested paging off" } ?? "unknown"))
         control.append(DecodedField(
             name: "nested_cr3", raw: vmcb12.nestedCR3.map { Hex.format($0.value) },
-            decoded: vmcb12.nestedCR3 != nil ? "L1's NPT root"
-                : (vmcb12.nestedPaging?.value == false ? "not used (no nested paging)" : "unknown")))
+            decoded: vmcb12.nestedPaging?.value == false ? "not used (nested paging off)"
+                : vmcb12.nestedCR3.map { "L1's NPT root (\($0.source))" } ?? "unknown"))
+        if let cr3 = vmcb12.cr3 {
+            control.append(DecodedField(name: "save.cr3", raw: Hex.format(cr3.value), decoded: "L2's CR3 (\(cr3.source))"))
+        }
         control.append(DecodedField(
             name: "int_ctl", raw: vmcb12.intCtl.map { Hex.format($0.value, width: 8) },
             decoded: vmcb12.intCtl.map { VMCBDecoding.intCtl($0.value) } ?? "unknown"))
@@ -210,7 +213,7 @@ struct ReplayDetailBuilder {
         sections.append(FieldSection(title: "vmcb12 control" + (controlSource.map { " (\($0))" } ?? ""), fields: control))
 
         let code = exit.exitCode
-        var exitFields = [DecodedField(name: "exit_code", raw: Hex.format(code, width: 3), decoded: exit.reasonName)]
+        var exitFields = [DecodedField(name: "exit_code", raw: Hex.format(code, width: 3), decoded: ExitReasonNames.displayName(of: code))]
         exitFields.append(DecodedField(
             name: "exit_info_1", raw: exit.exitInfo1.map { Hex.format($0) },
             decoded: exit.exitInfo1.map { VMCBDecoding.exitInfo1(code: code, $0) } ?? "not printed"))
@@ -225,7 +228,7 @@ struct ReplayDetailBuilder {
         if exit.recorded.kind == .reflectToL1 || exit.recorded.kind == .vmrunFails, let recordedCode = exit.recorded.exitCode {
             var toL1 = [DecodedField(
                 name: "exit_code", raw: Hex.format(recordedCode, width: 3),
-                decoded: SVMExitReason(recordedCode).description)]
+                decoded: ExitReasonNames.displayName(of: recordedCode))]
             toL1.append(DecodedField(
                 name: "exit_info_1", raw: exit.recorded.exitInfo1.map { Hex.format($0) },
                 decoded: exit.recorded.exitInfo1.map { VMCBDecoding.exitInfo1(code: recordedCode, $0) } ?? "not printed"))

@@ -280,6 +280,92 @@ struct TmuxTimeout: Error, CustomStringConvertible {
         }
     }
 
+    /// Starts a shell in tmux at `columns`×`rows` and opens `trace` (a path under traces/).
+    static func open(_ trace: String, _ arguments: String = "", columns: Int = 120, rows: Int = 40) throws -> TmuxSession {
+        let tmux = try TmuxSession(columns: columns, rows: rows, environment: ["LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"])
+        try tmux.waitFor("the shell prompt") { $0.hasPrefix("$") }
+        try tmux.type("'\(RepositoryPaths.svmdbgExecutable.path)' '\(RepositoryPaths.trace(trace).path)' \(arguments); echo \"svmdbg-status=$?\"")
+        try tmux.press("Enter")
+        return tmux
+    }
+
+    static func rows(_ screen: String) -> [Substring] {
+        screen.split(separator: "\n", omittingEmptySubsequences: false)
+    }
+
+    @Test("f/b name reasons in any spelling (vmmcall finds hypercall, GP excp with its space); the prompt opens empty and edits with C-w, C-u, Up and Tab",
+          .enabled(if: TmuxSession.isInstalled, "tmux is not installed: the end-to-end TUI test is skipped"))
+    func reasonNamesAndPromptEditing() throws {
+        let tmux = try Self.open("6.12/vmmcall.trace")
+        defer { tmux.kill() }
+        try tmux.waitFor("vmmcall.trace  #0/")
+        try tmux.type("f")
+        try tmux.type("reason vmmcall")
+        try tmux.press("Enter")
+        try tmux.waitFor("the list filtered to hypercall exits") { screen in
+            let listed = Self.rows(screen).dropFirst().prefix(8).filter { $0.contains(" #") }
+            return screen.contains("filter: reason hypercall") && !listed.isEmpty && listed.allSatisfy { $0.contains("hypercall") }
+        }
+        // The prompt opens empty, not with the current filter.
+        try tmux.type("f")
+        let prompt = try tmux.waitFor("the filter prompt") { Self.rows($0).last { !$0.isEmpty }?.hasPrefix("filter: █") == true }
+        #expect(!(Self.rows(prompt).last { !$0.isEmpty } ?? "").contains("hypercall"))
+        // Typing, C-w (one word), C-u (all), Up (history: the filter in force), Tab (completion).
+        try tmux.type("level l2 reason msr")
+        try tmux.press("C-w")
+        try tmux.waitFor("C-w deleted a word") { $0.contains("filter: level l2 reason █") }
+        try tmux.press("C-u")
+        try tmux.waitFor("C-u cleared the input") { $0.contains("filter: █") }
+        try tmux.press("Up")
+        try tmux.waitFor("Up recalled the last filter") { $0.contains("filter: reason vmmcall█") }
+        try tmux.press("C-u")
+        try tmux.type("verd")
+        try tmux.press("Tab")
+        try tmux.waitFor("Tab completed the field") { $0.contains("filter: verdict █") }
+        try tmux.type("mis")
+        try tmux.press("Tab")
+        try tmux.waitFor("Tab completed the value") { $0.contains("filter: verdict mismatch █") }
+        try tmux.press("Escape")
+        // A breakpoint on the APM name is set under the kernel's name.
+        try tmux.type("b")
+        try tmux.type("reason VMEXIT_VMMCALL")
+        try tmux.press("Enter")
+        try tmux.waitFor("breakpoint 1: reason hypercall")
+        try tmux.type("q")
+        try tmux.waitFor("svmdbg-status=0")
+
+        // A reason with a space.
+        let exceptions = try Self.open("6.12/exceptions.trace")
+        defer { exceptions.kill() }
+        try exceptions.waitFor("exceptions.trace  #0/")
+        try exceptions.type("f")
+        try exceptions.type("reason gp EXCP")
+        try exceptions.press("Enter")
+        try exceptions.waitFor("the list filtered to #GP exits") { screen in
+            let listed = Self.rows(screen).dropFirst().prefix(8).filter { $0.contains(" #") }
+            return screen.contains("filter: reason gp excp") && !listed.isEmpty && listed.allSatisfy { $0.contains("GP excp") }
+        }
+        try exceptions.type("q")
+        try exceptions.waitFor("svmdbg-status=0")
+    }
+
+    @Test("the VMCB12 pane of a perf-script trace shows no NPT root after a nested_npt=n VMRUN, and L2's CR3 as such",
+          .enabled(if: TmuxSession.isInstalled, "tmux is not installed: the end-to-end TUI test is skipped"))
+    func vmcbAfterNestedNPTOff() throws {
+        let tmux = try Self.open("6.12/msr-prot.perf", "--host npt=1", columns: 200, rows: 60)
+        defer { tmux.kill() }
+        try tmux.waitFor("msr-prot.perf  #0/")
+        // The first L2 exit.
+        try tmux.type("f")
+        try tmux.type("level l2")
+        try tmux.press("Enter")
+        try tmux.waitFor("filter: level L2")
+        let screen = try tmux.waitFor(all: ["nested_cr3", "not used (nested paging off)", "save.cr3", "L2's CR3"])
+        #expect(!screen.contains("NPT root"))
+        try tmux.type("q")
+        try tmux.waitFor("svmdbg-status=0")
+    }
+
     @Test("without a terminal the debugger prints one line and exits with 2")
     func noTerminal() throws {
         let process = Process()

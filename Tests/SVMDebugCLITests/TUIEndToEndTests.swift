@@ -270,7 +270,10 @@ struct TmuxTimeout: Error, CustomStringConvertible {
         for name in ["README.md", "perf.data"] {
             try tmux.type("clear; cd '\(folder.path)' && '\(binary)' \(name) 2>err.txt; echo \"\(name)-status=$?\"; cat err.txt")
             try tmux.press("Enter")
-            let screen = try tmux.waitFor("\(name)-status=")
+            // The typed command line holds "-status=$?" too: wait for a digit after it.
+            let screen = try tmux.waitFor("\(name)'s status") { screen in
+                (0...9).contains { screen.contains("\(name)-status=\($0)") }
+            }
             #expect(screen.contains("\(name)-status=2"), "\(screen)")
             #expect(!screen.contains("Decision path"))
             let stderr = try String(contentsOf: folder.appendingPathComponent("err.txt"), encoding: .utf8)
@@ -362,6 +365,34 @@ struct TmuxTimeout: Error, CustomStringConvertible {
         try tmux.waitFor("filter: level L2")
         let screen = try tmux.waitFor(all: ["nested_cr3", "not used (nested paging off)", "save.cr3", "L2's CR3"])
         #expect(!screen.contains("NPT root"))
+        try tmux.type("q")
+        try tmux.waitFor("svmdbg-status=0")
+    }
+
+    @Test("at 80x24 the VMCB12 pane is named on screen and one key away, and the status line keeps 'profile upstream' whole",
+          .enabled(if: TmuxSession.isInstalled, "tmux is not installed: the end-to-end TUI test is skipped"))
+    func smallTerminal() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("svmdbg-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let long = folder.appendingPathComponent("a-rather-long-name-for-the-msr-protection-trace.trace")
+        try FileManager.default.copyItem(at: RepositoryPaths.trace("6.12/msr-prot.trace"), to: long)
+        let tmux = try TmuxSession(columns: 80, rows: 24, environment: ["LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"])
+        defer { tmux.kill() }
+        try tmux.waitFor("the shell prompt") { $0.hasPrefix("$") }
+        try tmux.type("clear; '\(RepositoryPaths.svmdbgExecutable.path)' '\(long.path)' --profile upstream; echo \"svmdbg-status=$?\"")
+        try tmux.press("Enter")
+        try tmux.waitFor(all: ["#0/31  profile upstream ", "Registers [x: VMCB12]"])
+        // A filter and a bookmark make the left side longer still: the profile stays whole.
+        try tmux.type("f")
+        try tmux.type("reason msr level l2")
+        try tmux.press("Enter")
+        try tmux.type("m")
+        try tmux.waitFor(all: ["profile upstream  filter:", "bookmarked"])
+        try tmux.type("x")
+        try tmux.waitFor(all: ["VMCB12 (L1's view) [x: registers]", "vmcb12 intercepts"])
+        try tmux.type("x")
+        try tmux.waitFor("Registers [x: VMCB12]")
         try tmux.type("q")
         try tmux.waitFor("svmdbg-status=0")
     }

@@ -133,6 +133,13 @@ extension AppState {
         case .toggleFullDecisionPath:
             showsFullDecisionPath.toggle()
             scroll[.decision] = 0
+        case .swapSidePane:
+            guard layout.isCompact else {
+                message = Message("registers and VMCB12 are both on screen at this size")
+                return []
+            }
+            compactSide = compactSide == .vmcb ? .registers : .vmcb
+            if focus == .registers || focus == .vmcb { focus = compactSide }
         case .focusNext: moveFocus(by: 1)
         case .focusPrevious: moveFocus(by: -1)
         case .help: overlay = .help(scroll: 0)

@@ -48,6 +48,8 @@ public enum Command: Sendable, Hashable, CaseIterable {
     case exportMismatches
     /// Switch the decision path between one line per step and the full explanation.
     case toggleFullDecisionPath
+    /// In the compact layout, show VMCB12 instead of the registers beside the decision path, or back.
+    case swapSidePane
     /// Focus the next pane.
     case focusNext
     /// Focus the previous pane.

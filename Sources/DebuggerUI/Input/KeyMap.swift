@@ -116,6 +116,7 @@ public struct KeyMap: Sendable, Hashable {
         KeyBinding([.character("p")], .main, .switchProfile, "switch kernel profile"),
         KeyBinding([.character("e")], .main, .exportMismatches, "export mismatches to a file"),
         KeyBinding([.character("v")], .main, .toggleFullDecisionPath, "decision path: one line per step / full"),
+        KeyBinding([.character("x")], .main, .swapSidePane, "registers / VMCB12 beside the path (small terminals)"),
         KeyBinding([.tab], .main, .focusNext, "focus next pane"),
         KeyBinding([.backTab], .main, .focusPrevious, "focus previous pane"),
         KeyBinding([.escape], .main, .cancel, "clear message"),

@@ -397,6 +397,24 @@ struct TmuxTimeout: Error, CustomStringConvertible {
         try tmux.waitFor("svmdbg-status=0")
     }
 
+    @Test("a search runs in the background: it reports the match's rank and count, and wraps past the end with a message",
+          .enabled(if: TmuxSession.isInstalled, "tmux is not installed: the end-to-end TUI test is skipped"))
+    func searchWrapsAndCounts() throws {
+        let tmux = try Self.open("6.12/msr-prot.trace")
+        defer { tmux.kill() }
+        try tmux.waitFor("msr-prot.trace  #0/31")
+        try tmux.type("G")
+        try tmux.waitFor("#30/31")
+        try tmux.type("/")
+        try tmux.type("vmmcall|msr_write")
+        try tmux.press("Enter")
+        try tmux.waitFor("the wrapped search's message") { screen in
+            screen.contains("/vmmcall|msr_write: match 1 of ") && screen.contains("(search wrapped to the top)")
+        }
+        try tmux.type("q")
+        try tmux.waitFor("svmdbg-status=0")
+    }
+
     @Test("without a terminal the debugger prints one line and exits with 2")
     func noTerminal() throws {
         let process = Process()

@@ -53,10 +53,39 @@ extension AppState {
                 message = Message("export to \(path) failed: \(reason)", isError: true)
             }
             return []
+        case .searchUpdated(let update):
+            return searchUpdated(update)
         case .interrupted:
             isQuitting = true
             return [.quit]
         }
+    }
+
+    // MARK: Search
+
+    private mutating func startSearch(_ query: TextQuery, _ direction: Direction) -> [Effect] {
+        guard session.exitCount > 0 else { return [] }
+        search = RunningSearch(query: query, direction: direction, progress: SearchUpdate(scanned: 0, total: session.exitCount))
+        return [.search(SearchRequest(predicate: searchPredicate(query), after: selected, direction: direction))]
+    }
+
+    private mutating func searchUpdated(_ update: SearchUpdate) -> [Effect] {
+        guard var running = search else { return [] }  // cancelled meanwhile
+        let firstSight = running.progress.found == nil && update.found != nil
+        running.progress = update
+        search = update.isFinished ? nil : running
+        if firstSight, let found = update.found { select(found) }
+        guard update.isFinished else { return [] }
+        let way = running.direction == .forward ? "forward" : "backward"
+        guard let found = update.found, let matches = update.matches, let rank = update.rank else {
+            let filtered = filter.isEmpty ? "" : " (filter: \(filter))"
+            message = Message("not found \(way): \(running.query.pattern) in \(update.total) exits\(filtered)", isError: true)
+            return []
+        }
+        var text = "/\(running.query.pattern): match \(rank) of \(matches) at \(found)"
+        if update.wrapped { text += running.direction == .forward ? " (search wrapped to the top)" : " (search wrapped to the bottom)" }
+        message = Message(text)
+        return []
     }
 
     // MARK: Keys
@@ -90,7 +119,7 @@ extension AppState {
                 return []
             }
             let direction = command == .repeatSearch ? last.direction : last.direction.reversed
-            return locate(searchPredicate(last.query), from: selected, direction, purpose: .search)
+            return startSearch(last.query, direction)
         case .filter: prompt = Prompt(kind: .filter)  // the current filter is one Up away
         case .clearFilter:
             guard !filter.isEmpty else {
@@ -146,7 +175,14 @@ extension AppState {
         case .quit:
             isQuitting = true
             return [.quit]
-        case .cancel: cancel()
+        case .cancel:
+            if let running = search, prompt == nil, overlay == .none {
+                search = nil
+                let percent = running.progress.total > 0 ? running.progress.scanned * 100 / running.progress.total : 0
+                message = Message("search cancelled at \(percent)%" + (running.progress.found.map { "; \($0) matched" } ?? ""))
+                return [.cancelSearch]
+            }
+            cancel()
         case .scrollDown: scrollBy(1)
         case .scrollUp: scrollBy(-1)
         case .scrollPageDown: scrollBy(max(1, pageHeight - 1))
@@ -284,7 +320,7 @@ extension AppState {
                 query = TextQuery(pattern: text, caseSensitive: text.contains(where: \.isUppercase))
             }
             lastSearch = LastSearch(query: query, direction: direction)
-            return locate(searchPredicate(query), from: selected, direction, purpose: .search)
+            return startSearch(query, direction)
         case .filter:
             guard !text.isEmpty else {
                 filter = ExitFilter()

@@ -27,6 +27,8 @@ public struct AppState: Sendable, Hashable {
     public var filter: ExitFilter
     /// The last search, for `n`/`N` and for highlighting.
     public var lastSearch: LastSearch?
+    /// The search running in the background, if any.
+    public var search: RunningSearch?
     /// Breakpoints, in the order they were set.
     public var breakpoints: [Breakpoint]
     /// Bookmarked exits, ascending.
@@ -64,6 +66,7 @@ public struct AppState: Sendable, Hashable {
         self.message = nil
         self.isQuitting = false
         self.lastSearch = nil
+        self.search = nil
     }
 
     /// The layout for the current size.

@@ -32,6 +32,7 @@ public final class DebuggerApp {
     private let terminal: any Terminal
     private let host: DebuggerHost
     private var lastPresented: Screen?
+    private var searchJob: SearchJob?
 
     /// Creates the app for a session shown on a terminal.
     public init(session: any DebugSession, terminal: any Terminal, host: DebuggerHost) {
@@ -52,6 +53,7 @@ public final class DebuggerApp {
             let event = terminal.nextEvent(timeout: nil)
             // The session's facts first, so a key acts on what the session has now.
             refreshSessionInfo()
+            takeSearchUpdate()
             switch event {
             case .key(let key)?: send(.keyPressed(key))
             case .resized(let size)?: send(.resized(size))
@@ -60,6 +62,19 @@ public final class DebuggerApp {
             }
             if !state.isQuitting { presentIfChanged() }
         }
+    }
+
+    /// Blocks until background work (a search) ends and applies its results; for tests and
+    /// scripted runs that want each key's whole effect before the next.
+    public func finishBackgroundWork() {
+        searchJob?.wait()
+        takeSearchUpdate()
+    }
+
+    private func takeSearchUpdate() {
+        guard let job = searchJob, let update = job.takeUpdate() else { return }
+        if update.isFinished { searchJob = nil }
+        send(.searchUpdated(update))
     }
 
     private func refreshSessionInfo() {
@@ -86,12 +101,22 @@ public final class DebuggerApp {
             return []
         case .locate(let request):
             return [.located(request, ViewLoader.locate(request, in: session))]
+        case .search(let request):
+            searchJob?.cancel()
+            searchJob = SearchJob(request, count: session.exitCount, matches: session.matcher(for: request.predicate), wake: terminal.wakeUp)
+            return []
+        case .cancelSearch:
+            searchJob?.cancel()
+            searchJob = nil
+            return []
         case .locateTime(let timestamp):
             return [.timeLocated(timestamp, session.exit(atOrAfter: timestamp))]
         case .export(let request):
             return [.exportFinished(host.export(request, session))]
         case .switchProfile(let profile):
             do {
+                searchJob?.cancel()
+                searchJob = nil
                 session = try host.switchProfile(profile)
                 session.observeChanges(terminal.wakeUp)
                 return [.sessionReplaced(SessionInfo(session))]

@@ -20,6 +20,18 @@ public enum PromptLine {
             }
             return
         }
+        if let search = state.search {
+            let p = search.progress
+            let percent = p.total > 0 ? p.scanned * 100 / p.total : 0
+            var text = "\(search.direction == .forward ? "/" : "\\")\(search.query.pattern)  searching… \(percent)%"
+            if let found = p.found { text += "  first match \(found)\(p.wrapped ? " (wrapped)" : ""), counting" }
+            let x = screen.write(text, x: rect.x, y: rect.y, style: .prompt, clip: rect)
+            let hint = "Esc cancels"
+            if rect.maxX - TextWidth.columns(of: hint) > x + 2 {
+                screen.write(hint, x: rect.maxX - TextWidth.columns(of: hint), y: rect.y, style: .dim, clip: rect)
+            }
+            return
+        }
         if let message = state.message {
             screen.write(message.text, x: rect.x, y: rect.y, style: message.isError ? .error : .plain, clip: rect)
             return

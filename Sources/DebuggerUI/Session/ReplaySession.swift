@@ -312,6 +312,19 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
         return lines
     }
 
+    /// A per-exit test on the index's columns; regexes are compiled once per matcher.
+    public func matcher(for predicate: ExitPredicate) -> @Sendable (ExitNumber) -> Bool {
+        guard let index else { return { _ in false } }
+        let regexes = RegexCache()
+        return { exit in
+            guard index.result.exits.indices.contains(exit.rawValue) else { return false }
+            return index.matches(predicate, exit.rawValue) { query, i in
+                guard let regex = regexes.regex(for: query) else { return false }
+                return ReplayRowText.searchableText(of: index.result.exits[i], in: index.result).contains { $0.contains(regex) }
+            }
+        }
+    }
+
     /// The nearest matching exit, from the index.
     public func nextExit(matching predicate: ExitPredicate, after exit: ExitNumber?, direction: Direction) -> ExitNumber? {
         guard let index else { return nil }
@@ -343,5 +356,20 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
         let buckets = index.rateBuckets(count: count)
         lock.withLock { cachedBuckets = (count, buckets) }
         return buckets
+    }
+}
+
+/// Compiled search regexes, one per query, for one matcher.
+///
+/// A class: the matcher closure fills it as it goes; only the one search thread calls it.
+private final class RegexCache: @unchecked Sendable {
+    private var compiled: [TextQuery: Regex<AnyRegexOutput>] = [:]
+
+    func regex(for query: TextQuery) -> Regex<AnyRegexOutput>? {
+        if let regex = compiled[query] { return regex }
+        guard var regex = try? Regex(query.pattern) else { return nil }
+        if !query.caseSensitive { regex = regex.ignoresCase() }
+        compiled[query] = regex
+        return regex
     }
 }

@@ -108,7 +108,18 @@ struct ReplayDetailBuilder {
         add("HSAVE_PA", vcpu.hsavePA, unknown: "\(notSeen) (no kvm_msr of MSR_VM_HSAVE_PA)") { Hex.format($0) }
         add("vmcb12", state.vmcb12Address, unknown: "no kvm_nested_vmenter on this vCPU yet") { Hex.format($0) }
         add("L2 entry", state.nestedRIP, unknown: "no kvm_nested_vmenter on this vCPU yet") { Hex.format($0) }
-        return values
+        return Self.once(values)
+    }
+
+    /// Each register once: where a probe (or another event) knows a value, the "unknown"
+    /// row of the same name goes; two known values of one name both stay (they may differ).
+    static func once(_ values: [KnownValue]) -> [KnownValue] {
+        let known = Set(values.filter { $0.value != nil }.map(\.name))
+        var seenUnknown = Set<String>()
+        return values.filter { value in
+            guard value.value == nil else { return true }
+            return !known.contains(value.name) && seenUnknown.insert(value.name).inserted
+        }
     }
 
     /// RCX/RAX and the like where an event of the exit states them.

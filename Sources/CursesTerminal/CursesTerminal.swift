@@ -46,10 +46,19 @@ public final class CursesTerminal: Terminal {
     private let window: UnsafeMutablePointer<WINDOW>
     private let palette: CursesPalette
     private let signals: SignalWatch
+    private let wakePipe: WakePipe?
     private var isOpen = true
 
-    /// How long one `get_wch` waits before the signal flag is checked again.
-    static let pollMilliseconds: Int32 = 100
+    /// Makes a waiting `nextEvent` return nil at once; callable from any thread.
+    public nonisolated var wakeUp: @Sendable () -> Void {
+        guard let pipe = wakePipe else { return {} }
+        return { pipe.wake() }
+    }
+
+    /// The longest one `poll` waits. Keys, wake-ups and SIGINT/SIGTERM end the wait at once;
+    /// this bound is for SIGWINCH only, whose handler belongs to ncurses and may run on
+    /// another thread: the resize key is then read within this time.
+    static let resizeCheckMilliseconds: Int32 = 100
     /// How long ncurses waits after ESC for the rest of an escape sequence.
     static let escapeDelayMilliseconds: Int32 = 25
 
@@ -95,7 +104,9 @@ public final class CursesTerminal: Terminal {
         self.glyphs = glyphs
         self.palette = palette
         self.usesColour = palette.colour
-        self.signals = SignalWatch(signals: [SIGINT, SIGTERM])
+        let wakePipe = WakePipe()
+        self.wakePipe = wakePipe
+        self.signals = SignalWatch(signals: [SIGINT, SIGTERM]) { wakePipe?.wake() }
         palette.install()
     }
 
@@ -147,10 +158,13 @@ public final class CursesTerminal: Terminal {
         wrefresh(window)
     }
 
-    /// The next key, resize or signal, waiting at most `timeout` (forever when nil).
+    /// The next key, resize or signal, waiting at most `timeout` (forever when nil); nil at
+    /// the timeout or after `wakeUp`.
     public func nextEvent(timeout: Duration?) -> TerminalEvent? {
         let deadline = timeout.map { ContinuousClock.now + $0 }
-        wtimeout(window, Self.pollMilliseconds)
+        // Never block inside curses: keys it already buffered come out at once, and the wait
+        // happens in poll(2), where the wake-up pipe can end it.
+        wtimeout(window, 0)
         while isOpen {
             if signals.takePending() { return .interrupted }
             var character: wint_t = 0
@@ -158,10 +172,26 @@ public final class CursesTerminal: Terminal {
             if status == KEY_CODE_YES {
                 if Int32(character) == KEY_RESIZE { return .resized(size) }
                 if let key = CursesKeys.key(forCode: Int32(character)) { return .key(key) }
+                continue
             } else if status == OK {
                 if let key = CursesKeys.key(forCharacter: UInt32(character)) { return .key(key) }
+                continue
             }
-            if let deadline, ContinuousClock.now >= deadline { return nil }
+            if wakePipe?.drain() == true { return nil }
+            var wait = Self.resizeCheckMilliseconds
+            if let deadline {
+                let left = deadline - ContinuousClock.now
+                if left <= .zero { return nil }
+                let milliseconds = left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000
+                wait = Int32(clamping: min(Int64(wait), max(1, milliseconds)))
+            }
+            var fds = [pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)]
+            if let wakePipe { fds.append(pollfd(fd: wakePipe.readEnd, events: Int16(POLLIN), revents: 0)) }
+            _ = poll(&fds, nfds_t(fds.count), wait)  // EINTR: loop and look again
+            if fds.count > 1, fds[1].revents != 0, wakePipe?.drain() == true {
+                if signals.takePending() { return .interrupted }
+                return nil
+            }
         }
         return .interrupted
     }

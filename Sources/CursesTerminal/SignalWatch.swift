@@ -12,7 +12,11 @@ final class SignalWatch: @unchecked Sendable {
     private var sources: [DispatchSourceSignal] = []
     private let queue = DispatchQueue(label: "svmdbg.signals")
 
-    init(signals: [Int32]) {
+    private let onSignal: @Sendable () -> Void
+
+    /// Watches `signals`; `onSignal` runs (on the watcher's queue) after each one is recorded.
+    init(signals: [Int32], onSignal: @escaping @Sendable () -> Void = {}) {
+        self.onSignal = onSignal
         for number in signals {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
@@ -22,7 +26,10 @@ final class SignalWatch: @unchecked Sendable {
         }
     }
 
-    private func raise() { lock.withLock { pending = true } }
+    private func raise() {
+        lock.withLock { pending = true }
+        onSignal()
+    }
 
     /// Whether a signal arrived since the last call (clears the flag).
     func takePending() -> Bool {

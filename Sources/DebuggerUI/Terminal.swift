@@ -19,6 +19,16 @@ public protocol Terminal: AnyObject {
     var glyphs: GlyphSet { get }
     /// Shows `screen`, replacing what was shown before.
     func present(_ screen: Screen)
-    /// Waits up to `timeout` (forever when nil) for the next event; nil when none came.
+    /// Waits up to `timeout` (forever when nil) for the next event; nil when none came or
+    /// when `wakeUp` was called (since the last return) from any thread.
     func nextEvent(timeout: Duration?) -> TerminalEvent?
+    /// Makes the current or the next `nextEvent` return at once, from any thread. The session
+    /// calls it when its data changes, so the loop never sleeps on stale data: a call that
+    /// comes while the loop is busy is kept (level-triggered) until `nextEvent` returns.
+    nonisolated var wakeUp: @Sendable () -> Void { get }
+}
+
+extension Terminal {
+    /// A terminal whose `nextEvent` never blocks needs no wake-up (test terminals).
+    public nonisolated var wakeUp: @Sendable () -> Void { {} }
 }

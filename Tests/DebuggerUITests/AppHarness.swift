@@ -30,8 +30,13 @@ final class AppHarness {
         app = DebuggerApp(session: session, terminal: terminal, host: host)
     }
 
-    /// Presses keys in order.
-    func press(_ keys: Key...) { for key in keys { app.send(.keyPressed(key)) } }
+    /// Presses keys in order; each key's background work (a search) ends before the next.
+    func press(_ keys: Key...) {
+        for key in keys {
+            app.send(.keyPressed(key))
+            app.finishBackgroundWork()
+        }
+    }
 
     /// Types text into the prompt, one character per key.
     func type(_ text: String) { for c in text { app.send(.keyPressed(.character(c))) } }

@@ -23,6 +23,9 @@ import Testing
         let exit = try #require(result.exits.first { $0.level == .l2 && !result.probeRegisters(of: $0).isEmpty })
         let detail = try #require(session.detail(ExitNumber(exit.index)))
         let rax = try #require(detail.registers.first { $0.name == "RAX" })
+        // Once: the probe's value, not also an "unknown" row from the kvm events.
+        #expect(detail.registers.filter { $0.name == "RAX" }.count == 1)
+        #expect(Dictionary(grouping: detail.registers.filter { $0.value == nil }, by: \.name).values.allSatisfy { $0.count == 1 })
         #expect(rax.value != nil)
         #expect(rax.provenance.hasPrefix("probe svmdbg/exit_regs line "))
         let cpl = try #require(detail.registers.first { $0.name == "L2 CPL" })

@@ -54,7 +54,7 @@ import Testing
         h.type("no such text")
         h.press(.enter)
         #expect(h.selected == 0)
-        #expect(h.state.message == Message("not found forward: no such text", isError: true))
+        #expect(h.state.message == Message("not found forward: no such text in 31 exits", isError: true))
     }
 
     @Test("a malformed regex is refused before it reaches the session")

@@ -225,6 +225,196 @@ struct TmuxTimeout: Error, CustomStringConvertible {
         #expect(!restored.contains("-icanon"))
     }
 
+    /// How many launches the loading-screen test makes (`scripts/tui-launch-loop.sh` makes 200).
+    static let launches = Int(ProcessInfo.processInfo.environment["SVMDBG_E2E_LAUNCHES"] ?? "") ?? 20
+
+    @Test("no launch stays on the loading screen: the finished replay wakes the UI loop",
+          .enabled(if: TmuxSession.isInstalled, "tmux is not installed: the end-to-end TUI test is skipped"))
+    func launchesNeverStayLoading() throws {
+        let tmux = try TmuxSession(environment: ["LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"])
+        defer { tmux.kill() }
+        try tmux.waitFor("the shell prompt") { $0.hasPrefix("$") }
+        let binary = RepositoryPaths.svmdbgExecutable.path
+        let trace = RepositoryPaths.trace("6.12/msr-prot.trace").path
+        for launch in 1...Self.launches {
+            try tmux.type("'\(binary)' '\(trace)'; echo \"launch-\(launch)-status=$?\"")
+            try tmux.press("Enter")
+            // 31 exits replay in milliseconds; a lost wake-up leaves "indexing… no exits yet"
+            // on screen for ever (until a key), so 10 s is a generous bound.
+            try tmux.waitFor("launch \(launch) showing the replayed trace", timeout: .seconds(10)) {
+                $0.contains("msr-prot.trace  #0/31") && !$0.contains("no exits yet")
+            }
+            try tmux.type("q")
+            try tmux.waitFor("launch-\(launch)-status=0")
+            try tmux.type("clear")
+            try tmux.press("Enter")
+            try tmux.waitFor("a clear screen") { !$0.contains("launch-\(launch)-status") }
+        }
+    }
+
+    @Test("a file with no trace events (README.md, a perf.data) is refused with one line and status 2, not opened empty",
+          .enabled(if: TmuxSession.isInstalled, "tmux is not installed: the end-to-end TUI test is skipped"))
+    func refusesFilesWithoutEvents() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("svmdbg-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // perf record's file starts with the PERFILE2 magic and is binary after it.
+        var perf = Data("PERFILE2".utf8)
+        perf.append(contentsOf: (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 7) })
+        try perf.write(to: folder.appendingPathComponent("perf.data"))
+        try FileManager.default.copyItem(at: RepositoryPaths.root.appendingPathComponent("README.md"), to: folder.appendingPathComponent("README.md"))
+        let tmux = try TmuxSession(environment: ["LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"])
+        defer { tmux.kill() }
+        try tmux.waitFor("the shell prompt") { $0.hasPrefix("$") }
+        let binary = RepositoryPaths.svmdbgExecutable.path
+        for name in ["README.md", "perf.data"] {
+            try tmux.type("clear; cd '\(folder.path)' && '\(binary)' \(name) 2>err.txt; echo \"\(name)-status=$?\"; cat err.txt")
+            try tmux.press("Enter")
+            // The typed command line holds "-status=$?" too: wait for a digit after it.
+            let screen = try tmux.waitFor("\(name)'s status") { screen in
+                (0...9).contains { screen.contains("\(name)-status=\($0)") }
+            }
+            #expect(screen.contains("\(name)-status=2"), "\(screen)")
+            #expect(!screen.contains("Decision path"))
+            let stderr = try String(contentsOf: folder.appendingPathComponent("err.txt"), encoding: .utf8)
+            #expect(stderr.hasPrefix("svmdbg: "), "\(stderr)")
+            #expect(stderr.contains(name), "\(stderr)")
+            #expect(stderr.split(separator: "\n").count == 1, "\(stderr)")
+        }
+    }
+
+    /// Starts a shell in tmux at `columns`×`rows` and opens `trace` (a path under traces/).
+    static func open(_ trace: String, _ arguments: String = "", columns: Int = 120, rows: Int = 40) throws -> TmuxSession {
+        let tmux = try TmuxSession(columns: columns, rows: rows, environment: ["LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"])
+        try tmux.waitFor("the shell prompt") { $0.hasPrefix("$") }
+        try tmux.type("'\(RepositoryPaths.svmdbgExecutable.path)' '\(RepositoryPaths.trace(trace).path)' \(arguments); echo \"svmdbg-status=$?\"")
+        try tmux.press("Enter")
+        return tmux
+    }
+
+    static func rows(_ screen: String) -> [Substring] {
+        screen.split(separator: "\n", omittingEmptySubsequences: false)
+    }
+
+    @Test("f/b name reasons in any spelling (vmmcall finds hypercall, GP excp with its space); the prompt opens empty and edits with C-w, C-u, Up and Tab",
+          .enabled(if: TmuxSession.isInstalled, "tmux is not installed: the end-to-end TUI test is skipped"))
+    func reasonNamesAndPromptEditing() throws {
+        let tmux = try Self.open("6.12/vmmcall.trace")
+        defer { tmux.kill() }
+        try tmux.waitFor("vmmcall.trace  #0/")
+        try tmux.type("f")
+        try tmux.type("reason vmmcall")
+        try tmux.press("Enter")
+        try tmux.waitFor("the list filtered to hypercall exits") { screen in
+            let listed = Self.rows(screen).dropFirst().prefix(8).filter { $0.contains(" #") }
+            return screen.contains("filter: reason hypercall") && !listed.isEmpty && listed.allSatisfy { $0.contains("hypercall") }
+        }
+        // The prompt opens empty, not with the current filter.
+        try tmux.type("f")
+        let prompt = try tmux.waitFor("the filter prompt") { Self.rows($0).last { !$0.isEmpty }?.hasPrefix("filter: █") == true }
+        #expect(!(Self.rows(prompt).last { !$0.isEmpty } ?? "").contains("hypercall"))
+        // Typing, C-w (one word), C-u (all), Up (history: the filter in force), Tab (completion).
+        try tmux.type("level l2 reason msr")
+        try tmux.press("C-w")
+        try tmux.waitFor("C-w deleted a word") { $0.contains("filter: level l2 reason █") }
+        try tmux.press("C-u")
+        try tmux.waitFor("C-u cleared the input") { $0.contains("filter: █") }
+        try tmux.press("Up")
+        try tmux.waitFor("Up recalled the last filter") { $0.contains("filter: reason vmmcall█") }
+        try tmux.press("C-u")
+        try tmux.type("verd")
+        try tmux.press("Tab")
+        try tmux.waitFor("Tab completed the field") { $0.contains("filter: verdict █") }
+        try tmux.type("mis")
+        try tmux.press("Tab")
+        try tmux.waitFor("Tab completed the value") { $0.contains("filter: verdict mismatch █") }
+        try tmux.press("Escape")
+        // A breakpoint on the APM name is set under the kernel's name.
+        try tmux.type("b")
+        try tmux.type("reason VMEXIT_VMMCALL")
+        try tmux.press("Enter")
+        try tmux.waitFor("breakpoint 1: reason hypercall")
+        try tmux.type("q")
+        try tmux.waitFor("svmdbg-status=0")
+
+        // A reason with a space.
+        let exceptions = try Self.open("6.12/exceptions.trace")
+        defer { exceptions.kill() }
+        try exceptions.waitFor("exceptions.trace  #0/")
+        try exceptions.type("f")
+        try exceptions.type("reason gp EXCP")
+        try exceptions.press("Enter")
+        try exceptions.waitFor("the list filtered to #GP exits") { screen in
+            let listed = Self.rows(screen).dropFirst().prefix(8).filter { $0.contains(" #") }
+            return screen.contains("filter: reason gp excp") && !listed.isEmpty && listed.allSatisfy { $0.contains("GP excp") }
+        }
+        try exceptions.type("q")
+        try exceptions.waitFor("svmdbg-status=0")
+    }
+
+    @Test("the VMCB12 pane of a perf-script trace shows no NPT root after a nested_npt=n VMRUN, and L2's CR3 as such",
+          .enabled(if: TmuxSession.isInstalled, "tmux is not installed: the end-to-end TUI test is skipped"))
+    func vmcbAfterNestedNPTOff() throws {
+        let tmux = try Self.open("6.12/msr-prot.perf", "--host npt=1", columns: 200, rows: 60)
+        defer { tmux.kill() }
+        try tmux.waitFor("msr-prot.perf  #0/")
+        // The first L2 exit.
+        try tmux.type("f")
+        try tmux.type("level l2")
+        try tmux.press("Enter")
+        try tmux.waitFor("filter: level L2")
+        let screen = try tmux.waitFor(all: ["nested_cr3", "not used (nested paging off)", "save.cr3", "L2's CR3"])
+        #expect(!screen.contains("NPT root"))
+        try tmux.type("q")
+        try tmux.waitFor("svmdbg-status=0")
+    }
+
+    @Test("at 80x24 the VMCB12 pane is named on screen and one key away, and the status line keeps 'profile upstream' whole",
+          .enabled(if: TmuxSession.isInstalled, "tmux is not installed: the end-to-end TUI test is skipped"))
+    func smallTerminal() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("svmdbg-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let long = folder.appendingPathComponent("a-rather-long-name-for-the-msr-protection-trace.trace")
+        try FileManager.default.copyItem(at: RepositoryPaths.trace("6.12/msr-prot.trace"), to: long)
+        let tmux = try TmuxSession(columns: 80, rows: 24, environment: ["LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"])
+        defer { tmux.kill() }
+        try tmux.waitFor("the shell prompt") { $0.hasPrefix("$") }
+        try tmux.type("clear; '\(RepositoryPaths.svmdbgExecutable.path)' '\(long.path)' --profile upstream; echo \"svmdbg-status=$?\"")
+        try tmux.press("Enter")
+        try tmux.waitFor(all: ["#0/31  profile upstream ", "Registers [x: VMCB12]"])
+        // A filter and a bookmark make the left side longer still: the profile stays whole.
+        try tmux.type("f")
+        try tmux.type("reason msr level l2")
+        try tmux.press("Enter")
+        try tmux.type("m")
+        try tmux.waitFor(all: ["profile upstream  filter:", "bookmarked"])
+        try tmux.type("x")
+        try tmux.waitFor(all: ["VMCB12 (L1's view) [x: registers]", "vmcb12 intercepts"])
+        try tmux.type("x")
+        try tmux.waitFor("Registers [x: VMCB12]")
+        try tmux.type("q")
+        try tmux.waitFor("svmdbg-status=0")
+    }
+
+    @Test("a search runs in the background: it reports the match's rank and count, and wraps past the end with a message",
+          .enabled(if: TmuxSession.isInstalled, "tmux is not installed: the end-to-end TUI test is skipped"))
+    func searchWrapsAndCounts() throws {
+        let tmux = try Self.open("6.12/msr-prot.trace")
+        defer { tmux.kill() }
+        try tmux.waitFor("msr-prot.trace  #0/31")
+        try tmux.type("G")
+        try tmux.waitFor("#30/31")
+        try tmux.type("/")
+        try tmux.type("vmmcall|msr_write")
+        try tmux.press("Enter")
+        try tmux.waitFor("the wrapped search's message") { screen in
+            screen.contains("/vmmcall|msr_write: match 1 of ") && screen.contains("(search wrapped to the top)")
+        }
+        try tmux.type("q")
+        try tmux.waitFor("svmdbg-status=0")
+    }
+
     @Test("without a terminal the debugger prints one line and exits with 2")
     func noTerminal() throws {
         let process = Process()

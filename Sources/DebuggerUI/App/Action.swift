@@ -20,6 +20,8 @@ public enum Action: Sendable, Hashable {
     case viewLoaded(ViewData)
     /// An export finished (or was refused).
     case exportFinished(ExportResult)
+    /// The background search published progress, its match or its end.
+    case searchUpdated(SearchUpdate)
     /// SIGINT or SIGTERM arrived.
     case interrupted
 }

@@ -47,23 +47,55 @@ extension AppState {
             case .written(let path, let count):
                 message = Message("wrote \(count) mismatch\(count == 1 ? "" : "es") to \(path)")
             case .fileExists(let path):
+                message = nil
                 prompt = Prompt(kind: .confirmOverwrite(path: path))
             case .failed(let path, let reason):
                 message = Message("export to \(path) failed: \(reason)", isError: true)
             }
             return []
+        case .searchUpdated(let update):
+            return searchUpdated(update)
         case .interrupted:
             isQuitting = true
             return [.quit]
         }
     }
 
+    // MARK: Search
+
+    private mutating func startSearch(_ query: TextQuery, _ direction: Direction) -> [Effect] {
+        guard session.exitCount > 0 else { return [] }
+        search = RunningSearch(query: query, direction: direction, progress: SearchUpdate(scanned: 0, total: session.exitCount))
+        return [.search(SearchRequest(predicate: searchPredicate(query), after: selected, direction: direction))]
+    }
+
+    private mutating func searchUpdated(_ update: SearchUpdate) -> [Effect] {
+        guard var running = search else { return [] }  // cancelled meanwhile
+        let firstSight = running.progress.found == nil && update.found != nil
+        running.progress = update
+        search = update.isFinished ? nil : running
+        if firstSight, let found = update.found { select(found) }
+        guard update.isFinished else { return [] }
+        let way = running.direction == .forward ? "forward" : "backward"
+        guard let found = update.found, let matches = update.matches, let rank = update.rank else {
+            let filtered = filter.isEmpty ? "" : " (filter: \(filter))"
+            message = Message("not found \(way): \(running.query.pattern) in \(update.total) exits\(filtered)", isError: true)
+            return []
+        }
+        var text = "/\(running.query.pattern): match \(rank) of \(matches) at \(found)"
+        if update.wrapped { text += running.direction == .forward ? " (search wrapped to the top)" : " (search wrapped to the bottom)" }
+        message = Message(text)
+        return []
+    }
+
     // MARK: Keys
 
     private mutating func handle(_ key: Key) -> [Effect] {
         let scope = keyScope
-        if scope != .prompt { message = nil }
-        if let command = keyMap.command(for: key, in: scope) { return perform(command) }
+        let command = keyMap.command(for: key, in: scope)
+        // In the prompt a message lists completions: it stays until the next key.
+        if scope != .prompt || command != .complete { message = nil }
+        if let command { return perform(command) }
         if scope == .prompt, case .character(let c) = key { prompt?.text.append(c) }
         return []
     }
@@ -87,8 +119,8 @@ extension AppState {
                 return []
             }
             let direction = command == .repeatSearch ? last.direction : last.direction.reversed
-            return locate(searchPredicate(last.query), from: selected, direction, purpose: .search)
-        case .filter: prompt = Prompt(kind: .filter, text: filter.isEmpty ? "" : filter.description)
+            return startSearch(last.query, direction)
+        case .filter: prompt = Prompt(kind: .filter)  // the current filter is one Up away
         case .clearFilter:
             guard !filter.isEmpty else {
                 message = Message("no filter set")
@@ -130,13 +162,27 @@ extension AppState {
         case .toggleFullDecisionPath:
             showsFullDecisionPath.toggle()
             scroll[.decision] = 0
+        case .swapSidePane:
+            guard layout.isCompact else {
+                message = Message("registers and VMCB12 are both on screen at this size")
+                return []
+            }
+            compactSide = compactSide == .vmcb ? .registers : .vmcb
+            if focus == .registers || focus == .vmcb { focus = compactSide }
         case .focusNext: moveFocus(by: 1)
         case .focusPrevious: moveFocus(by: -1)
         case .help: overlay = .help(scroll: 0)
         case .quit:
             isQuitting = true
             return [.quit]
-        case .cancel: cancel()
+        case .cancel:
+            if let running = search, prompt == nil, overlay == .none {
+                search = nil
+                let percent = running.progress.total > 0 ? running.progress.scanned * 100 / running.progress.total : 0
+                message = Message("search cancelled at \(percent)%" + (running.progress.found.map { "; \($0) matched" } ?? ""))
+                return [.cancelSearch]
+            }
+            cancel()
         case .scrollDown: scrollBy(1)
         case .scrollUp: scrollBy(-1)
         case .scrollPageDown: scrollBy(max(1, pageHeight - 1))
@@ -144,6 +190,11 @@ extension AppState {
         case .submit: return submitPrompt()
         case .deleteBackward:
             if prompt?.text.isEmpty == false { prompt?.text.removeLast() }
+        case .deleteWordBackward: prompt?.deleteWordBackward()
+        case .clearInput: prompt?.text = ""
+        case .historyPrevious: recall(older: true)
+        case .historyNext: recall(older: false)
+        case .complete: complete()
         case .jumpToBookmark:
             guard case .bookmarks(let cursor) = overlay, bookmarks.indices.contains(cursor) else { return [] }
             overlay = .none
@@ -180,10 +231,62 @@ extension AppState {
 
     // MARK: Prompts
 
+    /// Up/Down in the prompt: steps through its history; past the newest entry the text
+    /// typed before is back.
+    private mutating func recall(older: Bool) {
+        guard var open = prompt, let kind = open.kind.history else { return }
+        let entries = promptHistory[kind] ?? []
+        let current = open.historyPosition
+        let next: Int?
+        if older {
+            next = min((current ?? -1) + 1, entries.count - 1)
+            guard let n = next, n >= 0 else { return }
+        } else {
+            guard let current else { return }
+            next = current == 0 ? nil : current - 1
+        }
+        if current == nil { open.draft = open.text }
+        open.historyPosition = next
+        open.text = next.map { entries[entries.count - 1 - $0] } ?? open.draft
+        prompt = open
+    }
+
+    /// Tab in the prompt: completes the last word from the words this prompt accepts; with
+    /// several candidates, extends to their common prefix and lists them.
+    private mutating func complete() {
+        guard var open = prompt else { return }
+        let candidates = PromptCompletion.candidates(for: open.kind, text: open.text, session: session)
+        let word = PromptCompletion.lastWord(of: open.text)
+        let matching = candidates.filter { $0.lowercased().hasPrefix(word.lowercased()) }
+        guard !matching.isEmpty else {
+            message = Message(candidates.isEmpty ? "nothing to complete here" : "no completion for '\(word)'", isError: true)
+            return
+        }
+        let base = String(open.text.dropLast(word.count))
+        if matching.count == 1 {
+            open.text = base + matching[0] + " "
+        } else {
+            let common = PromptCompletion.commonPrefix(matching)
+            if common.count > word.count { open.text = base + common }
+            message = Message(matching.prefix(12).joined(separator: "  ") + (matching.count > 12 ? "  …" : ""))
+        }
+        prompt = open
+    }
+
+    private mutating func remember(_ text: String, in kind: PromptKind) {
+        guard let history = kind.history, !text.isEmpty else { return }
+        var entries = promptHistory[history] ?? []
+        entries.removeAll { $0 == text }
+        entries.append(text)
+        if entries.count > PromptHistory.limit { entries.removeFirst(entries.count - PromptHistory.limit) }
+        promptHistory[history] = entries
+    }
+
     private mutating func submitPrompt() -> [Effect] {
         guard let open = prompt else { return [] }
         prompt = nil
         let text = open.text.trimmedOfSpaces
+        remember(text, in: open.kind)
         switch open.kind {
         case .goTo:
             if text.contains(".") || text.hasPrefix("@") {
@@ -217,7 +320,7 @@ extension AppState {
                 query = TextQuery(pattern: text, caseSensitive: text.contains(where: \.isUppercase))
             }
             lastSearch = LastSearch(query: query, direction: direction)
-            return locate(searchPredicate(query), from: selected, direction, purpose: .search)
+            return startSearch(query, direction)
         case .filter:
             guard !text.isEmpty else {
                 filter = ExitFilter()

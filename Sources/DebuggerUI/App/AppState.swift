@@ -27,12 +27,16 @@ public struct AppState: Sendable, Hashable {
     public var filter: ExitFilter
     /// The last search, for `n`/`N` and for highlighting.
     public var lastSearch: LastSearch?
+    /// The search running in the background, if any.
+    public var search: RunningSearch?
     /// Breakpoints, in the order they were set.
     public var breakpoints: [Breakpoint]
     /// Bookmarked exits, ascending.
     public var bookmarks: [ExitNumber]
     /// The open prompt, if any.
     public var prompt: Prompt?
+    /// What was entered at each kind of prompt, oldest first (Up/Down recall it).
+    public var promptHistory: [PromptHistory: [String]]
     /// The open overlay.
     public var overlay: Overlay
     /// The message on the prompt line, if any.
@@ -57,10 +61,12 @@ public struct AppState: Sendable, Hashable {
         self.breakpoints = []
         self.bookmarks = []
         self.prompt = nil
+        self.promptHistory = [:]
         self.overlay = .none
         self.message = nil
         self.isQuitting = false
         self.lastSearch = nil
+        self.search = nil
     }
 
     /// The layout for the current size.

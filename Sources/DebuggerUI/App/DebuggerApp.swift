@@ -32,9 +32,7 @@ public final class DebuggerApp {
     private let terminal: any Terminal
     private let host: DebuggerHost
     private var lastPresented: Screen?
-
-    /// How often the loop wakes while the session is still indexing.
-    public static let indexingTick: Duration = .milliseconds(100)
+    private var searchJob: SearchJob?
 
     /// Creates the app for a session shown on a terminal.
     public init(session: any DebugSession, terminal: any Terminal, host: DebuggerHost) {
@@ -42,6 +40,8 @@ public final class DebuggerApp {
         self.terminal = terminal
         self.host = host
         self.state = AppState(size: terminal.size, glyphs: terminal.glyphs)
+        // Observe first, read second: a change between the two still wakes the loop.
+        session.observeChanges(terminal.wakeUp)
         send(.indexProgressed(SessionInfo(session)))
     }
 
@@ -49,18 +49,37 @@ public final class DebuggerApp {
     public func run() {
         presentIfChanged()
         while !state.isQuitting {
-            let timeout: Duration? = session.progress.isFinished ? nil : Self.indexingTick
-            if let event = terminal.nextEvent(timeout: timeout) {
-                switch event {
-                case .key(let key): send(.keyPressed(key))
-                case .resized(let size): send(.resized(size))
-                case .interrupted: send(.interrupted)
-                }
+            // No timeout: the session wakes the terminal when its data changes.
+            let event = terminal.nextEvent(timeout: nil)
+            // The session's facts first, so a key acts on what the session has now.
+            refreshSessionInfo()
+            takeSearchUpdate()
+            switch event {
+            case .key(let key)?: send(.keyPressed(key))
+            case .resized(let size)?: send(.resized(size))
+            case .interrupted?: send(.interrupted)
+            case nil: break
             }
-            let info = SessionInfo(session)
-            if info != state.session { send(.indexProgressed(info)) }
             if !state.isQuitting { presentIfChanged() }
         }
+    }
+
+    /// Blocks until background work (a search) ends and applies its results; for tests and
+    /// scripted runs that want each key's whole effect before the next.
+    public func finishBackgroundWork() {
+        searchJob?.wait()
+        takeSearchUpdate()
+    }
+
+    private func takeSearchUpdate() {
+        guard let job = searchJob, let update = job.takeUpdate() else { return }
+        if update.isFinished { searchJob = nil }
+        send(.searchUpdated(update))
+    }
+
+    private func refreshSessionInfo() {
+        let info = SessionInfo(session)
+        if info != state.session { send(.indexProgressed(info)) }
     }
 
     /// Applies an action and everything it leads to, then reloads the visible data.
@@ -82,13 +101,24 @@ public final class DebuggerApp {
             return []
         case .locate(let request):
             return [.located(request, ViewLoader.locate(request, in: session))]
+        case .search(let request):
+            searchJob?.cancel()
+            searchJob = SearchJob(request, count: session.exitCount, matches: session.matcher(for: request.predicate), wake: terminal.wakeUp)
+            return []
+        case .cancelSearch:
+            searchJob?.cancel()
+            searchJob = nil
+            return []
         case .locateTime(let timestamp):
             return [.timeLocated(timestamp, session.exit(atOrAfter: timestamp))]
         case .export(let request):
             return [.exportFinished(host.export(request, session))]
         case .switchProfile(let profile):
             do {
+                searchJob?.cancel()
+                searchJob = nil
                 session = try host.switchProfile(profile)
+                session.observeChanges(terminal.wakeUp)
                 return [.sessionReplaced(SessionInfo(session))]
             } catch {
                 return [.profileSwitchFailed(profile: profile, reason: "\(error)")]

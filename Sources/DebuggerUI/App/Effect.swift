@@ -7,6 +7,11 @@ public enum Effect: Sendable, Hashable {
     case quit
     /// Find an exit through the session's index; answered by `Action.located`.
     case locate(LocateRequest)
+    /// Start a search in the background (replacing any running one); answered by
+    /// `Action.searchUpdated` as it goes.
+    case search(SearchRequest)
+    /// Stop the running search.
+    case cancelSearch
     /// Find the first exit at or after a timestamp; answered by `Action.timeLocated`.
     case locateTime(TraceTimestamp)
     /// Write the mismatches to a file through the host's writer; answered by `Action.exportFinished`.

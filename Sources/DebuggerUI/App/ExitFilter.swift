@@ -6,21 +6,24 @@ public struct ExitFilter: Sendable, Hashable, CustomStringConvertible {
     public var vcpu: Int?
     /// Only this level.
     public var level: Level?
-    /// Only this exit reason.
+    /// Only this exit reason (the index's name, see `ExitReasonNames.indexName(of:)`).
     public var reason: String?
+    /// Only this exit code.
+    public var exitCode: UInt64?
     /// Only this verdict.
     public var verdict: ExitVerdict?
 
     /// Creates a filter (no arguments: no filter).
-    public init(vcpu: Int? = nil, level: Level? = nil, reason: String? = nil, verdict: ExitVerdict? = nil) {
+    public init(vcpu: Int? = nil, level: Level? = nil, reason: String? = nil, exitCode: UInt64? = nil, verdict: ExitVerdict? = nil) {
         self.vcpu = vcpu
         self.level = level
         self.reason = reason
+        self.exitCode = exitCode
         self.verdict = verdict
     }
 
     /// Whether nothing is filtered out.
-    public var isEmpty: Bool { vcpu == nil && level == nil && reason == nil && verdict == nil }
+    public var isEmpty: Bool { vcpu == nil && level == nil && reason == nil && exitCode == nil && verdict == nil }
 
     /// The filter as a session predicate.
     public var predicate: ExitPredicate {
@@ -28,6 +31,7 @@ public struct ExitFilter: Sendable, Hashable, CustomStringConvertible {
         if let vcpu { terms.append(.vcpu(vcpu)) }
         if let level { terms.append(.level(level)) }
         if let reason { terms.append(.reason(reason)) }
+        if let exitCode { terms.append(.exitCode(exitCode)) }
         if let verdict { terms.append(.verdict(verdict)) }
         switch terms.count {
         case 0: return .any
@@ -42,6 +46,7 @@ public struct ExitFilter: Sendable, Hashable, CustomStringConvertible {
         if let vcpu { parts.append("vcpu \(vcpu)") }
         if let level { parts.append("level \(level)") }
         if let reason { parts.append("reason \(reason)") }
+        if let exitCode { parts.append("code 0x" + String(exitCode, radix: 16)) }
         if let verdict { parts.append("verdict \(verdict.rawValue)") }
         return parts.isEmpty ? "none" : parts.joined(separator: " ")
     }

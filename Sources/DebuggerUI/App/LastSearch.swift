@@ -11,3 +11,20 @@ public struct LastSearch: Sendable, Hashable {
         self.direction = direction
     }
 }
+
+/// The search running in the background, as the prompt line shows it.
+public struct RunningSearch: Sendable, Hashable {
+    /// The pattern.
+    public var query: TextQuery
+    /// Its direction.
+    public var direction: Direction
+    /// The latest progress.
+    public var progress: SearchUpdate
+
+    /// Creates one.
+    public init(query: TextQuery, direction: Direction, progress: SearchUpdate) {
+        self.query = query
+        self.direction = direction
+        self.progress = progress
+    }
+}

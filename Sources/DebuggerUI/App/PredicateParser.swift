@@ -11,15 +11,48 @@ public enum PredicateParser {
         public var message: String
     }
 
-    /// Parses a filter (vcpu, level, reason, verdict; several terms combine with AND).
-    public static func filter(_ text: String) -> Result<ExitFilter, Failure> {
-        var filter = ExitFilter()
+    /// The words that start a term; a reason's value runs up to the next one, so names
+    /// with spaces (`GP excp`) need no quotes.
+    public static let fields = ["vcpu", "level", "reason", "code", "verdict", "msr", "port"]
+
+    /// Splits `field value…` text into terms.
+    static func terms(_ text: String) -> Result<[(field: String, value: String)], Failure> {
         let words = text.split(whereSeparator: \.isWhitespace).map(String.init)
-        guard !words.isEmpty else { return .failure(Failure(message: "empty filter (F clears the filter)")) }
+        var terms: [(String, String)] = []
         var i = 0
         while i < words.count {
-            guard i + 1 < words.count else { return .failure(Failure(message: "'\(words[i])' needs a value")) }
-            let field = words[i].lowercased(), value = words[i + 1]
+            let field = words[i].lowercased()
+            guard fields.contains(field) else {
+                return .failure(Failure(message: "expected one of \(fields.joined(separator: ", ")), not '\(words[i])'"))
+            }
+            // The first word after the field is always its value (`reason msr`).
+            var j = min(i + 2, words.count)
+            while field == "reason", j < words.count, !fields.contains(words[j].lowercased()) { j += 1 }
+            guard j > i + 1 else { return .failure(Failure(message: "'\(words[i])' needs a value")) }
+            terms.append((field, words[(i + 1)..<j].joined(separator: " ")))
+            i = j
+        }
+        return .success(terms)
+    }
+
+    /// The index name of a reason the user named in any accepted spelling.
+    static func reason(_ value: String) -> Result<String, Failure> {
+        guard let code = ExitReasonNames.code(for: value) else {
+            return .failure(Failure(message: "unknown exit reason '\(value)' (a kernel name such as msr, hypercall, GP excp; VMEXIT_VMMCALL; or a code such as 0x81)"))
+        }
+        return .success(ExitReasonNames.indexName(of: code))
+    }
+
+    /// Parses a filter (vcpu, level, reason, code, verdict; several terms combine with AND).
+    public static func filter(_ text: String) -> Result<ExitFilter, Failure> {
+        var filter = ExitFilter()
+        guard !text.trimmedOfSpaces.isEmpty else { return .failure(Failure(message: "empty filter (F clears the filter)")) }
+        let parsed: [(field: String, value: String)]
+        switch terms(text) {
+        case .success(let t): parsed = t
+        case .failure(let failure): return .failure(failure)
+        }
+        for (field, value) in parsed {
             switch field {
             case "vcpu":
                 guard let n = number(value) else { return .failure(Failure(message: "bad vcpu '\(value)'")) }
@@ -27,31 +60,43 @@ public enum PredicateParser {
             case "level":
                 guard let l = level(value) else { return .failure(Failure(message: "level is L1 or L2, not '\(value)'")) }
                 filter.level = l
-            case "reason": filter.reason = value.lowercased()
+            case "reason":
+                switch reason(value) {
+                case .success(let name): filter.reason = name
+                case .failure(let failure): return .failure(failure)
+                }
+            case "code":
+                guard let n = ExitReasonNames.code(for: value) else { return .failure(Failure(message: "bad exit code '\(value)'")) }
+                filter.exitCode = UInt64(n)
             case "verdict":
                 guard let v = verdict(value) else { return .failure(Failure(message: "unknown verdict '\(value)'")) }
                 filter.verdict = v
             default:
-                return .failure(Failure(message: "filter by vcpu, level, reason or verdict, not '\(field)'"))
+                return .failure(Failure(message: "filter by vcpu, level, reason, code or verdict, not '\(field)'"))
             }
-            i += 2
         }
         return .success(filter)
     }
 
     /// Parses one breakpoint (`reason`, `code`, `vcpu`, `msr`, `port` or `verdict` and a value).
     public static func breakpoint(_ text: String) -> Result<Breakpoint, Failure> {
-        let words = text.split(whereSeparator: \.isWhitespace).map(String.init)
-        guard words.count == 2 else {
+        let parsed: [(field: String, value: String)]
+        switch terms(text) {
+        case .success(let t): parsed = t
+        case .failure(let failure): return .failure(failure)
+        }
+        guard parsed.count == 1, let (field, value) = parsed.first else {
             return .failure(Failure(message: "a breakpoint is one 'field value', e.g. 'msr 0xc0000080'"))
         }
-        let field = words[0].lowercased(), value = words[1]
         switch field {
         case "reason":
-            return .success(Breakpoint(predicate: .reason(value.lowercased()), text: "reason \(value.lowercased())"))
+            switch reason(value) {
+            case .success(let name): return .success(Breakpoint(predicate: .reason(name), text: "reason \(name)"))
+            case .failure(let failure): return .failure(failure)
+            }
         case "code":
-            guard let n = number(value) else { return .failure(Failure(message: "bad exit code '\(value)'")) }
-            return .success(Breakpoint(predicate: .exitCode(n), text: "code " + hex(n)))
+            guard let n = ExitReasonNames.code(for: value) else { return .failure(Failure(message: "bad exit code '\(value)'")) }
+            return .success(Breakpoint(predicate: .exitCode(UInt64(n)), text: "code " + hex(UInt64(n))))
         case "vcpu":
             guard let n = number(value) else { return .failure(Failure(message: "bad vcpu '\(value)'")) }
             return .success(Breakpoint(predicate: .vcpu(Int(n)), text: "vcpu \(n)"))

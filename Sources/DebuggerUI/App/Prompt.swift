@@ -36,10 +36,57 @@ public struct Prompt: Sendable, Hashable {
     public var kind: PromptKind
     /// The input so far.
     public var text: String
+    /// Which history entry Up/Down show, counted back from the newest (nil: the new input).
+    public var historyPosition: Int?
+    /// What was typed before Up replaced it, restored by Down past the newest entry.
+    public var draft: String
 
     /// Creates a prompt.
     public init(kind: PromptKind, text: String = "") {
         self.kind = kind
         self.text = text
+        self.historyPosition = nil
+        self.draft = ""
     }
+
+    /// Deletes the word before the end (C-w): trailing spaces, then non-spaces.
+    public mutating func deleteWordBackward() {
+        while text.last == " " { text.removeLast() }
+        while let last = text.last, last != " " { text.removeLast() }
+    }
+}
+
+extension PromptKind {
+    /// Which history a prompt's entries go to (searches in both directions share one);
+    /// nil for the overwrite confirmation.
+    public var history: PromptHistory? {
+        switch self {
+        case .goTo: .goTo
+        case .search: .search
+        case .filter: .filter
+        case .breakpoint: .breakpoint
+        case .profile: .profile
+        case .exportPath: .exportPath
+        case .confirmOverwrite: nil
+        }
+    }
+}
+
+/// The prompt histories (Up/Down in the prompt), one per kind of question.
+public enum PromptHistory: Sendable, Hashable, CaseIterable {
+    /// Go-to targets.
+    case goTo
+    /// Search patterns.
+    case search
+    /// Filters.
+    case filter
+    /// Breakpoints.
+    case breakpoint
+    /// Profile names.
+    case profile
+    /// Export paths.
+    case exportPath
+
+    /// Entries kept per history.
+    public static let limit = 100
 }

@@ -48,6 +48,8 @@ public enum Command: Sendable, Hashable, CaseIterable {
     case exportMismatches
     /// Switch the decision path between one line per step and the full explanation.
     case toggleFullDecisionPath
+    /// In the compact layout, show VMCB12 instead of the registers beside the decision path, or back.
+    case swapSidePane
     /// Focus the next pane.
     case focusNext
     /// Focus the previous pane.
@@ -70,6 +72,16 @@ public enum Command: Sendable, Hashable, CaseIterable {
     case submit
     /// Delete the character before the prompt's cursor.
     case deleteBackward
+    /// Delete the word before the prompt's cursor.
+    case deleteWordBackward
+    /// Delete the prompt's whole input.
+    case clearInput
+    /// Show the previous (older) entry of the prompt's history.
+    case historyPrevious
+    /// Show the next (newer) entry of the prompt's history.
+    case historyNext
+    /// Complete the word before the prompt's cursor.
+    case complete
     /// Jump to the bookmark under the cursor.
     case jumpToBookmark
     /// Delete the bookmark under the cursor.

@@ -14,8 +14,20 @@ public enum PromptLine {
             var x = screen.write(prompt.kind.label, x: rect.x, y: rect.y, style: .key, clip: rect)
             x = screen.write(prompt.text, x: x, y: rect.y, style: .prompt, clip: rect)
             x = screen.write(String(state.glyphs.barFull), x: x, y: rect.y, style: .prompt, clip: rect)
-            let hint = hint(for: prompt.kind, state)
+            let hint = state.message?.text ?? hint(for: prompt.kind, state)
             if !hint.isEmpty, rect.maxX - TextWidth.columns(of: hint) > x + 2 {
+                screen.write(hint, x: rect.maxX - TextWidth.columns(of: hint), y: rect.y, style: .dim, clip: rect)
+            }
+            return
+        }
+        if let search = state.search {
+            let p = search.progress
+            let percent = p.total > 0 ? p.scanned * 100 / p.total : 0
+            var text = "\(search.direction == .forward ? "/" : "\\")\(search.query.pattern)  searching… \(percent)%"
+            if let found = p.found { text += "  first match \(found)\(p.wrapped ? " (wrapped)" : ""), counting" }
+            let x = screen.write(text, x: rect.x, y: rect.y, style: .prompt, clip: rect)
+            let hint = "Esc cancels"
+            if rect.maxX - TextWidth.columns(of: hint) > x + 2 {
                 screen.write(hint, x: rect.maxX - TextWidth.columns(of: hint), y: rect.y, style: .dim, clip: rect)
             }
             return
@@ -41,7 +53,7 @@ public enum PromptLine {
         switch kind {
         case .goTo: return "e.g. #12, 22.046641 or @ticks"
         case .search: return "regex over raw lines and decoded fields"
-        case .filter: return "vcpu N level L1|L2 reason R verdict V"
+        case .filter: return "vcpu N level L1|L2 reason R code C verdict V  (Tab completes, Up: history)"
         case .breakpoint: return "reason|code|vcpu|msr|port|verdict VALUE"
         case .profile: return "known: " + state.session.availableProfiles.joined(separator: ", ")
         case .exportPath: return "format from the extension: .jsonl .csv .md .trace"

@@ -6,14 +6,17 @@ public enum StatusBar {
         screen.fill(rect, style: .status)
         let info = state.session
         let position = state.selected.map { "\($0)/\(info.exitCount)" } ?? "-/\(info.exitCount)"
-        var left = " \(info.traceName)  \(position)  profile \(info.profile)"
-        if !state.filter.isEmpty { left += "  filter: \(state.filter)" }
+        // The position and the profile are never cut: the file name gives way first (down to
+        // 8 columns), then the filter, breakpoints and marks.
+        let fixed = "  \(position)  profile \(info.profile)"
+        var extras = ""
+        if !state.filter.isEmpty { extras += "  filter: \(state.filter)" }
         if !state.breakpoints.isEmpty {
             let list = state.breakpoints.map(\.text).joined(separator: ", ")
-            let room = rect.width - TextWidth.columns(of: left) - 40
-            left += TextWidth.columns(of: list) + 4 <= room ? "  bp \(list)" : "  bp \(state.breakpoints.count)"
+            let room = rect.width - TextWidth.columns(of: fixed) - 40
+            extras += TextWidth.columns(of: list) + 4 <= room ? "  bp \(list)" : "  bp \(state.breakpoints.count)"
         }
-        if !state.bookmarks.isEmpty { left += "  marks \(state.bookmarks.count)" }
+        if !state.bookmarks.isEmpty { extras += "  marks \(state.bookmarks.count)" }
         let glyphs = state.glyphs
         let counts = info.counts
         var parts: [(String, Style)] = [
@@ -28,6 +31,14 @@ public enum StatusBar {
         let right = parts.map(\.0).joined(separator: " ") + helpKey
         let rightWidth = TextWidth.columns(of: right)
         let leftWidth = max(0, rect.width - rightWidth - 1)
+        let room = leftWidth - 1 - TextWidth.columns(of: fixed)
+        let left: String
+        if room >= 8 {
+            let nameWidth = min(TextWidth.columns(of: info.traceName), max(8, room - TextWidth.columns(of: extras)))
+            left = " " + Self.shortened(info.traceName, nameWidth, mark: state.glyphs == .ascii ? "~" : "…") + fixed + Columns.fit(extras, room - nameWidth).trimmingTrailingSpaces
+        } else {
+            left = " \(info.traceName)\(fixed)\(extras)"
+        }
         screen.write(Columns.fit(left, leftWidth), x: rect.x, y: rect.y, style: .status, clip: rect)
         var x = rect.maxX - rightWidth
         guard x > rect.x else { return }
@@ -36,5 +47,29 @@ public enum StatusBar {
             if i < parts.count - 1 { x = screen.write(" ", x: x, y: rect.y, style: .status, clip: rect) }
         }
         screen.write(helpKey, x: x, y: rect.y, style: .status, clip: rect)
+    }
+
+    /// `text` in at most `width` columns, its end kept (`…t-mutated.trace`): file names differ
+    /// at their end more often than at their start.
+    static func shortened(_ text: String, _ width: Int, mark: String = "…") -> String {
+        guard TextWidth.columns(of: text) > width else { return text }
+        guard width > 1 else { return Columns.fit(text, width) }
+        var tail = ""
+        var used = 1
+        for c in text.reversed() {
+            let w = TextWidth.columns(of: c)
+            if used + w > width { break }
+            tail.insert(c, at: tail.startIndex)
+            used += w
+        }
+        return mark + tail
+    }
+}
+
+extension String {
+    fileprivate var trimmingTrailingSpaces: String {
+        var text = self
+        while text.last == " " { text.removeLast() }
+        return text
     }
 }

@@ -55,4 +55,25 @@ public protocol DebugSession: Sendable {
     func exit(atOrAfter timestamp: TraceTimestamp) -> ExitNumber?
     /// The exit rate over time in `count` equal time slices of the whole indexed trace.
     func rateBuckets(count: Int) -> [RateBucket]
+    /// Registers `handler`, called (on any thread) after every change of what the properties
+    /// report: progress, exits, counts, failure. Replaces the previous handler. The UI passes
+    /// its terminal's `wakeUp`, then reads the properties, so no change is missed.
+    func observeChanges(_ handler: @escaping @Sendable () -> Void)
+    /// A test of one exit against `predicate`, for a search that scans exit by exit on
+    /// another thread (so it can report progress and be cancelled). The closure is called
+    /// from that one thread only.
+    func matcher(for predicate: ExitPredicate) -> @Sendable (ExitNumber) -> Bool
+}
+
+extension DebugSession {
+    /// A matcher built on `nextExit` (one lookup per exit; fine for small sessions).
+    public func matcher(for predicate: ExitPredicate) -> @Sendable (ExitNumber) -> Bool {
+        { [self] exit in
+            let before = exit.rawValue == 0 ? nil : ExitNumber(exit.rawValue - 1)
+            return nextExit(matching: predicate, after: before, direction: .forward) == exit
+        }
+    }
+
+    /// A session that never changes after it is created needs no observer.
+    public func observeChanges(_ handler: @escaping @Sendable () -> Void) {}
 }

@@ -108,7 +108,18 @@ struct ReplayDetailBuilder {
         add("HSAVE_PA", vcpu.hsavePA, unknown: "\(notSeen) (no kvm_msr of MSR_VM_HSAVE_PA)") { Hex.format($0) }
         add("vmcb12", state.vmcb12Address, unknown: "no kvm_nested_vmenter on this vCPU yet") { Hex.format($0) }
         add("L2 entry", state.nestedRIP, unknown: "no kvm_nested_vmenter on this vCPU yet") { Hex.format($0) }
-        return values
+        return Self.once(values)
+    }
+
+    /// Each register once: where a probe (or another event) knows a value, the "unknown"
+    /// row of the same name goes; two known values of one name both stay (they may differ).
+    static func once(_ values: [KnownValue]) -> [KnownValue] {
+        let known = Set(values.filter { $0.value != nil }.map(\.name))
+        var seenUnknown = Set<String>()
+        return values.filter { value in
+            guard value.value == nil else { return true }
+            return !known.contains(value.name) && seenUnknown.insert(value.name).inserted
+        }
     }
 
     /// RCX/RAX and the like where an event of the exit states them.
@@ -192,8 +203,11 @@ struct ReplayDetailBuilder {
             decoded: vmcb12.nestedPaging.map { $0.value ? "nested paging on" : "nested paging off" } ?? "unknown"))
         control.append(DecodedField(
             name: "nested_cr3", raw: vmcb12.nestedCR3.map { Hex.format($0.value) },
-            decoded: vmcb12.nestedCR3 != nil ? "L1's NPT root"
-                : (vmcb12.nestedPaging?.value == false ? "not used (no nested paging)" : "unknown")))
+            decoded: vmcb12.nestedPaging?.value == false ? "not used (nested paging off)"
+                : vmcb12.nestedCR3.map { "L1's NPT root (\($0.source))" } ?? "unknown"))
+        if let cr3 = vmcb12.cr3 {
+            control.append(DecodedField(name: "save.cr3", raw: Hex.format(cr3.value), decoded: "L2's CR3 (\(cr3.source))"))
+        }
         control.append(DecodedField(
             name: "int_ctl", raw: vmcb12.intCtl.map { Hex.format($0.value, width: 8) },
             decoded: vmcb12.intCtl.map { VMCBDecoding.intCtl($0.value) } ?? "unknown"))
@@ -210,7 +224,7 @@ struct ReplayDetailBuilder {
         sections.append(FieldSection(title: "vmcb12 control" + (controlSource.map { " (\($0))" } ?? ""), fields: control))
 
         let code = exit.exitCode
-        var exitFields = [DecodedField(name: "exit_code", raw: Hex.format(code, width: 3), decoded: exit.reasonName)]
+        var exitFields = [DecodedField(name: "exit_code", raw: Hex.format(code, width: 3), decoded: ExitReasonNames.displayName(of: code))]
         exitFields.append(DecodedField(
             name: "exit_info_1", raw: exit.exitInfo1.map { Hex.format($0) },
             decoded: exit.exitInfo1.map { VMCBDecoding.exitInfo1(code: code, $0) } ?? "not printed"))
@@ -225,7 +239,7 @@ struct ReplayDetailBuilder {
         if exit.recorded.kind == .reflectToL1 || exit.recorded.kind == .vmrunFails, let recordedCode = exit.recorded.exitCode {
             var toL1 = [DecodedField(
                 name: "exit_code", raw: Hex.format(recordedCode, width: 3),
-                decoded: SVMExitReason(recordedCode).description)]
+                decoded: ExitReasonNames.displayName(of: recordedCode))]
             toL1.append(DecodedField(
                 name: "exit_info_1", raw: exit.recorded.exitInfo1.map { Hex.format($0) },
                 decoded: exit.recorded.exitInfo1.map { VMCBDecoding.exitInfo1(code: recordedCode, $0) } ?? "not printed"))

@@ -27,6 +27,11 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
     private var phase: Phase
     private var cachedDetail: ExitDetail?
     private var cachedBuckets: (count: Int, buckets: [RateBucket])?
+    private var changeHandler: (@Sendable () -> Void)?
+    /// The last progress reported to the observer, in steps of `progressSteps`.
+    private var notifiedStep = -1
+    /// Progress changes finer than 1/`progressSteps` of the file do not wake the UI.
+    private static let progressSteps = 500
 
     private enum Phase {
         case loading(IndexingProgress)
@@ -82,12 +87,11 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
                 let trace = try TraceLoader.load(path: path, format: format) { progress in
                     session.report(done: progress.bytesScanned / 2, total: progress.totalBytes)
                 }
-                // Not a trace at all (a README opened by mistake): the message `check` gives.
-                if let reason = trace.unusableReason {
+                if let reason = refusal(of: trace) {
                     session.fail("\(trace.source): \(reason)")
                     return
                 }
-                session.replay(trace, options: options)
+                session.replay(trace, options: options, refusingNoExits: true)
             } catch let error as TraceLoadError {
                 session.fail("\(error.file): \(error.problem)")
             } catch {
@@ -95,6 +99,27 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
             }
         }
         return session
+    }
+
+    /// Why the debugger will not show `trace`: not a trace at all (`check` refuses it too),
+    /// or a trace without a single event (a header-only capture: nothing to debug). Nil for
+    /// anything with events, bad lines included.
+    public static func refusal(of trace: LoadedTrace) -> String? {
+        if let reason = trace.unusableReason { return reason }
+        let lines = trace.lineAccounting
+        if lines.events == 0 { return "has no trace events (\(lines.read) lines, none of them an event): nothing to debug" }
+        return nil
+    }
+
+    /// Why a trace whose replay has no exit is not opened: an empty debugger would look like
+    /// a trace with nothing wrong. Names the events and unreadable lines, and the first bad line.
+    static func noExitsReason(_ trace: LoadedTrace) -> String {
+        let lines = trace.lineAccounting
+        var reason = "no exit to debug: \(lines.events) event\(lines.events == 1 ? "" : "s") and \(lines.unreadable) unreadable of \(lines.read) lines"
+        if let first = trace.diagnostics.first {
+            reason += " (line \(first.line): \(first.kind.rawValue): \(first.message))"
+        }
+        return reason
     }
 
     /// Starts replaying an already loaded trace with `options` in the background (a profile
@@ -144,11 +169,15 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
 
     // MARK: Background work
 
-    private func replay(_ trace: LoadedTrace, options: ReplayOptions) {
+    private func replay(_ trace: LoadedTrace, options: ReplayOptions, refusingNoExits: Bool = false) {
         let total = trace.textByteCount
         report(done: total / 2, total: total)
         let result = Replayer(trace: trace, options: options).run { fraction in
             self.report(done: total / 2 + Int(Double(total - total / 2) * fraction), total: total)
+        }
+        if refusingNoExits, result.exits.isEmpty {
+            fail("\(trace.source): \(Self.noExitsReason(trace))")
+            return
         }
         let index = ReplayIndex(result: result)
         lock.withLock {
@@ -156,25 +185,42 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
             cachedDetail = nil  // a preview's detail and buckets described the head only
             cachedBuckets = nil
         }
+        notifyChange()
     }
 
     private func report(done: Int, total: Int) {
-        lock.withLock {
+        let changed: Bool = lock.withLock {
             let progress = IndexingProgress(bytesDone: done, bytesTotal: total, isFinished: false)
             switch phase {
             case .loading: phase = .loading(progress)
             case .preview(let index, _): phase = .preview(index, progress)
-            case .ready, .failed: return
+            case .ready, .failed: return false
             }
+            let step = total > 0 ? Int(Double(done) / Double(total) * Double(Self.progressSteps)) : 0
+            defer { notifiedStep = step }
+            return step != notifiedStep
         }
+        if changed { notifyChange() }
     }
 
     private func showPreview(_ index: ReplayIndex, total: Int) {
-        lock.withLock {
-            guard case .loading = phase else { return }
+        let shown: Bool = lock.withLock {
+            guard case .loading = phase else { return false }
             phase = .preview(index, IndexingProgress(bytesDone: 0, bytesTotal: total, isFinished: false))
             previewShown = true
+            return true
         }
+        if shown { notifyChange() }
+    }
+
+    /// Calls the observer (outside the lock: it may read the session).
+    private func notifyChange() {
+        lock.withLock { changeHandler }?()
+    }
+
+    /// Registers the observer of progress, preview, result and failure.
+    public func observeChanges(_ handler: @escaping @Sendable () -> Void) {
+        lock.withLock { changeHandler = handler }
     }
 
     /// The size of `path` when it is a regular, uncompressed-looking file (the head of a
@@ -190,6 +236,7 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
 
     private func fail(_ reason: String) {
         lock.withLock { phase = .failed(reason) }
+        notifyChange()
     }
 
     private var index: ReplayIndex? {
@@ -265,6 +312,19 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
         return lines
     }
 
+    /// A per-exit test on the index's columns; regexes are compiled once per matcher.
+    public func matcher(for predicate: ExitPredicate) -> @Sendable (ExitNumber) -> Bool {
+        guard let index else { return { _ in false } }
+        let regexes = RegexCache()
+        return { exit in
+            guard index.result.exits.indices.contains(exit.rawValue) else { return false }
+            return index.matches(predicate, exit.rawValue) { query, i in
+                guard let regex = regexes.regex(for: query) else { return false }
+                return ReplayRowText.searchableText(of: index.result.exits[i], in: index.result).contains { $0.contains(regex) }
+            }
+        }
+    }
+
     /// The nearest matching exit, from the index.
     public func nextExit(matching predicate: ExitPredicate, after exit: ExitNumber?, direction: Direction) -> ExitNumber? {
         guard let index else { return nil }
@@ -296,5 +356,20 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
         let buckets = index.rateBuckets(count: count)
         lock.withLock { cachedBuckets = (count, buckets) }
         return buckets
+    }
+}
+
+/// Compiled search regexes, one per query, for one matcher.
+///
+/// A class: the matcher closure fills it as it goes; only the one search thread calls it.
+private final class RegexCache: @unchecked Sendable {
+    private var compiled: [TextQuery: Regex<AnyRegexOutput>] = [:]
+
+    func regex(for query: TextQuery) -> Regex<AnyRegexOutput>? {
+        if let regex = compiled[query] { return regex }
+        guard var regex = try? Regex(query.pattern) else { return nil }
+        if !query.caseSensitive { regex = regex.ignoresCase() }
+        compiled[query] = regex
+        return regex
     }
 }

@@ -68,6 +68,9 @@ struct TrackedVCPU: Sendable {
             case .guestCR3(let value): vmcb12.cr3 = Known(value, source: source)
             case .other, .none: break
             }
+            // With nested paging off vmcb12's nested_cr3 is not used: an earlier VMRUN's
+            // value would be stale.
+            if !enter.nestedPaging { vmcb12.nestedCR3 = nil }
             // A successful VMRUN proves the consistency checks on EFER.SVME passed for L2.
             if previous.0 != enter.vmcb || previous.1 != enter.nestedPaging { bumpConfiguration(line: line) }
         case .nestedIntercepts(let words):

@@ -221,7 +221,10 @@ enum PayloadParser {
                   let value = c.spacedHex() else { return nil }
             let name = c.string(rootLabel.lowerBound..<(rootLabel.upperBound - 1))
             switch name {
-            case "nested_cr3": root = .nestedCR3(value)
+            // The kernel prints "guest_cr3" exactly when nested_npt=n (arch/x86/kvm/trace.h:
+            // kvm_nested_vmenter); libtraceevent (perf script, trace-cmd report) evaluates that
+            // ternary wrongly and prints "nested_cr3" for both: the flag decides.
+            case "nested_cr3": root = nestedPaging ? .nestedCR3(value) : .guestCR3(value)
             case "guest_cr3": root = .guestCR3(value)
             default: root = .other(label: name, value: value)
             }

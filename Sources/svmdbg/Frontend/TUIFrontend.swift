@@ -119,9 +119,13 @@ final class LoadWatchingTerminal: Terminal {
     private let terminal: CursesTerminal
     private let session: ReplaySession
 
+    /// The curses terminal's wake-up, which a failing load also fires.
+    nonisolated let wakeUp: @Sendable () -> Void
+
     init(_ terminal: CursesTerminal, session: ReplaySession) {
         self.terminal = terminal
         self.session = session
+        self.wakeUp = terminal.wakeUp
     }
 
     var size: Size { terminal.size }

@@ -49,6 +49,9 @@ public enum FactID {
     public static func intercept(_ bit: Int) -> String { "vmcb12.intercept[\(bit)]" }
     /// L1's MSRPM bit for `msr` in one direction.
     public static func msrpm(_ msr: UInt32, write: Bool) -> String { "msrpm[\(Hex.format(msr))].\(write ? "write" : "read")" }
+    /// L0's RDMSR/WRMSR emulation rejects `msr` with #GP (`nil`: the MSR the exit's ECX
+    /// names, when ECX is unknown).
+    public static func l0RejectsMSR(_ msr: UInt32?) -> String { "l0.rejects-msr[\(msr.map { Hex.format($0) } ?? "ecx")]" }
     /// L1's IOPM bit for `port`.
     public static func iopm(_ port: UInt32) -> String { "iopm[\(Hex.format(port))]" }
     /// The instruction at RIP is `instruction` (VMRUN, VMLOAD, VMSAVE, VMMCALL).

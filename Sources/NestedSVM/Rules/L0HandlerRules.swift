@@ -63,7 +63,8 @@ extension Evaluator {
         case VMExitCode.ioio.rawValue:
             return level == .l2 ? l0IO(exit, io: IOIOExitInfo(exit.exitInfo1)) : handled("svm/svm.c:io_interception", "kvm_pio")
         case VMExitCode.msr.rawValue:
-            return level == .l2 ? l0MSR(exit, msr: exit.rcx.map { UInt32(truncatingIfNeeded: $0.value) }) : handled("svm/svm.c:msr_interception", "kvm_msr")
+            record(.l0Handler, [.event("exit_code", code.description)], "svm/svm.c:msr_interception")
+            return l0MSR(exit, msr: exit.rcx.map { UInt32(truncatingIfNeeded: $0.value) }, level: level)
         case VMExitCode.taskSwitch.rawValue:
             record(.l0Handler, [.event("exit_code", code.description)], "svm/svm.c:task_switch_interception")
             return .emulate("svm/svm.c:task_switch_interception", level: level, detail: "emulates the task switch")

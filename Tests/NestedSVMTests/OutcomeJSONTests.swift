@@ -7,7 +7,7 @@ import Testing
     func kindNames() {
         #expect(Outcome.Kind.allCases.map(\.rawValue) == [
             "reflect_to_l1", "l0_handles", "inject_exception", "emulate", "vmrun_fails", "vmrun_succeeds", "userspace_exit",
-            "undetermined",
+            "inject_interrupt", "inject_nmi", "no_exit", "undetermined",
         ])
     }
 

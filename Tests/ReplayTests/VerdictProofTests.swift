@@ -190,7 +190,7 @@ import TraceKit
                 let profile = try #require(scenario.profile.flatMap(KernelProfile.init(named:)))
                 let outcome = DecisionModel(profile: profile, host: scenario.host).decision(for: scenario.event, state: scenario.state).outcome
                 if outcome != exit.model, failures.count < 3 { failures.append("line \(exit.lines.lowerBound): \(outcome) vs \(exit.model)") }
-                #expect(scenario.expectation?.outcome == exit.recorded.kind.rawValue)
+                #expect(scenario.expect?.kind.rawValue == exit.recorded.kind.rawValue)
                 checked += 1
             } catch {
                 failures.append("line \(exit.lines.lowerBound): \(error)")

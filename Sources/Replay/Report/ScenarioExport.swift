@@ -62,11 +62,14 @@ public enum ScenarioExport {
         let host = self.host(result.host)
         if !host.isEmpty { document["host"] = host }
         let recorded = exit.recorded
+        // `expect` in decide's schema (docs/decide.md): the recorded outcome's kind, its exit
+        // code or injected vector, plus the recorded text and line span for the reader.
         var expect: [String: Any] = [
-            "outcome": recorded.kind.rawValue, "text": recorded.summary,
+            "kind": recorded.kind.rawValue, "text": recorded.summary,
             "lines": [exit.lines.lowerBound, exit.lines.upperBound],
         ]
         if let code = recorded.exitCode, recorded.kind == .reflectToL1 || recorded.kind == .vmrunFails { expect["exit_code"] = hex(UInt64(code)) }
+        if recorded.kind == .injectException, let vector = recorded.vector { expect["vector"] = hex(vector) }
         document["expect"] = expect
         return document
     }

@@ -57,11 +57,10 @@ enum DecideFrontend {
         var text = ""
         if !scenario.description.isEmpty { text += "# \(scenario.description)\n" }
         text += PlainDecorator().text(for: decision)
-        if let expected = scenario.expectation {
+        if let expected = scenario.expect, let recorded = expected.text {
             // An exported exit: say whether the model reproduces what the trace recorded.
-            let agrees = expected.outcome == decision.outcome.kind.rawValue
-                && (expected.exitCode == nil || decision.outcome.exitCode == nil || expected.exitCode == decision.outcome.exitCode?.rawValue)
-            text += "expected (recorded in the trace): \(expected.text) — the model \(agrees ? "agrees" : "differs")\n"
+            let agrees = expected.differences(from: decision.outcome).isEmpty
+            text += "expected (recorded in the trace): \(recorded) — the model \(agrees ? "agrees" : "differs")\n"
         }
         return .success(text)
     }

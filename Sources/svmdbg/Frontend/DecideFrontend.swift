@@ -59,9 +59,20 @@ enum DecideFrontend {
         text += PlainDecorator().text(for: decision)
         if let expected = scenario.expectation {
             // An exported exit: say whether the model reproduces what the trace recorded.
-            let agrees = expected.outcome == decision.outcome.kind.rawValue
-                && (expected.exitCode == nil || decision.outcome.exitCode == nil || expected.exitCode == decision.outcome.exitCode?.rawValue)
-            text += "expected (recorded in the trace): \(expected.text) — the model \(agrees ? "agrees" : "differs")\n"
+            func fits(_ outcome: Outcome) -> Bool {
+                expected.outcome == outcome.kind.rawValue
+                    && (expected.exitCode == nil || outcome.exitCode == nil || expected.exitCode == outcome.exitCode?.rawValue)
+            }
+            let verdict: String
+            if decision.outcome.kind == .undetermined {
+                let fitting = (decision.outcome.alternatives ?? []).filter { fits($0.outcome) }.map(\.condition)
+                verdict = fitting.isEmpty
+                    ? "no alternative of the model fits it"
+                    : "the model leaves it open; the trace settles: " + fitting.joined(separator: " or ")
+            } else {
+                verdict = fits(decision.outcome) ? "the model agrees" : "the model differs"
+            }
+            text += "expected (recorded in the trace): \(expected.text) — \(verdict)\n"
         }
         return .success(text)
     }

@@ -95,4 +95,35 @@ import Testing
         #expect(unfiltered.stdout.contains("2 changed"))
         #expect(unfiltered.stdout.contains("from rule: svm.insn.map-rax"))
     }
+
+    @Test("check --require decided fails on consistent matches; --facts makes them decided; export --format scenario reproduces under decide")
+    func decidedAndScenario() throws {
+        let trace = RepositoryPaths.trace("lab/6.12-zen3/msr-prot.trace").path
+        let facts = RepositoryPaths.trace("lab/6.12-zen3/msr-prot.facts.json").path
+        let plain = try run(["check", trace, "--profile", "6.12", "--guest", "maxphyaddr=40", "--json"])
+        #expect(plain.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(plain.stdout.utf8)) as? [String: Any])
+        let consistent = try #require(object["consistent"] as? Int)
+        #expect(consistent > 0 && consistent == object["match_by_inference"] as? Int)
+        #expect((object["decided"] as? Int).map { $0 + consistent } == object["match"] as? Int)
+        #expect(try run(["check", trace, "--profile", "6.12", "--guest", "maxphyaddr=40", "--require", "decided"]).status == 1)
+        let withFacts = try run(["check", trace, "--profile", "6.12", "--guest", "maxphyaddr=40", "--facts", facts, "--json"])
+        #expect(withFacts.status == 0)
+        let factsObject = try #require(try JSONSerialization.jsonObject(with: Data(withFacts.stdout.utf8)) as? [String: Any])
+        #expect(try #require(factsObject["consistent"] as? Int) < consistent)
+        #expect(factsObject["mismatch"] as? Int == 0)
+        let bad = try run(["check", trace, "--facts", "/nonexistent/facts.json"])
+        #expect(bad.status == 2)
+
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("svmdbg-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let scenario = folder.appendingPathComponent("exit.json").path
+        let export = try run(["export", trace, "--exit", "5", "--format", "scenario", "-o", scenario, "--profile", "6.12"])
+        #expect(export.status == 0)
+        let decided = try run(["decide", scenario])
+        #expect(decided.status == 0)
+        #expect(decided.stdout.contains("expected (recorded in the trace):"))
+        #expect(decided.stdout.contains("the model agrees"))
+    }
 }

@@ -59,8 +59,17 @@ enum DecideFrontend {
         text += PlainDecorator().text(for: decision)
         if let expected = scenario.expect, let recorded = expected.text {
             // An exported exit: say whether the model reproduces what the trace recorded.
-            let agrees = expected.differences(from: decision.outcome).isEmpty
-            text += "expected (recorded in the trace): \(recorded) — the model \(agrees ? "agrees" : "differs")\n"
+            func fits(_ outcome: Outcome) -> Bool { expected.differences(from: outcome).isEmpty }
+            let verdict: String
+            if decision.outcome.kind == .undetermined {
+                let fitting = (decision.outcome.alternatives ?? []).filter { fits($0.outcome) }.map(\.condition)
+                verdict = fitting.isEmpty
+                    ? "no alternative of the model fits it"
+                    : "the model leaves it open; the trace settles: " + fitting.joined(separator: " or ")
+            } else {
+                verdict = fits(decision.outcome) ? "the model agrees" : "the model differs"
+            }
+            text += "expected (recorded in the trace): \(recorded) — \(verdict)\n"
         }
         return .success(text)
     }

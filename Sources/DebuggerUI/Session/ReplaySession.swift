@@ -83,7 +83,7 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
                     session.report(done: progress.bytesScanned / 2, total: progress.totalBytes)
                 }
                 // Not a trace at all (a README opened by mistake): the message `check` gives.
-                if let reason = trace.unusableReason {
+                if let reason = trace.unusableReason ?? trace.vmxRefusal {
                     session.fail("\(trace.source): \(reason)")
                     return
                 }

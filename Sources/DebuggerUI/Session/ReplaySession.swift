@@ -87,6 +87,7 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
                 let trace = try TraceLoader.load(path: path, format: format) { progress in
                     session.report(done: progress.bytesScanned / 2, total: progress.totalBytes)
                 }
+                // Not a trace at all (a README opened by mistake, a VMX trace): the message `check` gives.
                 if let reason = refusal(of: trace) {
                     session.fail("\(trace.source): \(reason)")
                     return
@@ -105,7 +106,7 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
     /// or a trace without a single event (a header-only capture: nothing to debug). Nil for
     /// anything with events, bad lines included.
     public static func refusal(of trace: LoadedTrace) -> String? {
-        if let reason = trace.unusableReason { return reason }
+        if let reason = trace.unusableReason ?? trace.vmxRefusal { return reason }
         let lines = trace.lineAccounting
         if lines.events == 0 { return "has no trace events (\(lines.read) lines, none of them an event): nothing to debug" }
         return nil

@@ -265,7 +265,10 @@ struct Indexer {
                     PayloadParser.parseTolerant(kind, $0, start: flex.payloadStart, end: $0.count).payload != nil
                 }
             }
+            // An indented line only joins an event it cannot be proven to complete if it holds
+            // text (an underline such as `~~~~~` under an event is an annotation).
             let deeper = FlexibleLine.indentColumn(base, start: lineStart, end: lineEnd) > target.column
+                && FlexibleLine.holdsText(base, start: lineStart, end: lineEnd)
             var joinedEnd = lineEnd
             if !typed, !deeper, let kind = target.kind {
                 // Not indented: join only if this line and up to 3 more make the event read as one.
@@ -422,12 +425,13 @@ struct Indexer {
                 if !hasNewline {
                     accounting.unreadable += 1
                     note(.truncatedLine, "last line is cut off: \(snippet(line))")
+                } else if slowReadable, line.trimmedEnd > lineStart, base[line.trimmedEnd - 1] == ASCII.colon,
+                          FlexibleLine.isPrefixOnly(base, start: lineStart, end: lineEnd) {
+                    // `comm-pid [cpu] flags ts:` with the event on the next line.
+                    dangling = (lineStart, lineNumber, "not a \(format) event line: \(snippet(line))")
                 } else if previousWasEventText {
                     accounting.unreadable += 1
                     note(.continuationLine, "looks like a wrapped continuation of the line before: \(snippet(line))")
-                } else if slowReadable, line.trimmedEnd > lineStart, base[line.trimmedEnd - 1] == ASCII.colon {
-                    // Perhaps `comm-pid [cpu] ts:` with the event on the next line.
-                    dangling = (lineStart, lineNumber, "not a \(format) event line: \(snippet(line))")
                 } else {
                     accounting.unreadable += 1
                     note(.unrecognizedLine, "not a \(format) event line: \(snippet(line))")

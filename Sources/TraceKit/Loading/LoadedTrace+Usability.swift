@@ -69,6 +69,11 @@ extension LoadedTrace {
         return nil
     }
 
+    /// The one-line refusal `check` and the TUI give for an Intel VMX trace, or nil.
+    public var vmxRefusal: String? {
+        vmxEvidence.map { "this is an Intel VMX trace (\($0)); the model is SVM-only: use `svmdbg stats` for its exits" }
+    }
+
     /// VMX exit reason names (`arch/x86/include/uapi/asm/vmx.h` VMX_EXIT_REASONS) that no
     /// SVM wording uses.
     static let vmxExitNames: Set<String> = [

@@ -354,4 +354,24 @@ struct FlexibleLine {
         let text = String(decoding: UnsafeBufferPointer(rebasing: base[index..<last]), as: UTF8.self)
         return text == "..." || text == "[...]" || text == "…" || text == "...." || text == "[…]"
     }
+
+    /// Whether the line is only an event prefix (`comm-pid [cpu] flags ts:`), its event
+    /// printed on the next line.
+    static func isPrefixOnly(_ base: UnsafeBufferPointer<UInt8>, start: Int, end: Int) -> Bool {
+        var (content, _) = contentStart(base, start, end)
+        if content == start { content = start }
+        let probe = Array(base[content..<end]) + Array(" e: x".utf8)
+        return probe.withUnsafeBufferPointer { LinePrefix.parse($0, start: 0, end: $0.count, style: nil) != nil }
+    }
+
+    /// Whether the line holds a letter or a digit.
+    static func holdsText(_ base: UnsafeBufferPointer<UInt8>, start: Int, end: Int) -> Bool {
+        var index = start
+        while index < end {
+            let byte = base[index] | 0x20
+            if ASCII.isDigit(base[index]) || (byte >= 0x61 && byte <= 0x7a) { return true }
+            index += 1
+        }
+        return false
+    }
 }

@@ -47,9 +47,9 @@ extension SVMDebugCommand {
 
         func run() throws {
             let trace = try input.load()
-            if let evidence = trace.vmxEvidence {
+            if let refusal = trace.vmxRefusal {
                 // Nothing SVM may be inferred from it: no replay at all.
-                StandardError.write("svmdbg: \(trace.source): this is an Intel VMX trace (\(evidence)); the model is SVM-only: use `svmdbg stats` for its exits\n")
+                StandardError.write("svmdbg: \(trace.source): \(refusal)\n")
                 throw ExitCode(InputExitCode.unusableInput)
             }
             let result = Replayer(trace: trace, options: try replay.replayOptions()).run()

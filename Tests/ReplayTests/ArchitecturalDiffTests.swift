@@ -119,6 +119,9 @@ import TraceKit
             ("6.12-naples/l2-badrax-vmload-vmsave-nointercept.trace", KernelProfile.v6_12, Self.naples),
             ("lab/6.12-naples/l2-cpl3.trace", .v6_12, Self.naples),
             ("6.12/msr-prot.trace", .v6_12, Self.zen3),
+            ("6.12/l2-svm-insns.trace", .v6_12, Self.zen3),  // SKINIT: #UD on a CPU without it, a fork
+            ("lab/6.12-zen3/vmrun-check-ncr3-illegal.trace", .v6_12, Self.zen3),  // nCR3: the sources disagree
+            ("lab/6.12-no-npt/nested-npt.trace", .v6_12, Self.noNPT),
         ] {
             let (_, diff) = try Self.diff(relative, profile, host: host)
             let apm = try Self.result(relative, .apm, host: host)

@@ -451,8 +451,17 @@ extension Evaluator {
     mutating func apmSVMCompletes(_ instruction: SVMInstruction, level: GuestLevel) -> Outcome {
         switch instruction {
         case .skinit:
-            record(.apmSKINIT, [.event("instruction", "SKINIT")], .unknown)
-            return .undetermined([], missing: ["what SKINIT does to the machine (no source at hand)"])
+            record(.apmSKINIT, [.event("instruction", "SKINIT")], .unknown, note: "#UD on a CPU without SKINIT (CPUID Fn8000_0001_ECX[12]); QEMU, which does not implement SKINIT, always raises #UD")
+            return fork(missing: ["whether the CPU L1 sees implements SKINIT"], [
+                Branch("the CPU does not implement SKINIT", ["cpu.skinit": false]) { evaluator in
+                    var exit = HardwareExit(exitCode: .skinit)
+                    exit.exitInfo1 = 0
+                    return evaluator.apmRaise(ExceptionVector.invalidOpcode, errorCode: nil, level: level, exit: exit)
+                },
+                Branch("the CPU implements SKINIT", ["cpu.skinit": true]) { _ in
+                    .userspaceExit("architecture: SKINIT", detail: "the secure initialization reinitializes the processor and jumps to the secure loader (no source at hand for its detail)")
+                },
+            ])
         case .stgi, .clgi:
             let vgifEnabled = state.vmcb12.intCtl.map { Known($0.value & (1 << 25) != 0, source: $0.source) }
             record(

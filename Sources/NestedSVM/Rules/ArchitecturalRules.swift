@@ -118,7 +118,8 @@ extension Rule {
         source: APMSource.vgif)
     /// SKINIT.
     public static let apmSKINIT = apm(
-        "skinit", "SKINIT not intercepted: what does the secure init do to the machine?", source: APMSource.silent)
+        "skinit", "SKINIT not intercepted: #UD (a CPU without SKINIT), or the secure init?",
+        source: APMSource.silent + " (QEMU svm_helper.c:helper_skinit, which does not implement SKINIT, raises #UD after the intercept check)")
     /// VMEXIT_INVALID while L2 runs: vmcb02 rejected.
     public static let apmVMCB02Invalid = apm(
         "vmcb02-invalid", "the CPU rejected L0's vmcb02: would it have rejected vmcb12 (L1's VMRUN fails) or is the bad state L0's own?",

@@ -19,6 +19,15 @@ public struct Outcome: Sendable, Equatable, Codable, CustomStringConvertible {
         case vmrunSucceeds = "vmrun_succeeds"
         /// KVM exits to userspace (`kvm_userspace_exit`).
         case userspaceExit = "userspace_exit"
+        /// KVM injects an external (or virtual) interrupt into a level (`kvm_inj_virq`);
+        /// `vector` when known, `level` the receiving level.
+        case injectInterrupt = "inject_interrupt"
+        /// KVM injects an NMI into a level (`svm_inject_nmi`).
+        case injectNMI = "inject_nmi"
+        /// Nothing reaches L0: the CPU handles the event inside the running level (an exception
+        /// delivered straight to L2, a virtual interrupt taken by L2, a pending event that stays
+        /// blocked); `detail` says what happens instead.
+        case noExit = "no_exit"
         /// A needed input is unknown; `alternatives` lists what happens in each case.
         case undetermined
     }
@@ -110,9 +119,33 @@ public struct Outcome: Sendable, Equatable, Codable, CustomStringConvertible {
         Outcome(kind: .userspaceExit, handler: handler, detail: detail)
     }
 
+    /// KVM injects an interrupt (vector if known) into `level`.
+    public static func injectInterrupt(_ vector: UInt8?, into level: GuestLevel, handler: String, detail: String? = nil) -> Outcome {
+        Outcome(kind: .injectInterrupt, vector: vector, level: level, handler: handler, detail: detail)
+    }
+
+    /// KVM injects an NMI into `level`.
+    public static func injectNMI(into level: GuestLevel, handler: String, detail: String? = nil) -> Outcome {
+        Outcome(kind: .injectNMI, vector: 2, level: level, handler: handler, detail: detail)
+    }
+
+    /// Nothing reaches L0; `level` keeps running and `detail` says what the CPU does.
+    public static func noExit(level: GuestLevel, detail: String, handler: String? = nil) -> Outcome {
+        Outcome(kind: .noExit, level: level, handler: handler, detail: detail)
+    }
+
     /// Undetermined: each alternative applies under its condition; `missing` names the inputs.
     public static func undetermined(_ alternatives: [Alternative], missing: [String]) -> Outcome {
         Outcome(kind: .undetermined, alternatives: alternatives, missing: missing)
+    }
+
+    /// Whether `other` is the same result as far as a trace or a test can tell: kind, exit
+    /// code and infos, vector and error code, level and failed check (handler texts and
+    /// details may differ).
+    public func sameResult(as other: Outcome) -> Bool {
+        kind == other.kind && kind != .undetermined && exitCode == other.exitCode && exitInfo1 == other.exitInfo1
+            && exitInfo2 == other.exitInfo2 && vector == other.vector && errorCode == other.errorCode
+            && level == other.level && check == other.check
     }
 
     /// One line, e.g. `reflect to L1: msr (0x07c) info1 0x1 info2 0x0`.
@@ -140,6 +173,13 @@ public struct Outcome: Sendable, Equatable, Codable, CustomStringConvertible {
             return "VMRUN succeeds: L2 runs"
         case .userspaceExit:
             return "exit to userspace: \(detail ?? "?")"
+        case .injectInterrupt:
+            return "inject interrupt \(vector.map { Hex.format($0) } ?? "?") into \(level?.description ?? "?")"
+                + (handler.map { " by \($0)" } ?? "")
+        case .injectNMI:
+            return "inject NMI into \(level?.description ?? "?")" + (handler.map { " by \($0)" } ?? "")
+        case .noExit:
+            return "no exit: \(level?.description ?? "the guest") continues (\(detail ?? "?"))"
         case .undetermined:
             return "undetermined (missing: \((missing ?? []).joined(separator: ", ")))"
         }

@@ -30,7 +30,7 @@ struct ReplayedTrace: Sendable, CustomTestStringConvertible {
             trace = try TraceLoader.load(path: url.path)
         }
         let options = ReplayOptions(
-            profile: try #require(KernelProfile(named: profile)), host: try HostFacts(parsing: host, source: "--host"))
+            profile: try uiNamedProfile(profile), host: try HostFacts(parsing: host, source: "--host"))
         return Replayer(trace: trace, options: options).run()
     }
 
@@ -288,7 +288,7 @@ struct ReplayedTrace: Sendable, CustomTestStringConvertible {
     @Test("a loading session reports progress, then answers from the finished replay")
     func loadsInBackground() throws {
         let options = ReplayOptions(
-            profile: try #require(KernelProfile(named: "6.12")),
+            profile: try uiNamedProfile("6.12"),
             host: try HostFacts(parsing: ReplayedTrace.msrProt.host, source: "--host"))
         let session = ReplaySession.loading(path: RepositoryPaths.trace("6.12/msr-prot.trace").path, options: options)
         #expect(session.waitUntilFinished())
@@ -332,4 +332,15 @@ struct ReplayedTrace: Sendable, CustomTestStringConvertible {
         }
         #expect(previewed.progress.isFinished)
     }
+}
+
+/// The shipped profile called `name` (instead of `try #require(KernelProfile(named:))`, whose
+/// outlined `Result<KernelProfile, Error>` destroy crashes with this toolchain).
+private func uiNamedProfile(_ name: String) throws -> KernelProfile {
+    guard let profile = KernelProfile(named: name) else { throw UIProfileLookupError(name: name) }
+    return profile
+}
+
+private struct UIProfileLookupError: Error {
+    var name: String
 }

@@ -12,7 +12,7 @@ import Testing
     static func text(scenario name: String, profile: String?) throws -> String {
         let data = try Data(contentsOf: RepositoryPaths.trace("scenarios/\(name).json"))
         let scenario = try Scenario(json: data)
-        let chosen = try #require(KernelProfile(named: profile ?? scenario.profile ?? "6.12"))
+        let chosen = try namedProfile(profile ?? scenario.profile ?? "6.12")
         let decision = DecisionModel(profile: chosen, host: scenario.host).decision(for: scenario.event, state: scenario.state)
         return PlainDecorator().text(for: decision)
     }

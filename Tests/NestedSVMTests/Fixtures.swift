@@ -79,6 +79,9 @@ enum Expect: Equatable, CustomStringConvertible {
     case vmrunFails(String?)
     case vmrunSucceeds
     case userspace
+    case interrupt(GuestLevel)
+    case nmi(GuestLevel)
+    case noExit
     case undetermined(Int)
 
     init(_ outcome: Outcome) {
@@ -90,6 +93,9 @@ enum Expect: Equatable, CustomStringConvertible {
         case .vmrunFails: self = .vmrunFails(outcome.check)
         case .vmrunSucceeds: self = .vmrunSucceeds
         case .userspaceExit: self = .userspace
+        case .injectInterrupt: self = .interrupt(outcome.level ?? .l1)
+        case .injectNMI: self = .nmi(outcome.level ?? .l1)
+        case .noExit: self = .noExit
         case .undetermined: self = .undetermined(outcome.alternatives?.count ?? 0)
         }
     }
@@ -103,7 +109,24 @@ enum Expect: Equatable, CustomStringConvertible {
         case .vmrunFails(let check): "vmrun fails \(check ?? "?")"
         case .vmrunSucceeds: "vmrun succeeds"
         case .userspace: "userspace"
+        case .interrupt(let level): "inject interrupt into \(level)"
+        case .nmi(let level): "inject NMI into \(level)"
+        case .noExit: "no exit"
         case .undetermined(let count): "undetermined (\(count))"
         }
     }
+}
+
+/// The shipped profile called `name`, or an error naming it. (Used instead of
+/// `try #require(KernelProfile(named:))`: with the Swift 6 toolchain here the macro's
+/// outlined `Result<KernelProfile, Error>` destroy crashes once `KernelProfile` grew a field.)
+func namedProfile(_ name: String) throws -> KernelProfile {
+    guard let profile = KernelProfile(named: name) else { throw ProfileLookupError(name: name) }
+    return profile
+}
+
+/// A profile name no shipped profile has.
+struct ProfileLookupError: Error, CustomStringConvertible {
+    var name: String
+    var description: String { "no profile named \(name)" }
 }

@@ -95,7 +95,7 @@ import Testing
     @Test("VINTR with V_INTR_MASKING: 6.1 always drops L0's intercept, 6.12+ only while L1's IF is clear",
           arguments: [("6.1", true, "no: unexpected exit"), ("6.12", true, "yes"), ("6.12", false, "no: unexpected exit"), ("upstream", true, "yes")])
     func vintr(profile: String, l1IF: Bool, expected: String) throws {
-        let decision = Fixture.decide(Fixture.exit(.vintr), Self.state(intCtl: 0x0100_0000, l1IF: l1IF), profile: try #require(KernelProfile(named: profile)))
+        let decision = Fixture.decide(Fixture.exit(.vintr), Self.state(intCtl: 0x0100_0000, l1IF: l1IF), profile: try namedProfile(profile))
         #expect(Self.answer(decision) == Answer(rawValue: expected))
         #expect(Expect(decision.outcome) == .l0("svm/svm.c:interrupt_window_interception"))
     }

@@ -6,8 +6,10 @@ import Testing
 @Suite struct MSRRulesTests {
     static let msrProtWord3: UInt32 = 0x1100_0000  // HLT + MSR_PROT (bit 124)
 
-    static func state(msrpm: [UInt32: MSRPermissionMap.Entry] = [:], word3: UInt32 = msrProtWord3) -> VCPUState {
-        Fixture.l2(VMCB12(intercepts: Fixture.intercepts(word3: word3), msrpm: MSRPermissionMap(entries: msrpm)))
+    static func state(msrpm: [UInt32: MSRPermissionMap.Entry] = [:], word3: UInt32 = msrProtWord3, l0Accepts: [UInt32] = []) -> VCPUState {
+        var state = Fixture.l2(VMCB12(intercepts: Fixture.intercepts(word3: word3), msrpm: MSRPermissionMap(entries: msrpm)))
+        for msr in l0Accepts { state.guest.l0RejectsMSR[msr] = Fixture.known(false) }
+        return state
     }
 
     static let clear = MSRPermissionMap.Entry(read: Fixture.known(false), write: Fixture.known(false))
@@ -21,7 +23,7 @@ import Testing
     func rangeEdges(msr: UInt32, inRange: Bool) {
         for write in [false, true] {
             let decision = Fixture.decide(
-                Fixture.exit(.msr, info1: write ? 1 : 0, rcx: UInt64(msr)), Self.state(msrpm: [msr: Self.clear]))
+                Fixture.exit(.msr, info1: write ? 1 : 0, rcx: UInt64(msr)), Self.state(msrpm: [msr: Self.clear], l0Accepts: [msr]))
             let expected: Expect = inRange ? .l0("svm/svm.c:msr_interception") : .reflect(.msr, info1: write ? 1 : 0)
             #expect(Expect(decision.outcome) == expected, "MSR \(Hex.format(msr)) write=\(write)")
             #expect((MSRPermissionMap.position(msr: msr, write: write) != nil) == inRange)
@@ -39,19 +41,56 @@ import Testing
 
     @Test("MSR_PROT clear: L0 handles even an MSR outside the ranges")
     func msrProtClear() {
-        let decision = Fixture.decide(Fixture.exit(.msr, info1: 0, rcx: 0xc001_2000), Self.state(word3: 0x0100_0000))
+        let decision = Fixture.decide(Fixture.exit(.msr, info1: 0, rcx: 0xc001_2000), Self.state(word3: 0x0100_0000, l0Accepts: [0xc001_2000]))
         #expect(Expect(decision.outcome) == .l0("svm/svm.c:msr_interception"))
         #expect(decision.ruleIDs.prefix(2) == ["svm.level", "svm.msr.l1-intercepts"])
     }
 
     @Test("an unknown MSRPM bit makes the decision undetermined, naming the bit")
     func unknownBit() {
-        let decision = Fixture.decide(Fixture.exit(.msr, info1: 1, rcx: 0xc000_0080), Self.state())
+        let decision = Fixture.decide(Fixture.exit(.msr, info1: 1, rcx: 0xc000_0080), Self.state(l0Accepts: [0xc000_0080]))
         #expect(decision.outcome.kind == .undetermined)
         #expect(decision.outcome.missing == ["msrpm[0xc0000080].write"])
         let alternatives = decision.outcome.alternatives ?? []
         #expect(alternatives.map(\.condition) == ["msrpm[0xc0000080].write is set", "msrpm[0xc0000080].write is clear"])
         #expect(alternatives.map { Expect($0.outcome) } == [.reflect(.msr, info1: 1), .l0("svm/svm.c:msr_interception")])
+    }
+
+    @Test("whether L0 rejects an MSR L1 does not take is unknown: the decision forks (emulated, or #GP for L2)")
+    func unknownL0Rejection() {
+        let decision = Fixture.decide(
+            Fixture.exit(.msr, info1: 1, rcx: 0xc000_0080), Self.state(msrpm: [0xc000_0080: Self.clear]))
+        #expect(decision.outcome.missing == ["L0 rejects MSR 0xc0000080"])
+        let alternatives = decision.outcome.alternatives ?? []
+        #expect(alternatives.map(\.assumptions) == [["l0.rejects-msr[0xc0000080]": false], ["l0.rejects-msr[0xc0000080]": true]])
+        #expect(alternatives.map { Expect($0.outcome) } == [.l0("svm/svm.c:msr_interception"), .inject(13, .l2)])
+        // The fact, given as an assumption, picks the branch.
+        var state = Self.state(msrpm: [0xc000_0080: Self.clear])
+        state.assumptions["l0.rejects-msr[0xc0000080]"] = Fixture.known(true)
+        #expect(Expect(Fixture.decide(Fixture.exit(.msr, info1: 1, rcx: 0xc000_0080), state).outcome) == .inject(13, .l2))
+    }
+
+    /// The L1 case (`msr_interception` for L1 itself): real L1 kernels probe MSRs L0 rejects;
+    /// `svm_complete_emulated_msr` → `kvm_complete_insn_gp` injects #GP(0) into L1.
+    @Test("an L1 MSR access L0 rejects injects #GP(0) into L1; one it accepts is handled; unknown forks",
+          arguments: [(Bool?.some(true), "gp"), (.some(false), "l0"), (nil, "fork")])
+    func l1MSR(rejects: Bool?, expected: String) {
+        var state = VCPUState()
+        state.level = Fixture.known(.l1)
+        if let rejects { state.guest.l0RejectsMSR[0xc001_0114] = Fixture.known(rejects) }
+        let decision = Fixture.decide(Fixture.exit(.msr, info1: 0, rcx: 0xc001_0114), state)
+        switch expected {
+        case "gp":
+            #expect(Expect(decision.outcome) == .inject(13, .l1))
+            #expect(decision.outcome.errorCode == 0)
+        case "l0":
+            #expect(Expect(decision.outcome) == .l0("svm/svm.c:msr_interception"))
+            #expect(decision.outcome.level == .l1)
+        default:
+            #expect(decision.outcome.kind == .undetermined)
+            #expect(decision.outcome.alternatives?.map { Expect($0.outcome) } == [.l0("svm/svm.c:msr_interception"), .inject(13, .l1)])
+        }
+        #expect(decision.ruleIDs.contains("svm.msr.l0-emulates"))
     }
 
     @Test("unknown MSR_PROT and unknown RCX stay unknown")

@@ -7,7 +7,7 @@ import Testing
     func kindNames() {
         #expect(Outcome.Kind.allCases.map(\.rawValue) == [
             "reflect_to_l1", "l0_handles", "inject_exception", "emulate", "vmrun_fails", "vmrun_succeeds", "userspace_exit",
-            "undetermined",
+            "inject_interrupt", "inject_nmi", "no_exit", "undetermined",
         ])
     }
 
@@ -33,7 +33,8 @@ import Testing
         #expect(try DecisionJSON.decision(from: data) == decision)
         let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
         let outcome = object?["outcome"] as? [String: Any]
-        #expect((outcome?["alternatives"] as? [[String: Any]])?.count == 2)
-        #expect(outcome?["missing"] as? [String] == ["msrpm[0xc0000080].write"])
+        // MSRPM bit unknown, and if clear, whether L0 rejects the MSR: three cases.
+        #expect((outcome?["alternatives"] as? [[String: Any]])?.count == 3)
+        #expect(outcome?["missing"] as? [String] == ["msrpm[0xc0000080].write", "L0 rejects MSR 0xc0000080"])
     }
 }

@@ -11,8 +11,8 @@ import Testing
         for rule in Rule.catalogue {
             #expect(rule.id.rawValue.hasPrefix("svm."), "\(rule.id)")
             #expect(rule.id.rawValue == rule.id.rawValue.lowercased(), "\(rule.id)")
-            // svm.fact.known records the caller's facts, not a kernel decision.
-            if rule != .factKnown {
+            // svm.fact.known / svm.fact.same-outcome record the caller's facts, not a kernel decision.
+            if rule != .factKnown && rule != .sameOutcome {
                 #expect(rule.kernel.contains(".c:") || rule.kernel.contains(".h:"), "\(rule.id)")
             }
             #expect(!rule.question.isEmpty)

@@ -25,6 +25,9 @@ enum ReplayRowText {
         case .vmrunFails: "fail"
         case .vmrunSucceeds: "L2"
         case .userspaceExit: "user"
+        case .injectInterrupt: "IRQ" + (outcome.level.map { " \($0)" } ?? "")
+        case .injectNMI: "NMI" + (outcome.level.map { " \($0)" } ?? "")
+        case .noExit: "none"
         case .undetermined: conditional(outcome)
         }
     }

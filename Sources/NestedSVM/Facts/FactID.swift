@@ -49,10 +49,52 @@ public enum FactID {
     public static func intercept(_ bit: Int) -> String { "vmcb12.intercept[\(bit)]" }
     /// L1's MSRPM bit for `msr` in one direction.
     public static func msrpm(_ msr: UInt32, write: Bool) -> String { "msrpm[\(Hex.format(msr))].\(write ? "write" : "read")" }
+    /// L0's RDMSR/WRMSR emulation rejects `msr` with #GP (`nil`: the MSR the exit's ECX
+    /// names, when ECX is unknown).
+    public static func l0RejectsMSR(_ msr: UInt32?) -> String { "l0.rejects-msr[\(msr.map { Hex.format($0) } ?? "ecx")]" }
     /// L1's IOPM bit for `port`.
     public static func iopm(_ port: UInt32) -> String { "iopm[\(Hex.format(port))]" }
     /// The instruction at RIP is `instruction` (VMRUN, VMLOAD, VMSAVE, VMMCALL).
     public static func instruction(_ name: String) -> String { "insn.\(name.lowercased())" }
+
+    /// Fact ids without parameters that the model forks on.
+    static let plain: Set<String> = [
+        raxPageAligned, raxBelowMaxPhysAddr, raxLegalPage, raxBacked, emulatorRejectsRAX, raxBits63to48Clear,
+        levelL2, inSMM, hsaveSet, nestedPaging, l1NPTWalkFaults, vmrunChecksPass,
+        "emulator.executes-on-ud", "l0.emulates-at-npf", "l0.shadow-mmu-resolves", "host.decode-assists",
+        "host.guest-debug", "cr0-write.changes-other-bits",
+    ]
+
+    /// Whether `id` is a fact the model knows (a typo in a scenario's `assumptions` must not
+    /// silently become an unused fact). Parameterised ids are checked for their shape.
+    public static func isKnown(_ id: String) -> Bool {
+        if plain.contains(id) { return true }
+        for level in [GuestLevel.l1, .l2] where [eferSVME(level), paging(level), svmEnabled(level), cpl0(level)].contains(id) {
+            return true
+        }
+        if id.hasPrefix("guest.cpuid."), GuestFeature(rawValue: String(id.dropFirst("guest.cpuid.".count))) != nil { return true }
+        if id.hasPrefix("vmrun.check."), ConsistencyCheck.all.contains(where: { "vmrun.check.\($0.id)" == id }) { return true }
+        if ["insn.vmrun", "insn.vmload", "insn.vmsave", "insn.vmmcall"].contains(id) { return true }
+        func bracket(_ prefix: String, suffix: String = "") -> String? {
+            guard id.hasPrefix(prefix + "["), id.hasSuffix("]" + suffix) else { return nil }
+            return String(id.dropFirst(prefix.count + 1).dropLast(suffix.count + 1))
+        }
+        func number(_ text: String) -> UInt64? {
+            text.hasPrefix("0x") ? UInt64(text.dropFirst(2), radix: 16) : UInt64(text)
+        }
+        if let inner = bracket("vmcb12.intercept"), let bit = number(inner) { return bit < 192 }
+        if let inner = bracket("l0.intercepts-exception"), let vector = number(inner) { return vector < 32 }
+        if let inner = bracket("l0.rejects-msr") { return inner == "ecx" || number(inner).map { $0 <= UInt64(UInt32.max) } == true }
+        for direction in ["read", "write"] {
+            if let inner = bracket("msrpm", suffix: ".\(direction)") { return inner == "ecx" || number(inner).map { $0 <= UInt64(UInt32.max) } == true }
+        }
+        if let inner = bracket("iopm", suffix: ".any") {
+            let parts = inner.split(separator: "-").map(String.init)
+            return parts.count == 2 && parts.allSatisfy { number($0).map { $0 <= 0x10002 } == true }
+        }
+        if let inner = bracket("iopm"), let port = number(inner) { return port <= 0x10002 }
+        return false
+    }
 
     /// The fact id for a flag field as the rules name it in evidence: permission-map bits
     /// and intercept bits get their structured ids, other fields a lowercase dotted form.

@@ -102,6 +102,10 @@ public struct KernelProfile: Sendable, Equatable, Codable, CustomStringConvertib
     public var failedVMRunClearsEventInj: Bool
     /// L0's PAUSE intercept is kept in vmcb02 only if L1 intercepts PAUSE (2026, unconfirmed).
     public var pauseOnlyIfL1Intercepts: Bool
+    /// When caching vmcb12, KVM clears L1's intercepts of XSETBV, INVPCID, RDTSCP, SKINIT and
+    /// RDPRU if L1's CPUID lacks the instruction's feature (kvm-x86 2026); the exit then goes
+    /// to L0's handler, which raises #UD.
+    public var clearsInterceptsForMissingCPUID: Bool
 
     /// The profile name.
     public var description: String { name }
@@ -132,7 +136,7 @@ public struct KernelProfile: Sendable, Equatable, Codable, CustomStringConvertib
         invlpgaPermissionCheck: true, cr8Drop: .writeOnly, vintrDrop: .whenL1InterruptsDisabled,
         emulatorRAXCheck: .unverified, hsaveCheck: true, vnmiRequiresNMIIntercept: true,
         eventInjCheck: true, nestedPagingWithoutHostNPT: .sanitized, failedVMRunClearsEventInj: true,
-        pauseOnlyIfL1Intercepts: true)
+        pauseOnlyIfL1Intercepts: true, clearsInterceptsForMissingCPUID: true)
 
     /// Every shipped profile.
     public static let all: [KernelProfile] = [.v6_1, .v6_12, .upstream]
@@ -150,7 +154,7 @@ public struct KernelProfile: Sendable, Equatable, Codable, CustomStringConvertib
         unmappableRAX: UnmappableRAX, invlpgaPermissionCheck: Bool, cr8Drop: CR8Drop, vintrDrop: VINTRDrop,
         emulatorRAXCheck: EmulatorRAXCheck, hsaveCheck: Bool, vnmiRequiresNMIIntercept: Bool,
         eventInjCheck: Bool, nestedPagingWithoutHostNPT: NestedPagingWithoutHostNPT,
-        failedVMRunClearsEventInj: Bool, pauseOnlyIfL1Intercepts: Bool
+        failedVMRunClearsEventInj: Bool, pauseOnlyIfL1Intercepts: Bool, clearsInterceptsForMissingCPUID: Bool = false
     ) {
         self.name = name
         self.summary = summary
@@ -170,5 +174,6 @@ public struct KernelProfile: Sendable, Equatable, Codable, CustomStringConvertib
         self.nestedPagingWithoutHostNPT = nestedPagingWithoutHostNPT
         self.failedVMRunClearsEventInj = failedVMRunClearsEventInj
         self.pauseOnlyIfL1Intercepts = pauseOnlyIfL1Intercepts
+        self.clearsInterceptsForMissingCPUID = clearsInterceptsForMissingCPUID
     }
 }

@@ -83,6 +83,15 @@ struct Evaluator {
                 alternatives.append(Alternative(condition: branch.condition, assumptions: branch.assumptions, rules: rules, outcome: outcome))
             }
         }
+        // Every case leads to the same outcome: the unknown input does not matter.
+        if let first = alternatives.first?.outcome, alternatives.count > 1,
+            alternatives.allSatisfy({ $0.outcome.sameResult(as: first) })
+        {
+            record(
+                .sameOutcome, allMissing.map { Evidence(field: $0, value: nil) }, "yes",
+                note: "\(alternatives.count) cases (\(alternatives.map(\.condition).joined(separator: " / "))) all give: \(first.description)")
+            return first
+        }
         return .undetermined(alternatives, missing: allMissing)
     }
 

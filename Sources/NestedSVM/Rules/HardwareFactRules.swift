@@ -3,6 +3,9 @@ extension Rule {
     public static let factKnown = Rule(
         "svm.fact.known", "do known facts decide this unknown input (caller's assumptions or hardware proofs)?",
         kernel: "(model input)")
+    /// An unknown input whose every value leads to the same outcome decides nothing.
+    public static let sameOutcome = Rule(
+        "svm.fact.same-outcome", "do all cases of the unknown inputs give the same outcome?", kernel: "(model input)")
     /// With SVME_ADDR_CHK the capture CPU checks RAX before the VMRUN/VMLOAD/VMSAVE intercept.
     public static let hwRAXBeforeIntercept = Rule(
         "svm.hw.rax-before-intercept",

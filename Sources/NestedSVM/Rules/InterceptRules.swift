@@ -19,6 +19,10 @@ extension Rule {
     public static let interceptBit = Rule(
         "svm.intercept.bit", "does L1 intercept this exit (vmcb12 intercept bit = exit code)?",
         kernel: "svm/nested.c:nested_svm_intercept")
+    /// 2026 kvm-x86: L1's intercept of an instruction its CPUID lacks is cleared in the cached vmcb12.
+    public static let interceptCPUIDCleared = Rule(
+        "svm.intercept.cpuid-cleared", "does L1's CPUID have the instruction (else KVM ignores L1's intercept of it)?",
+        kernel: "svm/nested.c:nested_copy_vmcb_control_to_cache")
     /// Exit codes beyond the identity range are not L1's.
     public static let interceptBeyondIdentity = Rule(
         "svm.intercept.beyond-identity", "is the exit code beyond the intercept-bit identity range (0x000–0x0a4)?",
@@ -26,6 +30,12 @@ extension Rule {
 }
 
 extension Evaluator {
+    /// Exit codes whose L1 intercept the 2026 kernel clears when L1's CPUID lacks the feature.
+    static let cpuidGatedIntercepts: [UInt32: GuestFeature] = [
+        VMExitCode.xsetbv.rawValue: .xsave, VMExitCode.invpcid.rawValue: .invpcid, VMExitCode.rdtscp.rawValue: .rdtscp,
+        VMExitCode.skinit.rawValue: .skinit, VMExitCode.rdpru.rawValue: .rdpru,
+    ]
+
     /// `nested_svm_intercept` for a hardware exit, then L0's handler if L1 does not take it.
     mutating func l1Interception(_ exit: HardwareExit) -> Outcome {
         let code = exit.exitCode
@@ -66,9 +76,19 @@ extension Evaluator {
             if code == .pause && profile.pauseOnlyIfL1Intercepts {
                 extra.append(.profile("L0 PAUSE intercept kept for L2", "only if L1 intercepts PAUSE", profile))
             }
-            return branch(
-                .interceptBit, field: InterceptWords.fieldName(ofBit: bit), l1Intercepts(bit), extra: extra,
-                yes: { _ in reflect }, no: { $0.l0Handler(exit, level: .l2) })
+            let check: (inout Evaluator) -> Outcome = { evaluator in
+                evaluator.branch(
+                    .interceptBit, field: InterceptWords.fieldName(ofBit: bit), evaluator.l1Intercepts(bit), extra: extra,
+                    yes: { _ in reflect }, no: { $0.l0Handler(exit, level: .l2) })
+            }
+            if profile.clearsInterceptsForMissingCPUID, let feature = Self.cpuidGatedIntercepts[code.rawValue] {
+                return branch(
+                    .interceptCPUIDCleared, field: "guest CPUID \(feature.rawValue)", fact: "guest.cpuid.\(feature.rawValue)",
+                    state.guest.features[feature], extra: [.profile("clears intercepts for missing CPUID", "yes", profile)],
+                    note: "without the feature KVM drops L1's intercept bit; vmcb01 still intercepts and L0's handler raises #UD",
+                    yes: check, no: { $0.l0Handler(exit, level: .l2) })
+            }
+            return check(&self)
         default:
             record(
                 .interceptBeyondIdentity, [.event("exit_code", code.description)], .yes,

@@ -15,6 +15,9 @@ extension Rule {
     public static let cpuidFeature = Rule(
         "svm.l0.cpuid-feature", "does the guest's CPUID have the instruction's feature?",
         kernel: "x86.c:kvm_handle_invalid_op")
+    /// RSM is emulated; outside SMM the emulator raises #UD.
+    public static let rsmInSMM = Rule(
+        "svm.rsm.smm", "is the vCPU in SMM (else the emulated RSM raises #UD)?", kernel: "emulate.c:em_rsm")
     /// INVLPG is performed directly with decode assists, else emulated.
     public static let invlpgDecode = Rule(
         "svm.l0.invlpg-decode", "does the host have decode assists (INVLPG address in exit_info_1)?",
@@ -63,7 +66,8 @@ extension Evaluator {
         case VMExitCode.ioio.rawValue:
             return level == .l2 ? l0IO(exit, io: IOIOExitInfo(exit.exitInfo1)) : handled("svm/svm.c:io_interception", "kvm_pio")
         case VMExitCode.msr.rawValue:
-            return level == .l2 ? l0MSR(exit, msr: exit.rcx.map { UInt32(truncatingIfNeeded: $0.value) }) : handled("svm/svm.c:msr_interception", "kvm_msr")
+            record(.l0Handler, [.event("exit_code", code.description)], "svm/svm.c:msr_interception")
+            return l0MSR(exit, msr: exit.rcx.map { UInt32(truncatingIfNeeded: $0.value) }, level: level)
         case VMExitCode.taskSwitch.rawValue:
             record(.l0Handler, [.event("exit_code", code.description)], "svm/svm.c:task_switch_interception")
             return .emulate("svm/svm.c:task_switch_interception", level: level, detail: "emulates the task switch")
@@ -105,8 +109,13 @@ extension Evaluator {
         case VMExitCode.npf.rawValue:
             return handled("svm/svm.c:npf_interception", "L0's NPT fault for \(level): kvm_mmu_page_fault (kvm_page_fault)")
         case 0x073:
+            // rsm_interception emulates RSM from a fixed buffer; emulate.c:em_rsm raises #UD
+            // unless the vCPU is in SMM (then kvm_smm_transition / emulator_leave_smm).
             record(.l0Handler, [.event("exit_code", code.description)], "svm/svm.c:rsm_interception")
-            return .emulate("svm/svm.c:rsm_interception", level: level, detail: "emulates RSM (kvm_smm_transition)")
+            return branch(
+                .rsmInSMM, field: "vCPU in SMM", fact: FactID.inSMM, state.inSMM,
+                yes: { _ in .emulate("svm/svm.c:rsm_interception", level: level, detail: "emulates RSM: leaves SMM (emulator_leave_smm)") },
+                no: { $0.queueException(ExceptionVector.invalidOpcode, errorCode: nil, level: level, after: exit, by: "emulate.c:em_rsm") })
         case 0x401: return handled("svm/avic.c:avic_incomplete_ipi_interception")
         case 0x402: return handled("svm/avic.c:avic_unaccelerated_access_interception")
         case 0x403: return handled("svm/sev.c:sev_handle_vmgexit", "SEV-ES only")

@@ -70,22 +70,33 @@ extension Evaluator {
             yes: { _ in reflect }, no: { $0.l0MSR(exit, msr: msr) })
     }
 
-    /// L0's `msr_interception` for an L2 access.
-    mutating func l0MSR(_ exit: HardwareExit, msr: UInt32?) -> Outcome {
+    /// L0's `msr_interception` for an access by `level` that L0 keeps:
+    /// `kvm_emulate_rdmsr`/`kvm_emulate_wrmsr`, whose failure ends in
+    /// `svm_complete_emulated_msr` → `kvm_complete_insn_gp` → #GP(0) for the guest. Whether KVM
+    /// rejects the MSR is an input (`guest.l0_rejects_msr`; replay reads it from the exit's
+    /// `kvm_msr` line, `(#GP)` = rejected); when it is unknown the decision forks.
+    mutating func l0MSR(_ exit: HardwareExit, msr: UInt32?, level: GuestLevel = .l2) -> Outcome {
+        let write = exit.exitInfo1 & 1 != 0
         let handled = Outcome.l0Handles(
-            "svm/svm.c:msr_interception", level: .l2, detail: "kvm_emulate_rdmsr/kvm_emulate_wrmsr (kvm_msr)")
+            "svm/svm.c:msr_interception", level: level,
+            detail: "\(write ? "kvm_emulate_wrmsr" : "kvm_emulate_rdmsr") (kvm_msr), skip the instruction")
         let known = msr.flatMap { state.guest.l0RejectsMSR[$0] }
-        let field = "L0 rejects MSR " + (msr.map { Hex.format($0) } ?? "?")
+        let field = "L0 rejects MSR " + (msr.map { Hex.format($0) } ?? "(ECX unknown)")
+        let fact = FactID.l0RejectsMSR(msr)
+        func rejected(_ evaluator: inout Evaluator) -> Outcome {
+            evaluator.queueException(
+                ExceptionVector.generalProtection, errorCode: 0, level: level, after: exit,
+                by: "svm/svm.c:svm_complete_emulated_msr")
+        }
+        let note = "a failed \(write ? "WRMSR" : "RDMSR") emulation injects #GP(0) (x86.c:kvm_complete_insn_gp); the trace shows it as `kvm_msr ... (#GP)`"
         guard let known else {
-            record(
-                .msrL0, [Evidence(field: field, value: nil)], .unknown,
-                note: "L0 handles this exit either way; if KVM rejects the MSR it queues #GP, decided as a pending exception (`svm.pending.exception`)")
-            return handled
+            record(.msrL0, [Evidence(field: field, value: nil)], .unknown, note: note)
+            return fork(missing: [field], [
+                Branch("L0 emulates the \(write ? "WRMSR" : "RDMSR")", [fact: false], { _ in handled }),
+                Branch("L0 rejects the MSR access (#GP)", [fact: true], { rejected(&$0) }),
+            ])
         }
-        record(.msrL0, [.flag(field, known)], .from(known.value))
-        if known.value {
-            return decidePending(.exception(vector: ExceptionVector.generalProtection, errorCode: 0), after: exit)
-        }
-        return handled
+        record(.msrL0, [.flag(field, known)], .from(known.value), note: note)
+        return known.value ? rejected(&self) : handled
     }
 }

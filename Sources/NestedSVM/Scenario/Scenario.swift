@@ -16,14 +16,30 @@ public struct Scenario: Sendable, Equatable {
     public var state: VCPUState
     /// The event to decide.
     public var event: Event
+    /// The KVM test this scenario retells (`kvm_test`), if any.
+    public var kvmTest: KVMTestReference?
+    /// The expected outcome (`expect`), if stated.
+    public var expect: ScenarioExpectation?
+    /// Expected outcomes that differ per profile (`expect_by_profile`).
+    public var expectByProfile: [String: ScenarioExpectation]
+    /// The profiles the scenario applies to (`profiles`); `nil` = all.
+    public var profiles: [String]?
 
     /// Builds a scenario.
-    public init(description: String, profile: String?, host: HostFacts, state: VCPUState, event: Event) {
+    public init(
+        description: String, profile: String?, host: HostFacts, state: VCPUState, event: Event,
+        kvmTest: KVMTestReference? = nil, expect: ScenarioExpectation? = nil,
+        expectByProfile: [String: ScenarioExpectation] = [:], profiles: [String]? = nil
+    ) {
         self.description = description
         self.profile = profile
         self.host = host
         self.state = state
         self.event = event
+        self.kvmTest = kvmTest
+        self.expect = expect
+        self.expectByProfile = expectByProfile
+        self.profiles = profiles
     }
 
     /// Parses the JSON text of a scenario.
@@ -38,7 +54,9 @@ public struct Scenario: Sendable, Equatable {
         var defaultSource = "scenario"
         if case .string(let source)? = object["source"] { defaultSource = source }
         let top = ObjectReader(object: object, path: "$", source: defaultSource)
-        try top.allowOnly(["description", "source", "profile", "host", "state", "event"])
+        try top.allowOnly([
+            "description", "source", "profile", "host", "state", "event", "kvm_test", "expect", "expect_by_profile", "profiles",
+        ])
         description = try top.string("description") ?? ""
         profile = try top.string("profile")
         if let name = profile, KernelProfile(named: name) == nil {
@@ -48,6 +66,67 @@ public struct Scenario: Sendable, Equatable {
         state = try top.object("state").map(Self.state) ?? VCPUState()
         guard let eventReader = try top.object("event") else { throw ScenarioError(path: "$.event", message: "missing") }
         event = try Self.event(eventReader)
+        kvmTest = try top.object("kvm_test").map(Self.kvmTest)
+        expect = try top.object("expect").map(Self.expectation)
+        expectByProfile = [:]
+        if let perProfile = try top.object("expect_by_profile") {
+            for key in perProfile.keys {
+                guard KernelProfile(named: key) != nil else {
+                    throw ScenarioError(path: "\(perProfile.path).\(key)", message: "unknown profile '\(key)'")
+                }
+                if let reader = try perProfile.object(key) { expectByProfile[key] = try Self.expectation(reader) }
+            }
+        }
+        profiles = nil
+        if let value = object["profiles"] {
+            guard case .array(let items) = value else { throw ScenarioError(path: "$.profiles", message: "expected an array of profile names") }
+            var names: [String] = []
+            for (index, item) in items.enumerated() {
+                guard case .string(let name) = item, KernelProfile(named: name) != nil else {
+                    throw ScenarioError(path: "$.profiles[\(index)]", message: "expected a profile name (\(KernelProfile.all.map(\.name).joined(separator: ", ")))")
+                }
+                names.append(name)
+            }
+            profiles = names
+        }
+    }
+
+    private static func kvmTest(_ reader: ObjectReader) throws(ScenarioError) -> KVMTestReference {
+        try reader.allowOnly(["suite", "file", "test", "assertion"])
+        func required(_ key: String) throws(ScenarioError) -> String {
+            guard let text = try reader.string(key), !text.isEmpty else { throw ScenarioError(path: "\(reader.path).\(key)", message: "missing") }
+            return text
+        }
+        let suite = try required("suite")
+        guard suite == "kvm-unit-tests" || suite == "selftests" else {
+            throw ScenarioError(path: "\(reader.path).suite", message: "expected kvm-unit-tests or selftests")
+        }
+        return KVMTestReference(suite: suite, file: try required("file"), test: try required("test"), assertion: try required("assertion"))
+    }
+
+    private static func expectation(_ reader: ObjectReader) throws(ScenarioError) -> ScenarioExpectation {
+        try reader.allowOnly(["kind", "exit_code", "exit_info_1", "exit_info_2", "vector", "error_code", "level", "check"])
+        guard let kindText = try reader.string("kind") else { throw ScenarioError(path: "\(reader.path).kind", message: "missing") }
+        guard let kind = Outcome.Kind(rawValue: kindText) else {
+            throw ScenarioError(path: "\(reader.path).kind", message: "unknown outcome kind '\(kindText)' (expected one of: \(Outcome.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        var expectation = ScenarioExpectation(kind: kind)
+        if let (value, path, _) = reader.leaf("exit_code") { expectation.exitCode = try exitCode(value, path) }
+        expectation.exitInfo1 = try reader.known("exit_info_1", ObjectReader.number)?.value
+        expectation.exitInfo2 = try reader.known("exit_info_2", ObjectReader.number)?.value
+        if let vector = try reader.known("vector", ObjectReader.number)?.value {
+            guard vector <= 0xff else { throw ScenarioError(path: "\(reader.path).vector", message: "vector must be 0-255") }
+            expectation.vector = UInt8(vector)
+        }
+        expectation.errorCode = try reader.known("error_code", ObjectReader.number32)?.value
+        expectation.level = try reader.known("level") { value, path throws(ScenarioError) in
+            guard case .string(let text) = value, let level = GuestLevel(rawValue: text.uppercased()) else {
+                throw ScenarioError(path: path, message: "expected \"L1\" or \"L2\"")
+            }
+            return level
+        }?.value
+        expectation.check = try reader.string("check")
+        return expectation
     }
 
     private static func host(_ reader: ObjectReader) throws(ScenarioError) -> HostFacts {
@@ -88,6 +167,9 @@ public struct Scenario: Sendable, Equatable {
         if let guest = try reader.object("guest") { state.guest = try guestFacts(guest) }
         if let facts = try reader.object("assumptions") {
             for key in facts.keys {
+                guard FactID.isKnown(key) else {
+                    throw ScenarioError(path: "\(facts.path).\(key)", message: "unknown fact id (see docs/decide.md, Facts)")
+                }
                 if let fact = try facts.known(key, ObjectReader.flag) { state.assumptions[key] = fact }
             }
         }
@@ -283,7 +365,11 @@ public struct Scenario: Sendable, Equatable {
         }
         if case .signed(-1) = value { return .invalid }
         let number = try ObjectReader.number(value, path)
-        guard number <= UInt64(UInt32.max) else { throw ScenarioError(path: path, message: "exit code must fit 32 bits") }
+        // EXITCODE is 64 bits wide (APM vol. 2, VMCB offset 70h); -1 written as 64 bits is VMEXIT_INVALID.
+        if number == UInt64.max { return .invalid }
+        guard number <= UInt64(UInt32.max) else {
+            throw ScenarioError(path: path, message: "exit code above 32 bits: only -1 (0xffffffffffffffff, VMEXIT_INVALID) is defined")
+        }
         return VMExitCode(UInt32(number))
     }
 

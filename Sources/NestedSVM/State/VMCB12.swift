@@ -117,6 +117,36 @@ public enum GuestFeature: String, Sendable, Hashable, Codable, CaseIterable {
     case nx
     /// CPUID 0x80000001 EDX bit 25 (FFXSR): EFER.FFXSR is valid only with it.
     case fxsrOpt = "fxsr_opt"
+    /// CPUID 0x80000001 ECX bit 12 (SKINIT).
+    case skinit
+    /// CPUID 0x80000008 EBX bit 4 (RDPRU).
+    case rdpru
+    /// CPUID 1 ECX bit 17 (PCID): CR4.PCIDE (bit 17) is valid only with it.
+    case pcid
+    /// CPUID 7 EBX bit 0 (FSGSBASE): CR4.FSGSBASE (bit 16).
+    case fsgsbase
+    /// CPUID 7 EBX bit 7 (SMEP): CR4.SMEP (bit 20).
+    case smep
+    /// CPUID 7 EBX bit 20 (SMAP): CR4.SMAP (bit 21).
+    case smap
+    /// CPUID 7 ECX bit 3 (PKU): CR4.PKE (bit 22).
+    case pku
+    /// CPUID 7 ECX bit 2 (UMIP): CR4.UMIP (bit 11).
+    case umip
+    /// CPUID 7 ECX bit 16 (LA57): CR4.LA57 (bit 12).
+    case la57
+    /// CPUID 1 ECX bit 5 (VMX): CR4.VMXE (bit 13); never on AMD.
+    case vmx
+    /// CPUID 1 ECX bit 6 (SMX): CR4.SMXE (bit 14).
+    case smx
+    /// CPUID 7 ECX bit 23 (Key Locker): CR4.KL (bit 19).
+    case keylocker
+    /// CPUID 7 ECX bit 7 / EDX bit 20 (CET shadow stacks or IBT): CR4.CET (bit 23).
+    case cet
+    /// CPUID 7 ECX bit 31 (PKS): CR4.PKS (bit 24).
+    case pks
+    /// CPUID 7.1 EAX bit 26 (LAM): CR4.LAM_SUP (bit 28).
+    case lam
 }
 
 /// An inclusive range of guest-physical addresses.

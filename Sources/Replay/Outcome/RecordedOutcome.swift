@@ -107,6 +107,22 @@ public struct RecordedOutcome: Sendable, Hashable {
     }
 }
 
+extension RecordedOutcome {
+    /// Whether a `kvm_userspace_exit` reason is the VMM finishing an access L0 is handling
+    /// (port I/O, MMIO, an MSR or hypercall forwarded to userspace, a halt, a pending signal —
+    /// printed `restart` for -EINTR by `kvm_userspace_exit`) rather than an outcome of its own
+    /// (shutdown, internal error, failed entry, debug, `error`).
+    static func servesAccess(_ reason: String?) -> Bool {
+        guard let reason else { return false }
+        let serving: Set<String> = [
+            "KVM_EXIT_IO", "KVM_EXIT_MMIO", "KVM_EXIT_X86_RDMSR", "KVM_EXIT_X86_WRMSR", "KVM_EXIT_HYPERCALL",
+            "KVM_EXIT_HLT", "KVM_EXIT_INTR", "KVM_EXIT_IRQ_WINDOW_OPEN", "KVM_EXIT_TPR_ACCESS", "KVM_EXIT_XEN",
+            "KVM_EXIT_NOTIFY", "KVM_EXIT_MEMORY_FAULT", "restart",
+        ]
+        return serving.contains(reason.split(separator: " ").first.map(String.init) ?? reason)
+    }
+}
+
 /// Hex formatting shared by replay texts.
 enum Hex {
     /// `0x1f`, or `?` for nil.

@@ -91,9 +91,20 @@ enum OutcomeComparison {
             return out
         case (.vmrunSucceeds, .vmrunSucceeds), (.vmrunFails, .vmrunFails):
             return []
-        case (.l0Handles, .l0Handles), (.l0Handles, .userspaceExit), (.emulate, .l0Handles),
-            (.emulate, .userspaceExit), (.userspaceExit, .userspaceExit), (.userspaceExit, .l0Handles):
+        // "Handled by L0", "emulated" and "exit to userspace" are distinct outcomes. L0's own
+        // handling may still ask the VMM to finish an access (port I/O, MMIO, MSR, hypercall):
+        // that userspace exit is part of handling, not the outcome "exit to userspace".
+        case (.l0Handles, .l0Handles), (.userspaceExit, .userspaceExit), (.injectInterrupt, .l0Handles),
+            (.injectNMI, .l0Handles):
             return []
+        case (.l0Handles, .userspaceExit), (.injectInterrupt, .userspaceExit), (.injectNMI, .userspaceExit):
+            if RecordedOutcome.servesAccess(recorded.userspaceReason) { return [] }
+            return [diff("outcome", model.description, recorded.summary)]
+        case (.emulate, .l0Handles):
+            return recorded.emulated ? [] : [diff("outcome", model.description, recorded.summary + " (no kvm_emulate_insn)")]
+        case (.emulate, .userspaceExit):
+            if recorded.emulated, RecordedOutcome.servesAccess(recorded.userspaceReason) { return [] }
+            return [diff("outcome", model.description, recorded.summary)]
         case (_, .unknown):
             return []
         default:

@@ -52,10 +52,36 @@ extension Evaluator {
         .reflect(code, info1: info1, info2: info2, handler: "architecture: #VMEXIT to L1", detail: detail)
     }
 
+    /// The CPUID feature an instruction exit needs, if any.
+    static func requiredFeature(_ code: VMExitCode) -> GuestFeature? {
+        switch code.rawValue {
+        case VMExitCode.rdtscp.rawValue: .rdtscp
+        case VMExitCode.invpcid.rawValue: .invpcid
+        case VMExitCode.rdpru.rawValue: .rdpru
+        case VMExitCode.skinit.rawValue: .skinit
+        default: nil
+        }
+    }
+
+    /// #UD for an instruction the CPU L1 sees lacks, else `then`.
+    mutating func apmFeatureCheck(_ exit: HardwareExit, level: GuestLevel, then: @escaping (inout Evaluator) -> Outcome) -> Outcome {
+        guard let feature = Self.requiredFeature(exit.exitCode) else { return then(&self) }
+        let has = state.guest.features[feature]
+        guard has?.value == false else {
+            if has != nil { record(.apmCPUIDFeature, [.flag("L1 CPUID \(feature.rawValue)", has)], .yes) }
+            return then(&self)
+        }
+        record(.apmCPUIDFeature, [.flag("L1 CPUID \(feature.rawValue)", has)], "no: #UD")
+        return apmRaise(ExceptionVector.invalidOpcode, errorCode: nil, level: level, exit: exit)
+    }
+
     // MARK: L2 exits
 
     /// An exit while L2 ran.
     mutating func apmL2Exit(_ exit: HardwareExit) -> Outcome {
+        if let feature = Self.requiredFeature(exit.exitCode), state.guest.features[feature]?.value == false {
+            return apmFeatureCheck(exit, level: .l2) { _ in .undetermined([], missing: ["unreachable"]) }
+        }
         let code = exit.exitCode
         switch code.rawValue {
         case VMExitCode.exceptionBase.rawValue...VMExitCode.lastException.rawValue:
@@ -479,6 +505,9 @@ extension Evaluator {
 
     /// An exit while L1 ran: L1 is the host; its instructions run with no intercepts.
     mutating func apmL1Exit(_ exit: HardwareExit) -> Outcome {
+        if let feature = Self.requiredFeature(exit.exitCode), state.guest.features[feature]?.value == false {
+            return apmFeatureCheck(exit, level: .l1) { _ in .undetermined([], missing: ["unreachable"]) }
+        }
         let code = exit.exitCode
         switch code.rawValue {
         case VMExitCode.exceptionBase.rawValue...VMExitCode.lastException.rawValue:

@@ -591,7 +591,9 @@ struct Walk: Sendable {
         if verdict.kind == .match, case .vmrunFails = recorded.kind, let message = recorded.failedCheck {
             // The trace names the failed check: ask the model whether this kernel has it.
             let check = model.decision(for: .vmrunConsistencyFailure(message: message), state: built.model)
-            if check.outcome.kind != .vmrunFails {
+            // A profile that forks on whether it has the check (apm, where sources disagree) does not contradict the trace.
+            let forksOnCheck = (check.outcome.alternatives ?? []).contains { $0.outcome.kind == .vmrunFails && $0.outcome.check != nil }
+            if check.outcome.kind != .vmrunFails && !forksOnCheck {
                 verdictID = intern(verdict: Verdict(
                     kind: .mismatch,
                     differences: [Verdict.Difference(field: "check", model: check.outcome.description, recorded: message)],

@@ -124,6 +124,18 @@ import Testing
         #expect(APMConsistencyCheck.eventInjectionVerdict(0x0000_0106).legal == true)  // not valid: nothing injected
     }
 
+    @Test("an instruction the CPU L1 sees lacks raises #UD before its intercept (6.x reflect the instruction's #VMEXIT)",
+          arguments: ["unsupported-rdpru-ud", "unsupported-rdtscp-ud", "unsupported-invpcid-ud", "unsupported-skinit-ud"])
+    func missingFeature(name: String) throws {
+        var scenario = try Self.scenario("kvm-tests/\(name).json")
+        let apm = Self.decide(scenario).outcome
+        #expect(apm.kind == .reflectToL1 && apm.exitCode == .exception(ExceptionVector.invalidOpcode), "\(name)")
+        #expect(Self.decide(scenario, .v6_12).outcome.exitCode != .exception(ExceptionVector.invalidOpcode))
+        // Negative: with the feature the intercept decides.
+        for feature in [GuestFeature.rdpru, .rdtscp, .invpcid, .skinit] { scenario.state.guest.features[feature] = Known(true, source: "test") }
+        #expect(Self.decide(scenario).outcome.exitCode != .exception(ExceptionVector.invalidOpcode), "\(name)")
+    }
+
     @Test("plain MSR and IOIO exits route by vmcb12 alone: the bit set reflects, clear completes in L2")
     func plainRouting() throws {
         let set = Self.decide(try Self.scenario("msr-in-range-bit-set.json")).outcome

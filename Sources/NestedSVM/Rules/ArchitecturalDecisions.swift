@@ -52,10 +52,36 @@ extension Evaluator {
         .reflect(code, info1: info1, info2: info2, handler: "architecture: #VMEXIT to L1", detail: detail)
     }
 
+    /// The CPUID feature an instruction exit needs, if any.
+    static func requiredFeature(_ code: VMExitCode) -> GuestFeature? {
+        switch code.rawValue {
+        case VMExitCode.rdtscp.rawValue: .rdtscp
+        case VMExitCode.invpcid.rawValue: .invpcid
+        case VMExitCode.rdpru.rawValue: .rdpru
+        case VMExitCode.skinit.rawValue: .skinit
+        default: nil
+        }
+    }
+
+    /// #UD for an instruction the CPU L1 sees lacks, else `then`.
+    mutating func apmFeatureCheck(_ exit: HardwareExit, level: GuestLevel, then: @escaping (inout Evaluator) -> Outcome) -> Outcome {
+        guard let feature = Self.requiredFeature(exit.exitCode) else { return then(&self) }
+        let has = state.guest.features[feature]
+        guard has?.value == false else {
+            if has != nil { record(.apmCPUIDFeature, [.flag("L1 CPUID \(feature.rawValue)", has)], .yes) }
+            return then(&self)
+        }
+        record(.apmCPUIDFeature, [.flag("L1 CPUID \(feature.rawValue)", has)], "no: #UD")
+        return apmRaise(ExceptionVector.invalidOpcode, errorCode: nil, level: level, exit: exit)
+    }
+
     // MARK: L2 exits
 
     /// An exit while L2 ran.
     mutating func apmL2Exit(_ exit: HardwareExit) -> Outcome {
+        if let feature = Self.requiredFeature(exit.exitCode), state.guest.features[feature]?.value == false {
+            return apmFeatureCheck(exit, level: .l2) { _ in .undetermined([], missing: ["unreachable"]) }
+        }
         let code = exit.exitCode
         switch code.rawValue {
         case VMExitCode.exceptionBase.rawValue...VMExitCode.lastException.rawValue:
@@ -451,8 +477,17 @@ extension Evaluator {
     mutating func apmSVMCompletes(_ instruction: SVMInstruction, level: GuestLevel) -> Outcome {
         switch instruction {
         case .skinit:
-            record(.apmSKINIT, [.event("instruction", "SKINIT")], .unknown)
-            return .undetermined([], missing: ["what SKINIT does to the machine (no source at hand)"])
+            record(.apmSKINIT, [.event("instruction", "SKINIT")], .unknown, note: "#UD on a CPU without SKINIT (CPUID Fn8000_0001_ECX[12]); QEMU, which does not implement SKINIT, always raises #UD")
+            return fork(missing: ["whether the CPU L1 sees implements SKINIT"], [
+                Branch("the CPU does not implement SKINIT", ["cpu.skinit": false]) { evaluator in
+                    var exit = HardwareExit(exitCode: .skinit)
+                    exit.exitInfo1 = 0
+                    return evaluator.apmRaise(ExceptionVector.invalidOpcode, errorCode: nil, level: level, exit: exit)
+                },
+                Branch("the CPU implements SKINIT", ["cpu.skinit": true]) { _ in
+                    .userspaceExit("architecture: SKINIT", detail: "the secure initialization reinitializes the processor and jumps to the secure loader (no source at hand for its detail)")
+                },
+            ])
         case .stgi, .clgi:
             let vgifEnabled = state.vmcb12.intCtl.map { Known($0.value & (1 << 25) != 0, source: $0.source) }
             record(
@@ -470,6 +505,9 @@ extension Evaluator {
 
     /// An exit while L1 ran: L1 is the host; its instructions run with no intercepts.
     mutating func apmL1Exit(_ exit: HardwareExit) -> Outcome {
+        if let feature = Self.requiredFeature(exit.exitCode), state.guest.features[feature]?.value == false {
+            return apmFeatureCheck(exit, level: .l1) { _ in .undetermined([], missing: ["unreachable"]) }
+        }
         let code = exit.exitCode
         switch code.rawValue {
         case VMExitCode.exceptionBase.rawValue...VMExitCode.lastException.rawValue:

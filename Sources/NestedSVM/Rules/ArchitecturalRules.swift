@@ -85,6 +85,10 @@ extension Rule {
     public static let apmExecutes = apm(
         "insn.executes", "not intercepted: does the instruction complete in the level that ran it, or raise an exception of its own?",
         source: "QEMU target/i386/tcg/sysemu/svm_helper.c:cpu_svm_check_intercept_param (independent implementation: no intercept, no #VMEXIT; the instruction runs its own semantics)")
+    /// An instruction the CPU L1 sees does not implement raises #UD before any intercept.
+    public static let apmCPUIDFeature = apm(
+        "insn.cpuid-feature", "does the CPU L1 sees implement this instruction (its CPUID bit), else #UD before the intercept?",
+        source: "QEMU target/i386/tcg/translate.c:disas_insn (independent implementation: RDTSCP, INVPCID, RDPRU, SKINIT raise #UD when their CPUID bit is clear, before the SVM intercept check)")
     /// The exception of an exception exit: raised by the CPU, or L0's own artefact?
     public static let apmExceptionOrigin = apm(
         "exception.origin", "did the CPU raise this exception for the guest's own instruction (same result on bare metal)?",
@@ -118,7 +122,8 @@ extension Rule {
         source: APMSource.vgif)
     /// SKINIT.
     public static let apmSKINIT = apm(
-        "skinit", "SKINIT not intercepted: what does the secure init do to the machine?", source: APMSource.silent)
+        "skinit", "SKINIT not intercepted: #UD (a CPU without SKINIT), or the secure init?",
+        source: APMSource.silent + " (QEMU svm_helper.c:helper_skinit, which does not implement SKINIT, raises #UD after the intercept check)")
     /// VMEXIT_INVALID while L2 runs: vmcb02 rejected.
     public static let apmVMCB02Invalid = apm(
         "vmcb02-invalid", "the CPU rejected L0's vmcb02: would it have rejected vmcb12 (L1's VMRUN fails) or is the bad state L0's own?",
@@ -154,7 +159,7 @@ extension Rule {
     /// Every `apm` rule: the static ones, then one per APM consistency check. Ids are unique
     /// (a test checks it); each cites a source.
     public static let architecturalCatalogue: [Rule] = [
-        .apmLevel, .apmL0Event, .apmIntercept, .apmInterceptCRDR, .apmSelectiveCR0, .apmMSR, .apmIO, .apmExecutes,
+        .apmLevel, .apmL0Event, .apmCPUIDFeature, .apmIntercept, .apmInterceptCRDR, .apmSelectiveCR0, .apmMSR, .apmIO, .apmExecutes,
         .apmExceptionOrigin, .apmExceptionIntercept, .apmSVMPreChecks, .apmRAXCheck, .apmRAXOrder, .apmVMMCALL,
         .apmSVMExecutes, .apmVGIF, .apmSKINIT, .apmVMCB02Invalid, .apmNPF, .apmUnmodelled, .apmHsave, .apmVMRUNEnter,
         .apmFailureMessage, .apmPending, .factKnown,

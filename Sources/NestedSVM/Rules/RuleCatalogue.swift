@@ -15,6 +15,7 @@ extension Rule {
         .exitSpecialInterrupt,
         .exitSpecialNPF,
         .factKnown,
+        .pendingINTRBlocked,
         .sameOutcome,
         .rsmInSMM,
         .gif,

@@ -38,7 +38,14 @@ extension Evaluator {
                 if case .exception(let vector, let errorCode) = pending {
                     return .inject(vector, errorCode: ExceptionVector.hasErrorCode(vector) ? (errorCode ?? 0) : nil, into: .l1, handler: "svm/svm.c:svm_inject_exception", detail: "kvm_inj_exception")
                 }
-                return .l0Handles("x86.c:kvm_check_and_inject_events", level: .l1, detail: "\(pending.description) delivered to L1")
+                switch pending {
+                case .interrupt:
+                    return .injectInterrupt(nil, into: .l1, handler: "x86.c:kvm_check_and_inject_events", detail: "delivered to L1 when its RFLAGS.IF and GIF allow")
+                case .nmi:
+                    return .injectNMI(into: .l1, handler: "svm/svm.c:svm_inject_nmi", detail: "delivered to L1 unless NMIs are masked or GIF is clear")
+                default:
+                    return .l0Handles("x86.c:kvm_check_and_inject_events", level: .l1, detail: "\(pending.description) delivered to L1")
+                }
             }
             return decidePending(pending, after: nil)
         case .vmrunConsistencyFailure(let message):

@@ -101,3 +101,25 @@ import Testing
         }
     }
 }
+
+/// An exception L2's own code raises exits only if vmcb02's exception bitmap (L0's ∪ L1's,
+/// `svm/nested.c:recalc_intercepts`) has it; otherwise nothing reaches L0.
+@Suite struct GuestExceptionTests {
+    @Test("#DE with no intercept: no exit; with L1's intercept: reflected; #UD (always L0's) is re-queued for L2")
+    func delivery() {
+        let state = Fixture.l2()
+        #expect(Expect(Fixture.decide(.guestException(vector: 0, errorCode: nil), state).outcome) == .noExit)
+        let l1 = Fixture.l2(VMCB12(intercepts: Fixture.intercepts(exceptions: 1)))
+        #expect(Expect(Fixture.decide(.guestException(vector: 0, errorCode: nil), l1).outcome) == .reflect(.exception(0), info1: 0))
+        let ud = Fixture.decide(.guestException(vector: 6, errorCode: nil, instructionBytes: [0x0f, 0x0b]), state)
+        #expect(Expect(ud.outcome) == .inject(6, .l2))
+    }
+
+    @Test("unknown L1 bit forks on it")
+    func unknownBit() {
+        var state = Fixture.l2()
+        state.vmcb12.intercepts.exceptions = nil
+        let decision = Fixture.decide(.guestException(vector: 0, errorCode: nil), state)
+        #expect(decision.outcome.alternatives?.map { Expect($0.outcome) } == [.reflect(.exception(0), info1: 0), .noExit])
+    }
+}

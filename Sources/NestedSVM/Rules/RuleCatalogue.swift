@@ -15,6 +15,7 @@ extension Rule {
         .exitSpecialInterrupt,
         .exitSpecialNPF,
         .factKnown,
+        .vmcb02ExceptionBitmap,
         .pendingINTRBlocked,
         .sameOutcome,
         .rsmInSMM,

@@ -526,4 +526,25 @@ emit("npt-l1mmio", KUT, FN, "npt_l1mmio", "npt_l1mmio_check: L2 reads L1's APIC 
      {"type": "exit", "exit_code": "npf", "exit_info_1": "0x100000004", "exit_info_2": "0xfee00030", "exit_int_info": 0, "l1_npt_walk_faults": 0},
      l0("L2"))
 
+# ---- svm_exception_test: handle_exception_in_l2 (no L1 intercept) ----
+for vec, mnem, err, expect, insn in (
+    (13, "GP", 0, {"kind": "no_exit", "level": "L2"}, None),
+    (6, "UD", None, inject(6, "L2"), "0f 0b"),
+    (0, "DE", None, {"kind": "no_exit", "level": "L2"}, None),
+    (1, "DB", None, inject(1, "L2"), None),
+    (3, "BP", None, {"kind": "no_exit", "level": "L2"}, None),
+    (17, "AC", 0, inject(17, "L2", 0), None),
+    (4, "OF", None, {"kind": "no_exit", "level": "L2"}, None),
+    (7, "NM", None, {"kind": "no_exit", "level": "L2"}, None),
+):
+    st = base_state()
+    ev = {"type": "exception", "vector": vec}
+    if err is not None: ev["error_code"] = err
+    if insn: ev["insn_bytes"] = insn
+    how = ("L0 intercepts it itself (vmcb01: #UD, #DB, #AC always), handles it and re-queues it for L2, which L1 does not intercept"
+           if expect["kind"] == "inject_exception" else "neither L0 nor L1 intercepts it: the CPU delivers it through L2's IDT, no exit")
+    emit(f"exception-{mnem.lower()}-in-l2", KUT, F, "svm_exception_test",
+         f"handle_exception_in_l2: without an L1 intercept, #{mnem} is handled by L2's own handler (the guest then exits with VMMCALL)",
+         f"L2 raises #{mnem}, L1 does not intercept it: {how}", st, ev, expect)
+
 print(len(written), "scenarios")

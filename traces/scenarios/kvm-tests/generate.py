@@ -547,4 +547,13 @@ for vec, mnem, err, expect, insn in (
          f"handle_exception_in_l2: without an L1 intercept, #{mnem} is handled by L2's own handler (the guest then exits with VMMCALL)",
          f"L2 raises #{mnem}, L1 does not intercept it: {how}", st, ev, expect)
 
+# ---- sel cr0 lmsw intercept (LMSW is never decode-assisted: L0 emulates it) ----
+st = base_state(word3=0x80000000 | (1 << 5))
+emit("sel-cr0-lmsw-intercept", KUT, F, "sel cr0 lmsw intercept",
+     "check_sel_cr0_intercept: LMSW setting only CR0.MP still exits with SVM_EXIT_CR0_SEL_WRITE (LMSW always triggers the selective intercept)",
+     "L2 LMSW (only MP changes) exits on L0's CR0-write intercept; the emulator's svm_check_intercept treats every LMSW as a selective CR0 write: reflected as cr0_sel_write", st,
+     {"type": "exit", "exit_code": "write_cr0", "exit_info_1": 0, "exit_info_2": 0, "exit_int_info": 0, "insn_bytes": "0f 01 f0",
+      "written_value": hex(0x80010011 | 2)},
+     reflect("cr0_sel_write"))
+
 print(len(written), "scenarios")

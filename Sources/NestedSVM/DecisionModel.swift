@@ -39,6 +39,8 @@ public struct DecisionModel: Sendable, Equatable {
             return "pending before L2 entry: \(pending.description)"
         case .vmrunConsistencyFailure(let message):
             return "L1 VMRUN rejected: kvm_nested_vmenter_failed \"\(message)\""
+        case .guestException(let vector, let errorCode, _):
+            return "L2 raises \(ExceptionVector.name(vector))" + (errorCode.map { " (\(Hex.format($0)))" } ?? "")
         }
     }
 }

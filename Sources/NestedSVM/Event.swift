@@ -9,6 +9,10 @@ public enum Event: Sendable, Equatable, Codable {
     /// L1's VMRUN was rejected by a consistency check whose message is known (the text of
     /// `kvm_nested_vmenter_failed`, e.g. `control->asid == 0`).
     case vmrunConsistencyFailure(message: String)
+    /// The CPU raises exception `vector` while L2 runs (a fault of L2's own code). It exits
+    /// only if vmcb02's exception bitmap — L0's (vmcb01) and L1's (vmcb12) — has the vector;
+    /// otherwise the CPU delivers it through L2's IDT and nothing reaches L0.
+    case guestException(vector: UInt8, errorCode: UInt32?, instructionBytes: [UInt8]? = nil)
 }
 
 /// A hardware #VMEXIT with the values the VMCB (and the trace) report.

@@ -101,3 +101,40 @@ import Testing
         }
     }
 }
+
+/// An exception L2's own code raises exits only if vmcb02's exception bitmap (L0's ∪ L1's,
+/// `svm/nested.c:recalc_intercepts`) has it; otherwise nothing reaches L0.
+@Suite struct GuestExceptionTests {
+    @Test("#DE with no intercept: no exit; with L1's intercept: reflected; #UD (always L0's) is re-queued for L2")
+    func delivery() {
+        let state = Fixture.l2()
+        #expect(Expect(Fixture.decide(.guestException(vector: 0, errorCode: nil), state).outcome) == .noExit)
+        let l1 = Fixture.l2(VMCB12(intercepts: Fixture.intercepts(exceptions: 1)))
+        #expect(Expect(Fixture.decide(.guestException(vector: 0, errorCode: nil), l1).outcome) == .reflect(.exception(0), info1: 0))
+        let ud = Fixture.decide(.guestException(vector: 6, errorCode: nil, instructionBytes: [0x0f, 0x0b]), state)
+        #expect(Expect(ud.outcome) == .inject(6, .l2))
+    }
+
+    @Test("unknown L1 bit forks on it")
+    func unknownBit() {
+        var state = Fixture.l2()
+        state.vmcb12.intercepts.exceptions = nil
+        let decision = Fixture.decide(.guestException(vector: 0, errorCode: nil), state)
+        #expect(decision.outcome.alternatives?.map { Expect($0.outcome) } == [.reflect(.exception(0), info1: 0), .noExit])
+    }
+}
+
+/// `svm/svm.c:svm_check_intercept` (6.1 and 6.12): "LMSW always triggers
+/// INTERCEPT_SELECTIVE_CR0", whatever the value; a MOV to CR0 only if a bit other than TS/MP
+/// changes. Before issue 15 the model compared values for LMSW too.
+@Suite struct LMSWSelectiveTests {
+    @Test("LMSW that sets only CR0.MP is a selective CR0 write; the same change by MOV is not")
+    func lmsw() {
+        let state = Fixture.l2(VMCB12(intercepts: Fixture.intercepts(word3: 1 << 5)))
+        let newCR0: UInt64 = 0x8001_0031 | 0x2
+        let lmsw = HardwareExit(exitCode: .writeCR0, instructionBytes: [0x0f, 0x01, 0xf0], writtenValue: Fixture.known(newCR0))
+        #expect(Expect(Fixture.decide(.hardwareExit(lmsw), state).outcome) == .reflect(.cr0SelectiveWrite, info1: 0))
+        let mov = HardwareExit(exitCode: .writeCR0, instructionBytes: [0x0f, 0x22, 0xc0], writtenValue: Fixture.known(newCR0))
+        #expect(Fixture.decide(.hardwareExit(mov), state).outcome.kind != .reflectToL1)
+    }
+}

@@ -62,7 +62,7 @@ public enum FactID {
         raxPageAligned, raxBelowMaxPhysAddr, raxLegalPage, raxBacked, emulatorRejectsRAX, raxBits63to48Clear,
         levelL2, inSMM, hsaveSet, nestedPaging, l1NPTWalkFaults, vmrunChecksPass,
         "emulator.executes-on-ud", "l0.emulates-at-npf", "l0.shadow-mmu-resolves", "host.decode-assists",
-        "host.guest-debug", "cr0-write.changes-other-bits",
+        "host.guest-debug", "cr0-write.changes-other-bits", "vmcb12.v-intr-masking", "l1.rflags-if", "l2.rflags-if",
     ]
 
     /// Whether `id` is a fact the model knows (a typo in a scenario's `assumptions` must not

@@ -146,8 +146,13 @@ extension Evaluator {
         let sel = Outcome.reflect(
             .cr0SelectiveWrite, info1: exit.exitInfo1, info2: exit.exitInfo2,
             detail: "exit code rewritten to cr0_sel_write, infos kept from the CR0-write exit")
-        // Bits other than TS/MP changed? Known only with both values.
+        // Bits other than TS/MP changed? Known only with both values. LMSW always counts as a
+        // selective write (svm/svm.c:svm_check_intercept, "LMSW always triggers
+        // INTERCEPT_SELECTIVE_CR0"; the emulator decides it, LMSW is never decode-assisted).
         let changesOther: Known<Bool>? = {
+            if let bytes = exit.instructionBytes, Self.isLMSW(bytes) {
+                return Known(true, source: "LMSW always triggers the selective CR0 intercept (svm/svm.c:svm_check_intercept)")
+            }
             guard let old = cr0, let new = exit.writtenValue else { return nil }
             return Known((old.value ^ new.value) & ~RegisterBit.cr0SelectiveMask != 0, source: new.source)
         }()
@@ -176,6 +181,14 @@ extension Evaluator {
         }
         record(.selectiveCR0, evidence, .from(changesOther.value), note: "SVM_CR0_SELECTIVE_MASK = TS|MP")
         return changesOther.value ? sel : crHandler(exit, level: .l2)
+    }
+
+    /// Whether `bytes` start with LMSW (`0f 01 /6`).
+    static func isLMSW(_ bytes: [UInt8]) -> Bool {
+        guard let start = SVMInstruction.opcodeStart(bytes), bytes.count > start + 2, bytes[start] == 0x0f, bytes[start + 1] == 0x01 else {
+            return false
+        }
+        return (bytes[start + 2] >> 3) & 7 == 6
     }
 
     /// `cr_interception` proper: direct MOV with decode assists, otherwise the emulator.

@@ -15,6 +15,11 @@ extension Rule {
     /// A pending interrupt becomes a #VMEXIT iff L1 intercepts INTR.
     public static let pendingINTR = Rule(
         "svm.pending.intr", "does L1 intercept INTR (bit 96)?", kernel: "svm/nested.c:svm_check_nested_events")
+    /// An interrupt pending while L2 runs is blocked by L1's RFLAGS.IF (vmcb01) with
+    /// V_INTR_MASKING, else by L2's.
+    public static let pendingINTRBlocked = Rule(
+        "svm.pending.intr-blocked", "is the pending interrupt blocked (V_INTR_MASKING ? L1's RFLAGS.IF : L2's RFLAGS.IF)?",
+        kernel: "svm/svm.c:svm_interrupt_blocked")
     /// A triple fault of L2 becomes a SHUTDOWN #VMEXIT iff L1 intercepts SHUTDOWN.
     public static let pendingTripleFault = Rule(
         "svm.pending.triple-fault", "does L1 intercept SHUTDOWN (bit 127)?", kernel: "svm/nested.c:nested_svm_triple_fault")
@@ -61,19 +66,47 @@ extension Evaluator {
                 .pendingNMI, field: InterceptWords.fieldName(ofBit: InterceptBit.nmi), l1Intercepts(InterceptBit.nmi),
                 note: blocking,
                 yes: { _ in .reflect(.nmi, info1: 0, info2: 0, handler: "svm/nested.c:nested_svm_simple_vmexit") },
-                no: { _ in .l0Handles("svm/svm.c:svm_inject_nmi", level: .l2, detail: "the NMI is injected into L2") })
+                no: { _ in .injectNMI(into: .l2, handler: "svm/svm.c:svm_inject_nmi", detail: "the NMI is injected into L2 unless NMIs are masked") })
         case .interrupt:
-            return branch(
-                .pendingINTR, field: InterceptWords.fieldName(ofBit: InterceptBit.intr), l1Intercepts(InterceptBit.intr),
-                note: blocking,
-                yes: { _ in .reflect(.intr, info1: 0, info2: 0, handler: "svm/nested.c:nested_svm_simple_vmexit", detail: "preceded by kvm_nested_intr_vmexit") },
-                no: { _ in .l0Handles("svm/svm.c:svm_inject_irq", level: .l2, detail: "the interrupt is injected into L2 (kvm_inj_virq)") })
+            return interruptBlocking { evaluator in
+                evaluator.branch(
+                    .pendingINTR, field: InterceptWords.fieldName(ofBit: InterceptBit.intr), evaluator.l1Intercepts(InterceptBit.intr),
+                    note: blocking,
+                    yes: { _ in .reflect(.intr, info1: 0, info2: 0, handler: "svm/nested.c:nested_svm_simple_vmexit", detail: "preceded by kvm_nested_intr_vmexit") },
+                    no: { _ in .injectInterrupt(nil, into: .l2, handler: "svm/svm.c:svm_inject_irq", detail: "the interrupt is injected into L2 (kvm_inj_virq) unless an interrupt shadow defers it") })
+            }
         case .tripleFault:
             return branch(
                 .pendingTripleFault, field: InterceptWords.fieldName(ofBit: InterceptBit.shutdown), l1Intercepts(InterceptBit.shutdown),
                 yes: { _ in .reflect(.shutdown, info1: 0, info2: 0, handler: "svm/nested.c:nested_svm_simple_vmexit") },
                 no: { _ in .userspaceExit("x86.c:kvm_check_request", detail: "KVM_EXIT_SHUTDOWN") })
         }
+    }
+
+    /// `svm_interrupt_blocked` in guest mode (GIF is taken as set: L2 runs): with L1's
+    /// V_INTR_MASKING the interrupt is L1's and L1's RFLAGS.IF (vmcb01) blocks it, otherwise
+    /// L2's RFLAGS.IF does. A blocked interrupt stays pending: nothing happens.
+    mutating func interruptBlocking(_ unblocked: @escaping (inout Evaluator) -> Outcome) -> Outcome {
+        let masking = state.vmcb12.intCtl.map { Known($0.value & RegisterBit.vIntrMasking != 0, source: $0.source) }
+        let stays: (String) -> Outcome = { why in
+            .noExit(level: .l2, detail: "the interrupt stays pending: \(why)", handler: "svm/svm.c:svm_interrupt_blocked")
+        }
+        func byIF(_ level: GuestLevel, _ evaluator: inout Evaluator) -> Outcome {
+            let flag = evaluator.registers(of: level).interruptsEnabled
+            return evaluator.branch(
+                .pendingINTRBlocked, field: "\(level) RFLAGS.IF", fact: "\(level.factPrefix).rflags-if", flag,
+                extra: [.flag("vmcb12 V_INTR_MASKING", masking)],
+                note: level == .l1 ? "V_INTR_MASKING: the interrupt belongs to L1; vmcb01's RFLAGS.IF decides" : "no V_INTR_MASKING: L2's RFLAGS.IF decides",
+                yes: unblocked, no: { _ in stays("\(level)'s RFLAGS.IF is clear") })
+        }
+        guard let masking else {
+            record(.pendingINTRBlocked, [.flag("vmcb12 V_INTR_MASKING", nil)], .unknown)
+            return fork(missing: ["vmcb12 int_ctl"], [
+                Branch("L1 sets V_INTR_MASKING", ["vmcb12.v-intr-masking": true], { byIF(.l1, &$0) }),
+                Branch("L1 does not set V_INTR_MASKING", ["vmcb12.v-intr-masking": false], { byIF(.l2, &$0) }),
+            ])
+        }
+        return masking.value ? byIF(.l1, &self) : byIF(.l2, &self)
     }
 
     /// An exception a handler queued for `level`: for L2 it goes through

@@ -15,6 +15,8 @@ extension Rule {
         .exitSpecialInterrupt,
         .exitSpecialNPF,
         .factKnown,
+        .vmcb02ExceptionBitmap,
+        .pendingINTRBlocked,
         .sameOutcome,
         .rsmInSMM,
         .gif,

@@ -6,6 +6,10 @@ extension Rule {
 }
 
 extension Rule {
+    /// vmcb02's exception bitmap is L0's ∪ L1's: an exception of L2 exits only if one has it.
+    public static let vmcb02ExceptionBitmap = Rule(
+        "svm.exception.vmcb02-bitmap", "does vmcb02 intercept the exception L2 raised (L0's or L1's bitmap)?",
+        kernel: "svm/nested.c:recalc_intercepts")
     /// An event in flight at the exit is re-queued before the exit is handled.
     public static let exitIntInfo = Rule(
         "svm.exit-int-info.in-flight", "was an event being delivered when the exit occurred (exit_int_info valid)?",
@@ -39,11 +43,50 @@ extension Evaluator {
                 if case .exception(let vector, let errorCode) = pending {
                     return .inject(vector, errorCode: ExceptionVector.hasErrorCode(vector) ? (errorCode ?? 0) : nil, into: .l1, handler: "svm/svm.c:svm_inject_exception", detail: "kvm_inj_exception")
                 }
-                return .l0Handles("x86.c:kvm_check_and_inject_events", level: .l1, detail: "\(pending.description) delivered to L1")
+                switch pending {
+                case .interrupt:
+                    return .injectInterrupt(nil, into: .l1, handler: "x86.c:kvm_check_and_inject_events", detail: "delivered to L1 when its RFLAGS.IF and GIF allow")
+                case .nmi:
+                    return .injectNMI(into: .l1, handler: "svm/svm.c:svm_inject_nmi", detail: "delivered to L1 unless NMIs are masked or GIF is clear")
+                default:
+                    return .l0Handles("x86.c:kvm_check_and_inject_events", level: .l1, detail: "\(pending.description) delivered to L1")
+                }
             }
             return decidePending(pending, after: nil)
         case .vmrunConsistencyFailure(let message):
             return decideConsistencyFailureMessage(message)
+        case .guestException(let vector, let errorCode, let bytes):
+            return decideGuestException(vector: vector, errorCode: errorCode, bytes: bytes)
+        }
+    }
+
+    /// An exception raised by L2's own code: a hardware exit iff vmcb02's exception bitmap
+    /// (vmcb01 ∪ vmcb12, `svm/nested.c:recalc_intercepts`) has the vector, else delivered by
+    /// the CPU inside L2.
+    mutating func decideGuestException(vector: UInt8, errorCode: UInt32?, bytes: [UInt8]?) -> Outcome {
+        let code = ExceptionVector.hasErrorCode(vector) ? (errorCode ?? 0) : nil
+        let exit = HardwareExit(exitCode: .exception(vector), exitInfo1: UInt64(code ?? 0), instructionBytes: bytes)
+        hardwareExitCode = exit.exitCode
+        let bit = InterceptBit.exceptionOffset + Int(vector)
+        let l1 = l1Intercepts(bit)
+        let (l0, l0Evidence) = l0InterceptsException(vector, level: .l2)
+        let delivered = Outcome.noExit(
+            level: .l2, detail: "the CPU delivers \(ExceptionVector.name(vector)) through L2's IDT", handler: "svm/nested.c:recalc_intercepts")
+        let field = InterceptWords.fieldName(ofBit: bit)
+        let evidence = [Evidence.flag(field, l1)] + l0Evidence
+        switch (l1?.value, l0?.value) {
+        case (false?, false?):
+            record(.vmcb02ExceptionBitmap, evidence, .no)
+            return delivered
+        case (true?, _), (_, true?):
+            record(.vmcb02ExceptionBitmap, evidence, .yes)
+            return decideL2Exit(exit)
+        default:
+            record(.vmcb02ExceptionBitmap, evidence, .unknown)
+            return fork(missing: [l1 == nil ? field : "L0 intercepts \(ExceptionVector.name(vector))"], [
+                Branch("vmcb02 intercepts \(ExceptionVector.name(vector))", l1 == nil ? [FactID.intercept(bit): true] : [:], { $0.decideL2Exit(exit) }),
+                Branch("neither L0 nor L1 intercepts \(ExceptionVector.name(vector))", l1 == nil ? [FactID.intercept(bit): false] : [:], { _ in delivered }),
+            ])
         }
     }
 

@@ -310,7 +310,7 @@ public struct Scenario: Sendable, Equatable {
     }
 
     private static func event(_ reader: ObjectReader) throws(ScenarioError) -> Event {
-        guard let type = try reader.string("type") else { throw ScenarioError(path: "\(reader.path).type", message: "missing (exit, pending or vmrun_failed)") }
+        guard let type = try reader.string("type") else { throw ScenarioError(path: "\(reader.path).type", message: "missing (exit, pending, exception or vmrun_failed)") }
         switch type {
         case "exit":
             try reader.allowOnly([
@@ -355,12 +355,22 @@ public struct Scenario: Sendable, Equatable {
             default:
                 throw ScenarioError(path: "\(reader.path).pending", message: "expected init, exception, smi, nmi, interrupt or triple_fault")
             }
+        case "exception":
+            try reader.allowOnly(["type", "vector", "error_code", "insn_bytes"])
+            guard let (value, path, _) = reader.leaf("vector") else { throw ScenarioError(path: "\(reader.path).vector", message: "missing") }
+            let vector = try ObjectReader.number(value, path)
+            guard vector < 32 else { throw ScenarioError(path: path, message: "vector must be 0-31") }
+            var errorCode: UInt32?
+            if let (value, path, _) = reader.leaf("error_code") { errorCode = UInt32(truncatingIfNeeded: try ObjectReader.number(value, path)) }
+            var insn: [UInt8]?
+            if let (value, path, _) = reader.leaf("insn_bytes") { insn = try bytes(value, path) }
+            return .guestException(vector: UInt8(vector), errorCode: errorCode, instructionBytes: insn)
         case "vmrun_failed":
             try reader.allowOnly(["type", "message"])
             guard let message = try reader.string("message") else { throw ScenarioError(path: "\(reader.path).message", message: "missing") }
             return .vmrunConsistencyFailure(message: message)
         default:
-            throw ScenarioError(path: "\(reader.path).type", message: "expected exit, pending or vmrun_failed")
+            throw ScenarioError(path: "\(reader.path).type", message: "expected exit, pending, exception or vmrun_failed")
         }
     }
 

@@ -90,6 +90,9 @@ struct DecisionKey: Hashable, Sendable {
             hasher.combine(1)
         case .vmrunConsistencyFailure(let message):
             hasher.combine(message)
+        case .guestException(let vector, _, _):
+            hasher.combine(2)
+            hasher.combine(vector)
         }
         hasher.combine(state.level?.value)
         hasher.combine(state.l1.efer?.value)

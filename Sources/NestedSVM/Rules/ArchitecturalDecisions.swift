@@ -39,6 +39,12 @@ extension Evaluator {
             return apmPending(pending)
         case .vmrunConsistencyFailure(let message):
             return apmConsistencyFailure(message)
+        case .guestException(let vector, let errorCode, let bytes):
+            // L2's own exception (the event says so): vmcb12's exception bitmap alone routes it.
+            let code = ExceptionVector.hasErrorCode(vector) ? (errorCode ?? 0) : nil
+            let exit = HardwareExit(exitCode: .exception(vector), exitInfo1: UInt64(code ?? 0), instructionBytes: bytes)
+            hardwareExitCode = exit.exitCode
+            return apmRouteException(vector, exit: exit, level: .l2)
         }
     }
 

@@ -213,6 +213,11 @@ public enum ScenarioExport {
             }
         case .vmrunConsistencyFailure(let message):
             return ["type": "vmrun_failed", "message": message]
+        case .guestException(let vector, let errorCode, let bytes):
+            var out: [String: Any] = ["type": "exception", "vector": Int(vector)]
+            if let errorCode { out["error_code"] = hex(errorCode) }
+            if let bytes { out["insn_bytes"] = bytes.map { String(format: "%02x", $0) }.joined(separator: " ") }
+            return out
         }
     }
 }

@@ -415,6 +415,35 @@ struct TmuxTimeout: Error, CustomStringConvertible {
         try tmux.waitFor("svmdbg-status=0")
     }
 
+    @Test("an exported .trace names its profile and host facts, and opening it replays with them",
+          .enabled(if: TmuxSession.isInstalled, "tmux is not installed: the end-to-end TUI test is skipped"))
+    func exportReopensWithItsProfile() throws {
+        let trace = try Self.mutatedTrace()
+        let folder = trace.deletingLastPathComponent()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let tmux = try TmuxSession(environment: ["LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"])
+        defer { tmux.kill() }
+        try tmux.waitFor("the shell prompt") { $0.hasPrefix("$") }
+        let binary = RepositoryPaths.svmdbgExecutable.path
+        try tmux.type("cd '\(folder.path)' && '\(binary)' \(trace.lastPathComponent) --profile 6.1 --host \(Self.host); echo \"svmdbg-status=$?\"")
+        try tmux.press("Enter")
+        try tmux.waitFor(all: ["profile 6.1 ", "✘1 ?0 ·0 ✔30"])
+        let output = folder.appendingPathComponent("mismatch.trace")
+        try tmux.type("e")
+        try tmux.type(output.path)
+        try tmux.press("Enter")
+        try tmux.waitFor("wrote 1 mismatch to")
+        #expect(try String(contentsOf: output, encoding: .utf8).hasPrefix("# svmdbg-export: profile=6.1 host=svme_addr_chk=1,vgif=1,npt=1,nrips=0,decode_assists=0\n"))
+        try tmux.type("q")
+        try tmux.waitFor("svmdbg-status=0")
+        try tmux.type("clear; '\(binary)' mismatch.trace; echo \"reopened-status=$?\"")
+        try tmux.press("Enter")
+        // No --profile, no --host: the header's are used, so the verdict is the same mismatch.
+        try tmux.waitFor(all: ["mismatch.trace  #", "profile 6.1 ", "✘1 "])
+        try tmux.type("q")
+        try tmux.waitFor("reopened-status=0")
+    }
+
     @Test("without a terminal the debugger prints one line and exits with 2")
     func noTerminal() throws {
         let process = Process()

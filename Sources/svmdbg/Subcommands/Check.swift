@@ -33,7 +33,7 @@ extension SVMDebugCommand {
 
         func run() throws {
             let trace = try input.load()
-            let result = Replayer(trace: trace, options: try replay.replayOptions()).run()
+            let result = Replayer(trace: trace, options: try replay.replayOptions(for: trace)).run()
             if json {
                 StandardOutput.json(CheckReport.json(result))
             } else {

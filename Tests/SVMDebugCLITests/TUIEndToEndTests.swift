@@ -444,6 +444,19 @@ struct TmuxTimeout: Error, CustomStringConvertible {
         try tmux.waitFor("reopened-status=0")
     }
 
+    @Test("with a wrong host fact the decision path says no host with these facts exits here, instead of an answer its evidence contradicts",
+          .enabled(if: TmuxSession.isInstalled, "tmux is not installed: the end-to-end TUI test is skipped"))
+    func impossibleHostFacts() throws {
+        let tmux = try Self.open("lab/6.12-no-npt/cr-access.trace", "--host npt=1", columns: 200, rows: 60)
+        defer { tmux.kill() }
+        try tmux.waitFor("cr-access.trace  #0/41")
+        try tmux.press("Right")
+        let screen = try tmux.waitFor(all: ["svm.intercept.exception", "no host with these facts exits here", "check --host npt"])
+        #expect(!screen.contains("svm.intercept.exception yes"))
+        try tmux.type("q")
+        try tmux.waitFor("svmdbg-status=0")
+    }
+
     @Test("without a terminal the debugger prints one line and exits with 2")
     func noTerminal() throws {
         let process = Process()

@@ -60,3 +60,22 @@ import Testing
         #expect(app.state.message?.text == "/x: match 4 of 4 at #9999999 (search wrapped to the bottom)")
     }
 }
+
+@MainActor
+@Suite struct HalfPageTests {
+    @Test("C-d and C-u move the selection half a list page; in a detail pane they scroll half a page")
+    func halfPages() {
+        let h = AppHarness()
+        let half = max(1, h.state.layout.listRows / 2)
+        h.press(.control("d"))
+        #expect(h.selected == half)
+        h.press(.control("d"), .control("u"))
+        #expect(h.selected == half)
+        h.press(.control("u"))
+        #expect(h.selected == 0)
+        h.press(.tab)  // the decision path
+        h.press(.control("d"))
+        #expect((h.state.scroll[.decision] ?? 0) > 0 || h.state.maxScroll(of: .decision) == 0)
+        #expect(h.selected == 0)
+    }
+}

@@ -393,6 +393,14 @@ struct TmuxTimeout: Error, CustomStringConvertible {
         try tmux.waitFor(all: ["VMCB12 (L1's view) [x: registers]", "vmcb12 intercepts"])
         try tmux.type("x")
         try tmux.waitFor("Registers [x: VMCB12]")
+        // C-d / C-u: half a list page (6 rows at 80x24, so 3) down and back.
+        try tmux.type("F")
+        try tmux.type("g")
+        try tmux.waitFor("#0/31")
+        try tmux.press("C-d")
+        try tmux.waitFor("#3/31")
+        try tmux.press("C-u")
+        try tmux.waitFor("#0/31")
         try tmux.type("q")
         try tmux.waitFor("svmdbg-status=0")
     }

@@ -106,6 +106,8 @@ extension AppState {
         case .previousExit: return step(.backward, steps: 1)
         case .pageDown: return step(.forward, steps: max(1, layout.listRows - 1))
         case .pageUp: return step(.backward, steps: max(1, layout.listRows - 1))
+        case .halfPageDown: return step(.forward, steps: max(1, layout.listRows / 2))
+        case .halfPageUp: return step(.backward, steps: max(1, layout.listRows / 2))
         case .nextMismatch: return locate(mismatchPredicate, from: selected, .forward, purpose: .mismatch)
         case .previousMismatch: return locate(mismatchPredicate, from: selected, .backward, purpose: .mismatch)
         case .firstExit: return locate(filter.predicate, from: nil, .forward, purpose: .edge)
@@ -187,6 +189,8 @@ extension AppState {
         case .scrollUp: scrollBy(-1)
         case .scrollPageDown: scrollBy(max(1, pageHeight - 1))
         case .scrollPageUp: scrollBy(-max(1, pageHeight - 1))
+        case .scrollHalfPageDown: scrollBy(max(1, pageHeight / 2))
+        case .scrollHalfPageUp: scrollBy(-max(1, pageHeight / 2))
         case .submit: return submitPrompt()
         case .deleteBackward:
             if prompt?.text.isEmpty == false { prompt?.text.removeLast() }

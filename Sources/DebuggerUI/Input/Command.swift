@@ -16,6 +16,10 @@ public enum Command: Sendable, Hashable, CaseIterable {
     case pageDown
     /// Move the selection one page up.
     case pageUp
+    /// Move the selection half a page down (C-d, as in less and vi).
+    case halfPageDown
+    /// Move the selection half a page up (C-u).
+    case halfPageUp
     /// Prompt for an exit number (`#12`, `12`) or a timestamp (`22.046641`) and go there.
     case goTo
     /// Prompt for a regex and search forward.
@@ -68,6 +72,10 @@ public enum Command: Sendable, Hashable, CaseIterable {
     case scrollPageDown
     /// Scroll the focused pane or overlay up one page.
     case scrollPageUp
+    /// Scroll the focused pane down half a page.
+    case scrollHalfPageDown
+    /// Scroll the focused pane up half a page.
+    case scrollHalfPageUp
     /// Accept the prompt's input.
     case submit
     /// Delete the character before the prompt's cursor.

@@ -100,6 +100,8 @@ public struct KeyMap: Sendable, Hashable {
         KeyBinding([.end, .character("G")], .main, .lastExit, "last exit"),
         KeyBinding([.pageDown, .character(" "), .control("f")], .main, .pageDown, "page down"),
         KeyBinding([.pageUp, .control("b")], .main, .pageUp, "page up"),
+        KeyBinding([.control("d")], .main, .halfPageDown, "half a page down"),
+        KeyBinding([.control("u")], .main, .halfPageUp, "half a page up"),
         KeyBinding([.character(":")], .main, .goTo, "go to exit #n or timestamp"),
         KeyBinding([.character("/")], .main, .searchForward, "search forward (regex)"),
         KeyBinding([.character("\\")], .main, .searchBackward, "search backward (regex)"),
@@ -127,6 +129,8 @@ public struct KeyMap: Sendable, Hashable {
         KeyBinding([.up, .character("k")], .detail, .scrollUp, "scroll up"),
         KeyBinding([.pageDown, .character(" ")], .detail, .scrollPageDown, "scroll page down"),
         KeyBinding([.pageUp], .detail, .scrollPageUp, "scroll page up"),
+        KeyBinding([.control("d")], .detail, .scrollHalfPageDown, "scroll half a page down"),
+        KeyBinding([.control("u")], .detail, .scrollHalfPageUp, "scroll half a page up"),
         KeyBinding([.escape], .detail, .cancel, "back to the exit list"),
 
         KeyBinding([.enter], .prompt, .submit, "accept"),

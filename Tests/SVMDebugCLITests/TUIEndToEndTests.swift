@@ -401,6 +401,13 @@ struct TmuxTimeout: Error, CustomStringConvertible {
         try tmux.waitFor("#3/31")
         try tmux.press("C-u")
         try tmux.waitFor("#0/31")
+        // V: only this exit's vCPU (msr-prot has one: every exit stays), and back.
+        try tmux.type("V")
+        try tmux.waitFor("only vCPU 0 shown")
+        try tmux.type(">")
+        try tmux.waitFor("#1/31")
+        try tmux.type("V")
+        try tmux.waitFor("every vCPU shown")
         try tmux.type("q")
         try tmux.waitFor("svmdbg-status=0")
     }

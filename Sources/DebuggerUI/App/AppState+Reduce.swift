@@ -110,6 +110,26 @@ extension AppState {
         case .halfPageUp: return step(.backward, steps: max(1, layout.listRows / 2))
         case .nextMismatch: return locate(mismatchPredicate, from: selected, .forward, purpose: .mismatch)
         case .previousMismatch: return locate(mismatchPredicate, from: selected, .backward, purpose: .mismatch)
+        case .nextExitOnVCPU, .previousExitOnVCPU:
+            guard let vcpu = view.selectedRow?.vcpu else {
+                message = Message("the selected exit's vCPU is not known", isError: true)
+                return []
+            }
+            let direction: Direction = command == .nextExitOnVCPU ? .forward : .backward
+            return locate(conjoin(filter.predicate, .vcpu(vcpu)), from: selected, direction, purpose: .move)
+        case .toggleVCPUFilter:
+            if filter.vcpu != nil {
+                filter.vcpu = nil
+                message = Message(filter.isEmpty ? "every vCPU shown" : "every vCPU shown; filter: \(filter)")
+                return reselect()
+            }
+            guard let vcpu = view.selectedRow?.vcpu else {
+                message = Message("the selected exit's vCPU is not known", isError: true)
+                return []
+            }
+            filter.vcpu = vcpu
+            message = Message("only vCPU \(vcpu) shown (V shows every vCPU)")
+            return reselect()
         case .firstExit: return locate(filter.predicate, from: nil, .forward, purpose: .edge)
         case .lastExit: return locate(filter.predicate, from: nil, .backward, purpose: .edge)
         case .goTo: prompt = Prompt(kind: .goTo)

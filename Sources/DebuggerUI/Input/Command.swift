@@ -8,6 +8,12 @@ public enum Command: Sendable, Hashable, CaseIterable {
     case nextMismatch
     /// Select the previous mismatching exit.
     case previousMismatch
+    /// Select the next exit on the selected exit's vCPU.
+    case nextExitOnVCPU
+    /// Select the previous exit on the selected exit's vCPU.
+    case previousExitOnVCPU
+    /// Show only the selected exit's vCPU, or every vCPU again.
+    case toggleVCPUFilter
     /// Select the first exit.
     case firstExit
     /// Select the last exit.

@@ -121,3 +121,23 @@ import Testing
         #expect(app.state.message?.text == "every vCPU shown")
     }
 }
+
+@MainActor
+@Suite struct ZoomTests {
+    @Test("z lets the focused pane fill the screen above the status bar, and back")
+    func zoom() {
+        let h = AppHarness(size: Size(columns: 80, rows: 24))
+        h.press(.tab)  // the decision path
+        h.press(.character("z"))
+        #expect(h.state.isZoomed)
+        let layout = h.state.layout
+        #expect(layout.decision == Rect(x: 0, y: 0, width: 80, height: 22))
+        #expect(layout.exitList.isEmpty && layout.rawLines.isEmpty && layout.registers.isEmpty)
+        let frame = h.app.frame.lines
+        #expect(frame[0].hasPrefix("─ Decision path #0"))
+        #expect(frame[22].contains("profile 6.12"))
+        h.press(.character("z"))
+        #expect(!h.state.isZoomed)
+        #expect(h.state.layout.exitList.height > 0)
+    }
+}

@@ -408,6 +408,12 @@ struct TmuxTimeout: Error, CustomStringConvertible {
         try tmux.waitFor("#1/31")
         try tmux.type("V")
         try tmux.waitFor("every vCPU shown")
+        // z: the focused pane (Tab: the decision path) fills the screen, and back.
+        try tmux.press("Tab")
+        try tmux.type("z")
+        try tmux.waitFor("the zoomed decision path") { $0.hasPrefix("─ Decision path #1") }
+        try tmux.type("z")
+        try tmux.waitFor("every pane again") { $0.hasPrefix("   exit      time") }
         try tmux.type("q")
         try tmux.waitFor("svmdbg-status=0")
     }

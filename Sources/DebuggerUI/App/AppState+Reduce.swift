@@ -191,6 +191,9 @@ extension AppState {
             }
             compactSide = compactSide == .vmcb ? .registers : .vmcb
             if focus == .registers || focus == .vmcb { focus = compactSide }
+        case .toggleZoom:
+            isZoomed.toggle()
+            clampScrolls()
         case .focusNext: moveFocus(by: 1)
         case .focusPrevious: moveFocus(by: -1)
         case .help: overlay = .help(scroll: 0)

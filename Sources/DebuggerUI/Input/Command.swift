@@ -60,6 +60,8 @@ public enum Command: Sendable, Hashable, CaseIterable {
     case toggleFullDecisionPath
     /// In the compact layout, show VMCB12 instead of the registers beside the decision path, or back.
     case swapSidePane
+    /// Let the focused pane fill the screen, or go back to every pane.
+    case toggleZoom
     /// Focus the next pane.
     case focusNext
     /// Focus the previous pane.

@@ -122,6 +122,7 @@ public struct KeyMap: Sendable, Hashable {
         KeyBinding([.character("e")], .main, .exportMismatches, "export mismatches to a file"),
         KeyBinding([.character("v")], .main, .toggleFullDecisionPath, "decision path: one line per step / full"),
         KeyBinding([.character("x")], .main, .swapSidePane, "registers / VMCB12 beside the path (small terminals)"),
+        KeyBinding([.character("z")], .main, .toggleZoom, "zoom: the focused pane fills the screen / back"),
         KeyBinding([.tab], .main, .focusNext, "focus next pane"),
         KeyBinding([.backTab], .main, .focusPrevious, "focus previous pane"),
         KeyBinding([.escape], .main, .cancel, "clear message"),

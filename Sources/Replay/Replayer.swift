@@ -733,11 +733,15 @@ struct Walk: Sendable {
             OutcomeComparison.differences(model: $0.outcome, recorded: recorded).isEmpty
         }
         if consistent.isEmpty {
-            let possible = alternatives.map { "\($0.condition) → \($0.outcome.description)" }
+            // No alternative at all: the model found the facts contradictory; its reason says why.
+            let possible = alternatives.isEmpty
+                ? [outcome.description] : alternatives.map { "\($0.condition) → \($0.outcome.description)" }
             return Verdict(
                 kind: .mismatch,
                 differences: [Verdict.Difference(field: "outcome", model: possible.joined(separator: " | "), recorded: recorded.summary)],
-                explanation: "no outcome the model allows for the unknown inputs fits the trace")
+                explanation: alternatives.isEmpty
+                    ? (outcome.missing ?? []).joined(separator: "; ")
+                    : "no outcome the model allows for the unknown inputs fits the trace")
         }
         var settled = Self.settledFacts(consistent)
         if recorded.kind == .vmrunFails, let message = recorded.failedCheck, let check = ConsistencyCheck.check(forMessage: message) {

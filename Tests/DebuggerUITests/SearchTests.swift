@@ -1,5 +1,8 @@
 import DebuggerUI
 import TestSupport
+import Replay
+import NestedSVM
+import TraceKit
 import Testing
 
 @MainActor
@@ -58,5 +61,83 @@ import Testing
         app.finishBackgroundWork()
         #expect(app.state.selected == ExitNumber(9_999_999))
         #expect(app.state.message?.text == "/x: match 4 of 4 at #9999999 (search wrapped to the bottom)")
+    }
+}
+
+@MainActor
+@Suite struct HalfPageTests {
+    @Test("C-d and C-u move the selection half a list page; in a detail pane they scroll half a page")
+    func halfPages() {
+        let h = AppHarness()
+        let half = max(1, h.state.layout.listRows / 2)
+        h.press(.control("d"))
+        #expect(h.selected == half)
+        h.press(.control("d"), .control("u"))
+        #expect(h.selected == half)
+        h.press(.control("u"))
+        #expect(h.selected == 0)
+        h.press(.tab)  // the decision path
+        h.press(.control("d"))
+        #expect((h.state.scroll[.decision] ?? 0) > 0 || h.state.maxScroll(of: .decision) == 0)
+        #expect(h.selected == 0)
+    }
+}
+
+/// Two vCPUs: msr-prot's exits with the odd ones moved to vCPU 1.
+@Suite struct VCPUNavigationTests {
+    @MainActor
+    @Test("> and < step through the selected exit's vCPU; V shows only that vCPU and back")
+    func vcpuKeys() throws {
+        let url = RepositoryPaths.trace("6.12/msr-prot.trace")
+        var text = try String(contentsOf: url, encoding: .utf8)
+        // The 5th and 6th exits (#4, #5) happen on vCPU 1 (its own thread, as KVM runs one per vCPU).
+        var exits = 0
+        text = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            guard line.contains(" kvm_exit: vcpu 0 ") else { return String(line) }
+            exits += 1
+            return exits == 5 || exits == 6 ? line.replacingOccurrences(of: "kvm_exit: vcpu 0 ", with: "kvm_exit: vcpu 1 ") : String(line)
+        }.joined(separator: "\n")
+        let trace = try TraceLoader.load(bytes: Array(text.utf8), source: "two-vcpus.trace")
+        let result = Replayer(trace: trace, options: ReplayOptions(profile: .v6_12)).run()
+        let session = ReplaySession(result: result)
+        let onOne = (0..<session.exitCount).filter { session.row(ExitNumber($0))?.vcpu == 1 }
+        try #require(onOne.count >= 2)
+        let terminal = HeadlessTerminal(size: Size(columns: 120, rows: 40))
+        let app = DebuggerApp(session: session, terminal: terminal, host: SearchTests.host)
+        app.send(.keyPressed(.character(":")))
+        for c in "\(onOne[0])" { app.send(.keyPressed(.character(c))) }
+        app.send(.keyPressed(.enter))
+        #expect(app.state.selected == ExitNumber(onOne[0]))
+        app.send(.keyPressed(.character(">")))
+        #expect(app.state.selected == ExitNumber(onOne[1]))
+        app.send(.keyPressed(.character("<")))
+        #expect(app.state.selected == ExitNumber(onOne[0]))
+        app.send(.keyPressed(.character("V")))
+        #expect(app.state.filter.vcpu == 1)
+        app.send(.keyPressed(.character("G")))
+        #expect(app.state.selected == ExitNumber(onOne.last ?? -1))
+        app.send(.keyPressed(.character("V")))
+        #expect(app.state.filter.vcpu == nil)
+        #expect(app.state.message?.text == "every vCPU shown")
+    }
+}
+
+@MainActor
+@Suite struct ZoomTests {
+    @Test("z lets the focused pane fill the screen above the status bar, and back")
+    func zoom() {
+        let h = AppHarness(size: Size(columns: 80, rows: 24))
+        h.press(.tab)  // the decision path
+        h.press(.character("z"))
+        #expect(h.state.isZoomed)
+        let layout = h.state.layout
+        #expect(layout.decision == Rect(x: 0, y: 0, width: 80, height: 22))
+        #expect(layout.exitList.isEmpty && layout.rawLines.isEmpty && layout.registers.isEmpty)
+        let frame = h.app.frame.lines
+        #expect(frame[0].hasPrefix("─ Decision path #0"))
+        #expect(frame[22].contains("profile 6.12"))
+        h.press(.character("z"))
+        #expect(!h.state.isZoomed)
+        #expect(h.state.layout.exitList.height > 0)
     }
 }

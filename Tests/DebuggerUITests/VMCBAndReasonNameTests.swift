@@ -82,3 +82,27 @@ import TraceKit
         #expect(session.row(first)?.reason == "hypercall")
     }
 }
+
+@Suite struct ImpossibleHostTests {
+    @Test("an exception exit neither L1 nor (by the host facts) L0 intercepts says no host with these facts exits here; the right facts match")
+    func wrongNPTFact() throws {
+        func session(_ host: String) throws -> (ReplaySession, ReplayResult) {
+            let trace = try TraceLoader.load(path: RepositoryPaths.trace("lab/6.12-no-npt/cr-access.trace").path)
+            let options = ReplayOptions(profile: .v6_12, host: try HostFacts(parsing: host, source: "--host"))
+            let result = Replayer(trace: trace, options: options).run()
+            return (ReplaySession(result: result), result)
+        }
+        let (wrong, result) = try session("npt=1")
+        let mismatch = try #require(wrong.nextExit(matching: .verdict(.mismatch), after: nil, direction: .forward))
+        let detail = try #require(wrong.detail(mismatch))
+        let step = try #require(detail.decisionSteps.first { $0.ruleID == "svm.intercept.exception" })
+        #expect(step.answer == "no")
+        #expect(step.note?.hasPrefix("no host with these facts exits here") == true)
+        #expect(step.note?.hasSuffix("check --host npt") == true)
+        #expect(detail.modelOutcome.contains("no host with these facts exits here"))
+        #expect(result.summary.mismatch == 1)
+        let (right, rightResult) = try session("npt=0")
+        #expect(rightResult.summary.mismatch == 0)
+        #expect(right.nextExit(matching: .verdict(.mismatch), after: nil, direction: .forward) == nil)
+    }
+}

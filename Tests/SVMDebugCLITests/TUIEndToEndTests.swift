@@ -393,6 +393,27 @@ struct TmuxTimeout: Error, CustomStringConvertible {
         try tmux.waitFor(all: ["VMCB12 (L1's view) [x: registers]", "vmcb12 intercepts"])
         try tmux.type("x")
         try tmux.waitFor("Registers [x: VMCB12]")
+        // C-d / C-u: half a list page (6 rows at 80x24, so 3) down and back.
+        try tmux.type("F")
+        try tmux.type("g")
+        try tmux.waitFor("#0/31")
+        try tmux.press("C-d")
+        try tmux.waitFor("#3/31")
+        try tmux.press("C-u")
+        try tmux.waitFor("#0/31")
+        // V: only this exit's vCPU (msr-prot has one: every exit stays), and back.
+        try tmux.type("V")
+        try tmux.waitFor("only vCPU 0 shown")
+        try tmux.type(">")
+        try tmux.waitFor("#1/31")
+        try tmux.type("V")
+        try tmux.waitFor("every vCPU shown")
+        // z: the focused pane (Tab: the decision path) fills the screen, and back.
+        try tmux.press("Tab")
+        try tmux.type("z")
+        try tmux.waitFor("the zoomed decision path") { $0.hasPrefix("─ Decision path #1") }
+        try tmux.type("z")
+        try tmux.waitFor("every pane again") { $0.hasPrefix("   exit      time") }
         try tmux.type("q")
         try tmux.waitFor("svmdbg-status=0")
     }
@@ -411,6 +432,48 @@ struct TmuxTimeout: Error, CustomStringConvertible {
         try tmux.waitFor("the wrapped search's message") { screen in
             screen.contains("/vmmcall|msr_write: match 1 of ") && screen.contains("(search wrapped to the top)")
         }
+        try tmux.type("q")
+        try tmux.waitFor("svmdbg-status=0")
+    }
+
+    @Test("an exported .trace names its profile and host facts, and opening it replays with them",
+          .enabled(if: TmuxSession.isInstalled, "tmux is not installed: the end-to-end TUI test is skipped"))
+    func exportReopensWithItsProfile() throws {
+        let trace = try Self.mutatedTrace()
+        let folder = trace.deletingLastPathComponent()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let tmux = try TmuxSession(environment: ["LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"])
+        defer { tmux.kill() }
+        try tmux.waitFor("the shell prompt") { $0.hasPrefix("$") }
+        let binary = RepositoryPaths.svmdbgExecutable.path
+        try tmux.type("cd '\(folder.path)' && '\(binary)' \(trace.lastPathComponent) --profile 6.1 --host \(Self.host); echo \"svmdbg-status=$?\"")
+        try tmux.press("Enter")
+        try tmux.waitFor(all: ["profile 6.1 ", "✘1 ?0 ·0 ✔30"])
+        let output = folder.appendingPathComponent("mismatch.trace")
+        try tmux.type("e")
+        try tmux.type(output.path)
+        try tmux.press("Enter")
+        try tmux.waitFor("wrote 1 mismatch to")
+        #expect(try String(contentsOf: output, encoding: .utf8).hasPrefix("# svmdbg-export: profile=6.1 host=svme_addr_chk=1,vgif=1,npt=1,nrips=0,decode_assists=0\n"))
+        try tmux.type("q")
+        try tmux.waitFor("svmdbg-status=0")
+        try tmux.type("clear; '\(binary)' mismatch.trace; echo \"reopened-status=$?\"")
+        try tmux.press("Enter")
+        // No --profile, no --host: the header's are used, so the verdict is the same mismatch.
+        try tmux.waitFor(all: ["mismatch.trace  #", "profile 6.1 ", "✘1 "])
+        try tmux.type("q")
+        try tmux.waitFor("reopened-status=0")
+    }
+
+    @Test("with a wrong host fact the decision path says no host with these facts exits here, instead of an answer its evidence contradicts",
+          .enabled(if: TmuxSession.isInstalled, "tmux is not installed: the end-to-end TUI test is skipped"))
+    func impossibleHostFacts() throws {
+        let tmux = try Self.open("lab/6.12-no-npt/cr-access.trace", "--host npt=1", columns: 200, rows: 60)
+        defer { tmux.kill() }
+        try tmux.waitFor("cr-access.trace  #0/41")
+        try tmux.press("Right")
+        let screen = try tmux.waitFor(all: ["svm.intercept.exception", "no host with these facts exits here", "check --host npt"])
+        #expect(!screen.contains("svm.intercept.exception yes"))
         try tmux.type("q")
         try tmux.waitFor("svmdbg-status=0")
     }

@@ -106,8 +106,30 @@ extension AppState {
         case .previousExit: return step(.backward, steps: 1)
         case .pageDown: return step(.forward, steps: max(1, layout.listRows - 1))
         case .pageUp: return step(.backward, steps: max(1, layout.listRows - 1))
+        case .halfPageDown: return step(.forward, steps: max(1, layout.listRows / 2))
+        case .halfPageUp: return step(.backward, steps: max(1, layout.listRows / 2))
         case .nextMismatch: return locate(mismatchPredicate, from: selected, .forward, purpose: .mismatch)
         case .previousMismatch: return locate(mismatchPredicate, from: selected, .backward, purpose: .mismatch)
+        case .nextExitOnVCPU, .previousExitOnVCPU:
+            guard let vcpu = view.selectedRow?.vcpu else {
+                message = Message("the selected exit's vCPU is not known", isError: true)
+                return []
+            }
+            let direction: Direction = command == .nextExitOnVCPU ? .forward : .backward
+            return locate(conjoin(filter.predicate, .vcpu(vcpu)), from: selected, direction, purpose: .move)
+        case .toggleVCPUFilter:
+            if filter.vcpu != nil {
+                filter.vcpu = nil
+                message = Message(filter.isEmpty ? "every vCPU shown" : "every vCPU shown; filter: \(filter)")
+                return reselect()
+            }
+            guard let vcpu = view.selectedRow?.vcpu else {
+                message = Message("the selected exit's vCPU is not known", isError: true)
+                return []
+            }
+            filter.vcpu = vcpu
+            message = Message("only vCPU \(vcpu) shown (V shows every vCPU)")
+            return reselect()
         case .firstExit: return locate(filter.predicate, from: nil, .forward, purpose: .edge)
         case .lastExit: return locate(filter.predicate, from: nil, .backward, purpose: .edge)
         case .goTo: prompt = Prompt(kind: .goTo)
@@ -169,6 +191,9 @@ extension AppState {
             }
             compactSide = compactSide == .vmcb ? .registers : .vmcb
             if focus == .registers || focus == .vmcb { focus = compactSide }
+        case .toggleZoom:
+            isZoomed.toggle()
+            clampScrolls()
         case .focusNext: moveFocus(by: 1)
         case .focusPrevious: moveFocus(by: -1)
         case .help: overlay = .help(scroll: 0)
@@ -187,6 +212,8 @@ extension AppState {
         case .scrollUp: scrollBy(-1)
         case .scrollPageDown: scrollBy(max(1, pageHeight - 1))
         case .scrollPageUp: scrollBy(-max(1, pageHeight - 1))
+        case .scrollHalfPageDown: scrollBy(max(1, pageHeight / 2))
+        case .scrollHalfPageUp: scrollBy(-max(1, pageHeight / 2))
         case .submit: return submitPrompt()
         case .deleteBackward:
             if prompt?.text.isEmpty == false { prompt?.text.removeLast() }

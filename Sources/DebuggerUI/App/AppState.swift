@@ -27,6 +27,8 @@ public struct AppState: Sendable, Hashable {
     public var filter: ExitFilter
     /// The last search, for `n`/`N` and for highlighting.
     public var lastSearch: LastSearch?
+    /// Whether the focused pane fills the screen (`z`).
+    public var isZoomed: Bool
     /// The search running in the background, if any.
     public var search: RunningSearch?
     /// Breakpoints, in the order they were set.
@@ -67,10 +69,11 @@ public struct AppState: Sendable, Hashable {
         self.isQuitting = false
         self.lastSearch = nil
         self.search = nil
+        self.isZoomed = false
     }
 
     /// The layout for the current size.
-    public var layout: Layout { Layout(size: size, compactSide: compactSide) }
+    public var layout: Layout { Layout(size: size, compactSide: compactSide, zoom: isZoomed ? focus : nil) }
 
     /// The scope keys are looked up in.
     public var keyScope: KeyScope {

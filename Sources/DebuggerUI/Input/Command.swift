@@ -8,6 +8,12 @@ public enum Command: Sendable, Hashable, CaseIterable {
     case nextMismatch
     /// Select the previous mismatching exit.
     case previousMismatch
+    /// Select the next exit on the selected exit's vCPU.
+    case nextExitOnVCPU
+    /// Select the previous exit on the selected exit's vCPU.
+    case previousExitOnVCPU
+    /// Show only the selected exit's vCPU, or every vCPU again.
+    case toggleVCPUFilter
     /// Select the first exit.
     case firstExit
     /// Select the last exit.
@@ -16,6 +22,10 @@ public enum Command: Sendable, Hashable, CaseIterable {
     case pageDown
     /// Move the selection one page up.
     case pageUp
+    /// Move the selection half a page down (C-d, as in less and vi).
+    case halfPageDown
+    /// Move the selection half a page up (C-u).
+    case halfPageUp
     /// Prompt for an exit number (`#12`, `12`) or a timestamp (`22.046641`) and go there.
     case goTo
     /// Prompt for a regex and search forward.
@@ -50,6 +60,8 @@ public enum Command: Sendable, Hashable, CaseIterable {
     case toggleFullDecisionPath
     /// In the compact layout, show VMCB12 instead of the registers beside the decision path, or back.
     case swapSidePane
+    /// Let the focused pane fill the screen, or go back to every pane.
+    case toggleZoom
     /// Focus the next pane.
     case focusNext
     /// Focus the previous pane.
@@ -68,6 +80,10 @@ public enum Command: Sendable, Hashable, CaseIterable {
     case scrollPageDown
     /// Scroll the focused pane or overlay up one page.
     case scrollPageUp
+    /// Scroll the focused pane down half a page.
+    case scrollHalfPageDown
+    /// Scroll the focused pane up half a page.
+    case scrollHalfPageUp
     /// Accept the prompt's input.
     case submit
     /// Delete the character before the prompt's cursor.

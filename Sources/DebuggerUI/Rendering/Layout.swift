@@ -31,13 +31,25 @@ public struct Layout: Sendable, Hashable {
     /// Whether the compact layout is in use.
     public var isCompact: Bool
 
-    /// The layout for `size`; `compactSide` picks registers or VMCB for the compact layout.
-    public init(size: Size, compactSide: Focus) {
+    /// The layout for `size`; `compactSide` picks registers or VMCB for the compact layout;
+    /// `zoom` gives one pane the whole area above the status bar (the others are empty).
+    public init(size: Size, compactSide: Focus, zoom: Focus? = nil) {
         let screen = Rect(x: 0, y: 0, width: size.columns, height: size.rows)
         promptLine = screen.bottom(1)
         statusBar = screen.droppingBottom(1).bottom(1)
         let body = screen.droppingBottom(2)
         isCompact = size.columns < Self.wideColumns || size.rows < Self.wideRows
+        if let zoom {
+            exitList = zoom == .exitList ? body : .zero
+            rateStrip = .zero
+            decision = zoom == .decision ? body : .zero
+            registers = zoom == .registers ? body : .zero
+            vmcb = zoom == .vmcb ? body : .zero
+            rawLines = zoom == .rawLines ? body : .zero
+            separators = []
+            detailArea = .zero
+            return
+        }
         let available = body.height
         let listHeight: Int
         let rawHeight: Int

@@ -18,8 +18,10 @@ import TraceKit
 public final class ReplaySession: DebugSession, @unchecked Sendable {
     /// What the status bar calls the trace.
     public let traceName: String
-    /// The kernel profile the exits are replayed with.
-    public let profile: String
+    /// The kernel profile the exits are replayed with (the one asked for until a replay is
+    /// in: an export's header may choose another).
+    public var profile: String { index?.result.options.profile.name ?? requestedProfile }
+    private let requestedProfile: String
     /// Every profile the user may switch to.
     public let availableProfiles: [String]
 
@@ -50,14 +52,14 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
     public init(result: ReplayResult, traceName: String? = nil,
                 availableProfiles: [String] = KernelProfile.selectable.map(\.name)) {
         self.traceName = traceName ?? Self.fileName(result.trace.source)
-        self.profile = result.options.profile.name
+        self.requestedProfile = result.options.profile.name
         self.availableProfiles = availableProfiles
         self.phase = .ready(ReplayIndex(result: result))
     }
 
     private init(traceName: String, profile: String, availableProfiles: [String], total: Int?) {
         self.traceName = traceName
-        self.profile = profile
+        self.requestedProfile = profile
         self.availableProfiles = availableProfiles
         self.phase = .loading(IndexingProgress(bytesDone: 0, bytesTotal: total, isFinished: false))
     }
@@ -68,12 +70,28 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
     /// Progress counts loading and replaying as one half each of the file's bytes.
     /// A plain file larger than `previewBytes` first has its head (cut at a line end) loaded and
     /// replayed, so the list is usable at once; the whole file replaces it when ready.
+    /// Which replay options the user chose explicitly; the others may come from the header
+    /// of an svmdbg export (`ExportHeader`).
+    public struct GivenOptions: Sendable, Hashable {
+        /// `--profile` was given.
+        public var profile: Bool
+        /// `--host` was given.
+        public var host: Bool
+
+        /// Creates the flags.
+        public init(profile: Bool, host: Bool) {
+            self.profile = profile
+            self.host = host
+        }
+    }
+
     public static func loading(
-        path: String, format: TraceFormat? = nil, options: ReplayOptions,
+        path: String, format: TraceFormat? = nil, options requested: ReplayOptions,
+        given: GivenOptions = GivenOptions(profile: true, host: true),
         availableProfiles: [String] = KernelProfile.selectable.map(\.name), previewBytes: Int = 1 << 20
     ) -> ReplaySession {
         let session = ReplaySession(
-            traceName: fileName(path), profile: options.profile.name, availableProfiles: availableProfiles,
+            traceName: fileName(path), profile: requested.profile.name, availableProfiles: availableProfiles,
             total: nil)
         background {
             do {
@@ -81,6 +99,7 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
                     let head = try? TraceLoader.loadHead(path: path, maxBytes: previewBytes, format: format),
                     head.count > 0, head.textByteCount < size
                 {
+                    let options = ExportHeader.applying(to: requested, from: head, profileGiven: given.profile, hostGiven: given.host)
                     let preview = Replayer(trace: head, options: options).run()
                     session.showPreview(ReplayIndex(result: preview), total: size)
                 }
@@ -92,6 +111,7 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
                     session.fail("\(trace.source): \(reason)")
                     return
                 }
+                let options = ExportHeader.applying(to: requested, from: trace, profileGiven: given.profile, hostGiven: given.host)
                 session.replay(trace, options: options, refusingNoExits: true)
             } catch let error as TraceLoadError {
                 session.fail("\(error.file): \(error.problem)")

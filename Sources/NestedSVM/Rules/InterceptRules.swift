@@ -61,6 +61,18 @@ extension Evaluator {
         case VMExitCode.exceptionBase.rawValue...VMExitCode.lastException.rawValue:
             let vector = UInt8(code.rawValue - 0x40)
             let bit = InterceptBit.exceptionOffset + Int(vector)
+            if let l1Bit = l1Intercepts(bit), !l1Bit.value {
+                // Neither L1's bitmap nor (by the host facts) L0's has the vector, yet the CPU
+                // exited: the facts describe no host that could produce this exit. Say so,
+                // rather than answer "yes" beside the evidence that says no.
+                let facts = Self.hostFacts(decidingExceptionIntercept: vector)
+                let reason = "no host with these facts exits here: L1 does not intercept \(ExceptionVector.name(vector)) and with the host facts given L0 does not either; check --host \(facts)"
+                record(
+                    .interceptException,
+                    [.event("exit_code", code.description), .flag(InterceptWords.fieldName(ofBit: bit), l1Bit)],
+                    .no, note: reason)
+                return .undetermined([], missing: [reason])
+            }
             record(
                 .interceptException,
                 [.event("exit_code", code.description), .flag(InterceptWords.fieldName(ofBit: bit), l1Intercepts(bit))],
@@ -94,6 +106,19 @@ extension Evaluator {
                 .interceptBeyondIdentity, [.event("exit_code", code.description)], .yes,
                 note: "no vmcb12 intercept bit matches; treated as L0's and flagged")
             return l0Handler(exit, level: .l2)
+        }
+    }
+}
+
+extension Evaluator {
+    /// The `--host` keys that decide whether L0 keeps exception `vector` for L2
+    /// (`l0InterceptsException`: svm/svm.c:init_vmcb, svm_set_efer, svm_vcpu_reset).
+    static func hostFacts(decidingExceptionIntercept vector: UInt8) -> String {
+        switch vector {
+        case ExceptionVector.pageFault: "npt"
+        case ExceptionVector.generalProtection: "svme_addr_chk, vmware_backdoor"
+        case ExceptionVector.breakpoint, ExceptionVector.debug: "guest_debug"
+        default: "(the facts of the host this trace was captured on)"
         }
     }
 }

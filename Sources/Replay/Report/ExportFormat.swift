@@ -31,7 +31,7 @@ public enum ExportRenderer {
         case .jsonl: return TerminalSafe.escapeJSONText(jsonLines(exits, result))
         case .csv: return TerminalSafe.escapeKeepingLineBreaks(csv(exits, result))
         case .md: return TerminalSafe.escapeKeepingLineBreaks(markdown(exits, result))
-        case .trace: return TraceExcerpt.text(for: exits, in: result)
+        case .trace: return ExportHeader.line(for: result.options) + "\n" + TraceExcerpt.text(for: exits, in: result)
         case .scenario:
             if exits.count == 1, let exit = exits.first, let document = ScenarioExport.document(for: exit, in: result) {
                 return TerminalSafe.escapeJSONText(ScenarioExport.text(document, pretty: true) + "\n")
@@ -57,7 +57,7 @@ public enum ExportRenderer {
         let header = [
             "exit", "line", "time", "pid", "vcpu", "level", "exit_code", "exit_name", "exit_info_1", "exit_info_2",
             "model_outcome", "model_exit_code", "recorded_outcome", "recorded_exit_code", "verdict", "rule",
-            "differences", "inferred", "path", "proof",
+            "differences", "inferred", "path", "proof", "profile", "host",
         ]
         var out = header.joined(separator: ",") + "\n"
         result.forEachDecision(of: exits) { exit, decision in
@@ -71,7 +71,7 @@ public enum ExportRenderer {
                 record.differences.map(\.description).joined(separator: "; "),
                 record.inferred.joined(separator: "; "),
                 (record.path ?? []).map { "\($0.rule)=\($0.answer)" }.joined(separator: " > "),
-                record.proof ?? "",
+                record.proof ?? "", record.profile, record.host ?? "",
             ]
             out += fields.map(quote).joined(separator: ",") + "\n"
         }
@@ -81,7 +81,7 @@ public enum ExportRenderer {
     private static func markdown(_ exits: some Collection<ExitRecord>, _ result: ReplayResult) -> String {
         let summary = result.summary
         var out = "# svmdbg export: \(result.trace.source)\n\n"
-        out += "Profile `\(result.options.profile.name)`; \(summary.exits) exits: \(summary.match) match"
+        out += "Profile `\(result.options.profile.name)`, host facts `\(ExportHeader.hostText(result.options.host) ?? "none given")`; \(summary.exits) exits: \(summary.match) match"
         out += " (\(summary.decided) decided, \(summary.consistent) consistent), "
         out += "\(summary.mismatch) mismatch, \(summary.undetermined) undetermined. \(exits.count) exported.\n\n"
         out += "| exit | line | time | vCPU | level | exit | model | trace | verdict |\n"

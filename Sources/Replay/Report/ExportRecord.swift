@@ -145,6 +145,8 @@ public struct ExportRecord: Codable, Sendable {
     public var rip: UInt64?
     /// Kernel profile.
     public var profile: String
+    /// The host facts the replay was given (`--host` form), absent when none.
+    public var host: String?
     /// The model's outcome.
     public var model: ModelSide
     /// The recorded outcome.
@@ -168,7 +170,7 @@ public struct ExportRecord: Codable, Sendable {
     public var path: [Step]?
 
     enum CodingKeys: String, CodingKey {
-        case exit, origin, line, lines, time, pid, vcpu, level, rip, profile, model, recorded, verdict, proof
+        case exit, origin, line, lines, time, pid, vcpu, level, rip, profile, host, model, recorded, verdict, proof
         case differences, inferred, missing, explanation, rule, path
         case exitCode = "exit_code", exitName = "exit_name", exitInfo1 = "exit_info_1"
         case exitInfo2 = "exit_info_2", exitIntInfo = "exit_int_info"
@@ -207,6 +209,7 @@ public struct ExportRecord: Codable, Sendable {
         exitIntInfo = exit.exitIntInfo
         rip = exit.rip
         profile = result.options.profile.name
+        host = ExportHeader.hostText(result.options.host)
         model = ModelSide(exit.model)
         let outcome = exit.recorded
         recorded = RecordedSide(

@@ -17,6 +17,7 @@ enum TUIFrontend {
     /// Opens `path` in the debugger; returns when the user quits. Throws `Failure` (to be
     /// printed, exit 2) when there is no usable terminal or the trace cannot be read.
     static func run(path: String, format: TraceFormat?, options: ReplayOptions,
+                    given: ReplaySession.GivenOptions = .init(profile: true, host: true),
                     environment: [String: String]) throws {
         if path == "-" {
             throw Failure(description: "the debugger reads keys from stdin, so it cannot read the trace from stdin; save it to a file first")
@@ -35,7 +36,7 @@ enum TUIFrontend {
             throw Failure(description: error.description)
         }
         defer { terminal.close() }
-        let session = ReplaySession.loading(path: path, format: format, options: options)
+        let session = ReplaySession.loading(path: path, format: format, options: options, given: given)
         let app = DebuggerApp(
             session: session, terminal: LoadWatchingTerminal(terminal, session: session),
             host: host(initial: session, options: options))
@@ -67,10 +68,11 @@ enum TUIFrontend {
                 guard let profile = KernelProfile(named: name) else {
                     throw Failure(description: "unknown profile '\(name)'")
                 }
-                guard let trace = initial.result?.trace else {
+                guard let loaded = initial.result else {
                     throw Failure(description: "the trace is still loading; switch profiles when it is ready")
                 }
-                var chosen = options
+                let trace = loaded.trace
+                var chosen = loaded.options  // with the host facts an export's header gave
                 chosen.profile = profile
                 let session = ReplaySession.replaying(trace, options: chosen, traceName: initial.traceName)
                 // A small trace replays in milliseconds: wait that long so the selection and

@@ -52,7 +52,7 @@ extension SVMDebugCommand {
                 StandardError.write("svmdbg: \(trace.source): \(refusal)\n")
                 throw ExitCode(InputExitCode.unusableInput)
             }
-            let result = Replayer(trace: trace, options: try replay.replayOptions()).run()
+            let result = Replayer(trace: trace, options: try replay.replayOptions(for: trace)).run()
             if json {
                 StandardOutput.json(CheckReport.json(result))
             } else {

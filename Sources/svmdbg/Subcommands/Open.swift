@@ -1,4 +1,5 @@
 import ArgumentParser
+import DebuggerUI
 import Foundation
 
 extension SVMDebugCommand {
@@ -25,6 +26,7 @@ extension SVMDebugCommand {
             do {
                 try TUIFrontend.run(
                     path: input.trace, format: input.format.traceFormat, options: options,
+                    given: ReplaySession.GivenOptions(profile: replay.profileGiven, host: replay.host != nil),
                     environment: ProcessInfo.processInfo.environment)
             } catch let failure as TUIFrontend.Failure {
                 StandardError.write("svmdbg: \(failure.description)\n")

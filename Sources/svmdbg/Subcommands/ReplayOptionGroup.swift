@@ -1,13 +1,23 @@
 import ArgumentParser
 import NestedSVM
 import Replay
+import TraceKit
 
 /// `--profile`, `--host` and `--guest`: shared by every subcommand that replays a trace.
 struct ReplayOptionGroup: ParsableArguments {
-    @Option(help: ArgumentHelp(
-        "Kernel profile the model predicts: \(KernelProfile.selectable.map(\.name).joined(separator: ", ")).",
+    @Option(name: .customLong("profile"), help: ArgumentHelp(
+        "Kernel profile the model predicts: \(KernelProfile.selectable.map(\.name).joined(separator: ", ")) (default: 6.12, or the profile an svmdbg export's header names).",
         valueName: "PROFILE"))
-    var profile: String = "6.12"
+    var profileChoice: String?
+
+    /// The profile named with `--profile`, else the default, 6.12.
+    var profile: String {
+        get { profileChoice ?? "6.12" }
+        set { profileChoice = newValue }
+    }
+
+    /// Whether `--profile` was given (an export's header then does not choose it).
+    var profileGiven: Bool { profileChoice != nil }
 
     @Option(help: ArgumentHelp(
         "Host facts, key=value,... (keys: \(HostFacts.keys.joined(separator: ", ")); 0/1 or a number). They win over what the trace proves.",
@@ -82,5 +92,11 @@ struct ReplayOptionGroup: ParsableArguments {
     /// The replay options.
     func replayOptions(profile override: KernelProfile? = nil) throws -> ReplayOptions {
         ReplayOptions(profile: try override ?? kernelProfile(), host: try hostFacts(), guest: try guestFacts(), facts: try factsFilesRead())
+    }
+
+    /// The replay options for `trace`: those given, and for the rest the profile and host
+    /// facts its svmdbg export header names (`ExportHeader`), if it has one.
+    func replayOptions(for trace: LoadedTrace) throws -> ReplayOptions {
+        ExportHeader.applying(to: try replayOptions(), from: trace, profileGiven: profileGiven, hostGiven: host != nil)
     }
 }

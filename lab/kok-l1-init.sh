@@ -56,7 +56,10 @@ for name in $SCENARIOS; do
 	ctl ready $name
 	echo 1 > $T/tracing_on
 	t0=$(date +%s)
-	timeout -s KILL $((VMM_TIMEOUT + 20)) /bin/kokvmm $scn --timeout $VMM_TIMEOUT > $W/$name.vmm.log 2>&1
+	t=$VMM_TIMEOUT
+	[ -n "$t" ] || t=$(sed -n 's/^[ \t]*timeout[ \t]*=[ \t]*\([0-9]*\).*/\1/p' $scn | tail -1)
+	[ -n "$t" ] || t=20
+	timeout -s KILL $((t + 20)) /bin/kokvmm $scn --timeout $t > $W/$name.vmm.log 2>&1
 	rc=$?
 	t1=$(date +%s)
 	echo 0 > $T/tracing_on

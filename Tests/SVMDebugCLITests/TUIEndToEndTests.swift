@@ -448,7 +448,7 @@ struct TmuxTimeout: Error, CustomStringConvertible {
         let binary = RepositoryPaths.svmdbgExecutable.path
         try tmux.type("cd '\(folder.path)' && '\(binary)' \(trace.lastPathComponent) --profile 6.1 --host \(Self.host); echo \"svmdbg-status=$?\"")
         try tmux.press("Enter")
-        try tmux.waitFor(all: ["profile 6.1 ", "✘1 ?0 ·0 ✔30"])
+        try tmux.waitFor(all: ["profile 6.1 ", "✘1 ?0 ·0 ✔20 ≈10"])
         let output = folder.appendingPathComponent("mismatch.trace")
         try tmux.type("e")
         try tmux.type(output.path)

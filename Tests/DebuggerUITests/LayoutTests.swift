@@ -119,7 +119,7 @@ import Testing
     }
 
     @Test("export format follows the file extension", arguments: [
-        ("a.jsonl", ExportFormat?.some(.jsonl)), ("A.JSON", .jsonl), ("m.csv", .csv), ("r.md", .md), ("x.trace", .trace),
+        ("a.jsonl", ExportFormat?.some(.jsonl)), ("A.JSON", .jsonl), ("m.csv", .csv), ("r.md", .md), ("x.trace", .trace), ("exit.scenario", .scenario),
         ("mismatches.txt", nil), ("out", nil),
     ])
     func exportFormat(path: String, format: ExportFormat?) {

@@ -390,7 +390,7 @@ extension AppState {
                 return []
             }
             guard let format = ExportRequest.format(forPath: text) else {
-                message = Message("name the file .jsonl, .csv, .md or .trace to pick the format", isError: true)
+                message = Message("name the file .jsonl, .csv, .md, .trace or .scenario to pick the format", isError: true)
                 return []
             }
             message = Message("exporting to \(text)…")

@@ -37,7 +37,7 @@ public struct ExportRequest: Sendable, Hashable {
         self.overwrite = overwrite
     }
 
-    /// The format a path's extension names: `.jsonl`/`.json`, `.csv`, `.md`, `.trace`;
+    /// The format a path's extension names: `.jsonl`/`.json`, `.csv`, `.md`, `.trace`, `.scenario`;
     /// nil for anything else.
     public static func format(forPath path: String) -> ExportFormat? {
         let lower = path.lowercased()

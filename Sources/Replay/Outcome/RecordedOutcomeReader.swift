@@ -39,10 +39,13 @@ enum RecordedOutcomeReader {
         let tail = entry.map { [$0] } ?? []
         if let (number, payload) = inject {
             if enter != nil, payload.exitReason.rawValue == 0xffff_ffff {
+                // A check KVM runs after kvm_nested_vmenter (`nested_svm_load_cr3`'s
+                // `!load_pdptrs(vcpu, cr3)`) names itself; otherwise only the out_exit_err path is known.
                 return RecordedOutcome(
                     kind: .vmrunFails, exitCode: payload.exitReason.rawValue, exitInfo1: payload.exitInfo1,
-                    exitInfo2: payload.exitInfo2, nextLevel: .l1, failedCheck: "out_exit_err after kvm_nested_vmenter",
-                    emulated: emulated, reinjections: reinjections, evidence: [number] + tail, entry: entry)
+                    exitInfo2: payload.exitInfo2, nextLevel: .l1, failedCheck: failed?.1 ?? "out_exit_err after kvm_nested_vmenter",
+                    emulated: emulated, reinjections: reinjections, evidence: [number] + (failed.map { [$0.0] } ?? []) + tail,
+                    entry: entry)
             }
             return RecordedOutcome(
                 kind: .reflectToL1, exitCode: payload.exitReason.rawValue, exitInfo1: payload.exitInfo1,

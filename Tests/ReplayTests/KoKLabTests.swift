@@ -11,6 +11,9 @@ import Testing
 @Suite struct KoKLabTests {
     /// The variants the issue asks for (L0 kernel × CPU model); more may be shipped.
     static let required = ["6.1-zen3", "6.1-naples", "6.12-zen3", "6.12-naples"]
+    /// Scenarios whose L2 never runs to its end on real KVM: L0 fails L1's VMRUN, L1's KVM
+    /// reports KVM_EXIT_FAIL_ENTRY to kokvmm (seen in its .vmm.log as exit reason 9).
+    static let runEndsInFailedEntry: Set<String> = ["6.12-zen3-l1-6.12-l1cpu-npt/kok-init-sipi"]
 
     static var folders: [String] {
         let root = RepositoryPaths.trace("lab-kok").path
@@ -30,7 +33,14 @@ import Testing
         #expect(report.scenarios.count >= 7)
         for scenario in report.scenarios {
             let what = "\(folder)/\(scenario.scenario)"
-            #expect(scenario.status == .ok, "\(what): \(scenario.findings.map(\.text)) \(scenario.forms.flatMap(\.findings).map(\.text))")
+            if Self.runEndsInFailedEntry.contains(what) {
+                // The run "fails" because L1's KVM reports KVM_EXIT_FAIL_ENTRY to kokvmm: L0 failed
+                // L1's VMRUN (!load_pdptrs, a check the architecture lacks; ArchitecturalDiffTests).
+                #expect(scenario.status == .fail)
+                #expect(scenario.findings.allSatisfy { $0.text.contains("kokvmm result error") }, "\(what): \(scenario.findings.map(\.text))")
+            } else {
+                #expect(scenario.status == .ok, "\(what): \(scenario.findings.map(\.text)) \(scenario.forms.flatMap(\.findings).map(\.text))")
+            }
             #expect(scenario.profile == (folder.hasPrefix("6.12") ? "6.12" : "6.1"))
             #expect(scenario.forms.count == 6, "\(what): \(scenario.forms.map(\.form))")
             for form in scenario.forms {

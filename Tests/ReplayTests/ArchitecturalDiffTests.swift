@@ -132,4 +132,19 @@ import TraceKit
             #expect(try Self.result(relative, profile, host: host).mismatches.isEmpty)
         }
     }
+
+    @Test("KVM on KVM, L1 without NPT: L0 fails L1's VMRUN on !load_pdptrs after INIT/SIPI, a check the architecture does not have")
+    func loadPDPTRsOnARealTrace() throws {
+        let relative = "lab-kok/6.12-zen3-l1-6.12-l1cpu-npt/kok-init-sipi.trace.xz"
+        let (replayed, diff) = try Self.diff(relative, .v6_12, host: Self.zen3)
+        // 6.12 predicts the failure (svm/nested.c:nested_svm_load_cr3): no mismatch under the kernel's own profile.
+        #expect(replayed.mismatches.isEmpty)
+        #expect(diff.changes.count == 1)
+        let change = try #require(diff.changes.first)
+        #expect(change.kernelRule?.hasPrefix("svm.vmrun.check.load-pdptrs") == true, "\(change)")
+        #expect(change.architecturalRule?.hasPrefix("apm.vmrun.failure-message") == true, "\(change)")
+        // check --profile apm mismatches at that VMRUN and nowhere else.
+        let apm = try Self.result(relative, .apm, host: Self.zen3)
+        #expect(apm.mismatches.map(\.index) == [change.exit])
+    }
 }

@@ -177,26 +177,26 @@ public struct ReplayFinding: Sendable, Hashable, Codable {
 struct Walk: Sendable {
     /// `SVM_EXIT_INTR` (APM vol. 2, table C-1): the code of the #VMEXIT `kvm_nested_intr_vmexit` announces.
     static let intrExitCode: UInt32 = 0x060
-    let trace: LoadedTrace
+    var trace: LoadedTrace
     let options: ReplayOptions
     let host: HostFacts
-    let hasNestedVMExitEvents: Bool
+    var hasNestedVMExitEvents: Bool
     /// The threads this walk replays; nil for all.
     let pids: Set<Int32>?
     /// Position of every pid in ascending pid order (exits still open at the end close in it).
-    let finishOrder: [Int32: Int]
+    var finishOrder: [Int32: Int]
     /// The step being taken: event number, or past the end while closing at the end.
     var currentKey = 0
     /// Per finding, the step that found it.
     var findingKeys: [Int] = []
     /// The trace's event names by name id.
-    let names: [String]
+    var names: [String]
     /// Per name id: whether the walk looks at the event (``TrackedEvents/relevant``).
-    let relevant: [Bool]
+    var relevant: [Bool]
     /// Per name id: whether it is `kvm_msr`.
-    let isMSR: [Bool]
+    var isMSR: [Bool]
     /// Per name id: whether closing an exit reads the payload (``ExitEvents/readNames``).
-    let readMask: [Bool]
+    var readMask: [Bool]
 
     var vcpus: [Int32: TrackedVCPU] = [:]
     var open = OpenExits()
@@ -227,10 +227,10 @@ struct Walk: Sendable {
     /// States re-derived since last drained, by exit position (``Mode/rederiveAll``).
     var capturedAll: [(Int, ReplayState)] = []
     /// Events that follow a gap in the trace (lost events, omitted lines).
-    let gapStarts: Set<EventNumber>
+    var gapStarts: Set<EventNumber>
     /// Step keys are `event × keyStride + sub-step` (sub-steps order the exits closed at a
     /// gap or at the end by pid, then the gap's own finding).
-    let keyStride: Int
+    var keyStride: Int
     /// Whether this walk reports gaps as findings (exactly one walk of a parallel replay does).
     var reportsGaps = true
     /// Thread of the last event stepped over, and whether it is one of this walk's.

@@ -14,7 +14,15 @@ extension AppState {
             return []
         case .indexProgressed(let info):
             let grew = info.exitCount > session.exitCount
+            let before = session.exitCount
+            let notice = info.live.flatMap { $0.noticeSerial != session.live?.noticeSerial ? $0.notice : nil }
             session = info
+            if let notice { message = Message(notice) }
+            if info.live != nil, grew {
+                // Like `less +F`: the newest exit, and after it each new one while the selection is there.
+                guard let selected else { return locate(filter.predicate, from: nil, .backward, purpose: .edge) }
+                return [.locate(LocateRequest(predicate: filter.predicate, after: selected, direction: .forward, purpose: .follow(before: before)))]
+            }
             // New exits may be the first ones, or the first ones that pass the filter.
             if selected == nil, grew { return reselect() }
             return []
@@ -440,10 +448,15 @@ extension AppState {
     }
 
     private mutating func located(_ request: LocateRequest, _ exit: ExitNumber?) -> [Effect] {
+        if case .follow(let before) = request.purpose {
+            // The next exit after the selection is a new one: the selection was the last.
+            guard let exit, exit.rawValue >= before else { return [] }
+            return locate(filter.predicate, from: nil, .backward, purpose: .edge)
+        }
         let way = request.direction == .forward ? "forward" : "backward"
         guard let exit else {
             switch request.purpose {
-            case .move, .edge:
+            case .move, .edge, .follow:
                 break
             case .mismatch:
                 message = Message("no mismatch \(way) of \(selected?.description ?? "here")")
@@ -471,7 +484,7 @@ extension AppState {
             message = Message("breakpoint hit at \(exit)")
         case .reselect:
             if selected != exit { anchor = .top(exit) }
-        case .move, .edge, .mismatch, .search, .goTo:
+        case .move, .edge, .mismatch, .search, .goTo, .follow:
             break
         }
         select(exit)

@@ -4,6 +4,9 @@ public enum LocatePurpose: Sendable, Hashable {
     case move
     /// Jump to the first or last exit.
     case edge
+    /// A live trace grew from `before` exits: the selection follows to the new last exit
+    /// when it was on the last one (as `less +F`), and stays put otherwise.
+    case follow(before: Int)
     /// Next or previous mismatch.
     case mismatch
     /// A text search.

@@ -12,11 +12,13 @@ public struct SessionInfo: Sendable, Hashable {
     public var counts: VerdictCounts
     /// Indexing progress.
     public var progress: IndexingProgress
+    /// For a live trace: following or ended, and the last notice.
+    public var live: LiveStatus?
 
     /// Creates session facts.
     public init(
         traceName: String, profile: String, availableProfiles: [String], exitCount: Int,
-        counts: VerdictCounts, progress: IndexingProgress
+        counts: VerdictCounts, progress: IndexingProgress, live: LiveStatus? = nil
     ) {
         self.traceName = traceName
         self.profile = profile
@@ -24,13 +26,15 @@ public struct SessionInfo: Sendable, Hashable {
         self.exitCount = exitCount
         self.counts = counts
         self.progress = progress
+        self.live = live
     }
 
     /// Reads the facts from a session.
     public init(_ session: any DebugSession) {
         self.init(
             traceName: session.traceName, profile: session.profile, availableProfiles: session.availableProfiles,
-            exitCount: session.exitCount, counts: session.counts, progress: session.progress)
+            exitCount: session.exitCount, counts: session.counts, progress: session.progress,
+            live: session.live)
     }
 
     /// Facts before any session is known (nothing indexed).

@@ -97,6 +97,9 @@ public enum ExitListPane {
 
     static func emptyText(_ state: AppState) -> String {
         if state.session.exitCount == 0 {
+            if let live = state.session.live {
+                return live.isFollowing ? "following: no exit yet (\(live.lines) lines read)" : "no exits: the input ended"
+            }
             return state.session.progress.isFinished ? "no exits in this trace" : "indexing… no exits yet"
         }
         return "no exit passes the filter (\(state.filter)); F clears it"

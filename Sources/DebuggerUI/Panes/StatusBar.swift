@@ -8,7 +8,9 @@ public enum StatusBar {
         let position = state.selected.map { "\($0)/\(info.exitCount)" } ?? "-/\(info.exitCount)"
         // The position and the profile are never cut: the file name gives way first (down to
         // 8 columns), then the filter, breakpoints and marks.
-        let fixed = "  \(position)  profile \(info.profile)"
+        var fixed = "  \(position)  profile \(info.profile)"
+        // A live trace: `following` while more may come (`ended` once the input closed).
+        if let live = info.live { fixed += live.isFollowing ? "  following" : "  ended" }
         var extras = ""
         if !state.filter.isEmpty { extras += "  filter: \(state.filter)" }
         if !state.breakpoints.isEmpty {

@@ -63,6 +63,9 @@ public protocol DebugSession: Sendable {
     /// another thread (so it can report progress and be cancelled). The closure is called
     /// from that one thread only.
     func matcher(for predicate: ExitPredicate) -> @Sendable (ExitNumber) -> Bool
+    /// For a trace still being written (`--follow`, `--pipe`): whether more may come, and
+    /// the last notice. Nil for a trace read once.
+    var live: LiveStatus? { get }
 }
 
 extension DebugSession {
@@ -73,6 +76,9 @@ extension DebugSession {
             return nextExit(matching: predicate, after: before, direction: .forward) == exit
         }
     }
+
+    /// A trace read once.
+    public var live: LiveStatus? { nil }
 
     /// A session that never changes after it is created needs no observer.
     public func observeChanges(_ handler: @escaping @Sendable () -> Void) {}

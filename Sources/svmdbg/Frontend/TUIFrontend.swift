@@ -45,6 +45,55 @@ enum TUIFrontend {
         if let failure = session.failure { throw Failure(description: failure) }
     }
 
+    /// Opens the debugger on a trace still being written (`--follow` a file, `--pipe` a
+    /// pipe): it reads in the background and shows new exits as they close.
+    static func runLive(path: String, kind: LiveInput.Kind, format: TraceFormat?, options: ReplayOptions,
+                        environment: [String: String]) throws {
+        if path == "-" {
+            throw Failure(description: "the debugger reads keys from stdin; give the pipe's path (a FIFO, /sys/kernel/tracing/trace_pipe) instead of '-'")
+        }
+        try checkReadable(path)
+        let term = environment["TERM"] ?? ""
+        if term.isEmpty || term == "dumb" {
+            throw Failure(description: "the debugger needs a terminal that can move the cursor (TERM is '\(term)'; try TERM=xterm-256color)")
+        }
+        let terminal: CursesTerminal
+        do {
+            terminal = try CursesTerminal.open(environment: environment)
+        } catch CursesTerminalError.notATerminal {
+            throw Failure(description: "the debugger needs a terminal on stdin and stdout")
+        } catch let error as CursesTerminalError {
+            throw Failure(description: error.description)
+        }
+        defer { terminal.close() }
+        let session: LiveReplaySession
+        do {
+            session = try LiveReplaySession.start(path: path, kind: kind, format: format, options: options)
+        } catch let error as LiveInputError {
+            terminal.close()
+            throw Failure(description: error.description)
+        }
+        defer { session.stop() }
+        let app = DebuggerApp(session: session, terminal: terminal, host: liveHost(session))
+        app.run()
+    }
+
+    /// Effects for a live session: a profile switch replays what was read in place.
+    static func liveHost(_ live: LiveReplaySession) -> DebuggerHost {
+        DebuggerHost(
+            export: { request, session in export(request, from: session) },
+            switchProfile: { name in
+                guard let profile = KernelProfile(named: name) else {
+                    throw Failure(description: "unknown profile '\(name)'")
+                }
+                var chosen = live.options
+                chosen.profile = profile
+                live.reconfigure(chosen)
+                _ = live.waitUntilIdle(timeout: profileSwitchWait)
+                return live
+            })
+    }
+
     /// Fails early, before the screen is taken over, for a path that cannot be opened.
     private static func checkReadable(_ path: String) throws {
         var isDirectory: ObjCBool = false
@@ -85,7 +134,7 @@ enum TUIFrontend {
     /// Writes the session's mismatches atomically; refuses to replace a file unless the
     /// request says the user confirmed; reports the absolute path written.
     nonisolated static func export(_ request: ExportRequest, from session: any DebugSession) -> ExportResult {
-        guard let result = (session as? ReplaySession)?.result else {
+        guard let result = (session as? ReplaySession)?.result ?? (session as? LiveReplaySession)?.result else {
             return .failed(path: request.path, reason: "the replay is not finished yet")
         }
         let path = expandingTilde(request.path)

@@ -20,10 +20,27 @@ extension SVMDebugCommand {
         @OptionGroup var input: TraceInputOptions
         @OptionGroup var replay: ReplayOptionGroup
 
+        @Flag(help: ArgumentHelp(
+            "Follow TRACE as it grows (as `tail -f`): new exits appear with their verdicts; truncation and rotation start over with a message."))
+        var follow = false
+
+        @Flag(help: ArgumentHelp(
+            "TRACE is a pipe or FIFO (e.g. /sys/kernel/tracing/trace_pipe) read in the background until its writer closes it."))
+        var pipe = false
+
         @MainActor
         func run() async throws {
             let options = try replay.replayOptions()
+            if follow && pipe {
+                throw ValidationError("--follow and --pipe exclude each other: --follow reads a growing file, --pipe a pipe")
+            }
             do {
+                if follow || pipe {
+                    try TUIFrontend.runLive(
+                        path: input.trace, kind: pipe ? .pipe : .file, format: input.format.traceFormat, options: options,
+                        environment: ProcessInfo.processInfo.environment)
+                    return
+                }
                 try TUIFrontend.run(
                     path: input.trace, format: input.format.traceFormat, options: options,
                     given: ReplaySession.GivenOptions(profile: replay.profileGiven, host: replay.host != nil),

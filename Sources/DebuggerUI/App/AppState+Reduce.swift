@@ -18,6 +18,12 @@ extension AppState {
             let notice = info.live.flatMap { $0.noticeSerial != session.live?.noticeSerial ? $0.notice : nil }
             session = info
             if let notice { message = Message(notice) }
+            if info.live != nil, info.exitCount < before {
+                // The input started over (truncated, replaced): the newest exit of the new one.
+                selected = nil
+                anchor = nil
+                return locate(filter.predicate, from: nil, .backward, purpose: .edge)
+            }
             if info.live != nil, grew {
                 // Like `less +F`: the newest exit, and after it each new one while the selection is there.
                 guard let selected else { return locate(filter.predicate, from: nil, .backward, purpose: .edge) }

@@ -24,4 +24,10 @@ public enum Action: Sendable, Hashable {
     case searchUpdated(SearchUpdate)
     /// SIGINT or SIGTERM arrived.
     case interrupted
+    /// A host fact was changed and the trace replayed (the new session's facts).
+    case hostFactChanged(SessionInfo, key: String, value: Bool?)
+    /// A host fact could not be changed.
+    case hostFactFailed(String)
+    /// The profile diff is ready (nil: nothing to compare yet).
+    case profileDiffFinished(ProfileDiffList?, against: String)
 }

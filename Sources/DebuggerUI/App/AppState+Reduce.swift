@@ -72,6 +72,28 @@ extension AppState {
         case .interrupted:
             isQuitting = true
             return [.quit]
+        case .hostFactChanged(let info, let key, let value):
+            session = info
+            let now = info.hostFacts.first { $0.key == key }
+            let shown = value.map { $0 ? "1" : "0" } ?? "as the trace shows (\(now?.value ?? "unknown"))"
+            message = Message(info.progress.isFinished
+                ? "\(key)=\(shown): replayed, \(info.counts.mismatch) mismatches"
+                : "\(key)=\(shown): replaying…")
+            profileDiff = nil  // it described the old facts
+            return reselect()
+        case .hostFactFailed(let reason):
+            message = Message(reason, isError: true)
+            return []
+        case .profileDiffFinished(let list, let against):
+            profileDiffRunning = nil
+            guard let list else {
+                message = Message("no replay to compare with \(against) yet", isError: true)
+                return []
+            }
+            profileDiff = list
+            message = Message("\(list.first) vs \(list.second): \(list.rows.count) of \(list.exits) exits decided differently")
+            if !list.rows.isEmpty { overlay = .profileDiff(cursor: 0) }
+            return []
         }
     }
 
@@ -236,6 +258,26 @@ extension AppState {
         case .historyPrevious: recall(older: true)
         case .historyNext: recall(older: false)
         case .complete: complete()
+        case .showHostFacts:
+            overlay = .facts(cursor: 0)
+        case .cycleHostFact:
+            guard case .facts(let cursor) = overlay, session.hostFacts.indices.contains(cursor) else { return [] }
+            let row = session.hostFacts[cursor]
+            guard row.isToggle else {
+                message = Message("\(row.key) is a number: give it with --host \(row.key)=N", isError: true)
+                return []
+            }
+            guard session.progress.isFinished else {
+                message = Message("the trace is still loading; change facts when it is ready", isError: true)
+                return []
+            }
+            return [.setHostFact(row.key, HostFactKey.next(after: row))]
+        case .diffProfiles:
+            prompt = Prompt(kind: .diffProfile)
+        case .jumpToDiffExit:
+            guard case .profileDiff(let cursor) = overlay, let rows = profileDiff?.rows, rows.indices.contains(cursor) else { return [] }
+            overlay = .none
+            return goTo(rows[cursor].exit)
         case .jumpToBookmark:
             guard case .bookmarks(let cursor) = overlay, bookmarks.indices.contains(cursor) else { return [] }
             overlay = .none
@@ -256,7 +298,7 @@ extension AppState {
             return
         }
         switch overlay {
-        case .help, .bookmarks:
+        case .help, .bookmarks, .facts, .profileDiff:
             overlay = .none
         case .none:
             if focus != .exitList { focus = .exitList }
@@ -387,6 +429,23 @@ extension AppState {
             case .failure(let failure):
                 message = Message(failure.message, isError: true)
             }
+        case .diffProfile:
+            guard !text.isEmpty else { return [] }
+            guard session.availableProfiles.contains(text) else {
+                message = Message("unknown profile '\(text)'; known: \(session.availableProfiles.joined(separator: ", "))", isError: true)
+                return []
+            }
+            if text == session.profile {
+                message = Message("\(text) is the profile replayed: pick another to compare with", isError: true)
+                return []
+            }
+            if let list = profileDiff, list.second == text, list.first == session.profile {
+                overlay = .profileDiff(cursor: 0)
+                return []
+            }
+            profileDiffRunning = text
+            message = Message("comparing \(session.profile) with \(text)…")
+            return [.profileDiff(text)]
         case .profile:
             guard !text.isEmpty else { return [] }
             if text == session.profile {
@@ -518,7 +577,7 @@ extension AppState {
 
     private var pageHeight: Int {
         switch overlay {
-        case .help, .bookmarks: return max(1, size.rows - 6)
+        case .help, .bookmarks, .facts, .profileDiff: return max(1, size.rows - 6)
         case .none: return max(1, layout.rect(of: focus).height - 1)
         }
     }
@@ -529,6 +588,10 @@ extension AppState {
             overlay = .help(scroll: max(0, min(offset + delta, HelpOverlay.maxScroll(self))))
         case .bookmarks(let cursor):
             overlay = .bookmarks(cursor: max(0, min(cursor + delta, bookmarks.count - 1)))
+        case .facts(let cursor):
+            overlay = .facts(cursor: max(0, min(cursor + delta, session.hostFacts.count - 1)))
+        case .profileDiff(let cursor):
+            overlay = .profileDiff(cursor: max(0, min(cursor + delta, (profileDiff?.rows.count ?? 1) - 1)))
         case .none:
             guard focus != .exitList else { return }
             scroll[focus] = (scroll[focus] ?? 0) + delta

@@ -45,6 +45,10 @@ public struct AppState: Sendable, Hashable {
     public var message: Message?
     /// Whether the app should stop.
     public var isQuitting: Bool
+    /// The last profile diff (`D`), shown by the diff list.
+    public var profileDiff: ProfileDiffList?
+    /// The profile a diff is being computed against, while it runs.
+    public var profileDiffRunning: String?
 
     /// A fresh state for a terminal of `size`.
     public init(size: Size, glyphs: GlyphSet, keyMap: KeyMap = .standard, session: SessionInfo = .empty) {
@@ -81,6 +85,8 @@ public struct AppState: Sendable, Hashable {
         switch overlay {
         case .help: return .help
         case .bookmarks: return .bookmarks
+        case .facts: return .facts
+        case .profileDiff: return .profileDiff
         case .none: return focus == .exitList ? .main : .detail
         }
     }

@@ -33,6 +33,7 @@ public final class DebuggerApp {
     private let host: DebuggerHost
     private var lastPresented: Screen?
     private var searchJob: SearchJob?
+    private var diffJob: ProfileDiffJob?
 
     /// Creates the app for a session shown on a terminal.
     public init(session: any DebugSession, terminal: any Terminal, host: DebuggerHost) {
@@ -54,6 +55,7 @@ public final class DebuggerApp {
             // The session's facts first, so a key acts on what the session has now.
             refreshSessionInfo()
             takeSearchUpdate()
+            takeDiffResult()
             switch event {
             case .key(let key)?: send(.keyPressed(key))
             case .resized(let size)?: send(.resized(size))
@@ -69,6 +71,14 @@ public final class DebuggerApp {
     public func finishBackgroundWork() {
         searchJob?.wait()
         takeSearchUpdate()
+        diffJob?.wait()
+        takeDiffResult()
+    }
+
+    private func takeDiffResult() {
+        guard let job = diffJob, let result = job.take() else { return }
+        diffJob = nil
+        send(.profileDiffFinished(result.list, against: job.profile))
     }
 
     private func takeSearchUpdate() {
@@ -113,6 +123,18 @@ public final class DebuggerApp {
             return [.timeLocated(timestamp, session.exit(atOrAfter: timestamp))]
         case .export(let request):
             return [.exportFinished(host.export(request, session))]
+        case .setHostFact(let key, let value):
+            searchJob?.cancel()
+            searchJob = nil
+            guard let replaced = session.replaying(hostFact: key, value: value) else {
+                return [.hostFactFailed("cannot replay yet: the trace is still loading")]
+            }
+            session = replaced
+            session.observeChanges(terminal.wakeUp)
+            return [.hostFactChanged(SessionInfo(session), key: key, value: value)]
+        case .profileDiff(let profile):
+            diffJob = ProfileDiffJob(session: session, against: profile, wake: terminal.wakeUp)
+            return []
         case .switchProfile(let profile):
             do {
                 searchJob?.cancel()

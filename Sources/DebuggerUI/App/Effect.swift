@@ -19,6 +19,10 @@ public enum Effect: Sendable, Hashable {
     /// Re-replay the trace with another kernel profile; answered by `Action.sessionReplaced`
     /// or `Action.profileSwitchFailed`.
     case switchProfile(String)
+    /// Replay with host fact `key` set to the value (nil: as the trace shows).
+    case setHostFact(String, Bool?)
+    /// Compute the profile diff against this profile in the background.
+    case profileDiff(String)
 }
 
 /// An export of the mismatching exits.

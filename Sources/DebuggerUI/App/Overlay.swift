@@ -6,6 +6,10 @@ public enum Overlay: Sendable, Hashable {
     case help(scroll: Int)
     /// The bookmark list with the cursor on this entry.
     case bookmarks(cursor: Int)
+    /// The host facts and profile pane (`H`) with the cursor on this fact.
+    case facts(cursor: Int)
+    /// The profile diff list (`D`) with the cursor on this changed exit.
+    case profileDiff(cursor: Int)
 }
 
 /// A one-line message on the prompt line.

@@ -10,6 +10,8 @@ public enum PromptKind: Sendable, Hashable {
     case breakpoint
     /// A kernel profile name.
     case profile
+    /// The profile to diff against (`D`).
+    case diffProfile
     /// The export file name.
     case exportPath
     /// Confirmation to overwrite an existing export file.
@@ -24,6 +26,7 @@ public enum PromptKind: Sendable, Hashable {
         case .filter: "filter: "
         case .breakpoint: "break on: "
         case .profile: "profile: "
+        case .diffProfile: "diff against profile: "
         case .exportPath: "export mismatches to: "
         case .confirmOverwrite(let path): "\(path) exists. Overwrite? (y/N) "
         }
@@ -65,7 +68,7 @@ extension PromptKind {
         case .search: .search
         case .filter: .filter
         case .breakpoint: .breakpoint
-        case .profile: .profile
+        case .profile, .diffProfile: .profile
         case .exportPath: .exportPath
         case .confirmOverwrite: nil
         }

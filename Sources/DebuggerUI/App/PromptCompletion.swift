@@ -16,7 +16,7 @@ public enum PromptCompletion {
             case "reason": return ExitReasonNames.completions
             default: return []
             }
-        case .profile:
+        case .profile, .diffProfile:
             return session.availableProfiles
         case .goTo, .search, .exportPath, .confirmOverwrite:
             return []

@@ -14,6 +14,8 @@ public struct SessionInfo: Sendable, Hashable {
     public var progress: IndexingProgress
     /// For a live trace: following or ended, and the last notice.
     public var live: LiveStatus?
+    /// The host facts the replay used (the `H` pane).
+    public var hostFacts: [HostFactRow] = []
 
     /// Creates session facts.
     public init(
@@ -35,6 +37,7 @@ public struct SessionInfo: Sendable, Hashable {
             traceName: session.traceName, profile: session.profile, availableProfiles: session.availableProfiles,
             exitCount: session.exitCount, counts: session.counts, progress: session.progress,
             live: session.live)
+        self.hostFacts = session.hostFacts
     }
 
     /// Facts before any session is known (nothing indexed).

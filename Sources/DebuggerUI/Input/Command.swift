@@ -102,4 +102,12 @@ public enum Command: Sendable, Hashable, CaseIterable {
     case jumpToBookmark
     /// Delete the bookmark under the cursor.
     case deleteBookmark
+    /// Open the host facts and profile pane.
+    case showHostFacts
+    /// Cycle the host fact under the cursor (as the trace shows → 1 → 0) and replay.
+    case cycleHostFact
+    /// Ask for a profile and list the exits whose decision differs from this one's.
+    case diffProfiles
+    /// Jump to the changed exit under the cursor of the diff list.
+    case jumpToDiffExit
 }

@@ -10,12 +10,16 @@ public enum KeyScope: String, Sendable, Hashable, CaseIterable {
     case help
     /// The bookmark list is open.
     case bookmarks
+    /// The host facts and profile pane is open.
+    case facts
+    /// The profile diff list is open.
+    case profileDiff
 
     /// The scope consulted when a key is not bound in this one.
     public var fallback: KeyScope? {
         switch self {
         case .detail: .main
-        case .main, .prompt, .help, .bookmarks: nil
+        case .main, .prompt, .help, .bookmarks, .facts, .profileDiff: nil
         }
     }
 
@@ -27,6 +31,8 @@ public enum KeyScope: String, Sendable, Hashable, CaseIterable {
         case .prompt: "Prompt (other keys type text)"
         case .help: "Help"
         case .bookmarks: "Bookmark list"
+        case .facts: "Host facts and profile pane"
+        case .profileDiff: "Profile diff list"
         }
     }
 }
@@ -119,6 +125,8 @@ public struct KeyMap: Sendable, Hashable {
         KeyBinding([.character("m")], .main, .toggleBookmark, "toggle bookmark"),
         KeyBinding([.character("'")], .main, .listBookmarks, "list bookmarks"),
         KeyBinding([.character("p")], .main, .switchProfile, "switch kernel profile"),
+        KeyBinding([.character("H")], .main, .showHostFacts, "host facts and profile: where each came from; change one"),
+        KeyBinding([.character("D")], .main, .diffProfiles, "profile diff: exits another profile decides differently"),
         KeyBinding([.character("e")], .main, .exportMismatches, "export mismatches to a file"),
         KeyBinding([.character("v")], .main, .toggleFullDecisionPath, "decision path: one line per step / full"),
         KeyBinding([.character("x")], .main, .swapSidePane, "registers / VMCB12 beside the path (small terminals)"),
@@ -157,5 +165,17 @@ public struct KeyMap: Sendable, Hashable {
         KeyBinding([.enter], .bookmarks, .jumpToBookmark, "jump to bookmark"),
         KeyBinding([.character("d")], .bookmarks, .deleteBookmark, "delete bookmark"),
         KeyBinding([.escape, .character("'"), .character("q")], .bookmarks, .cancel, "close list"),
+        KeyBinding([.down, .character("j")], .facts, .scrollDown, "next fact"),
+        KeyBinding([.up, .character("k")], .facts, .scrollUp, "previous fact"),
+        KeyBinding([.enter, .character(" ")], .facts, .cycleHostFact, "cycle the fact: as the trace shows, 1, 0; replays"),
+        KeyBinding([.character("p")], .facts, .switchProfile, "switch profile (replays)"),
+        KeyBinding([.escape, .character("H"), .character("q")], .facts, .cancel, "close pane"),
+        KeyBinding([.down, .character("j")], .profileDiff, .scrollDown, "next changed exit"),
+        KeyBinding([.up, .character("k")], .profileDiff, .scrollUp, "previous changed exit"),
+        KeyBinding([.pageDown, .character(" ")], .profileDiff, .scrollPageDown, "page down"),
+        KeyBinding([.pageUp], .profileDiff, .scrollPageUp, "page up"),
+        KeyBinding([.enter], .profileDiff, .jumpToDiffExit, "jump to the exit"),
+        KeyBinding([.character("D")], .profileDiff, .diffProfiles, "diff against another profile"),
+        KeyBinding([.escape, .character("q")], .profileDiff, .cancel, "close list"),
     ])
 }

@@ -56,6 +56,7 @@ public enum PromptLine {
         case .filter: return "vcpu N level L1|L2 reason R code C verdict V  (Tab completes, Up: history)"
         case .breakpoint: return "reason|code|vcpu|msr|port|verdict VALUE"
         case .profile: return "known: " + state.session.availableProfiles.joined(separator: ", ")
+        case .diffProfile: return "lists the exits whose decision differs from \(state.session.profile)'s; known: " + state.session.availableProfiles.joined(separator: ", ")
         case .exportPath: return "format from the extension: .jsonl .csv .md .trace .scenario"
         case .confirmOverwrite: return ""
         }

@@ -66,6 +66,15 @@ public protocol DebugSession: Sendable {
     /// For a trace still being written (`--follow`, `--pipe`): whether more may come, and
     /// the last notice. Nil for a trace read once.
     var live: LiveStatus? { get }
+    /// The host facts the replay used, with where each came from (the `H` pane); empty
+    /// while nothing is replayed.
+    var hostFacts: [HostFactRow] { get }
+    /// A session replaying the same trace with host fact `key` set to `value` (nil: as the
+    /// trace shows), or nil when this session cannot (still loading).
+    func replaying(hostFact key: String, value: Bool?) -> (any DebugSession)?
+    /// `svmdbg diff` of the whole trace between this session's profile and `profile`, nil
+    /// when there is no replay to compare. Slow on big traces: called off the UI thread.
+    func profileDiff(against profile: String) -> ProfileDiffList?
 }
 
 extension DebugSession {
@@ -79,6 +88,12 @@ extension DebugSession {
 
     /// A trace read once.
     public var live: LiveStatus? { nil }
+    /// No facts to show.
+    public var hostFacts: [HostFactRow] { [] }
+    /// Cannot replay with other facts.
+    public func replaying(hostFact key: String, value: Bool?) -> (any DebugSession)? { nil }
+    /// No diff.
+    public func profileDiff(against profile: String) -> ProfileDiffList? { nil }
 
     /// A session that never changes after it is created needs no observer.
     public func observeChanges(_ handler: @escaping @Sendable () -> Void) {}

@@ -1,0 +1,95 @@
+/// The host facts and profile pane (`H`): each host fact with the value the replay used and
+/// where it came from (the trace line that proved it, `--host`, an export header, or a
+/// change made here), plus the profile. Enter cycles the fact under the cursor and replays.
+public enum FactsOverlay {
+    /// The lines of the pane's body, for `width` columns, with the fact index each belongs to
+    /// (nil for the profile and heading lines).
+    static func lines(_ state: AppState, width: Int) -> [(text: String, fact: Int?, style: Style)] {
+        let facts = state.session.hostFacts
+        var lines: [(String, Int?, Style)] = []
+        lines.append(("profile \(state.session.profile)   (p switches and replays; known: \(state.session.availableProfiles.joined(separator: ", ")))", nil, .plain))
+        if let live = state.session.live {
+            lines.append(("live: \(live.isFollowing ? "following" : "ended"), \(live.lines) lines read", nil, .dim))
+        }
+        guard !facts.isEmpty else {
+            lines.append(("no replay yet: the facts show once the trace is replayed", nil, .dim))
+            return lines
+        }
+        let keyWidth = facts.map { TextWidth.columns(of: $0.key) }.max() ?? 8
+        lines.append((Columns.fit("fact", keyWidth) + "  value  from      why", nil, .header))
+        let indent = keyWidth + 2 + 7 + 10
+        for (index, fact) in facts.enumerated() {
+            let value = Columns.fit(fact.value ?? "?", 5)
+            let from: String
+            switch fact.origin {
+            case .given: from = "given"
+            case .inferred: from = "trace"
+            case .unknown: from = "unknown"
+            }
+            var why = fact.source ?? (fact.origin == .unknown ? "not in the trace and not given (--host \(fact.key)=\(fact.isToggle ? "0|1" : "N"))" : "")
+            if let shows = fact.traceShows { why += "; the trace shows \(shows)" }
+            if !fact.isToggle, fact.origin != .unknown { why += " (a number: --host \(fact.key)=N)" }
+            let head = Columns.fit(fact.key, keyWidth) + "  " + value + "  " + Columns.fit(from, 8) + "  "
+            let room = max(12, width - indent)
+            let parts = Columns.wrap(why, width: room)
+            let style: Style = fact.origin == .unknown ? .dim : .plain
+            lines.append((head + (parts.first ?? ""), index, style))
+            for more in parts.dropFirst() { lines.append((String(repeating: " ", count: indent) + more, index, style)) }
+        }
+        return lines
+    }
+
+    /// Draws the pane.
+    public static func render(_ state: AppState, cursor: Int, into screen: inout Screen) {
+        let width = min(state.size.columns - 2, 110)
+        let body = lines(state, width: width - 2)
+        let rect = Rect(x: 0, y: 0, width: state.size.columns, height: state.size.rows)
+            .centred(width: width, height: max(3, min(state.size.rows - 2, body.count + 2)))
+        guard rect.width >= 4, rect.height >= 3 else { return }
+        Frame.draw(title: "Host facts and profile (Enter: trace→1→0, replays; p profile; Esc)", in: rect, glyphs: state.glyphs, into: &screen)
+        let inner = rect.inset(by: 1)
+        let cursorLine = body.firstIndex { $0.fact == cursor } ?? 0
+        let top = max(0, min(cursorLine - inner.height + 2, body.count - inner.height))
+        for (row, line) in body.dropFirst(top).prefix(inner.height).enumerated() {
+            let style: Style = line.fact == cursor ? .selected : line.style
+            let rowRect = Rect(x: inner.x, y: inner.y + row, width: inner.width, height: 1)
+            screen.fill(rowRect, style: style)
+            screen.write(line.text, x: inner.x, y: inner.y + row, style: style, clip: rowRect)
+        }
+    }
+}
+
+/// The profile diff list (`D`): the exits whose decision differs between the replayed profile
+/// and another, as `svmdbg diff` prints them; Enter jumps to the exit.
+public enum ProfileDiffOverlay {
+    /// Draws the list.
+    public static func render(_ state: AppState, cursor: Int, into screen: inout Screen) {
+        guard let list = state.profileDiff else { return }
+        let width = min(state.size.columns - 2, 150)
+        let rect = Rect(x: 0, y: 0, width: state.size.columns, height: state.size.rows)
+            .centred(width: width, height: max(4, min(state.size.rows - 2, list.rows.count * 2 + 3)))
+        guard rect.width >= 4, rect.height >= 4 else { return }
+        Frame.draw(title: "Profile diff \(list.first) vs \(list.second): \(list.rows.count) of \(list.exits) exits (Enter jumps)",
+                   in: rect, glyphs: state.glyphs, into: &screen)
+        let inner = rect.inset(by: 1)
+        let numberWidth = String(state.session.exitCount).count + 1
+        // Two lines per exit: what each profile decides, then why they part.
+        var lines: [(String, Int)] = []
+        for (index, row) in list.rows.enumerated() {
+            let head = Columns.fit("\(row.exit)", numberWidth) + "  line \(row.line)  \(row.level ?? "?")  \(row.reason):  "
+                + "\(list.first): \(row.first)  |  \(list.second): \(row.second)  |  trace: \(row.recorded)"
+            lines.append((head, index))
+            for part in Columns.wrap(row.why, width: max(12, inner.width - numberWidth - 4)) {
+                lines.append((String(repeating: " ", count: numberWidth + 2) + part, index))
+            }
+        }
+        let cursorLine = lines.firstIndex { $0.1 == cursor } ?? 0
+        let top = max(0, min(cursorLine, lines.count - inner.height))
+        for (row, line) in lines.dropFirst(top).prefix(inner.height).enumerated() {
+            let style: Style = line.1 == cursor ? .selected : .plain
+            let rowRect = Rect(x: inner.x, y: inner.y + row, width: inner.width, height: 1)
+            screen.fill(rowRect, style: style)
+            screen.write(line.0, x: inner.x, y: inner.y + row, style: style, clip: rowRect)
+        }
+    }
+}

@@ -58,7 +58,9 @@ public struct ProfileDiffList: Sendable, Hashable {
         let diff = ProfileDiff(result, against: profile)
         let rows = diff.changes.map { change in
             Row(exit: ExitNumber(change.exit), line: change.line, level: change.level, reason: change.exitName,
-                first: change.first.outcome, second: change.second.outcome, recorded: change.recorded, why: change.reason)
+                first: change.firstFits.isEmpty ? change.first.outcome : change.firstFits.joined(separator: " or "),
+                second: change.secondPossible.isEmpty ? change.second.outcome : change.secondPossible.joined(separator: " or "),
+                recorded: change.recorded, why: change.reason)
         }
         return ProfileDiffList(first: diff.first, second: diff.second, exits: diff.exits, rows: rows)
     }

@@ -67,7 +67,7 @@ public enum ProfileDiffOverlay {
         guard let list = state.profileDiff else { return }
         let width = min(state.size.columns - 2, 150)
         let rect = Rect(x: 0, y: 0, width: state.size.columns, height: state.size.rows)
-            .centred(width: width, height: max(4, min(state.size.rows - 2, list.rows.count * 2 + 3)))
+            .centred(width: width, height: max(4, state.size.rows - 2))
         guard rect.width >= 4, rect.height >= 4 else { return }
         Frame.draw(title: "Profile diff \(list.first) vs \(list.second): \(list.rows.count) of \(list.exits) exits (Enter jumps)",
                    in: rect, glyphs: state.glyphs, into: &screen)
@@ -76,11 +76,12 @@ public enum ProfileDiffOverlay {
         // Two lines per exit: what each profile decides, then why they part.
         var lines: [(String, Int)] = []
         for (index, row) in list.rows.enumerated() {
-            let head = Columns.fit("\(row.exit)", numberWidth) + "  line \(row.line)  \(row.level ?? "?")  \(row.reason):  "
-                + "\(list.first): \(row.first)  |  \(list.second): \(row.second)  |  trace: \(row.recorded)"
-            lines.append((head, index))
-            for part in Columns.wrap(row.why, width: max(12, inner.width - numberWidth - 4)) {
-                lines.append((String(repeating: " ", count: numberWidth + 2) + part, index))
+            // Nothing is cut: each part wraps under the exit number.
+            lines.append((Columns.fit("\(row.exit)", numberWidth) + "  line \(row.line)  \(row.level ?? "?")  \(row.reason)  trace: \(row.recorded)", index))
+            let room = max(12, inner.width - numberWidth - 2)
+            let indent = String(repeating: " ", count: numberWidth + 2)
+            for text in ["\(list.first): \(row.first)", "\(list.second): \(row.second)", row.why] {
+                for part in Columns.wrap(text, width: room) { lines.append((indent + part, index)) }
             }
         }
         let cursorLine = lines.firstIndex { $0.1 == cursor } ?? 0

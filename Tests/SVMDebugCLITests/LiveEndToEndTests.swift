@@ -161,3 +161,22 @@ import Testing
         print("--pipe latencies (write to screen, \(latencies.count) exits): max \(latencies.max()!)")
     }
 }
+
+/// The command-line contract of the live options (no terminal needed: refused before it).
+@Suite struct LiveOptionTests {
+    @Test("--follow and --pipe exclude each other; capture --open refuses --duration, COMMAND and .dat; '-' is refused for --pipe")
+    func refusals() throws {
+        let trace = RepositoryPaths.trace("6.12/msr-prot.trace").path
+        let both = try runSVMDebug(["--follow", "--pipe", trace])
+        #expect(both.status != 0 && both.stderr.contains("--follow and --pipe exclude each other"))
+        let timed = try runSVMDebug(["capture", "--open", "--duration", "3"])
+        #expect(timed.status != 0)
+        #expect(timed.stderr.contains("--open records until you quit the debugger"))
+        let dat = try runSVMDebug(["capture", "--open", "-o", "x.dat"])
+        #expect(dat.stderr.contains("a .dat file is only extracted at the end"))
+        let stdin = try runSVMDebug(["--pipe", "-"])
+        #expect(stdin.status == 2 && stdin.stderr.contains("give the pipe's path"))
+        let missing = try runSVMDebug(["--follow", "/nonexistent/growing.trace"])
+        #expect(missing.status == 2 && missing.stderr.contains("no such file"))
+    }
+}

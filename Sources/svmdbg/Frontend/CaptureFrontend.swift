@@ -1,6 +1,8 @@
 import BTF
 import Dispatch
 import Foundation
+import NestedSVM
+import Replay
 import TraceKit
 #if canImport(Glibc)
 import Glibc
@@ -19,6 +21,8 @@ struct CaptureFrontend {
         var bufferKB: Int
         var probes: Bool
         var btfDirectory: String
+        /// Show the recording in the debugger as it is written (`--open`).
+        var open = false
     }
 
     /// The outcome as an exit code (the documented ones, or the command's own on failure).
@@ -65,7 +69,9 @@ struct CaptureFrontend {
 
         // Set up; from here every change is recorded and undone below.
         var session = CaptureSession(tracefs: tracefs)
-        let signals = SignalWatcher(signals: [SIGINT, SIGTERM, SIGHUP])
+        // With --open the debugger owns the terminal: Ctrl-C is a key there, and SIGINT/SIGTERM
+        // make it quit through its normal path, after which the capture is undone below.
+        let signals = SignalWatcher(signals: request.open ? [SIGHUP] : [SIGINT, SIGTERM, SIGHUP])
         var status: Status = SVMDebugExitCode.success
         var copier: TracePipeCopier?
         var temporary: (path: String, descriptor: Int32)?
@@ -121,7 +127,11 @@ struct CaptureFrontend {
             try session.setTracing(true)
             StandardError.write("svmdbg capture: recording into \(tracefs.path(session.instance))" + (request.command.isEmpty ? (request.duration.map { " for \($0) s" } ?? " until Ctrl-C") : " while \(request.command.joined(separator: " ")) runs") + "\n")
             let started = DispatchTime.now()
-            status = wait(signals: signals)
+            if request.open, let made = temporary {
+                status = openDebugger(on: made.path, name: outputURL.lastPathComponent)
+            } else {
+                status = wait(signals: signals)
+            }
             try session.setTracing(false)
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
             StandardError.write("svmdbg capture: recorded for \(String(format: "%.3f", elapsed)) s\n")
@@ -152,6 +162,21 @@ struct CaptureFrontend {
     }
 
     /// Waits for COMMAND, the duration, or a signal; returns the command's failure status or success.
+    /// `--open`: the debugger follows the file being written until the user quits it.
+    private func openDebugger(on path: String, name: String) -> Status {
+        MainActor.assumeIsolated {
+            do {
+                try TUIFrontend.runLive(
+                    path: path, kind: .file, format: .tracefs, options: ReplayOptions(profile: .v6_12),
+                    environment: ProcessInfo.processInfo.environment, traceName: name)
+                return SVMDebugExitCode.success
+            } catch {
+                StandardError.write("svmdbg capture: \(error)\n")
+                return SVMDebugExitCode.unusable
+            }
+        }
+    }
+
     private func wait(signals: SignalWatcher) -> Status {
         if !request.command.isEmpty {
             let child: pid_t

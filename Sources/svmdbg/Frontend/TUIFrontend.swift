@@ -48,7 +48,7 @@ enum TUIFrontend {
     /// Opens the debugger on a trace still being written (`--follow` a file, `--pipe` a
     /// pipe): it reads in the background and shows new exits as they close.
     static func runLive(path: String, kind: LiveInput.Kind, format: TraceFormat?, options: ReplayOptions,
-                        environment: [String: String]) throws {
+                        environment: [String: String], traceName: String? = nil) throws {
         if path == "-" {
             throw Failure(description: "the debugger reads keys from stdin; give the pipe's path (a FIFO, /sys/kernel/tracing/trace_pipe) instead of '-'")
         }
@@ -68,7 +68,7 @@ enum TUIFrontend {
         defer { terminal.close() }
         let session: LiveReplaySession
         do {
-            session = try LiveReplaySession.start(path: path, kind: kind, format: format, options: options)
+            session = try LiveReplaySession.start(path: path, kind: kind, format: format, options: options, traceName: traceName)
         } catch let error as LiveInputError {
             terminal.close()
             throw Failure(description: error.description)

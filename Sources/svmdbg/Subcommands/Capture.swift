@@ -41,6 +41,10 @@ extension SVMDebugCommand {
         @Flag(help: "Remove svmdbg probes and instances a crashed capture left, then exit.")
         var cleanup = false
 
+        @Flag(help: ArgumentHelp(
+            "Open the debugger on the capture as it is recorded (as `svmdbg --follow`); recording stops when you quit it (q). Needs tracefs text output, no --duration or COMMAND."))
+        var open = false
+
         @Option(help: ArgumentHelp("Where the kernel BTF is read from.", valueName: "DIR"))
         var btfDirectory: String = KernelBTF.directory
 
@@ -51,6 +55,12 @@ extension SVMDebugCommand {
             if duration != nil && !command.isEmpty { throw ValidationError("choose --duration or -- COMMAND, not both") }
             if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds") }
             if bufferKB < 64 { throw ValidationError("--buffer-kb must be at least 64") }
+            if open, duration != nil || !command.isEmpty {
+                throw ValidationError("--open records until you quit the debugger: run the workload in another terminal, without --duration or COMMAND")
+            }
+            if open, output.hasSuffix(".dat") {
+                throw ValidationError("--open follows tracefs text as it is written; a .dat file is only extracted at the end")
+            }
         }
 
         func run() throws {
@@ -58,7 +68,7 @@ extension SVMDebugCommand {
             if cleanup { throw ExitCode(CaptureCommands.cleanup()) }
             let request = CaptureFrontend.Request(
                 output: output, force: force, duration: duration, command: command, bufferKB: bufferKB,
-                probes: !noProbes, btfDirectory: btfDirectory)
+                probes: !noProbes, btfDirectory: btfDirectory, open: open)
             let status = CaptureFrontend(request: request).run()
             if status != 0 { throw ExitCode(status) }
         }

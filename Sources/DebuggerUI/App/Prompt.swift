@@ -14,6 +14,8 @@ public enum PromptKind: Sendable, Hashable {
     case exportPath
     /// Confirmation to overwrite an existing export file.
     case confirmOverwrite(path: String)
+    /// A note on an exit (bookmarks it; an empty note removes the note).
+    case note(ExitNumber)
 
     /// The label in front of the input.
     public var label: String {
@@ -26,6 +28,7 @@ public enum PromptKind: Sendable, Hashable {
         case .profile: "profile: "
         case .exportPath: "export mismatches to: "
         case .confirmOverwrite(let path): "\(path) exists. Overwrite? (y/N) "
+        case .note(let exit): "note on \(exit): "
         }
     }
 }
@@ -67,7 +70,7 @@ extension PromptKind {
         case .breakpoint: .breakpoint
         case .profile: .profile
         case .exportPath: .exportPath
-        case .confirmOverwrite: nil
+        case .confirmOverwrite, .note: nil
         }
     }
 }

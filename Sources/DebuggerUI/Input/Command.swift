@@ -102,4 +102,22 @@ public enum Command: Sendable, Hashable, CaseIterable {
     case jumpToBookmark
     /// Delete the bookmark under the cursor.
     case deleteBookmark
+    /// Open the breakpoint list (`info breakpoints`).
+    case listBreakpoints
+    /// Enable or disable the breakpoint under the cursor.
+    case toggleBreakpointEnabled
+    /// Delete the breakpoint under the cursor.
+    case deleteBreakpoint
+    /// Prompt for a note on the selected exit (or the bookmark under the cursor).
+    case annotate
+    /// Wrap long lines in the panes, or cut them at the pane's edge.
+    case toggleWrap
+    /// Open the per-reason summary (the `stats` table).
+    case showSummary
+    /// Sort the summary by the next column.
+    case nextSortColumn
+    /// Reverse the summary's order.
+    case reverseSort
+    /// Show the exits of the summary row under the cursor (filter by its reason and level).
+    case filterToSummaryRow
 }

@@ -19,6 +19,8 @@ public enum AppView {
         case .none: break
         case .help(let scroll): HelpOverlay.render(state, scroll: scroll, into: &screen)
         case .bookmarks(let cursor): BookmarksOverlay.render(state, cursor: cursor, into: &screen)
+        case .breakpoints(let cursor): BreakpointsOverlay.render(state, cursor: cursor, into: &screen)
+        case .summary(let cursor): SummaryOverlay.render(state, cursor: cursor, into: &screen)
         }
         return screen
     }

@@ -54,10 +54,11 @@ public enum PromptLine {
         case .goTo: return "e.g. #12, 22.046641 or @ticks"
         case .search: return "regex over raw lines and decoded fields"
         case .filter: return "vcpu N level L1|L2 reason R code C verdict V  (Tab completes, Up: history)"
-        case .breakpoint: return "reason|code|vcpu|msr|port|verdict VALUE"
+        case .breakpoint: return "field value, and|or|not|( ); delete|enable|disable N"
         case .profile: return "known: " + state.session.availableProfiles.joined(separator: ", ")
         case .exportPath: return "format from the extension: .jsonl .csv .md .trace .scenario"
         case .confirmOverwrite: return ""
+        case .note: return "Enter keeps it (saved next to the trace); empty removes the note"
         }
     }
 }

@@ -284,8 +284,10 @@ struct TmuxTimeout: Error, CustomStringConvertible {
     }
 
     /// Starts a shell in tmux at `columns`×`rows` and opens `trace` (a path under traces/).
+    /// Bookmarks made here are not saved next to the repository's traces (`SVMDBG_NOTES=off`).
     static func open(_ trace: String, _ arguments: String = "", columns: Int = 120, rows: Int = 40) throws -> TmuxSession {
-        let tmux = try TmuxSession(columns: columns, rows: rows, environment: ["LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"])
+        let tmux = try TmuxSession(columns: columns, rows: rows,
+                                   environment: ["LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "SVMDBG_NOTES": "off"])
         try tmux.waitFor("the shell prompt") { $0.hasPrefix("$") }
         try tmux.type("'\(RepositoryPaths.svmdbgExecutable.path)' '\(RepositoryPaths.trace(trace).path)' \(arguments); echo \"svmdbg-status=$?\"")
         try tmux.press("Enter")

@@ -102,7 +102,12 @@ public final class DebuggerApp {
             case .mouse(let mouse)?: send(.mouse(mouse))
             case .resized(let size)?: send(.resized(size))
             case .interrupted?: send(.interrupted)
-            case nil: break
+            case nil:
+                // A wake-up with the session's facts unchanged: data the view waits for
+                // (the per-reason summary) may be ready.
+                if case .summary = state.overlay, state.view.summary == nil {
+                    _ = state.reduce(.viewLoaded(ViewLoader.load(state, from: session)))
+                }
             }
             if !state.isQuitting { presentIfChanged() }
         }

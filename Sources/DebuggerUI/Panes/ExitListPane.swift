@@ -22,8 +22,8 @@ public enum ExitListPane {
             latency = 8
             let rest = 3 + number + 1 + Self.vcpu + Self.level + 1 + Self.reason + 1 + 2 * (Self.outcome + 1)
             summary = width - (rest + time + 1 + code + 1 + latency)
-            if summary < 6 {
-                // The latency goes first on narrow terminals.
+            if summary < 16 {
+                // The latency goes first on narrow terminals (the detail keeps 16 columns).
                 latency = 0
                 summary = width - (rest + time + 1 + code + 1)
             }

@@ -39,10 +39,16 @@ enum TUIFrontend {
         let session = ReplaySession.loading(path: path, format: format, options: options, given: given)
         let app = DebuggerApp(
             session: session, terminal: LoadWatchingTerminal(terminal, session: session),
-            host: host(initial: session, options: options, notes: NotesStore(tracePath: path)))
+            host: host(initial: session, options: options, notes: notesStore(for: path, environment: environment)))
         app.run()
         terminal.close()
         if let failure = session.failure { throw Failure(description: failure) }
+    }
+
+    /// Where bookmarks, notes and breakpoints are kept: `TRACE.svmdbg.json`, unless
+    /// `SVMDBG_NOTES=off` (then nothing is read or written).
+    static func notesStore(for path: String, environment: [String: String]) -> NotesStore? {
+        ["off", "0", "no", "false"].contains((environment["SVMDBG_NOTES"] ?? "").lowercased()) ? nil : NotesStore(tracePath: path)
     }
 
     /// Fails early, before the screen is taken over, for a path that cannot be opened.

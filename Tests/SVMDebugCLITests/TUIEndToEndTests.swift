@@ -40,6 +40,14 @@ final class TmuxSession {
     /// The visible screen.
     func screen() throws -> String { try tmux(["capture-pane", "-p"]) }
 
+    /// The visible screen with its attributes as escape sequences (`capture-pane -e`).
+    func screenWithAttributes() throws -> String { try tmux(["capture-pane", "-p", "-e"]) }
+
+    /// A tmux format of the pane, e.g. `#{mouse_any_flag}` (whether the program asked for the mouse).
+    func display(_ format: String) throws -> String {
+        try tmux(["display-message", "-p", format]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// Polls the screen until `condition` holds; fails with the last screen after `timeout`.
     @discardableResult
     func waitFor(_ what: String, timeout: Duration = .seconds(30), _ condition: (String) -> Bool) throws -> String {

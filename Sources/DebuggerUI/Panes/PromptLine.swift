@@ -20,6 +20,17 @@ public enum PromptLine {
             }
             return
         }
+        if let running = state.continuing {
+            let p = running.progress
+            let percent = p.total > 0 ? p.scanned * 100 / p.total : 0
+            let text = "continuing \(running.direction == .forward ? "forward" : "backward") to a breakpoint… \(percent)%"
+            let x = screen.write(text, x: rect.x, y: rect.y, style: .prompt, clip: rect)
+            let hint = "Esc stops"
+            if rect.maxX - TextWidth.columns(of: hint) > x + 2 {
+                screen.write(hint, x: rect.maxX - TextWidth.columns(of: hint), y: rect.y, style: .dim, clip: rect)
+            }
+            return
+        }
         if let search = state.search {
             let p = search.progress
             let percent = p.total > 0 ? p.scanned * 100 / p.total : 0

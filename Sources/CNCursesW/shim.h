@@ -36,4 +36,25 @@ static inline int cn_put_wide(WINDOW *w, int y, int x, const wchar_t *text, int 
 }
 /* The locale's character set name, e.g. "UTF-8" or "ANSI_X3.4-1968" (after setlocale). */
 static inline const char *cn_codeset(void) { return nl_langinfo(CODESET); }
+/* Mouse: report button 1 presses and the wheel (buttons 4 and 5); 0 turns reporting off.
+ * The masks are function-like macros, hence the wrappers. Returns the mask granted. */
+static inline unsigned long cn_mouse_enable(int on) {
+    mmask_t old = 0;
+    mmask_t want = on ? (BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED) : 0;
+    mouseinterval(0);
+    return (unsigned long)mousemask(want, &old);
+}
+/* The key code ncurses returns for a mouse event. */
+static inline int cn_key_mouse(void) { return KEY_MOUSE; }
+/* Reads the pending mouse event: kind 1 click, 2 wheel up, 3 wheel down, 0 other; -1 none. */
+static inline int cn_get_mouse(int *x, int *y) {
+    MEVENT event;
+    if (getmouse(&event) != OK) return -1;
+    *x = event.x;
+    *y = event.y;
+    if (event.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED)) return 1;
+    if (event.bstate & BUTTON4_PRESSED) return 2;
+    if (event.bstate & BUTTON5_PRESSED) return 3;
+    return 0;
+}
 #endif

@@ -42,6 +42,9 @@ public final class CursesTerminal: Terminal {
     public let glyphs: GlyphSet
     /// Whether colours are used (off with `NO_COLOR` or on monochrome terminals).
     public let usesColour: Bool
+    /// Whether mouse clicks and the wheel are reported (off with `SVMDBG_MOUSE=off`, so the
+    /// terminal's own text selection works).
+    public let usesMouse: Bool
     private let screen: OpaquePointer
     private let window: UnsafeMutablePointer<WINDOW>
     private let palette: CursesPalette
@@ -64,7 +67,8 @@ public final class CursesTerminal: Terminal {
 
     /// Initialises curses on the controlling terminal.
     ///
-    /// - Parameter environment: the process environment (`TERM`, `NO_COLOR`).
+    /// - Parameter environment: the process environment (`TERM`, `NO_COLOR`, `SVMDBG_MOUSE`:
+    ///   `off`, `0` or `no` leaves the mouse to the terminal).
     public static func open(environment: [String: String]) throws -> CursesTerminal {
         guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else { throw CursesTerminalError.notATerminal }
         // The locale decides how wide characters are encoded; it must be set before curses starts.
@@ -93,12 +97,16 @@ public final class CursesTerminal: Terminal {
             use_default_colors()
             colour = true
         }
+        let mouseSetting = (environment["SVMDBG_MOUSE"] ?? "").lowercased()
+        let mouse = !["off", "0", "no", "false"].contains(mouseSetting) && cn_mouse_enable(1) != 0
         return CursesTerminal(
             screen: screen, window: window, glyphs: utf8 ? .unicode : .ascii,
-            palette: CursesPalette(colour: colour))
+            palette: CursesPalette(colour: colour), mouse: mouse)
     }
 
-    private init(screen: OpaquePointer, window: UnsafeMutablePointer<WINDOW>, glyphs: GlyphSet, palette: CursesPalette) {
+    private init(screen: OpaquePointer, window: UnsafeMutablePointer<WINDOW>, glyphs: GlyphSet, palette: CursesPalette,
+                 mouse: Bool) {
+        self.usesMouse = mouse
         self.screen = screen
         self.window = window
         self.glyphs = glyphs
@@ -115,6 +123,7 @@ public final class CursesTerminal: Terminal {
         guard isOpen else { return }
         isOpen = false
         curs_set(1)
+        if usesMouse { _ = cn_mouse_enable(0) }
         endwin()
         delscreen(screen)
         signals.stop()
@@ -171,6 +180,15 @@ public final class CursesTerminal: Terminal {
             let status = wget_wch(window, &character)
             if status == KEY_CODE_YES {
                 if Int32(character) == KEY_RESIZE { return .resized(size) }
+                if Int32(character) == cn_key_mouse() {
+                    var x: Int32 = 0, y: Int32 = 0
+                    switch cn_get_mouse(&x, &y) {
+                    case 1: return .mouse(MouseEvent(.click, x: Int(x), y: Int(y)))
+                    case 2: return .mouse(MouseEvent(.wheelUp, x: Int(x), y: Int(y)))
+                    case 3: return .mouse(MouseEvent(.wheelDown, x: Int(x), y: Int(y)))
+                    default: continue
+                    }
+                }
                 if let key = CursesKeys.key(forCode: Int32(character)) { return .key(key) }
                 continue
             } else if status == OK {

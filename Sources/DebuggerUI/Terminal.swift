@@ -4,6 +4,8 @@ public enum TerminalEvent: Sendable, Hashable {
     case key(Key)
     /// The terminal changed size.
     case resized(Size)
+    /// A mouse click or wheel turn (when the terminal reports the mouse).
+    case mouse(MouseEvent)
     /// SIGINT or SIGTERM arrived (or, for a scripted terminal, the script ran out).
     case interrupted
 }

@@ -75,7 +75,17 @@ package struct UIFixtureSession: DebugSession {
         return ExitRow(
             number: exit, timestamp: .nanoseconds(e.timestamp), vcpu: 0, level: e.level, reason: e.reason,
             exitCode: e.code, rip: e.rip, summary: e.summary, modelOutcome: modelShort(exit.rawValue),
-            recordedOutcome: e.recordedShort, verdict: verdict(exit.rawValue))
+            recordedOutcome: e.recordedShort, verdict: verdict(exit.rawValue), latency: latency(exit.rawValue))
+    }
+
+    /// The exit's time to its `kvm_entry`, read from the entry line's timestamp (the last raw line).
+    private func latency(_ i: Int) -> ExitLatency {
+        let range = rawRange(i)
+        guard lines.indices.contains(range.upperBound - 1) else { return .noEntry }
+        let last = lines[range.upperBound - 1]
+        guard let match = last.firstMatch(of: /(\d+)\.(\d{6}): kvm_entry/) else { return .noEntry }
+        guard let seconds = Int64(match.1), let micros = Int64(match.2) else { return .noEntry }
+        return .nanoseconds(seconds * 1_000_000_000 + micros * 1000 - exits[i].timestamp)
     }
 
     /// The detail of an indexed exit.
@@ -318,6 +328,7 @@ package struct UIFixtureSession: DebugSession {
             return (fields + raw).contains { $0.contains(regex) }
         case .all(let terms): return terms.allSatisfy { matches($0, i) }
         case .either(let terms): return terms.contains { matches($0, i) }
+        case .not(let term): return !matches(term, i)
         }
     }
 }

@@ -13,7 +13,7 @@ final class AppHarness {
     init(
         size: Size = Size(columns: 120, rows: 40), glyphs: GlyphSet = .unicode,
         session: UIFixtureSession = UIFixtureSession(scriptedMismatches: [18]),
-        existingFiles: Set<String> = []
+        existingFiles: Set<String> = [], notes: NotesStore? = nil
     ) {
         terminal = HeadlessTerminal(size: size, glyphs: glyphs)
         let log = exports
@@ -26,7 +26,7 @@ final class AppHarness {
             switchProfile: { profile in
                 guard profile == "6.1" else { throw FixtureError.unknownProfile(profile) }
                 return UIFixtureSession(profile: profile)
-            })
+            }, notes: notes)
         app = DebuggerApp(session: session, terminal: terminal, host: host)
     }
 

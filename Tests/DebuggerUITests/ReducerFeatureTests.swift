@@ -164,7 +164,7 @@ import Testing
         #expect(h.state.message?.text == "no breakpoint hit forward")
         h.press(.character("C"))
         #expect(h.selected == 25)
-        h.press(.character("B"))
+        h.press(.character("B"), .character("D"))
         #expect(h.state.breakpoints.isEmpty)
         h.press(.character("c"))
         #expect(h.state.message?.isError == true)

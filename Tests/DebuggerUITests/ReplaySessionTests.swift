@@ -91,6 +91,7 @@ struct ReplayedTrace: Sendable, CustomTestStringConvertible {
             case .verdict(let v): return (exit.verdict.isConsistent ? "consistent" : exit.verdict.kind.rawValue) == v.rawValue
             case .all(let terms): return terms.allSatisfy { expected($0, in: result).contains(exit.index) }
             case .either(let terms): return terms.contains { expected($0, in: result).contains(exit.index) }
+            case .not(let term): return !expected(term, in: result).contains(exit.index)
             case .any: return true
             case .text: return false
             }
@@ -102,6 +103,7 @@ struct ReplayedTrace: Sendable, CustomTestStringConvertible {
         .exitCode(0x80), .exitCode(0x4d), .msr(0xc000_0080), .msr(0xc001_0117), .port(0x510),
         .verdict(.match), .verdict(.consistent), .verdict(.mismatch), .all([.level(.l2), .reason("msr")]),
         .either([.reason("hlt"), .port(0x510)]), .all([.reason("io"), .level(.l1), .vcpu(0)]), .any,
+        .not(.reason("io")), .all([.level(.l2), .not(.either([.reason("msr"), .reason("io")]))]),
     ]
 
     @Test("field predicates find exactly the right exits, forwards and backwards", arguments: traces)

@@ -141,3 +141,43 @@ import Testing
         #expect(h.state.layout.exitList.height > 0)
     }
 }
+
+@MainActor
+@Suite struct BackgroundContinueTests {
+    @Test("a continue over ten million exits gives the keys back within 50 ms, shows progress, and Esc stops it")
+    func continueOnTenMillionExits() {
+        let session = CountingLargeSession()
+        let app = DebuggerApp(session: session, terminal: HeadlessTerminal(size: Size(columns: 120, rows: 40)), host: SearchTests.host)
+        app.send(.keyPressed(.character("b")))
+        for c in "reason hlt" { app.send(.keyPressed(.character(c))) }
+        app.send(.keyPressed(.enter))
+        let clock = ContinuousClock()
+        let press = clock.measure { app.send(.keyPressed(.character("c"))) }
+        #expect(press < .milliseconds(50), "c took \(press)")
+        #expect(app.state.continuing != nil)
+        #expect(app.frame.lines.last?.contains("continuing forward to a breakpoint…") == true)
+        let step = clock.measure { app.send(.keyPressed(.character("j"))) }
+        #expect(step < .milliseconds(50), "j took \(step)")
+        let stop = clock.measure { app.send(.keyPressed(.escape)) }
+        #expect(stop < .milliseconds(50))
+        #expect(app.state.continuing == nil)
+        #expect(app.state.message?.text.hasPrefix("continue stopped at") == true)
+        let wait = clock.measure { app.finishBackgroundWork() }
+        #expect(wait < .seconds(2), "the stopped continue ran on for \(wait)")
+    }
+
+    @Test("a continue that finds a hit far away selects it and names the breakpoint")
+    func continueFindsAFarHit() {
+        let session = CountingLargeSession()
+        session.textMatchEvery = 3_000_000
+        let app = DebuggerApp(session: session, terminal: HeadlessTerminal(size: Size(columns: 120, rows: 40)), host: SearchTests.host)
+        app.send(.keyPressed(.character("b")))
+        for c in "reason hlt or verdict mismatch" { app.send(.keyPressed(.character(c))) }
+        app.send(.keyPressed(.enter))
+        app.send(.keyPressed(.character("c")))
+        app.finishBackgroundWork()
+        #expect(app.state.selected == ExitNumber(2_999_999))
+        #expect(app.state.message?.text == "Breakpoint 1, exit #2999999 (reason hlt or verdict mismatch)")
+        #expect(app.state.breakpoints.first?.hits == 1)
+    }
+}

@@ -40,6 +40,14 @@ final class TmuxSession {
     /// The visible screen.
     func screen() throws -> String { try tmux(["capture-pane", "-p"]) }
 
+    /// The visible screen with its attributes as escape sequences (`capture-pane -e`).
+    func screenWithAttributes() throws -> String { try tmux(["capture-pane", "-p", "-e"]) }
+
+    /// A tmux format of the pane, e.g. `#{mouse_any_flag}` (whether the program asked for the mouse).
+    func display(_ format: String) throws -> String {
+        try tmux(["display-message", "-p", format]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// Polls the screen until `condition` holds; fails with the last screen after `timeout`.
     @discardableResult
     func waitFor(_ what: String, timeout: Duration = .seconds(30), _ condition: (String) -> Bool) throws -> String {
@@ -284,8 +292,10 @@ struct TmuxTimeout: Error, CustomStringConvertible {
     }
 
     /// Starts a shell in tmux at `columns`×`rows` and opens `trace` (a path under traces/).
+    /// Bookmarks made here are not saved next to the repository's traces (`SVMDBG_NOTES=off`).
     static func open(_ trace: String, _ arguments: String = "", columns: Int = 120, rows: Int = 40) throws -> TmuxSession {
-        let tmux = try TmuxSession(columns: columns, rows: rows, environment: ["LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"])
+        let tmux = try TmuxSession(columns: columns, rows: rows,
+                                   environment: ["LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "SVMDBG_NOTES": "off"])
         try tmux.waitFor("the shell prompt") { $0.hasPrefix("$") }
         try tmux.type("'\(RepositoryPaths.svmdbgExecutable.path)' '\(RepositoryPaths.trace(trace).path)' \(arguments); echo \"svmdbg-status=$?\"")
         try tmux.press("Enter")

@@ -22,6 +22,15 @@ public enum Action: Sendable, Hashable {
     case exportFinished(ExportResult)
     /// The background search published progress, its match or its end.
     case searchUpdated(SearchUpdate)
+    /// The background continue published progress or where it stopped.
+    case continueUpdated(ContinueUpdate)
+    /// The notes file next to the trace was read: its bookmarks, notes and breakpoints, and
+    /// a message (an error naming the file and line when part of it was refused).
+    case notesLoaded(SavedNotes, Message?)
+    /// The notes file could not be written (or is not ours): why.
+    case notesNotSaved(String)
+    /// A mouse click or wheel turn.
+    case mouse(MouseEvent)
     /// SIGINT or SIGTERM arrived.
     case interrupted
     /// A host fact was changed and the trace replayed (the new session's facts).

@@ -35,6 +35,7 @@ extension AppState {
         case .sessionReplaced(let info):
             let old = session.profile
             session = info
+            continuing = nil
             message = Message(info.progress.isFinished
                 ? "replayed with profile \(info.profile) (was \(old)): \(info.counts.mismatch) mismatches"
                 : "replaying with profile \(info.profile) (was \(old))…")
@@ -55,6 +56,9 @@ extension AppState {
             if let first = data.rows.first { anchor = .top(first.number) }
             clampScrolls()
             if case .bookmarks(let cursor) = overlay { overlay = .bookmarks(cursor: min(cursor, max(0, bookmarks.count - 1))) }
+            if case .summary(let cursor) = overlay, let rows = data.summary?.rows.count {
+                overlay = .summary(cursor: min(cursor, max(0, rows - 1)))
+            }
             return []
         case .exportFinished(let result):
             switch result {
@@ -69,6 +73,24 @@ extension AppState {
             return []
         case .searchUpdated(let update):
             return searchUpdated(update)
+        case .continueUpdated(let update):
+            return continueUpdated(update)
+        case .notesLoaded(let saved, let note):
+            bookmarks = Array(Set(bookmarks + saved.bookmarks + Array(saved.notes.keys))).sorted()
+            notes.merge(saved.notes) { _, loaded in loaded }
+            for b in saved.breakpoints where !breakpoints.contains(where: { $0.predicate == b.predicate }) {
+                var added = b
+                added.number = b.number >= nextBreakpointNumber ? b.number : nextBreakpointNumber
+                breakpoints.append(added)
+                nextBreakpointNumber = added.number + 1
+            }
+            if let note { message = note }
+            return []
+        case .notesNotSaved(let reason):
+            message = Message(reason, isError: true)
+            return []
+        case .mouse(let event):
+            return mouse(event)
         case .interrupted:
             isQuitting = true
             return [.quit]
@@ -189,20 +211,73 @@ extension AppState {
             return reselect()
         case .addBreakpoint: prompt = Prompt(kind: .breakpoint)
         case .clearBreakpoints:
-            message = Message(breakpoints.isEmpty ? "no breakpoints set" : "cleared \(breakpoints.count) breakpoint(s)")
+            message = Message(breakpoints.isEmpty ? "no breakpoints set" : "deleted \(breakpoints.count) breakpoint(s)")
             breakpoints = []
+            if case .breakpoints = overlay { overlay = .none }
         case .continueForward, .continueBackward:
-            guard !breakpoints.isEmpty else {
-                message = Message("no breakpoints (b sets one)", isError: true)
+            let enabled = breakpoints.filter(\.isEnabled)
+            guard !enabled.isEmpty else {
+                message = Message(breakpoints.isEmpty ? "no breakpoints (b sets one)" : "every breakpoint is disabled (B lists them)", isError: true)
                 return []
             }
+            guard let selected else { return [] }
             let direction: Direction = command == .continueForward ? .forward : .backward
-            return locate(breakpointPredicate, from: selected, direction, purpose: .breakpoint)
+            let request = ContinueRequest(
+                breakpoints: enabled.map { var b = $0; b.predicate = conjoin(filter.predicate, b.predicate); return b },
+                after: selected, direction: direction)
+            continuing = RunningContinue(direction: direction, progress: ContinueUpdate(scanned: 0, total: 0))
+            return [.continueTo(request)]
+        case .listBreakpoints:
+            guard !breakpoints.isEmpty else {
+                message = Message("no breakpoints (b sets one)")
+                return []
+            }
+            overlay = .breakpoints(cursor: 0)
+        case .toggleBreakpointEnabled:
+            guard case .breakpoints(let cursor) = overlay, breakpoints.indices.contains(cursor) else { return [] }
+            breakpoints[cursor].isEnabled.toggle()
+            let b = breakpoints[cursor]
+            message = Message("breakpoint \(b.number) \(b.isEnabled ? "enabled" : "disabled")")
+        case .deleteBreakpoint:
+            guard case .breakpoints(let cursor) = overlay, breakpoints.indices.contains(cursor) else { return [] }
+            let removed = breakpoints.remove(at: cursor)
+            message = Message("deleted breakpoint \(removed.number): \(removed.text)")
+            overlay = breakpoints.isEmpty ? .none : .breakpoints(cursor: min(cursor, breakpoints.count - 1))
+        case .annotate:
+            var exit = selected
+            if case .bookmarks(let cursor) = overlay, bookmarks.indices.contains(cursor) { exit = bookmarks[cursor] }
+            guard let exit else { return [] }
+            prompt = Prompt(kind: .note(exit), text: notes[exit] ?? "")
+        case .toggleWrap:
+            wrapsLines.toggle()
+            clampScrolls()
+            message = Message(wrapsLines ? "long lines wrap (w cuts them)" : "long lines cut at the pane's edge (w wraps them)")
+        case .showSummary:
+            overlay = .summary(cursor: 0)
+        case .nextSortColumn:
+            let all = SummarySort.Column.allCases
+            let next = all[((all.firstIndex(of: summarySort.column) ?? 0) + 1) % all.count]
+            summarySort = SummarySort(column: next, descending: next != .reason)
+            overlay = .summary(cursor: 0)
+        case .reverseSort:
+            summarySort.descending.toggle()
+            overlay = .summary(cursor: 0)
+        case .filterToSummaryRow:
+            guard case .summary(let cursor) = overlay, let summary = view.summary else { return [] }
+            let rows = summary.sorted(summarySort)
+            guard rows.indices.contains(cursor) else { return [] }
+            let row = rows[cursor]
+            var newFilter = ExitFilter(reason: row.reason)
+            if row.level == "L1" { newFilter.level = .l1 } else if row.level == "L2" { newFilter.level = .l2 }
+            filter = newFilter
+            overlay = .none
+            message = Message("filter: \(newFilter) (\(row.count) exit\(row.count == 1 ? "" : "s"); F clears it)")
+            return [.locate(LocateRequest(predicate: filter.predicate, after: nil, direction: .forward, purpose: .reselect(fallback: true)))]
         case .toggleBookmark:
             guard let selected else { return [] }
             if let index = bookmarks.firstIndex(of: selected) {
                 bookmarks.remove(at: index)
-                message = Message("removed bookmark \(selected)")
+                message = Message("removed bookmark \(selected)" + (notes.removeValue(forKey: selected) != nil ? " and its note" : ""))
             } else {
                 bookmarks.append(selected)
                 bookmarks.sort()
@@ -237,6 +312,13 @@ extension AppState {
             isQuitting = true
             return [.quit]
         case .cancel:
+            if let running = continuing, prompt == nil, overlay == .none {
+                continuing = nil
+                let p = running.progress
+                let percent = p.total > 0 ? p.scanned * 100 / p.total : 0
+                message = Message("continue stopped at \(percent)% (\(p.scanned) exits looked at); no breakpoint hit")
+                return [.cancelContinue]
+            }
             if let running = search, prompt == nil, overlay == .none {
                 search = nil
                 let percent = running.progress.total > 0 ? running.progress.scanned * 100 / running.progress.total : 0
@@ -285,7 +367,7 @@ extension AppState {
         case .deleteBookmark:
             guard case .bookmarks(let cursor) = overlay, bookmarks.indices.contains(cursor) else { return [] }
             let removed = bookmarks.remove(at: cursor)
-            message = Message("removed bookmark \(removed)")
+            message = Message("removed bookmark \(removed)" + (notes.removeValue(forKey: removed) != nil ? " and its note" : ""))
             overlay = bookmarks.isEmpty ? .none : .bookmarks(cursor: min(cursor, bookmarks.count - 1))
         }
         return []
@@ -298,7 +380,7 @@ extension AppState {
             return
         }
         switch overlay {
-        case .help, .bookmarks, .facts, .profileDiff:
+        case .help, .bookmarks, .facts, .profileDiff, .breakpoints, .summary:
             overlay = .none
         case .none:
             if focus != .exitList { focus = .exitList }
@@ -418,13 +500,16 @@ extension AppState {
                 message = Message(failure.message, isError: true)
             }
         case .breakpoint:
+            if breakpointCommand(text) { return [] }
             switch PredicateParser.breakpoint(text) {
-            case .success(let breakpoint):
-                if breakpoints.contains(breakpoint) {
-                    message = Message("breakpoint already set: \(breakpoint)")
+            case .success(var breakpoint):
+                if let existing = breakpoints.first(where: { $0.predicate == breakpoint.predicate }) {
+                    message = Message("breakpoint \(existing.number) is already \(existing.text)")
                 } else {
+                    breakpoint.number = nextBreakpointNumber
+                    nextBreakpointNumber += 1
                     breakpoints.append(breakpoint)
-                    message = Message("breakpoint \(breakpoints.count): \(breakpoint) (c / C continue)")
+                    message = Message("Breakpoint \(breakpoint.number): \(breakpoint) (c / C continue, B lists)")
                 }
             case .failure(let failure):
                 message = Message(failure.message, isError: true)
@@ -446,6 +531,17 @@ extension AppState {
             profileDiffRunning = text
             message = Message("comparing \(session.profile) with \(text)…")
             return [.profileDiff(text)]
+        case .note(let exit):
+            if text.isEmpty {
+                message = Message(notes.removeValue(forKey: exit) == nil ? "no note on \(exit)" : "removed the note on \(exit)")
+            } else {
+                notes[exit] = text
+                if !bookmarks.contains(exit) {
+                    bookmarks.append(exit)
+                    bookmarks.sort()
+                }
+                message = Message("note on \(exit): \(text)")
+            }
         case .profile:
             guard !text.isEmpty else { return [] }
             if text == session.profile {
@@ -478,10 +574,103 @@ extension AppState {
         return []
     }
 
+    /// `delete [N…]`, `enable N…`, `disable N…` typed at the breakpoint prompt, as in gdb;
+    /// false when the text is a condition.
+    private mutating func breakpointCommand(_ text: String) -> Bool {
+        let words = text.split(separator: " ").map(String.init)
+        guard let verb = words.first?.lowercased(), ["delete", "d", "enable", "disable"].contains(verb) else { return false }
+        var numbers: [Int] = []
+        for word in words.dropFirst() {
+            guard let n = Int(word.hasPrefix("#") ? String(word.dropFirst()) : word) else {
+                message = Message("\(verb) takes breakpoint numbers, not '\(word)'", isError: true)
+                return true
+            }
+            numbers.append(n)
+        }
+        if numbers.isEmpty {
+            guard verb == "delete" || verb == "d" else {
+                message = Message("\(verb) which breakpoint? (e.g. \(verb) 2)", isError: true)
+                return true
+            }
+            message = Message(breakpoints.isEmpty ? "no breakpoints set" : "deleted \(breakpoints.count) breakpoint(s)")
+            breakpoints = []
+            return true
+        }
+        let unknown = numbers.filter { n in !breakpoints.contains { $0.number == n } }
+        guard unknown.isEmpty else {
+            message = Message("no breakpoint number \(unknown.map(String.init).joined(separator: ", "))", isError: true)
+            return true
+        }
+        switch verb {
+        case "enable", "disable":
+            for i in breakpoints.indices where numbers.contains(breakpoints[i].number) { breakpoints[i].isEnabled = verb == "enable" }
+            message = Message("\(verb)d breakpoint\(numbers.count == 1 ? "" : "s") \(numbers.map(String.init).joined(separator: ", "))")
+        default:
+            breakpoints.removeAll { numbers.contains($0.number) }
+            message = Message("deleted breakpoint\(numbers.count == 1 ? "" : "s") \(numbers.map(String.init).joined(separator: ", "))")
+        }
+        return true
+    }
+
+    // MARK: Continue
+
+    private mutating func continueUpdated(_ update: ContinueUpdate) -> [Effect] {
+        guard var running = continuing else { return [] }  // stopped meanwhile
+        running.progress = update
+        continuing = update.isFinished ? nil : running
+        guard update.isFinished else { return [] }
+        guard let hit = update.hit else {
+            message = Message("no breakpoint hit \(running.direction == .forward ? "forward" : "backward")")
+            return []
+        }
+        var texts: [String] = []
+        for i in breakpoints.indices where update.numbers.contains(breakpoints[i].number) {
+            breakpoints[i].hits += 1
+            texts.append(breakpoints[i].text)
+        }
+        let numbers = update.numbers.map(String.init).joined(separator: ", ")
+        message = Message("Breakpoint\(update.numbers.count == 1 ? "" : "s") \(numbers), exit \(hit) (\(texts.joined(separator: "; ")))")
+        select(hit)
+        return []
+    }
+
+    // MARK: Mouse
+
+    private mutating func mouse(_ event: MouseEvent) -> [Effect] {
+        guard prompt == nil else { return [] }
+        if overlay != .none {
+            // The wheel moves the overlay's cursor; a click outside closes it.
+            switch event.kind {
+            case .wheelUp: scrollBy(-3)
+            case .wheelDown: scrollBy(3)
+            case .click: break
+            }
+            return []
+        }
+        let layout = self.layout
+        let panes: [Focus] = [.exitList, .decision, .registers, .vmcb, .rawLines]
+        guard let pane = panes.first(where: { layout.rect(of: $0).contains(x: event.x, y: event.y) }) else { return [] }
+        switch event.kind {
+        case .click:
+            focus = pane
+            if pane == .registers || pane == .vmcb { compactSide = pane }
+            if pane == .exitList {
+                let row = event.y - layout.exitList.y - 1
+                if view.rows.indices.contains(row) { select(view.rows[row].number) }
+            }
+            return []
+        case .wheelUp, .wheelDown:
+            let delta = event.kind == .wheelDown ? 3 : -3
+            if pane == .exitList { return step(delta > 0 ? .forward : .backward, steps: abs(delta)) }
+            scroll[pane] = (scroll[pane] ?? 0) + delta
+            clampScrolls()
+            return []
+        }
+    }
+
     // MARK: Navigation
 
     private var mismatchPredicate: ExitPredicate { conjoin(filter.predicate, .verdict(.mismatch)) }
-    private var breakpointPredicate: ExitPredicate { conjoin(filter.predicate, .either(breakpoints.map(\.predicate))) }
     private func searchPredicate(_ query: TextQuery) -> ExitPredicate { conjoin(filter.predicate, .text(query)) }
 
     private func conjoin(_ a: ExitPredicate, _ b: ExitPredicate) -> ExitPredicate {
@@ -546,7 +735,7 @@ extension AppState {
         case .goTo(let asked) where asked != exit:
             message = Message("\(asked) is hidden by the filter; showing \(exit)")
         case .breakpoint:
-            message = Message("breakpoint hit at \(exit)")
+            message = Message("breakpoint hit at \(exit)")  // continues run as `ContinueJob`s now
         case .reselect:
             if selected != exit { anchor = .top(exit) }
         case .move, .edge, .mismatch, .search, .goTo, .follow:
@@ -577,7 +766,7 @@ extension AppState {
 
     private var pageHeight: Int {
         switch overlay {
-        case .help, .bookmarks, .facts, .profileDiff: return max(1, size.rows - 6)
+        case .help, .bookmarks, .facts, .profileDiff, .breakpoints, .summary: return max(1, size.rows - 6)
         case .none: return max(1, layout.rect(of: focus).height - 1)
         }
     }
@@ -592,6 +781,10 @@ extension AppState {
             overlay = .facts(cursor: max(0, min(cursor + delta, session.hostFacts.count - 1)))
         case .profileDiff(let cursor):
             overlay = .profileDiff(cursor: max(0, min(cursor + delta, (profileDiff?.rows.count ?? 1) - 1)))
+        case .breakpoints(let cursor):
+            overlay = .breakpoints(cursor: max(0, min(cursor + delta, breakpoints.count - 1)))
+        case .summary(let cursor):
+            overlay = .summary(cursor: max(0, min(cursor + delta, (view.summary?.rows.count ?? 1) - 1)))
         case .none:
             guard focus != .exitList else { return }
             scroll[focus] = (scroll[focus] ?? 0) + delta
@@ -615,9 +808,9 @@ extension AppState {
         let total: Int
         switch pane {
         case .exitList: return 0
-        case .decision: total = DecisionPathPane.lines(for: self, width: rect.width).count
-        case .registers: total = RegistersPane.lines(for: self, width: rect.width).count
-        case .vmcb: total = VMCBPane.lines(for: self, width: rect.width).count
+        case .decision: total = DecisionPathPane.lines(for: self, width: lineWidth(rect.width)).count
+        case .registers: total = RegistersPane.lines(for: self, width: lineWidth(rect.width)).count
+        case .vmcb: total = VMCBPane.lines(for: self, width: lineWidth(rect.width)).count
         case .rawLines: total = view.detail?.rawLines.count ?? 0
         }
         return max(0, total - visible)

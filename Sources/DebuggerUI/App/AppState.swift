@@ -35,6 +35,16 @@ public struct AppState: Sendable, Hashable {
     public var breakpoints: [Breakpoint]
     /// Bookmarked exits, ascending.
     public var bookmarks: [ExitNumber]
+    /// Notes on exits (each noted exit is also bookmarked).
+    public var notes: [ExitNumber: String]
+    /// The number the next breakpoint gets (numbers are never reused, as in gdb).
+    public var nextBreakpointNumber: Int
+    /// The continue (`c`/`C`) running in the background, if any.
+    public var continuing: RunningContinue?
+    /// Whether panes wrap long lines (`w`); when off each line is cut at the pane's edge.
+    public var wrapsLines: Bool
+    /// How the per-reason summary is sorted.
+    public var summarySort: SummarySort
     /// The open prompt, if any.
     public var prompt: Prompt?
     /// What was entered at each kind of prompt, oldest first (Up/Down recall it).
@@ -66,6 +76,11 @@ public struct AppState: Sendable, Hashable {
         self.filter = ExitFilter()
         self.breakpoints = []
         self.bookmarks = []
+        self.notes = [:]
+        self.nextBreakpointNumber = 1
+        self.continuing = nil
+        self.wrapsLines = true
+        self.summarySort = SummarySort()
         self.prompt = nil
         self.promptHistory = [:]
         self.overlay = .none
@@ -75,6 +90,10 @@ public struct AppState: Sendable, Hashable {
         self.search = nil
         self.isZoomed = false
     }
+
+    /// The panes' text width for laying out lines: the pane's width when lines wrap, else
+    /// wide enough that nothing wraps (the pane cuts each line at its edge).
+    public func lineWidth(_ width: Int) -> Int { wrapsLines ? width : max(width, 4096) }
 
     /// The layout for the current size.
     public var layout: Layout { Layout(size: size, compactSide: compactSide, zoom: isZoomed ? focus : nil) }
@@ -87,6 +106,8 @@ public struct AppState: Sendable, Hashable {
         case .bookmarks: return .bookmarks
         case .facts: return .facts
         case .profileDiff: return .profileDiff
+        case .breakpoints: return .breakpoints
+        case .summary: return .summary
         case .none: return focus == .exitList ? .main : .detail
         }
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What the host program provides for effects the UI cannot perform itself.
 public struct DebuggerHost: Sendable {
     /// Writes the mismatches of `session` as the request says; must refuse (return
@@ -6,14 +8,18 @@ public struct DebuggerHost: Sendable {
     /// Starts replaying the same trace with another profile and returns the new session
     /// (which may still be replaying; its progress shows in the UI).
     public var switchProfile: @Sendable (String) throws -> any DebugSession
+    /// Where bookmarks, notes and breakpoints are saved (`TRACE.svmdbg.json`); nil: not saved.
+    public var notes: NotesStore?
 
     /// Creates a host.
     public init(
         export: @escaping @Sendable (ExportRequest, any DebugSession) -> ExportResult,
-        switchProfile: @escaping @Sendable (String) throws -> any DebugSession
+        switchProfile: @escaping @Sendable (String) throws -> any DebugSession,
+        notes: NotesStore? = nil
     ) {
         self.export = export
         self.switchProfile = switchProfile
+        self.notes = notes
     }
 }
 
@@ -34,6 +40,11 @@ public final class DebuggerApp {
     private var lastPresented: Screen?
     private var searchJob: SearchJob?
     private var diffJob: ProfileDiffJob?
+    private var continueJob: ContinueJob?
+    /// What was last read from or written to the notes file.
+    private var savedNotes = SavedNotes()
+    /// Whether the notes file may be written (false when it is not ours or has a bad entry).
+    private var savesNotes = false
 
     /// Creates the app for a session shown on a terminal.
     public init(session: any DebugSession, terminal: any Terminal, host: DebuggerHost) {
@@ -44,6 +55,37 @@ public final class DebuggerApp {
         // Observe first, read second: a change between the two still wakes the loop.
         session.observeChanges(terminal.wakeUp)
         send(.indexProgressed(SessionInfo(session)))
+        loadNotes()
+    }
+
+    /// Reads the notes file next to the trace, if the host has one.
+    private func loadNotes() {
+        guard let store = host.notes else { return }
+        let loaded = store.load()
+        savesNotes = loaded.allowsSaving
+        switch loaded {
+        case .absent:
+            break
+        case .loaded(let saved, let problem):
+            let name = (store.path as NSString).lastPathComponent
+            let summary = "from \(name): \(saved.bookmarks.count) bookmark(s), \(saved.notes.count) note(s), \(saved.breakpoints.count) breakpoint(s)"
+            send(.notesLoaded(saved, problem.map { Message($0, isError: true) } ?? Message(summary)))
+        case .refused(let reason):
+            send(.notesNotSaved(reason))
+        }
+        savedNotes = state.savedNotes
+    }
+
+    /// Writes the notes file when bookmarks, notes or breakpoints changed.
+    private func saveNotesIfChanged() {
+        guard savesNotes, let store = host.notes else { return }
+        let now = state.savedNotes
+        guard now != savedNotes else { return }
+        savedNotes = now
+        if let problem = store.save(now) {
+            savesNotes = false
+            _ = state.reduce(.notesNotSaved(problem))
+        }
     }
 
     /// Runs until the user quits or a signal arrives.
@@ -56,11 +98,18 @@ public final class DebuggerApp {
             refreshSessionInfo()
             takeSearchUpdate()
             takeDiffResult()
+            takeContinueUpdate()
             switch event {
             case .key(let key)?: send(.keyPressed(key))
+            case .mouse(let mouse)?: send(.mouse(mouse))
             case .resized(let size)?: send(.resized(size))
             case .interrupted?: send(.interrupted)
-            case nil: break
+            case nil:
+                // A wake-up with the session's facts unchanged: data the view waits for
+                // (the per-reason summary) may be ready.
+                if case .summary = state.overlay, state.view.summary == nil {
+                    _ = state.reduce(.viewLoaded(ViewLoader.load(state, from: session)))
+                }
             }
             if !state.isQuitting { presentIfChanged() }
         }
@@ -73,12 +122,20 @@ public final class DebuggerApp {
         takeSearchUpdate()
         diffJob?.wait()
         takeDiffResult()
+        continueJob?.wait()
+        takeContinueUpdate()
     }
 
     private func takeDiffResult() {
         guard let job = diffJob, let result = job.take() else { return }
         diffJob = nil
         send(.profileDiffFinished(result.list, against: job.profile))
+    }
+
+    private func takeContinueUpdate() {
+        guard let job = continueJob, let update = job.takeUpdate() else { return }
+        if update.isFinished { continueJob = nil }
+        send(.continueUpdated(update))
     }
 
     private func takeSearchUpdate() {
@@ -100,6 +157,7 @@ public final class DebuggerApp {
             for effect in effects { queue.append(contentsOf: perform(effect)) }
         }
         _ = state.reduce(.viewLoaded(ViewLoader.load(state, from: session)))
+        saveNotesIfChanged()
     }
 
     /// The frame for the current state.
@@ -118,6 +176,16 @@ public final class DebuggerApp {
         case .cancelSearch:
             searchJob?.cancel()
             searchJob = nil
+            return []
+        case .continueTo(let request):
+            continueJob?.cancel()
+            continueJob = ContinueJob(
+                request, count: session.exitCount, matchers: request.breakpoints.map { session.matcher(for: $0.predicate) },
+                wake: terminal.wakeUp)
+            return []
+        case .cancelContinue:
+            continueJob?.cancel()
+            continueJob = nil
             return []
         case .locateTime(let timestamp):
             return [.timeLocated(timestamp, session.exit(atOrAfter: timestamp))]
@@ -139,6 +207,8 @@ public final class DebuggerApp {
             do {
                 searchJob?.cancel()
                 searchJob = nil
+                continueJob?.cancel()
+                continueJob = nil
                 session = try host.switchProfile(profile)
                 session.observeChanges(terminal.wakeUp)
                 return [.sessionReplaced(SessionInfo(session))]

@@ -12,6 +12,10 @@ public enum Effect: Sendable, Hashable {
     case search(SearchRequest)
     /// Stop the running search.
     case cancelSearch
+    /// Run to the next breakpoint hit in the background; answered by `Action.continueUpdated`.
+    case continueTo(ContinueRequest)
+    /// Stop the running continue.
+    case cancelContinue
     /// Find the first exit at or after a timestamp; answered by `Action.timeLocated`.
     case locateTime(TraceTimestamp)
     /// Write the mismatches to a file through the host's writer; answered by `Action.exportFinished`.

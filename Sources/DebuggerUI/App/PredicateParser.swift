@@ -7,6 +7,8 @@ import Replay
 public enum PredicateParser {
     /// Why a prompt's text was rejected.
     public struct Failure: Error, Sendable, Hashable {
+        /// Creates a failure.
+        public init(message: String) { self.message = message }
         /// A message for the prompt line.
         public var message: String
     }
@@ -78,43 +80,166 @@ public enum PredicateParser {
         return .success(filter)
     }
 
-    /// Parses one breakpoint (`reason`, `code`, `vcpu`, `msr`, `port` or `verdict` and a value).
+    /// Parses a breakpoint condition: `field value` terms combined with `and`, `or`, `not`
+    /// (also `&&`, `||`, `!`) and parentheses; adjacent terms without an operator are ANDed,
+    /// as in the filter. `not` binds tightest, then `and`, then `or`.
     public static func breakpoint(_ text: String) -> Result<Breakpoint, Failure> {
-        let parsed: [(field: String, value: String)]
-        switch terms(text) {
-        case .success(let t): parsed = t
-        case .failure(let failure): return .failure(failure)
+        var parser = ConditionParser(tokens: ConditionParser.tokens(text))
+        guard !parser.tokens.isEmpty else {
+            return .failure(Failure(message: "a breakpoint needs a condition, e.g. 'msr 0xc0000080' or 'reason io and not port 0x80'"))
         }
-        guard parsed.count == 1, let (field, value) = parsed.first else {
-            return .failure(Failure(message: "a breakpoint is one 'field value', e.g. 'msr 0xc0000080'"))
+        do {
+            let predicate = try parser.expression()
+            if let extra = parser.peek {
+                throw Failure(message: extra == ")" ? "unbalanced ')'" : "unexpected '\(extra)' after the condition")
+            }
+            return .success(Breakpoint(predicate: predicate, text: describe(predicate)))
+        } catch let failure as Failure {
+            return .failure(failure)
+        } catch {
+            return .failure(Failure(message: "\(error)"))
         }
+    }
+
+    /// One `field value` term as a predicate.
+    static func atom(_ field: String, _ value: String) -> Result<ExitPredicate, Failure> {
         switch field {
         case "reason":
-            switch reason(value) {
-            case .success(let name): return .success(Breakpoint(predicate: .reason(name), text: "reason \(name)"))
-            case .failure(let failure): return .failure(failure)
-            }
+            return reason(value).map { .reason($0) }
         case "code":
             guard let n = ExitReasonNames.code(for: value) else { return .failure(Failure(message: "bad exit code '\(value)'")) }
-            return .success(Breakpoint(predicate: .exitCode(UInt64(n)), text: "code " + hex(UInt64(n))))
+            return .success(.exitCode(UInt64(n)))
         case "vcpu":
-            guard let n = number(value) else { return .failure(Failure(message: "bad vcpu '\(value)'")) }
-            return .success(Breakpoint(predicate: .vcpu(Int(n)), text: "vcpu \(n)"))
+            guard let n = number(value), let v = Int(exactly: n) else { return .failure(Failure(message: "bad vcpu '\(value)'")) }
+            return .success(.vcpu(v))
+        case "level":
+            guard let l = level(value) else { return .failure(Failure(message: "level is L1 or L2, not '\(value)'")) }
+            return .success(.level(l))
         case "msr":
-            guard let n = number(value), let msr = UInt32(exactly: n) else {
-                return .failure(Failure(message: "bad MSR '\(value)'"))
-            }
-            return .success(Breakpoint(predicate: .msr(msr), text: "msr " + hex(n)))
+            guard let n = number(value), let msr = UInt32(exactly: n) else { return .failure(Failure(message: "bad MSR '\(value)'")) }
+            return .success(.msr(msr))
         case "port":
-            guard let n = number(value), let port = UInt16(exactly: n) else {
-                return .failure(Failure(message: "bad port '\(value)'"))
-            }
-            return .success(Breakpoint(predicate: .port(port), text: "port " + hex(n)))
+            guard let n = number(value), let port = UInt16(exactly: n) else { return .failure(Failure(message: "bad port '\(value)'")) }
+            return .success(.port(port))
         case "verdict":
             guard let v = verdict(value) else { return .failure(Failure(message: "unknown verdict '\(value)'")) }
-            return .success(Breakpoint(predicate: .verdict(v), text: "verdict \(v.rawValue)"))
+            return .success(.verdict(v))
         default:
-            return .failure(Failure(message: "break on reason, code, vcpu, msr, port or verdict, not '\(field)'"))
+            return .failure(Failure(message: "break on reason, code, vcpu, level, msr, port or verdict, not '\(field)'"))
+        }
+    }
+
+    /// The normal text of a condition: `msr 0xc0000080`, `reason io and not (port 0x80 or port 0x70)`.
+    public static func describe(_ predicate: ExitPredicate) -> String {
+        func operand(_ p: ExitPredicate, inside parent: Int) -> String {
+            let text = describe(p)
+            return precedence(p) < parent ? "(\(text))" : text
+        }
+        switch predicate {
+        case .any: return "any"
+        case .vcpu(let v): return "vcpu \(v)"
+        case .level(let l): return "level \(l)"
+        case .reason(let r): return "reason \(r)"
+        case .exitCode(let c): return "code " + hex(c)
+        case .msr(let m): return "msr " + hex(UInt64(m))
+        case .port(let p): return "port " + hex(UInt64(p))
+        case .verdict(let v): return "verdict \(v.rawValue)"
+        case .text(let q): return "text /\(q.pattern)/"
+        case .all(let terms): return terms.map { operand($0, inside: 2) }.joined(separator: " and ")
+        case .either(let terms): return terms.map { operand($0, inside: 1) }.joined(separator: " or ")
+        case .not(let term): return "not " + operand(term, inside: 3)
+        }
+    }
+
+    private static func precedence(_ p: ExitPredicate) -> Int {
+        switch p {
+        case .either(let t) where t.count > 1: 1
+        case .all(let t) where t.count > 1: 2
+        default: 3
+        }
+    }
+
+    /// A recursive-descent parser over the condition's tokens.
+    struct ConditionParser {
+        var tokens: [String]
+        var position = 0
+
+        static let keywords: Set<String> = ["and", "or", "not", "&&", "||", "!", "(", ")", "&", "|"]
+
+        /// Words, with parentheses and a leading `!` split off.
+        static func tokens(_ text: String) -> [String] {
+            var out: [String] = []
+            for word in text.split(whereSeparator: \.isWhitespace) {
+                var current = ""
+                for c in word {
+                    if c == "(" || c == ")" || (c == "!" && current.isEmpty) {
+                        if !current.isEmpty { out.append(current) }
+                        out.append(String(c))
+                        current = ""
+                    } else {
+                        current.append(c)
+                    }
+                }
+                if !current.isEmpty { out.append(current) }
+            }
+            return out
+        }
+
+        var peek: String? { position < tokens.count ? tokens[position] : nil }
+
+        mutating func take() -> String? {
+            defer { position += 1 }
+            return peek
+        }
+
+        mutating func expression() throws -> ExitPredicate {
+            var terms = [try conjunction()]
+            while let t = peek?.lowercased(), ["or", "||", "|"].contains(t) {
+                position += 1
+                terms.append(try conjunction())
+            }
+            return terms.count == 1 ? terms[0] : .either(terms)
+        }
+
+        mutating func conjunction() throws -> ExitPredicate {
+            var terms = [try negation()]
+            while let t = peek?.lowercased(), t != ")", !["or", "||", "|"].contains(t) {
+                if ["and", "&&", "&"].contains(t) { position += 1 }
+                terms.append(try negation())
+            }
+            return terms.count == 1 ? terms[0] : .all(terms)
+        }
+
+        mutating func negation() throws -> ExitPredicate {
+            if let t = peek?.lowercased(), t == "not" || t == "!" {
+                position += 1
+                return .not(try negation())
+            }
+            return try primary()
+        }
+
+        mutating func primary() throws -> ExitPredicate {
+            guard let token = take() else { throw Failure(message: "the condition ends too early") }
+            if token == "(" {
+                let inner = try expression()
+                guard take() == ")" else { throw Failure(message: "missing ')'") }
+                return inner
+            }
+            let field = token.lowercased()
+            guard fields.contains(field) else {
+                throw Failure(message: "expected one of \(fields.joined(separator: ", ")), not, or '(', not '\(token)'")
+            }
+            var words: [String] = []
+            while let next = peek, !Self.keywords.contains(next.lowercased()),
+                  words.isEmpty || (field == "reason" && !fields.contains(next.lowercased())) {
+                words.append(next)
+                position += 1
+            }
+            guard !words.isEmpty else { throw Failure(message: "'\(token)' needs a value") }
+            switch PredicateParser.atom(field, words.joined(separator: " ")) {
+            case .success(let p): return p
+            case .failure(let failure): throw failure
+            }
         }
     }
 

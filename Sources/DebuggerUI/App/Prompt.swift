@@ -16,6 +16,8 @@ public enum PromptKind: Sendable, Hashable {
     case exportPath
     /// Confirmation to overwrite an existing export file.
     case confirmOverwrite(path: String)
+    /// A note on an exit (bookmarks it; an empty note removes the note).
+    case note(ExitNumber)
 
     /// The label in front of the input.
     public var label: String {
@@ -29,6 +31,7 @@ public enum PromptKind: Sendable, Hashable {
         case .diffProfile: "diff against profile: "
         case .exportPath: "export mismatches to: "
         case .confirmOverwrite(let path): "\(path) exists. Overwrite? (y/N) "
+        case .note(let exit): "note on \(exit): "
         }
     }
 }
@@ -70,7 +73,7 @@ extension PromptKind {
         case .breakpoint: .breakpoint
         case .profile, .diffProfile: .profile
         case .exportPath: .exportPath
-        case .confirmOverwrite: nil
+        case .confirmOverwrite, .note: nil
         }
     }
 }

@@ -18,7 +18,7 @@ public enum PromptCompletion {
             }
         case .profile, .diffProfile:
             return session.availableProfiles
-        case .goTo, .search, .exportPath, .confirmOverwrite:
+        case .goTo, .search, .exportPath, .confirmOverwrite, .note:
             return []
         }
     }

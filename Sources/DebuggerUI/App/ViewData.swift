@@ -15,11 +15,13 @@ public struct ViewData: Sendable, Hashable {
     public var rate: [RateBucket]
     /// Rows of the bookmarked exits (only while the bookmark list is open).
     public var bookmarkRows: [ExitRow]
+    /// The per-reason summary (only while it is open; nil while the session computes it).
+    public var summary: ReasonSummary?
 
     /// Creates view data.
     public init(
         rows: [ExitRow], selectedRow: ExitRow?, detail: ExitDetail?, rawLines: [RawLine], rate: [RateBucket],
-        bookmarkRows: [ExitRow]
+        bookmarkRows: [ExitRow], summary: ReasonSummary? = nil
     ) {
         self.rows = rows
         self.selectedRow = selectedRow
@@ -27,6 +29,7 @@ public struct ViewData: Sendable, Hashable {
         self.rawLines = rawLines
         self.rate = rate
         self.bookmarkRows = bookmarkRows
+        self.summary = summary
     }
 
     /// Nothing loaded.

@@ -27,7 +27,10 @@ public enum ViewLoader {
         let rate = session.progress.isFinished ? session.rateBuckets(count: RateStrip.bucketCount(for: layout.rateStrip)) : []
         var bookmarkRows: [ExitRow] = []
         if case .bookmarks = state.overlay { bookmarkRows = state.bookmarks.compactMap { session.row($0) } }
-        return ViewData(rows: rows, selectedRow: selectedRow, detail: detail, rawLines: raw, rate: rate, bookmarkRows: bookmarkRows)
+        var summary: ReasonSummary?
+        if case .summary = state.overlay { summary = session.reasonSummary() }
+        return ViewData(rows: rows, selectedRow: selectedRow, detail: detail, rawLines: raw, rate: rate, bookmarkRows: bookmarkRows,
+                        summary: summary)
     }
 
     /// Answers a `locate` effect: the `steps`-th match, or the last one found.

@@ -110,4 +110,22 @@ public enum Command: Sendable, Hashable, CaseIterable {
     case diffProfiles
     /// Jump to the changed exit under the cursor of the diff list.
     case jumpToDiffExit
+    /// Open the breakpoint list (`info breakpoints`).
+    case listBreakpoints
+    /// Enable or disable the breakpoint under the cursor.
+    case toggleBreakpointEnabled
+    /// Delete the breakpoint under the cursor.
+    case deleteBreakpoint
+    /// Prompt for a note on the selected exit (or the bookmark under the cursor).
+    case annotate
+    /// Wrap long lines in the panes, or cut them at the pane's edge.
+    case toggleWrap
+    /// Open the per-reason summary (the `stats` table).
+    case showSummary
+    /// Sort the summary by the next column.
+    case nextSortColumn
+    /// Reverse the summary's order.
+    case reverseSort
+    /// Show the exits of the summary row under the cursor (filter by its reason and level).
+    case filterToSummaryRow
 }

@@ -14,12 +14,16 @@ public enum KeyScope: String, Sendable, Hashable, CaseIterable {
     case facts
     /// The profile diff list is open.
     case profileDiff
+    /// The breakpoint list is open.
+    case breakpoints
+    /// The per-reason summary is open.
+    case summary
 
     /// The scope consulted when a key is not bound in this one.
     public var fallback: KeyScope? {
         switch self {
         case .detail: .main
-        case .main, .prompt, .help, .bookmarks, .facts, .profileDiff: nil
+        case .main, .prompt, .help, .bookmarks, .facts, .profileDiff, .breakpoints, .summary: nil
         }
     }
 
@@ -33,6 +37,8 @@ public enum KeyScope: String, Sendable, Hashable, CaseIterable {
         case .bookmarks: "Bookmark list"
         case .facts: "Host facts and profile pane"
         case .profileDiff: "Profile diff list"
+        case .breakpoints: "Breakpoint list"
+        case .summary: "Per-reason summary"
         }
     }
 }
@@ -118,12 +124,15 @@ public struct KeyMap: Sendable, Hashable {
         KeyBinding([.character("N")], .main, .repeatSearchReversed, "repeat search, reversed"),
         KeyBinding([.character("f")], .main, .filter, "filter: vcpu N level L1|L2 reason R code C verdict V"),
         KeyBinding([.character("F")], .main, .clearFilter, "clear filter"),
-        KeyBinding([.character("b")], .main, .addBreakpoint, "breakpoint: reason|code|vcpu|msr|port|verdict X"),
-        KeyBinding([.character("B")], .main, .clearBreakpoints, "clear breakpoints"),
+        KeyBinding([.character("b")], .main, .addBreakpoint, "breakpoint: conditions with and/or/not; delete/disable N"),
+        KeyBinding([.character("B")], .main, .listBreakpoints, "breakpoint list: number, enabled, condition, hits"),
         KeyBinding([.character("c")], .main, .continueForward, "continue to next breakpoint"),
         KeyBinding([.character("C")], .main, .continueBackward, "continue back to breakpoint"),
         KeyBinding([.character("m")], .main, .toggleBookmark, "toggle bookmark"),
         KeyBinding([.character("'")], .main, .listBookmarks, "list bookmarks"),
+        KeyBinding([.character("a")], .main, .annotate, "note on this exit (bookmarks it; saved next to the trace)"),
+        KeyBinding([.character("s")], .main, .showSummary, "per-reason summary: count, Time%, mean, min, max, stddev"),
+        KeyBinding([.character("w")], .main, .toggleWrap, "wrap long lines in the panes / cut them"),
         KeyBinding([.character("p")], .main, .switchProfile, "switch kernel profile"),
         KeyBinding([.character("H")], .main, .showHostFacts, "host facts and profile: where each came from; change one"),
         KeyBinding([.character("D")], .main, .diffProfiles, "profile diff: exits another profile decides differently"),
@@ -164,6 +173,7 @@ public struct KeyMap: Sendable, Hashable {
         KeyBinding([.up, .character("k")], .bookmarks, .scrollUp, "previous bookmark"),
         KeyBinding([.enter], .bookmarks, .jumpToBookmark, "jump to bookmark"),
         KeyBinding([.character("d")], .bookmarks, .deleteBookmark, "delete bookmark"),
+        KeyBinding([.character("a")], .bookmarks, .annotate, "edit the bookmark's note"),
         KeyBinding([.escape, .character("'"), .character("q")], .bookmarks, .cancel, "close list"),
         KeyBinding([.down, .character("j")], .facts, .scrollDown, "next fact"),
         KeyBinding([.up, .character("k")], .facts, .scrollUp, "previous fact"),
@@ -177,5 +187,22 @@ public struct KeyMap: Sendable, Hashable {
         KeyBinding([.enter], .profileDiff, .jumpToDiffExit, "jump to the exit"),
         KeyBinding([.character("D")], .profileDiff, .diffProfiles, "diff against another profile"),
         KeyBinding([.escape, .character("q")], .profileDiff, .cancel, "close list"),
+
+        KeyBinding([.down, .character("j")], .breakpoints, .scrollDown, "next breakpoint"),
+        KeyBinding([.up, .character("k")], .breakpoints, .scrollUp, "previous breakpoint"),
+        KeyBinding([.character(" "), .character("e")], .breakpoints, .toggleBreakpointEnabled, "enable / disable"),
+        KeyBinding([.character("d")], .breakpoints, .deleteBreakpoint, "delete breakpoint"),
+        KeyBinding([.character("D")], .breakpoints, .clearBreakpoints, "delete every breakpoint"),
+        KeyBinding([.character("b")], .breakpoints, .addBreakpoint, "add a breakpoint"),
+        KeyBinding([.escape, .character("B"), .character("q")], .breakpoints, .cancel, "close list"),
+
+        KeyBinding([.down, .character("j")], .summary, .scrollDown, "next row"),
+        KeyBinding([.up, .character("k")], .summary, .scrollUp, "previous row"),
+        KeyBinding([.pageDown, .character(" ")], .summary, .scrollPageDown, "page down"),
+        KeyBinding([.pageUp], .summary, .scrollPageUp, "page up"),
+        KeyBinding([.character("s"), .tab], .summary, .nextSortColumn, "sort by the next column"),
+        KeyBinding([.character("r")], .summary, .reverseSort, "reverse the order"),
+        KeyBinding([.enter], .summary, .filterToSummaryRow, "show this reason's exits (filter) and jump to the first"),
+        KeyBinding([.escape, .character("q")], .summary, .cancel, "close summary"),
     ])
 }

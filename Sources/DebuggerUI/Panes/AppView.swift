@@ -21,6 +21,8 @@ public enum AppView {
         case .bookmarks(let cursor): BookmarksOverlay.render(state, cursor: cursor, into: &screen)
         case .facts(let cursor): FactsOverlay.render(state, cursor: cursor, into: &screen)
         case .profileDiff(let cursor): ProfileDiffOverlay.render(state, cursor: cursor, into: &screen)
+        case .breakpoints(let cursor): BreakpointsOverlay.render(state, cursor: cursor, into: &screen)
+        case .summary(let cursor): SummaryOverlay.render(state, cursor: cursor, into: &screen)
         }
         return screen
     }

@@ -115,6 +115,6 @@ public enum DecisionPathPane {
         if state.view.detail != nil { title += state.showsFullDecisionPath ? " (full; v: short)" : " (short; v: full)" }
         screen.drawTitle(title, in: rect, focused: state.focus == .decision, glyphs: state.glyphs)
         let body = rect.droppingTop(1)
-        screen.draw(lines(for: state, width: body.width), from: state.scroll[.decision] ?? 0, in: body, highlight: state.lastSearch?.query)
+        screen.draw(lines(for: state, width: state.lineWidth(body.width)), from: state.scroll[.decision] ?? 0, in: body, highlight: state.lastSearch?.query)
     }
 }

@@ -9,6 +9,8 @@ public enum ExitListPane {
         var time: Int
         var summary: Int
         var code: Int
+        /// The exit-to-entry latency column (0 when it does not fit).
+        var latency: Int
         static let vcpu = 4, level = 3, reason = 10, outcome = 6
 
         /// Widths for a list `width` columns wide. On narrow terminals the detail column
@@ -17,8 +19,14 @@ public enum ExitListPane {
             number = max(4, String(max(0, exitCount - 1)).count + 1)
             time = timeWidth
             code = 6
+            latency = 8
             let rest = 3 + number + 1 + Self.vcpu + Self.level + 1 + Self.reason + 1 + 2 * (Self.outcome + 1)
-            summary = width - (rest + time + 1 + code + 1)
+            summary = width - (rest + time + 1 + code + 1 + latency)
+            if summary < 16 {
+                // The latency goes first on narrow terminals (the detail keeps 16 columns).
+                latency = 0
+                summary = width - (rest + time + 1 + code + 1)
+            }
             if summary < 6 {
                 summary = 0
                 if width - (rest + time + 1) < code + 1 { code = 0 }
@@ -44,6 +52,9 @@ public enum ExitListPane {
             screen.write(emptyText(state), x: body.x + 1, y: body.y, style: .dim, clip: body)
             return
         }
+        let laneVCPU = state.view.selectedRow?.vcpu
+        let showsLanes = laneVCPU != nil && Set(rows.map(\.vcpu)).count > 1
+        let vcpuColumn = 3 + columns.number + 1 + (columns.time > 0 ? columns.time + 1 : 0)
         for (i, row) in rows.prefix(body.height).enumerated() {
             let y = body.y + i
             let isSelected = row.number == state.selected
@@ -54,12 +65,17 @@ public enum ExitListPane {
             if !isSelected, row.verdict == .match || row.verdict == .consistent {
                 screen.restyle(Rect(x: body.x, y: y, width: 1, height: 1), style: .match)
             }
+            // vCPU lanes: with several vCPUs on screen, the selected exit's vCPU stands out and
+            // the others' cpu cells are dim.
+            if !isSelected, showsLanes, row.vcpu != laneVCPU {
+                screen.restyle(Rect(x: body.x + vcpuColumn, y: y, width: ColumnWidths.vcpu, height: 1), style: .dim)
+            }
         }
     }
 
     static func header(_ c: ColumnWidths) -> String {
         cells(c, mark: "  ", number: "exit", time: "time", vcpu: "cpu", level: "lv", reason: "reason", code: "code",
-              summary: "detail", model: "model", trace: "trace")
+              latency: "latency", summary: "detail", model: "model", trace: "trace")
     }
 
     static func text(of row: ExitRow, _ c: ColumnWidths, bookmarked: Bool, glyphs: GlyphSet) -> String {
@@ -67,19 +83,20 @@ public enum ExitListPane {
         let code = "0x" + ColumnWidths.fitted(String(row.exitCode, radix: 16), 3, right: true, pad: "0")
         return cells(c, mark: mark, number: "#\(row.number.rawValue)", time: row.timestamp.description,
                      vcpu: row.vcpu.map(String.init) ?? "?", level: row.level?.description ?? "?", reason: row.reason, code: code,
-                     summary: row.summary, model: row.modelOutcome, trace: row.recordedOutcome)
+                     latency: row.latency.short, summary: row.summary, model: row.modelOutcome, trace: row.recordedOutcome)
     }
 
     // swiftlint:disable:next function_parameter_count
     private static func cells(
         _ c: ColumnWidths, mark: String, number: String, time: String, vcpu: String, level: String, reason: String,
-        code: String, summary: String, model: String, trace: String
+        code: String, latency: String, summary: String, model: String, trace: String
     ) -> String {
         var s = mark + " " + ColumnWidths.fitted(number, c.number, right: true) + " "
         if c.time > 0 { s += ColumnWidths.fitted(time, c.time, right: true) + " " }
         s += ColumnWidths.fitted(vcpu, ColumnWidths.vcpu, right: true) + " " + ColumnWidths.fitted(level, ColumnWidths.level - 1)
         s += " " + ColumnWidths.fitted(reason, ColumnWidths.reason) + " "
         if c.code > 0 { s += ColumnWidths.fitted(code, c.code - 1) + " " }
+        if c.latency > 0 { s += ColumnWidths.fitted(latency, c.latency - 1, right: true) + " " }
         if c.summary > 0 { s += ColumnWidths.fitted(summary, c.summary - 1) + " " }
         return s + ColumnWidths.fitted(model, ColumnWidths.outcome) + " " + ColumnWidths.fitted(trace, ColumnWidths.outcome)
     }

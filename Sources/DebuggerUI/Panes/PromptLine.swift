@@ -20,6 +20,17 @@ public enum PromptLine {
             }
             return
         }
+        if let running = state.continuing {
+            let p = running.progress
+            let percent = p.total > 0 ? p.scanned * 100 / p.total : 0
+            let text = "continuing \(running.direction == .forward ? "forward" : "backward") to a breakpoint… \(percent)%"
+            let x = screen.write(text, x: rect.x, y: rect.y, style: .prompt, clip: rect)
+            let hint = "Esc stops"
+            if rect.maxX - TextWidth.columns(of: hint) > x + 2 {
+                screen.write(hint, x: rect.maxX - TextWidth.columns(of: hint), y: rect.y, style: .dim, clip: rect)
+            }
+            return
+        }
         if let search = state.search {
             let p = search.progress
             let percent = p.total > 0 ? p.scanned * 100 / p.total : 0
@@ -54,11 +65,12 @@ public enum PromptLine {
         case .goTo: return "e.g. #12, 22.046641 or @ticks"
         case .search: return "regex over raw lines and decoded fields"
         case .filter: return "vcpu N level L1|L2 reason R code C verdict V  (Tab completes, Up: history)"
-        case .breakpoint: return "reason|code|vcpu|msr|port|verdict VALUE"
+        case .breakpoint: return "field value, and|or|not|( ); delete|enable|disable N"
         case .profile: return "known: " + state.session.availableProfiles.joined(separator: ", ")
         case .diffProfile: return "lists the exits whose decision differs from \(state.session.profile)'s; known: " + state.session.availableProfiles.joined(separator: ", ")
         case .exportPath: return "format from the extension: .jsonl .csv .md .trace .scenario"
         case .confirmOverwrite: return ""
+        case .note: return "Enter keeps it (saved next to the trace); empty removes the note"
         }
     }
 }

@@ -16,11 +16,14 @@ public enum RawLinesPane {
         let textWidth = max(1, body.width - numberWidth - 1)
         let regex = state.lastSearch.flatMap { SearchHighlight.regex($0.query) }
         var y = body.y
+        let others = state.view.detail?.otherThreadLines ?? []
         for line in state.view.rawLines {
             guard y < body.maxY else { break }
             screen.write(Columns.fit(String(line.number), numberWidth, alignRight: true), x: body.x, y: y, style: .dim, clip: body)
             let text = displayText(line.text, compact: state.layout.isCompact)
-            let pieces = Columns.wrap(text, width: textWidth)
+            // Other vCPUs' (threads') lines are dim; with wrapping off each line is cut at the edge.
+            let base: Style = others.contains(line.number) ? .dim : .plain
+            let pieces = state.wrapsLines ? Columns.wrap(text, width: textWidth) : [Columns.fit(text, textWidth)]
             var hits: [Range<String.Index>] = []
             if let regex { hits = text.ranges(of: regex) }
             var consumed = 0
@@ -31,7 +34,7 @@ public enum RawLinesPane {
                 for (offset, character) in piece.enumerated() {
                     let index = text.index(text.startIndex, offsetBy: min(text.count, consumed + offset))
                     let hit = hits.contains { $0.contains(index) }
-                    x = screen.write(String(character), x: x, y: y, style: hit ? .highlight : .plain, clip: body)
+                    x = screen.write(String(character), x: x, y: y, style: hit ? .highlight : base, clip: body)
                 }
                 consumed += piece.count + 1
                 y += 1

@@ -42,7 +42,7 @@ public enum RegistersPane {
         let swap = state.keyMap.primaryKey(for: .swapSidePane).map { " [\($0): VMCB12]" } ?? ""
         screen.drawTitle("Registers" + (state.layout.isCompact ? swap : ""), in: rect, focused: state.focus == .registers, glyphs: state.glyphs)
         let body = rect.droppingTop(1)
-        let content = lines(for: state, width: body.width)
+        let content = lines(for: state, width: state.lineWidth(body.width))
         if content.isEmpty {
             screen.write("no exit selected", x: body.x, y: body.y, style: .dim, clip: body)
         }

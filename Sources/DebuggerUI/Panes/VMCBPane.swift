@@ -42,6 +42,6 @@ public enum VMCBPane {
         let swap = state.keyMap.primaryKey(for: .swapSidePane).map { " [\($0): registers]" } ?? ""
         screen.drawTitle("VMCB12 (L1's view)" + (state.layout.isCompact ? swap : ""), in: rect, focused: state.focus == .vmcb, glyphs: state.glyphs)
         let body = rect.droppingTop(1)
-        screen.draw(lines(for: state, width: body.width), from: state.scroll[.vmcb] ?? 0, in: body, highlight: state.lastSearch?.query)
+        screen.draw(lines(for: state, width: state.lineWidth(body.width)), from: state.scroll[.vmcb] ?? 0, in: body, highlight: state.lastSearch?.query)
     }
 }

@@ -26,6 +26,8 @@ public struct Rect: Sendable, Hashable, CustomStringConvertible {
     public var maxX: Int { x + width }
     /// One past the bottom row.
     public var maxY: Int { y + height }
+    /// Whether the cell at (`x`, `y`) is inside.
+    public func contains(x px: Int, y py: Int) -> Bool { px >= x && px < maxX && py >= y && py < maxY }
 
     /// The top `rows` rows (fewer if it is shorter).
     public func top(_ rows: Int) -> Rect { Rect(x: x, y: y, width: width, height: min(height, rows)) }

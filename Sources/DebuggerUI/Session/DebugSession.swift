@@ -75,6 +75,9 @@ public protocol DebugSession: Sendable {
     /// `svmdbg diff` of the whole trace between this session's profile and `profile`, nil
     /// when there is no replay to compare. Slow on big traces: called off the UI thread.
     func profileDiff(against profile: String) -> ProfileDiffList?
+    /// The per-reason summary (the `stats` table), or nil while it is being computed (the
+    /// session then calls its observer when it is ready).
+    func reasonSummary() -> ReasonSummary?
 }
 
 extension DebugSession {
@@ -94,7 +97,46 @@ extension DebugSession {
     public func replaying(hostFact key: String, value: Bool?) -> (any DebugSession)? { nil }
     /// No diff.
     public func profileDiff(against profile: String) -> ProfileDiffList? { nil }
+    /// The summary built from the rows (one `row` per exit; fine for small sessions).
+    public func reasonSummary() -> ReasonSummary? {
+        var rows: [SummaryKey: (count: Int, times: [Int64])] = [:]
+        var order: [SummaryKey] = []
+        var nanoseconds = true
+        for i in 0..<exitCount {
+            guard let row = row(ExitNumber(i)) else { continue }
+            let key = SummaryKey(level: row.level?.description ?? "unknown", reason: row.reason, code: row.exitCode)
+            if rows[key] == nil { order.append(key) }
+            var entry = rows[key] ?? (0, [])
+            entry.count += 1
+            switch row.latency {
+            case .nanoseconds(let n): entry.times.append(n)
+            case .ticks(let t): entry.times.append(t); nanoseconds = false
+            case .untimed, .noEntry: break
+            }
+            rows[key] = entry
+        }
+        let built = order.map { key -> ReasonSummary.Row in
+            let (count, times) = rows[key]!
+            let total = times.reduce(0, +)
+            let mean = times.isEmpty ? nil : Double(total) / Double(times.count)
+            var deviation: Double?
+            if let mean, times.count >= 2 {
+                let squares = times.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) }
+                deviation = (squares / Double(times.count - 1)).squareRoot()
+            }
+            return ReasonSummary.Row(level: key.level, reason: key.reason, code: key.code, count: count, timed: times.count,
+                                     total: total, minimum: times.min(), maximum: times.max(), mean: mean,
+                                     standardDeviation: deviation)
+        }
+        return ReasonSummary(rows: ReasonSummary(rows: built, isNanoseconds: nanoseconds, totalExits: exitCount).sorted(SummarySort()),
+                             isNanoseconds: nanoseconds, totalExits: exitCount)
+    }
 
     /// A session that never changes after it is created needs no observer.
     public func observeChanges(_ handler: @escaping @Sendable () -> Void) {}
+}
+
+/// A summary row's key (level, reason, code).
+private struct SummaryKey: Hashable {
+    var level: String, reason: String, code: UInt64
 }

@@ -100,6 +100,8 @@ public struct ExitDetail: Sendable, Hashable {
     public var notes: [String]
     /// 1-based trace line numbers of this exit, from its `kvm_exit` to the next `kvm_entry`.
     public var rawLines: ClosedRange<Int>
+    /// Lines in `rawLines` that belong to other threads (other vCPUs): the trace pane dims them.
+    public var otherThreadLines: Set<Int> = []
 
     /// Creates a detail value.
     public init(

@@ -29,4 +29,6 @@ public indirect enum ExitPredicate: Sendable, Hashable {
     case all([ExitPredicate])
     /// At least one of these holds (an empty list never holds).
     case either([ExitPredicate])
+    /// This does not hold (answered by a scan).
+    case not(ExitPredicate)
 }

@@ -28,12 +28,14 @@ public struct ExitRow: Sendable, Hashable {
     public var recordedOutcome: String
     /// Match, mismatch, undetermined or not modelled.
     public var verdict: ExitVerdict
+    /// Exit-to-entry time (from the trace's timestamps), or why there is none.
+    public var latency: ExitLatency
 
     /// Creates a row; every field is given by the session.
     public init(
         number: ExitNumber, timestamp: TraceTimestamp, vcpu: Int?, level: Level?, reason: String,
         exitCode: UInt64, rip: UInt64?, summary: String, modelOutcome: String, recordedOutcome: String,
-        verdict: ExitVerdict
+        verdict: ExitVerdict, latency: ExitLatency = .noEntry
     ) {
         self.number = number
         self.timestamp = timestamp
@@ -46,5 +48,6 @@ public struct ExitRow: Sendable, Hashable {
         self.modelOutcome = modelOutcome
         self.recordedOutcome = recordedOutcome
         self.verdict = verdict
+        self.latency = latency
     }
 }

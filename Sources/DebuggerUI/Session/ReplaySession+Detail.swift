@@ -12,11 +12,25 @@ struct ReplayDetailBuilder {
     /// The detail of `exit`.
     func detail(_ exit: ExitRecord) -> ExitDetail {
         let decision = result.decision(for: exit)
-        return ExitDetail(
+        var detail = ExitDetail(
             number: ExitNumber(exit.index), registers: registers(exit), vmcb: vmcb(exit),
             decisionSteps: decision.path.map(Self.row), modelOutcome: modelOutcome(exit, decision),
             recordedOutcome: exit.recorded.summary, recordedEvidence: evidence(exit), notes: notes(exit, decision),
             rawLines: exit.lines)
+        detail.otherThreadLines = otherThreadLines(exit)
+        return detail
+    }
+
+    /// The lines of other threads' events between the exit and its entry.
+    func otherThreadLines(_ exit: ExitRecord) -> Set<Int> {
+        let trace = result.trace
+        guard exit.firstEvent <= exit.lastEvent else { return [] }
+        var lines: Set<Int> = []
+        for position in exit.firstEvent.rawValue...exit.lastEvent.rawValue {
+            let number = EventNumber(position)
+            if trace.pid(of: number) != exit.pid { lines.insert(trace.lineNumber(of: number)) }
+        }
+        return lines
     }
 
     // MARK: Decision

@@ -207,7 +207,7 @@ final class ReplayIndex: Sendable {
         case .msr(let m): return msrs[m] ?? []
         case .port(let p): return ports[p] ?? []
         case .verdict(let v): return byVerdict[v] ?? []
-        case .any, .text, .all, .either: return nil
+        case .any, .text, .all, .either, .not: return nil
         }
     }
 
@@ -225,6 +225,7 @@ final class ReplayIndex: Sendable {
         case .text(let query): return matcher(query, i)
         case .all(let terms): return terms.allSatisfy { matches($0, i, text: matcher) }
         case .either(let terms): return terms.contains { matches($0, i, text: matcher) }
+        case .not(let term): return !matches(term, i, text: matcher)
         }
     }
 
@@ -260,6 +261,13 @@ final class ReplayIndex: Sendable {
                 position = candidate
             }
             return nil
+        case .not(let term):
+            var position = start
+            while let candidate = Self.step(from: position, direction: direction, count: count) {
+                if !matches(term, candidate, text: matcher) { return candidate }
+                position = candidate
+            }
+            return nil
         case .vcpu, .level, .reason, .exitCode, .msr, .port, .verdict:
             return nil  // answered by `postings` above
         }
@@ -270,6 +278,7 @@ final class ReplayIndex: Sendable {
         if let list = postings(predicate) { return list.count }
         switch predicate {
         case .text: return Int.max  // a scan: last resort
+        case .not(let term): return count - min(count, estimate(term))
         case .all(let terms): return terms.map(estimate).min() ?? count
         case .either(let terms): return terms.map(estimate).reduce(0) { $0 &+ $1 }
         default: return count

@@ -10,7 +10,19 @@ enum ReplayRowText {
             number: ExitNumber(exit.index), timestamp: exit.timestamp, vcpu: exit.vcpu.map { Int($0) },
             level: exit.level, reason: exit.reasonName, exitCode: UInt64(exit.exitCode), rip: exit.rip,
             summary: summary(exit, in: result), modelOutcome: short(exit.model),
-            recordedOutcome: short(exit.recorded), verdict: verdict)
+            recordedOutcome: short(exit.recorded), verdict: verdict, latency: latency(exit, in: result.trace))
+    }
+
+    /// The time from the exit's `kvm_exit` to the `kvm_entry` of the same thread that ended it.
+    static func latency(_ exit: ExitRecord, in trace: LoadedTrace) -> ExitLatency {
+        let last = exit.lastEvent
+        guard last > exit.firstEvent, trace.name(of: last) == "kvm_entry", trace.pid(of: last) == exit.pid else { return .noEntry }
+        guard trace.hasTimestamp(exit.firstEvent), trace.hasTimestamp(last) else { return .untimed }
+        switch (trace.timestamp(of: exit.firstEvent), trace.timestamp(of: last)) {
+        case (.nanoseconds(let a), .nanoseconds(let b)): return .nanoseconds(b - a)
+        case (.counter(let a), .counter(let b)): return .ticks(Int64(bitPattern: UInt64(b) &- UInt64(a)))
+        default: return .untimed
+        }
     }
 
     /// The model's outcome in at most six columns: `L1`, `L0` (also when L0 emulates), `#GP L2`, `fail`,

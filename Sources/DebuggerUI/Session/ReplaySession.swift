@@ -30,6 +30,8 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
     private var cachedDetail: ExitDetail?
     private var cachedBuckets: (count: Int, buckets: [RateBucket])?
     private var changeHandler: (@Sendable () -> Void)?
+    /// The per-reason summary of one index (computed once, in the background).
+    private var summaryCache: (index: ObjectIdentifier, summary: ReasonSummary?)?
     /// The last progress reported to the observer, in steps of `progressSteps`.
     private var notifiedStep = -1
     /// Progress changes finer than 1/`progressSteps` of the file do not wake the UI.
@@ -368,6 +370,39 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
     /// The first exit at or after `timestamp` (binary search), else the last.
     public func exit(atOrAfter timestamp: TraceTimestamp) -> ExitNumber? {
         index?.exit(atOrAfter: timestamp.value).map { ExitNumber($0) }
+    }
+
+    /// The `stats` table of the replayed trace: computed on a background thread the first time
+    /// it is asked for (nil until then; the observer is called when it is ready).
+    public func reasonSummary() -> ReasonSummary? {
+        guard let index, case .ready = lock.withLock({ phase }) else { return nil }
+        let id = ObjectIdentifier(index)
+        let start: Bool = lock.withLock {
+            if let cache = summaryCache, cache.index == id { return false }
+            summaryCache = (id, nil)
+            return true
+        }
+        if start {
+            Self.background { [self] in
+                let summary = Self.summary(of: index.result.trace)
+                lock.withLock { if summaryCache?.index == id { summaryCache = (id, summary) } }
+                notifyChange()
+            }
+        }
+        return lock.withLock { summaryCache?.summary }
+    }
+
+    /// The `svmdbg stats` exit table (TraceKit's `ExitStatistics`) as a summary.
+    static func summary(of trace: LoadedTrace) -> ReasonSummary {
+        let statistics = ExitStatistics(trace: trace)
+        let rows = statistics.rows.map { row in
+            ReasonSummary.Row(level: row.level == .unknown ? "unknown" : row.level.rawValue,
+                              reason: ExitReasonNames.indexName(of: row.reason.rawValue),
+                              code: UInt64(row.reason.rawValue), count: row.count, timed: row.timed, total: row.total,
+                              minimum: row.minimum, maximum: row.maximum, mean: row.mean,
+                              standardDeviation: row.standardDeviation)
+        }
+        return ReasonSummary(rows: rows, isNanoseconds: statistics.unit == .nanoseconds, totalExits: statistics.totalExits)
     }
 
     /// Exit rate per time slice, cached for the last `count`.

@@ -39,7 +39,7 @@ enum TUIFrontend {
         let session = ReplaySession.loading(path: path, format: format, options: options, given: given)
         let app = DebuggerApp(
             session: session, terminal: LoadWatchingTerminal(terminal, session: session),
-            host: host(initial: session, options: options))
+            host: host(initial: session, options: options, notes: notesStore(for: path, environment: environment)))
         app.run()
         terminal.close()
         if let failure = session.failure { throw Failure(description: failure) }
@@ -92,6 +92,10 @@ enum TUIFrontend {
                 _ = live.waitUntilIdle(timeout: profileSwitchWait)
                 return live
             })
+    /// Where bookmarks, notes and breakpoints are kept: `TRACE.svmdbg.json`, unless
+    /// `SVMDBG_NOTES=off` (then nothing is read or written).
+    static func notesStore(for path: String, environment: [String: String]) -> NotesStore? {
+        ["off", "0", "no", "false"].contains((environment["SVMDBG_NOTES"] ?? "").lowercased()) ? nil : NotesStore(tracePath: path)
     }
 
     /// Fails early, before the screen is taken over, for a path that cannot be opened.
@@ -110,7 +114,7 @@ enum TUIFrontend {
     nonisolated static let profileSwitchWait: Duration = .milliseconds(300)
 
     /// The effects the UI asks of the program: exports and profile switches.
-    static func host(initial: ReplaySession, options: ReplayOptions) -> DebuggerHost {
+    static func host(initial: ReplaySession, options: ReplayOptions, notes: NotesStore? = nil) -> DebuggerHost {
         DebuggerHost(
             export: { request, session in export(request, from: session) },
             switchProfile: { name in
@@ -128,7 +132,7 @@ enum TUIFrontend {
                 // the message see the result; a big one shows its progress instead.
                 _ = session.waitUntilFinished(timeout: profileSwitchWait)
                 return session
-            })
+            }, notes: notes)
     }
 
     /// Writes the session's mismatches atomically; refuses to replace a file unless the

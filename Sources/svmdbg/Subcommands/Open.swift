@@ -19,6 +19,8 @@ extension SVMDebugCommand {
 
         @OptionGroup var input: TraceInputOptions
         @OptionGroup var replay: ReplayOptionGroup
+        @Flag(name: .customLong("no-mouse"), help: "Leave the mouse to the terminal, so its text selection works (also SVMDBG_MOUSE=off).")
+        var noMouse = false
 
         @Flag(help: ArgumentHelp(
             "Follow TRACE as it grows (as `tail -f`): new exits appear with their verdicts; truncation and rotation start over with a message."))
@@ -44,7 +46,7 @@ extension SVMDebugCommand {
                 try TUIFrontend.run(
                     path: input.trace, format: input.format.traceFormat, options: options,
                     given: ReplaySession.GivenOptions(profile: replay.profileGiven, host: replay.host != nil),
-                    environment: ProcessInfo.processInfo.environment)
+                    environment: ProcessInfo.processInfo.environment.merging(noMouse ? ["SVMDBG_MOUSE": "off"] : [:]) { $1 })
             } catch let failure as TUIFrontend.Failure {
                 StandardError.write("svmdbg: \(failure.description)\n")
                 throw ExitCode(InputExitCode.unusableInput)

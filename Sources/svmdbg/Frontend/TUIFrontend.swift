@@ -74,12 +74,14 @@ enum TUIFrontend {
             throw Failure(description: error.description)
         }
         defer { session.stop() }
-        let app = DebuggerApp(session: session, terminal: terminal, host: liveHost(session))
+        // Notes live next to a followed file; a pipe has no place to keep them.
+        let notes = kind == .file ? notesStore(for: path, environment: environment) : nil
+        let app = DebuggerApp(session: session, terminal: terminal, host: liveHost(session, notes: notes))
         app.run()
     }
 
     /// Effects for a live session: a profile switch replays what was read in place.
-    static func liveHost(_ live: LiveReplaySession) -> DebuggerHost {
+    static func liveHost(_ live: LiveReplaySession, notes: NotesStore? = nil) -> DebuggerHost {
         DebuggerHost(
             export: { request, session in export(request, from: session) },
             switchProfile: { name in
@@ -91,7 +93,9 @@ enum TUIFrontend {
                 live.reconfigure(chosen)
                 _ = live.waitUntilIdle(timeout: profileSwitchWait)
                 return live
-            })
+            }, notes: notes)
+    }
+
     /// Where bookmarks, notes and breakpoints are kept: `TRACE.svmdbg.json`, unless
     /// `SVMDBG_NOTES=off` (then nothing is read or written).
     static func notesStore(for path: String, environment: [String: String]) -> NotesStore? {

@@ -112,6 +112,10 @@ extension AppState {
                 message = Message("no replay to compare with \(against) yet", isError: true)
                 return []
             }
+            guard list.first == session.profile else {
+                message = Message("the profile changed while comparing with \(against): D compares again")
+                return []
+            }
             profileDiff = list
             message = Message("\(list.first) vs \(list.second): \(list.rows.count) of \(list.exits) exits decided differently")
             if !list.rows.isEmpty { overlay = .profileDiff(cursor: 0) }

@@ -2,10 +2,11 @@
 // svmdbg — an interactive debugger for nested AMD SVM traces.
 //
 // Dependency direction (each arrow: "is imported by"):
-//   TraceKit ─┐
-//             ├─> Replay ─> DebuggerUI ─> CursesTerminal ─> svmdbg
-//   NestedSVM ┘
-// TraceKit and NestedSVM know nothing of each other. Only CursesTerminal imports CNCursesW.
+//              TraceKit ─┐
+//   SVMCodes ─┤            ├─> Replay ─> DebuggerUI ─> CursesTerminal ─> svmdbg
+//              NestedSVM ┘
+// TraceKit and NestedSVM know nothing of each other; both re-export SVMCodes (exit codes,
+// exception vectors, hex), the one leaf they share. Only CursesTerminal imports CNCursesW.
 import PackageDescription
 
 let package = Package(
@@ -28,10 +29,12 @@ let package = Package(
                        providers: [.apt(["libtracecmd-dev", "libtraceevent-dev", "libtracefs-dev"])]),
         .systemLibrary(name: "CCompression", providers: [.apt(["zlib1g-dev", "liblzma-dev"])]),
 
+        // SVM exit codes (every spelling), exception vectors, hex formatting. A leaf, pure.
+        .target(name: "SVMCodes"),
         // Reading: trace files -> indexed, typed events. No SVM semantics, no UI.
-        .target(name: "TraceKit", dependencies: ["CTraceCmd", "CCompression"]),
+        .target(name: "TraceKit", dependencies: ["SVMCodes", "CTraceCmd", "CCompression"]),
         // The model: KVM's nested-SVM interception logic as explainable, versioned rules. Pure.
-        .target(name: "NestedSVM"),
+        .target(name: "NestedSVM", dependencies: ["SVMCodes"]),
         // BTF (kernel type information) reader for `svmdbg capture`'s probe offsets. Pure.
         .target(name: "BTF"),
         // Joins the two: per-vCPU state reconstruction, recorded outcomes, verdicts, reports.

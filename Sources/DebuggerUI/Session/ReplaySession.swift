@@ -177,18 +177,24 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
     }
 
     /// Blocks until loading and replay end (tests and batch callers); true when ready.
+    /// Waits on ``finished`` (no polling); each waiter that wakes passes the signal on.
     public func waitUntilFinished(timeout: Duration = .seconds(120)) -> Bool {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while clock.now < deadline {
+        func outcome() -> Bool? {
             switch lock.withLock({ phase }) {
             case .ready: return true
             case .failed: return false
-            case .loading, .preview: Thread.sleep(forTimeInterval: 0.005)
+            case .loading, .preview: return nil
             }
         }
-        return false
+        if let done = outcome() { return done }
+        let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+        guard finished.wait(timeout: .now() + .nanoseconds(Int(nanoseconds))) == .success else { return outcome() ?? false }
+        finished.signal()
+        return outcome() ?? false
     }
+
+    /// Signalled when the phase becomes ready or failed (phases only move forward).
+    private let finished = DispatchSemaphore(value: 0)
 
     // MARK: Background work
 
@@ -208,6 +214,7 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
             cachedDetail = nil  // a preview's detail and buckets described the head only
             cachedBuckets = nil
         }
+        finished.signal()
         notifyChange()
     }
 
@@ -259,6 +266,7 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
 
     private func fail(_ reason: String) {
         lock.withLock { phase = .failed(reason) }
+        finished.signal()
         notifyChange()
     }
 
@@ -273,7 +281,8 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
 
     /// Runs long, blocking work (loading, replaying) on a thread of its own, not on the
     /// cooperative pool that async code shares: it never yields, and the pool on a 2-core
-    /// machine has only two threads.
+    /// machine has only two threads. (The one raw `Thread` the session keeps, on purpose:
+    /// a `Task` here would starve the TUI's async input and redraw work for seconds.)
     private static func background(_ work: @escaping @Sendable () -> Void) {
         let thread = Thread(block: work)
         thread.name = "svmdbg replay"

@@ -1,3 +1,7 @@
+// The exit-code table, exception vectors and `Hex` live in SVMCodes; re-exported so every
+// importer of NestedSVM keeps using them by their old names.
+@_exported import SVMCodes
+
 /// An SVM #VMEXIT code (the low 32 bits of the VMCB `exit_code` field), kept raw so codes the
 /// model does not name still round-trip.
 ///
@@ -123,92 +127,14 @@ public struct VMExitCode: RawRepresentable, Hashable, Comparable, Sendable, Coda
         (0x40...0x5f).contains(rawValue) ? UInt8(rawValue - 0x40) : nil
     }
 
-    /// The name the kernel prints for this code (`SVM_EXIT_REASONS`), or `nil` if it has none.
-    public var name: String? {
-        if let vector = exceptionVector {
-            return ExceptionVector.mnemonic(vector).map { "\($0) excp" }
-        }
-        switch rawValue {
-        case 0x000...0x00f: return "read_cr\(rawValue)"
-        case 0x010...0x01f: return "write_cr\(rawValue - 0x10)"
-        case 0x020...0x02f: return "read_dr\(rawValue - 0x20)"
-        case 0x030...0x03f: return "write_dr\(rawValue - 0x30)"
-        default: return Self.names[rawValue]
-        }
-    }
+    /// The name the model uses for this code (``SVMExitCodes/modelName(of:)``: the kernel's
+    /// `SVM_EXIT_REASONS` name, or the lowercase constant where the kernel has none), or `nil`.
+    public var name: String? { SVMExitCodes.modelName(of: rawValue) }
 
     /// `name (0x07c)` or `0x…` when the code has no name.
     public var description: String {
         let hex = Hex.format(rawValue, width: 3)
         if let name { return "\(name) (\(hex))" }
         return hex
-    }
-
-    private static let names: [UInt32: String] = [
-        0x060: "interrupt", 0x061: "nmi", 0x062: "smi", 0x063: "init", 0x064: "vintr",
-        0x065: "cr0_sel_write", 0x066: "read_idtr", 0x067: "read_gdtr", 0x068: "read_ldtr",
-        0x069: "read_rt", 0x06a: "write_idtr", 0x06b: "write_gdtr", 0x06c: "write_ldtr",
-        0x06d: "write_rt", 0x06e: "rdtsc", 0x06f: "rdpmc", 0x070: "pushf", 0x071: "popf",
-        0x072: "cpuid", 0x073: "rsm", 0x074: "iret", 0x075: "swint", 0x076: "invd",
-        0x077: "pause", 0x078: "hlt", 0x079: "invlpg", 0x07a: "invlpga", 0x07b: "io",
-        0x07c: "msr", 0x07d: "task_switch", 0x07e: "ferr_freeze", 0x07f: "shutdown",
-        0x080: "vmrun", 0x081: "hypercall", 0x082: "vmload", 0x083: "vmsave", 0x084: "stgi",
-        0x085: "clgi", 0x086: "skinit", 0x087: "rdtscp", 0x088: "icebp", 0x089: "wbinvd",
-        0x08a: "monitor", 0x08b: "mwait", 0x08c: "mwait_cond", 0x08d: "xsetbv", 0x08e: "rdpru",
-        0x08f: "write_efer_trap", 0x090: "write_cr0_trap", 0x094: "write_cr4_trap",
-        0x098: "write_cr8_trap", 0x0a0: "invlpgb", 0x0a1: "invlpgb_illegal", 0x0a2: "invpcid",
-        0x0a3: "mcommit", 0x0a4: "tlbsync", 0x400: "npf", 0x401: "avic_incomplete_ipi",
-        0x402: "avic_unaccelerated_access", 0x403: "vmgexit", 0xffff_ffff: "invalid",
-    ]
-}
-
-/// Exception vector names as KVM prints them (`kvm_trace_sym_exc`).
-public enum ExceptionVector {
-    /// `#DE` = 0.
-    public static let divideError: UInt8 = 0
-    /// `#DB` = 1.
-    public static let debug: UInt8 = 1
-    /// `#BP` = 3.
-    public static let breakpoint: UInt8 = 3
-    /// `#UD` = 6.
-    public static let invalidOpcode: UInt8 = 6
-    /// `#GP` = 13.
-    public static let generalProtection: UInt8 = 13
-    /// `#PF` = 14.
-    public static let pageFault: UInt8 = 14
-    /// `#AC` = 17.
-    public static let alignmentCheck: UInt8 = 17
-    /// `#MC` = 18.
-    public static let machineCheck: UInt8 = 18
-
-    /// Two-letter mnemonic (`GP`) of a vector, or `nil` when the kernel has none.
-    public static func mnemonic(_ vector: UInt8) -> String? {
-        let table: [UInt8: String] = [
-            0: "DE", 1: "DB", 3: "BP", 4: "OF", 5: "BR", 6: "UD", 7: "NM", 8: "DF", 10: "TS",
-            11: "NP", 12: "SS", 13: "GP", 14: "PF", 16: "MF", 17: "AC", 18: "MC", 19: "XM",
-            20: "VE", 21: "CP", 28: "HV", 29: "VC", 30: "SX",
-        ]
-        return table[vector]
-    }
-
-    /// `#GP` style name, or `vector N`.
-    public static func name(_ vector: UInt8) -> String {
-        mnemonic(vector).map { "#\($0)" } ?? "vector \(vector)"
-    }
-
-    /// Whether the exception pushes an error code (#DF #TS #NP #SS #GP #PF #AC #CP #VC #SX),
-    /// as `x86.c:x86_exception_has_error_code` decides.
-    public static func hasErrorCode(_ vector: UInt8) -> Bool {
-        [8, 10, 11, 12, 13, 14, 17, 21, 29, 30].contains(vector)
-    }
-}
-
-/// Hex formatting shared by evidence, rendering and scenario errors.
-public enum Hex {
-    /// `0x` followed by at least `width` lowercase hex digits.
-    public static func format<T: BinaryInteger>(_ value: T, width: Int = 1) -> String {
-        let digits = String(value, radix: 16)
-        let pad = max(0, width - digits.count)
-        return "0x" + String(repeating: "0", count: pad) + digits
     }
 }

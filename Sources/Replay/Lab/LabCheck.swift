@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import NestedSVM
 import TraceKit
 
@@ -181,25 +182,41 @@ public enum LabCheck {
     }
 
     /// Checks every scenario under `directory`.
-    public static func run(directory: String, options: LabCheckOptions = LabCheckOptions()) throws(LabInputError) -> LabCheckReport {
+    /// `progress`, if given, is called (from any thread, one call at a time) after each trace
+    /// with the traces done, the traces in all and the exits replayed so far.
+    public static func run(directory: String, options: LabCheckOptions = LabCheckOptions(),
+                           progress: (@Sendable (_ done: Int, _ total: Int, _ exits: Int) -> Void)? = nil)
+        throws(LabInputError) -> LabCheckReport {
         let scenarios = try discover(directory: directory, forms: options.forms)
         try validateProfiles(scenarios, options: options)
-        return LabCheckReport(directory: directory, scenarios: check(scenarios, options: options))
+        return LabCheckReport(directory: directory, scenarios: check(scenarios, options: options, progress: progress))
     }
 
     /// Checks `scenarios`, replaying their traces in parallel (one worker per CPU).
-    public static func check(_ scenarios: [LabScenarioFiles], options: LabCheckOptions) -> [LabScenarioReport] {
+    public static func check(_ scenarios: [LabScenarioFiles], options: LabCheckOptions,
+                             progress: (@Sendable (_ done: Int, _ total: Int, _ exits: Int) -> Void)? = nil) -> [LabScenarioReport] {
         let jobs = scenarios.enumerated().flatMap { index, scenario in
             scenario.traces.map { (scenario: index, form: $0.form, path: $0.path) }
         }
         let results = ResultSlots<LabFormReport>(count: jobs.count)
+        let tally = Mutex((done: 0, exits: 0))
         DispatchQueue.concurrentPerform(iterations: jobs.count) { position in
             let job = jobs[position]
             let scenario = scenarios[job.scenario]
-            guard case .success(let manifest) = scenario.manifest else { return }
-            results.set(position, checkForm(
-                job.form, path: job.path, manifest: manifest, run: scenario.run, options: options,
-                factsPath: options.scenarioFacts ? scenario.factsPath : nil))
+            var exits = 0
+            if case .success(let manifest) = scenario.manifest {
+                let report = checkForm(
+                    job.form, path: job.path, manifest: manifest, run: scenario.run, options: options,
+                    factsPath: options.scenarioFacts ? scenario.factsPath : nil)
+                exits = report.exits
+                results.set(position, report)
+            }
+            guard let progress else { return }
+            tally.withLock { tally in
+                tally.done += 1
+                tally.exits += exits
+                progress(tally.done, jobs.count, tally.exits)
+            }
         }
         var formsByScenario = [[LabFormReport]](repeating: [], count: scenarios.count)
         for (position, job) in jobs.enumerated() {

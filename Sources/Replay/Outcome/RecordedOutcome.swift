@@ -123,35 +123,14 @@ extension RecordedOutcome {
     }
 }
 
-/// Hex formatting shared by replay texts.
-enum Hex {
-    /// `0x1f`, or `?` for nil.
-    static func short(_ value: UInt64?) -> String {
-        guard let value else { return "?" }
-        return "0x" + String(value, radix: 16)
-    }
-}
-
 /// Names of SVM exit codes as the kernel prints them, for replay texts.
 enum ExitCodeText {
     /// `msr (0x07c)`, `0x1234` for unknown codes.
-    static func name(_ code: UInt32) -> String {
-        let reason = SVMExitReason(code)
-        let hex = code == 0xffff_ffff ? "0xffffffff" : String(format: "0x%03x", code)
-        if let name = reason.kernelName { return "\(name) (\(hex))" }
-        return hex
-    }
+    static func name(_ code: UInt32) -> String { SVMExitCodes.kernelDescription(of: code) }
 }
 
 /// Exception names as `kvm_inj_exception` prints them.
 enum ExceptionText {
-    private static let names: [UInt8: String] = [
-        0: "#DE", 1: "#DB", 3: "#BP", 4: "#OF", 5: "#BR", 6: "#UD", 7: "#NM", 8: "#DF", 10: "#TS", 11: "#NP",
-        12: "#SS", 13: "#GP", 14: "#PF", 16: "#MF", 17: "#AC", 18: "#MC", 19: "#XM",
-    ]
     /// `#GP`, `0x2`, or `?`.
-    static func name(_ vector: UInt8?) -> String {
-        guard let vector else { return "?" }
-        return names[vector] ?? "0x" + String(vector, radix: 16)
-    }
+    static func name(_ vector: UInt8?) -> String { ExceptionVector.injectedName(vector) }
 }

@@ -29,10 +29,7 @@ struct KVMInjExceptionWording {
     /// Exception names of `kvm_trace_sym_exc` in `arch/x86/kvm/trace.h` of 6.1 and 6.12
     /// (`../shared/reference/trace-events.md` §2.2). Used only when the file's own format
     /// does not yield the table.
-    static let kernelVectorNames: [UInt8: String] = [
-        0: "#DE", 1: "#DB", 3: "#BP", 4: "#OF", 5: "#BR", 6: "#UD", 7: "#NM", 8: "#DF",
-        10: "#TS", 11: "#NP", 12: "#SS", 13: "#GP", 14: "#PF", 16: "#MF", 17: "#AC", 18: "#MC",
-    ]
+    static let kernelVectorNames: [UInt8: String] = ExceptionVector.traceSymbols6x
 
     /// Prepares the wording for `event`, or returns `nil` if the event lacks the fields
     /// the kernel prints (`exception`, `has_error`, `error_code`).

@@ -16,24 +16,10 @@ struct Indexer {
     /// Lines sampled to detect the layout.
     static let detectionSampleLines = 400
 
-    private var names: [String] = []
+    private(set) var names: [String] = []
     private var nameBytes: [[UInt8]] = []
-    private var kinds: [KnownEvent?] = []
+    private(set) var kinds: [KnownEvent?] = []
     private var nameLookup: [UInt64: [UInt16]] = [:]
-
-    /// Indexes `text`; `format` nil means detect.
-    static func index(text: TraceText, source: String, format: TraceFormat?, compression: TraceCompression,
-                      datDiagnostics: [TraceDatDiagnostic] = [],
-                      progress: (@Sendable (IndexProgress) -> Void)?) -> LoadedTrace {
-        var indexer = Indexer()
-        return text.withUnsafeBufferPointer { base in
-            let (detected, style) = detect(base, forced: format)
-            let timing = detectTiming(base, format: detected)
-            return indexer.run(base, text: text, source: source, format: detected, style: style, timing: timing,
-                               forcedLayout: format != nil && format != .traceDat,
-                               compression: compression, datDiagnostics: datDiagnostics, progress: progress)
-        }
-    }
 
     /// Chooses the layout from the first lines (or applies the forced one).
     static func detect(_ base: UnsafeBufferPointer<UInt8>, forced: TraceFormat?) -> (TraceFormat, LinePrefix.Style) {
@@ -136,22 +122,30 @@ struct Indexer {
         return base.count
     }
 
-    private mutating func run(_ base: UnsafeBufferPointer<UInt8>, text: TraceText, source: String, format: TraceFormat,
-                              style: LinePrefix.Style, timing: Timing, forcedLayout: Bool, compression: TraceCompression,
-                              datDiagnostics: [TraceDatDiagnostic],
-                              progress: (@Sendable (IndexProgress) -> Void)?) -> LoadedTrace {
+    /// Scans the lines that start in `range` (cut at line starts; `firstLine` lines come
+    /// before it) into `entries`, with no state from the lines before: the caller cuts only
+    /// where that state cannot matter (see ``IndexPlan``). Line numbers and byte offsets are
+    /// the whole text's; event numbers (`gaps`) and name ids are this chunk's own.
+    mutating func scan(_ base: UnsafeBufferPointer<UInt8>, range: Range<Int>, firstLine: Int, setup: IndexSetup,
+                       entries sink: EntryBuffer, reporter: IndexProgressReporter) -> ChunkScan {
+        var entries = sink
+        let source = setup.source
+        let format = setup.format
+        let style = setup.style
+        let timing = setup.timing
+        let forcedLayout = setup.forcedLayout
         var accounting = LineAccounting()
         var diagnostics: [Diagnostic] = []
         var diagnosticTotal = 0
         var diagnosticsByKind: [Diagnostic.Kind: Int] = [:]
-        var entries: [IndexEntry] = []
-        entries.reserveCapacity(base.count / 120)
         var threads: [Int32: ThreadSummary] = [:]
-        var lineNumber = 0
-        var lineStart = 0
+        var lineNumber = firstLine
+        var lineStart = range.lowerBound
         var previousWasEventText = false
         var seenEvent = false
-        var nextProgress = Self.progressInterval
+        var reportedBytes = range.lowerBound
+        var reportedEvents = 0
+        var nextProgress = range.lowerBound + Self.progressInterval
         var gaps: [EventNumber] = []
         var current: ThreadSummary?
         // Slow-path state (pasted excerpts, option layouts); untouched by well-formed lines.
@@ -313,7 +307,7 @@ struct Indexer {
             return true
         }
 
-        while lineStart < base.count {
+        while lineStart < range.upperBound {
             let newline = Self.lineEndIndex(base, from: lineStart)
             let hasNewline = newline < base.count
             var lineEnd = newline
@@ -322,9 +316,11 @@ struct Indexer {
             accounting.read += 1
             defer {
                 lineStart = newline + 1
-                if lineStart >= nextProgress, let progress {
-                    progress(IndexProgress(bytesScanned: min(lineStart, base.count), totalBytes: base.count,
-                                           events: entries.count))
+                if lineStart >= nextProgress {
+                    let scanned = min(lineStart, range.upperBound)
+                    reporter.advance(bytes: scanned - reportedBytes, events: entries.count - reportedEvents)
+                    reportedBytes = scanned
+                    reportedEvents = entries.count
                     nextProgress = lineStart + Self.progressInterval
                 }
             }
@@ -499,41 +495,11 @@ struct Indexer {
         }
         if heldPayloadNote != nil || dangling != nil { flushHeld() }
         if let finished = current { threads[finished.pid] = finished }
-        progress?(IndexProgress(bytesScanned: base.count, totalBytes: base.count, events: entries.count))
-        // The trace.dat reader reports by record (= event, in order); place them on their lines.
-        for datDiagnostic in datDiagnostics {
-            lineNumber = datDiagnostic.record < entries.count ? Int(entries[datDiagnostic.record].lineNumber) : lineNumber
-            note(.failedToParse, "trace.dat: \(datDiagnostic.message)")
-        }
-        diagnostics.sort { $0.line < $1.line }
-        var readerNotes: [String] = []
-        let untimed = entries.reduce(0) { $0 + ($1.isUntimed ? 1 : 0) }
-        for shape in FlexibleLine.Shape.allCases {
-            guard let count = shapes[shape] else { continue }
-            readerNotes.append("\(count) event line\(count == 1 ? "" : "s") read as \(shape.rawValue)")
-        }
-        if quotedLines > 0 { readerNotes.append("\(quotedLines) event line\(quotedLines == 1 ? "" : "s") had `>` mail quoting") }
-        if joinedLines > 0 { readerNotes.append("\(joinedLines) wrapped line\(joinedLines == 1 ? "" : "s") joined back to the event before") }
-        if untimed > 0 {
-            readerNotes.append("\(untimed) event\(untimed == 1 ? "" : "s") printed no timestamp: no exit times for them")
-        }
-        if !pseudoPIDs.isEmpty {
-            readerNotes.append("no thread id printed: events grouped by comm into \(pseudoPIDs.count) pseudo-thread\(pseudoPIDs.count == 1 ? "" : "s") (negative ids)")
-        }
-        switch timing {
-        case .deltas:
-            readerNotes.append("timestamps are deltas (perf script --deltatime): absolute times rebuilt by summing them from 0; each printed delta is rounded down to the printed precision, so times drift by up to that much per event (use --ns, or no --deltatime, for exact times)")
-        case .integerNanoseconds:
-            if integerNanoseconds > 0 {
-                readerNotes.append("integer timestamps read as nanoseconds (trace-cmd report --raw-ts)")
-            }
-        case .absolute:
-            break
-        }
-        return LoadedTrace(source: source, format: format, compression: compression, diagnostics: diagnostics,
-                           diagnosticCount: diagnosticTotal, diagnosticCountsByKind: diagnosticsByKind,
-                           lineAccounting: accounting, gaps: gaps, threads: threads, text: text, index: entries, names: names,
-                           kinds: kinds, style: style, readerNotes: readerNotes)
+        reporter.advance(bytes: range.upperBound - reportedBytes, events: entries.count - reportedEvents)
+        return ChunkScan(accounting: accounting, diagnostics: diagnostics, diagnosticTotal: diagnosticTotal,
+                         diagnosticsByKind: diagnosticsByKind, threads: threads, gaps: gaps, eventCount: entries.count,
+                         shapes: shapes, quotedLines: quotedLines, joinedLines: joinedLines, pseudoThreads: pseudoPIDs.count,
+                         integerNanoseconds: integerNanoseconds, joinedThrough: joinedThrough, names: names, kinds: kinds)
     }
 
     /// The first 80 bytes of `bytes`, as text.
@@ -574,14 +540,14 @@ struct Indexer {
 
     // MARK: - Line classes
 
-    private func isBlank(_ line: ByteCursor) -> Bool {
+    func isBlank(_ line: ByteCursor) -> Bool {
         var copy = line
         copy.skipSpaces()
         return copy.isAtEnd
     }
 
     /// `cpus=N`, `version = N`, `CPU N is empty`, and trace-cmd's other one-line headers.
-    private func isHeader(_ line: ByteCursor) -> Bool {
+    func isHeader(_ line: ByteCursor) -> Bool {
         var copy = line
         if copy.literal("cpus=") { return copy.decimal() != nil && copy.isAtEnd }
         if copy.literal("version") {
@@ -595,7 +561,7 @@ struct Indexer {
     }
 
     /// `CPU:2 [LOST 123 EVENTS]` (tracefs) or `CPU 2 [LOST 123 EVENTS]`: the count, as text.
-    private func lostEvents(_ line: ByteCursor) -> String? {
+    func lostEvents(_ line: ByteCursor) -> String? {
         var copy = line
         copy.skipSpaces()
         guard copy.literal("CPU"), copy.literal(":") || copy.literal(" "), copy.decimal() != nil,

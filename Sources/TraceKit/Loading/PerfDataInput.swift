@@ -48,37 +48,31 @@ enum PerfDataInput {
         // --ns: exact times; -F: comm, pid/tid, cpu, time, event, payload (no ip/sym).
         process.arguments = ["script", "-i", input ?? "", "--ns", "-F", fields]
         let output = Pipe()
-        let errors = Pipe()
+        // perf's messages go to an unlinked temporary file, not a pipe: a chatty perf can
+        // never block on a full stderr pipe, and nothing has to drain it alongside stdout
+        // (no second thread, no waiting loop).
+        var errorTemplate = Array((NSTemporaryDirectory() + "svmdbg-perf-errors-XXXXXX").utf8CString)
+        let errorDescriptor = errorTemplate.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard errorDescriptor >= 0 else {
+            throw TraceLoadError(file: source, problem: "is a perf.data file; cannot create a temporary file for perf's messages")
+        }
+        errorTemplate.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        let errors = FileHandle(fileDescriptor: errorDescriptor, closeOnDealloc: true)
         process.standardOutput = output
         process.standardError = errors
         process.standardInput = FileHandle.nullDevice
         do { try process.run() } catch {
             throw TraceLoadError(file: source, problem: "is a perf.data file; running \(perf) failed: \(error)")
         }
-        // Drain stderr concurrently so a chatty perf cannot block on a full pipe.
-        let errorBox = ErrorText()
-        let reader = Thread { errorBox.data = errors.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        while !errorBox.done { usleep(1000) }
         guard process.terminationStatus == 0 else {
-            let message = String(decoding: errorBox.data.prefix(300), as: UTF8.self)
+            _ = lseek(errorDescriptor, 0, SEEK_SET)
+            let message = String(decoding: (try? errors.readToEnd())?.prefix(300) ?? Data(), as: UTF8.self)
                 .split(separator: "\n").last.map(String.init) ?? ""
             throw TraceLoadError(file: source, problem:
                 "is a perf.data file; `perf script` failed (exit \(process.terminationStatus)): \(message). Try `\(command(for: source))` by hand")
         }
         return [UInt8](data)
-    }
-
-    private final class ErrorText: @unchecked Sendable {
-        private let lock = NSLock()
-        private var stored = Data()
-        private var finished = false
-        var data: Data {
-            get { lock.lock(); defer { lock.unlock() }; return stored }
-            set { lock.lock(); stored = newValue; finished = true; lock.unlock() }
-        }
-        var done: Bool { lock.lock(); defer { lock.unlock() }; return finished }
     }
 }

@@ -540,7 +540,7 @@ enum PayloadParser {
     /// The exit reason printed at `range`: table names looked up on the bytes, anything
     /// else (hex, `UNKNOWN (n)`) through ``SVMExitReason/init(name:)``.
     private static func exitReason(_ c: ByteCursor, _ range: Range<Int>) -> SVMExitReason? {
-        if let code = SVMExitNameTable.code(forBytes: UnsafeBufferPointer(rebasing: c.base[range])) {
+        if let code = SVMExitCodes.code(forBytes: UnsafeBufferPointer(rebasing: c.base[range])) {
             return SVMExitReason(code)
         }
         return SVMExitReason(name: c.string(range))

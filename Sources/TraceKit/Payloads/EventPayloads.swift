@@ -19,11 +19,7 @@ public struct KVMInjException: Sendable, Hashable {
     }
 
     /// `kvm_trace_sym_exc` names by vector (`trace-events.md` §2.2, 6.18 table).
-    public static let exceptionNames: [UInt8: String] = [
-        0: "#DE", 1: "#DB", 3: "#BP", 4: "#OF", 5: "#BR", 6: "#UD", 7: "#NM", 8: "#DF",
-        10: "#TS", 11: "#NP", 12: "#SS", 13: "#GP", 14: "#PF", 16: "#MF", 17: "#AC", 18: "#MC",
-        19: "#XM", 20: "#VE", 21: "#CP", 28: "#HV", 29: "#VC", 30: "#SX",
-    ]
+    public static let exceptionNames: [UInt8: String] = ExceptionVector.traceSymbols
 }
 
 /// The payload of `kvm_inj_virq`: an interrupt KVM writes into EVENTINJ.

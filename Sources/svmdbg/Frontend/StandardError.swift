@@ -8,6 +8,7 @@ enum StandardError {
     /// Writes `text` unbuffered to fd 2, control characters other than line breaks escaped
     /// (messages quote file names and trace text, which must never drive the terminal).
     static func write(_ text: String) {
+        ProgressLine.eraseActive()
         var bytes = Array(TerminalSafe.escapeKeepingLineBreaks(text).utf8)
         bytes.withUnsafeMutableBufferPointer { buffer in
             guard let base = buffer.baseAddress else { return }

@@ -155,9 +155,10 @@ struct BenchRunner {
         }
         let traceCmdRate = try printDatPeers()
         print("\ntraces: \(folder) (\(generated.count) files, \(vcpus) vCPU threads each)\n")
-        print("| layout | trace | MB | wc -l s | grep -c s | index s (cpu) | index MB/s | index÷wc | check s (cpu) | check÷wc | events/s (check) | ÷ trace-cmd | replay cpu µs/exit | first screen s | peak RSS MB | anon B/event |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        print("| layout | trace | MB | wc -l s | grep -c s | index s (cpu) | index MB/s | index events/s | index÷wc | check s (cpu) | check÷wc | events/s (check) | ÷ trace-cmd | replay cpu µs/exit | check cpu µs/exit | first screen s | peak RSS MB | anon B/event | peak anon B/event |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         var perEvent: [(Generated, Double)] = []
+        var targetRows: [TargetRow] = []
         for trace in generated {
             _ = try timeCommand(["/usr/bin/wc", "-l", trace.path])  // Warm the page cache.
             let wc = try median { try timeCommand(["/usr/bin/wc", "-l", trace.path]) }
@@ -168,18 +169,29 @@ struct BenchRunner {
             let first = try medianProbe(.firstScreen, trace.path)
             let megabytes = Double(trace.bytes) / 1e6
             let anonPerEvent = Double(check.rssAnon) / Double(max(1, check.events))
+            // Peak anonymous memory: the peak resident set less the file pages (the mapped
+            // trace) resident at the end, which only grow while the file is read.
+            let peakAnonPerEvent = Double(max(0, check.peakRSS - check.rssFile)) / Double(max(1, check.events))
             let checkRate = Double(check.events) / check.wall
+            let checkCPUPerExit = check.cpu * 1e6 / Double(max(1, check.exits))
             print("| \(trace.layout.rawValue) | \(trace.label) | \(f(megabytes, 0)) | \(f(wc.wall, 3)) | \(f(grep.wall, 3)) "
-                + "| \(f(index.wall)) (\(f(index.cpu))) | \(f(megabytes / index.wall, 0)) | \(f(index.wall / wc.wall, 1))x "
+                + "| \(f(index.wall)) (\(f(index.cpu))) | \(f(megabytes / index.wall, 0)) "
+                + "| \(Self.count(Int(Double(index.events) / index.wall))) | \(f(index.wall / wc.wall, 1))x "
                 + "| \(f(check.wall)) (\(f(check.cpu))) "
                 + "| \(f(check.wall / wc.wall, 1))x | \(Self.count(Int(checkRate))) "
                 + "| \(traceCmdRate.map { f(checkRate / $0, 2) + "x" } ?? "-") "
-                + "| \(f((check.cpu - index.cpu) * 1e6 / Double(max(1, check.exits)), 1)) "
-                + "| \(f(first.wall, 3)) | \(f(Double(check.peakRSS) / 1e6, 0)) | \(f(anonPerEvent, 0)) |")
+                + "| \(f((check.cpu - index.cpu) * 1e6 / Double(max(1, check.exits)), 1)) | \(f(checkCPUPerExit, 1)) "
+                + "| \(f(first.wall, 3)) | \(f(Double(check.peakRSS) / 1e6, 0)) | \(f(anonPerEvent, 0)) | \(f(peakAnonPerEvent, 0)) |")
+            if trace.layout == .tracefs {
+                targetRows.append(TargetRow(label: trace.label, events: trace.events, checkOverWC: check.wall / wc.wall,
+                                            cpuPerExit: checkCPUPerExit, peakAnonPerEvent: peakAnonPerEvent,
+                                            firstScreen: first.wall))
+            }
             print("<!-- \(trace.path): index \(Self.json(index)) check \(Self.json(check)) first \(Self.json(first)) -->")
             perEvent.append((trace, check.cpu / Double(max(1, check.events))))
         }
         printLinearity(perEvent)
+        printTargets(targetRows)
         if let largest = generated.filter({ $0.layout == .tracefs }).max(by: { $0.events < $1.events }) {
             try printKeys(largest)
         }
@@ -189,6 +201,29 @@ struct BenchRunner {
     private func printHeader() {
         print("svmdbg bench — \(Self.machine())")
         print("runs per figure: \(plan.runs) (median); load average at start: \(Self.loadAverage())\n")
+    }
+
+    /// One tracefs trace's figures against issue #13's targets.
+    struct TargetRow {
+        var label: String
+        var events: Int
+        var checkOverWC: Double
+        var cpuPerExit: Double
+        var peakAnonPerEvent: Double
+        var firstScreen: Double
+    }
+
+    /// The #13 targets (docs/performance.md) for the largest tracefs trace: met or not.
+    private func printTargets(_ rows: [TargetRow]) {
+        guard let row = rows.max(by: { $0.events < $1.events }) else { return }
+        func verdict(_ met: Bool) -> String { met ? "met" : "not met" }
+        print("\nTargets (#13) on the \(row.label) tracefs trace, nproc \(ProcessInfo.processInfo.activeProcessorCount), load \(Self.loadAverage()):")
+        print("| target | wanted | measured | |")
+        print("|---|---|---|---|")
+        print("| check --json wall ÷ wc -l | ≤ 8x | \(f(row.checkOverWC, 1))x | \(verdict(row.checkOverWC <= 8)) |")
+        print("| check CPU per exit (index + replay) | ≤ 1 µs | \(f(row.cpuPerExit, 2)) µs | \(verdict(row.cpuPerExit <= 1)) |")
+        print("| anonymous memory per event at peak | ≤ 32 B | \(f(row.peakAnonPerEvent, 0)) B | \(verdict(row.peakAnonPerEvent <= 32)) |")
+        print("| TUI first screen | < 0.1 s | \(f(row.firstScreen, 3)) s | \(verdict(row.firstScreen < 0.1)) |")
     }
 
     /// check CPU time per event, smallest vs largest trace of each layout.

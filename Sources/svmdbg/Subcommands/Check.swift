@@ -46,13 +46,17 @@ extension SVMDebugCommand {
         }
 
         func run() throws {
-            let trace = try input.load()
+            let progress = ProgressLine()
+            defer { progress.finish() }
+            let trace = try input.load(progress: { progress.indexing($0) })
             if let refusal = trace.vmxRefusal {
                 // Nothing SVM may be inferred from it: no replay at all.
                 StandardError.write("svmdbg: \(trace.source): \(refusal)\n")
                 throw ExitCode(InputExitCode.unusableInput)
             }
-            let result = Replayer(trace: trace, options: try replay.replayOptions(for: trace)).run()
+            let result = Replayer(trace: trace, options: try replay.replayOptions(for: trace))
+                .run(progress: { progress.replaying($0, events: trace.count) })
+            progress.finish()
             if json {
                 StandardOutput.json(CheckReport.json(result))
             } else {

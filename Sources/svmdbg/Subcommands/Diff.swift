@@ -60,8 +60,12 @@ extension SVMDebugCommand {
             group.factsFiles = factsFiles
             let first = KernelProfile(named: profiles[0]) ?? .v6_12
             let second = KernelProfile(named: profiles[1]) ?? .upstream
-            let trace = try input.load()
-            let result = Replayer(trace: trace, options: try group.replayOptions(profile: first)).run()
+            let progress = ProgressLine()
+            defer { progress.finish() }
+            let trace = try input.load(progress: { progress.indexing($0) })
+            let result = Replayer(trace: trace, options: try group.replayOptions(profile: first))
+                .run(progress: { progress.replaying($0, events: trace.count) })
+            progress.finish()
             let diff = ProfileDiff(result, against: second, rulePrefixes: rules)
             if json {
                 StandardOutput.json(CheckReport.json(diff))

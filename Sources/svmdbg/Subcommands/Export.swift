@@ -52,8 +52,12 @@ extension SVMDebugCommand {
         }
 
         func run() throws {
-            let trace = try input.load()
-            let result = Replayer(trace: trace, options: try replay.replayOptions()).run()
+            let progress = ProgressLine()
+            defer { progress.finish() }
+            let trace = try input.load(progress: { progress.indexing($0) })
+            let result = Replayer(trace: trace, options: try replay.replayOptions())
+                .run(progress: { progress.replaying($0, events: trace.count) })
+            progress.finish()
             var chosen = all ? nil : result.mismatches
             if let exitIndex {
                 guard result.exits.indices.contains(exitIndex) else {

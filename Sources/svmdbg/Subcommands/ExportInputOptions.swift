@@ -12,10 +12,10 @@ struct ExportInputOptions: ParsableArguments {
     var inputFormat: TraceInputOptions.FormatChoice = .auto
 
     /// Loads the trace like every other subcommand.
-    func load() throws -> LoadedTrace {
+    func load(progress: (@Sendable (IndexProgress) -> Void)? = nil) throws -> LoadedTrace {
         var options = TraceInputOptions()
         options.trace = trace
         options.format = inputFormat
-        return try options.load()
+        return try options.load(progress: progress)
     }
 }

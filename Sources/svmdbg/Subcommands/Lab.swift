@@ -114,8 +114,13 @@ struct LabCheckCommand: ParsableCommand {
 
     func run() throws {
         let report: LabCheckReport
+        let progress = ProgressLine()
+        defer { progress.finish() }
         do {
-            report = try LabCheck.run(directory: directory, options: try options())
+            report = try LabCheck.run(directory: directory, options: try options(), progress: {
+                progress.checking(done: $0, total: $1, exits: $2)
+            })
+            progress.finish()
         } catch let error as LabInputError {
             StandardError.write("svmdbg lab check: error: \(error.description)\n")
             throw ExitCode(SVMDebugExitCode.unusable)

@@ -86,14 +86,18 @@ extension SVMDebugCommand {
         var sort: String = "count"
 
         func run() throws {
-            let trace = try input.load()
+            let progress = ProgressLine()
+            defer { progress.finish() }
+            let trace = try input.load(progress: { progress.indexing($0) })
             guard let order = StatsReport.Sort(perfOrOwn: sort) else {
                 throw ValidationError("--sort must be one of count, time, max, min, mean (or sample, max_t, min_t, mean_t)")
             }
             var report = StatsReport(trace: trace, perVCPU: perVCPU, sort: order)
             if verdicts {
-                report.verdicts = StatsReport.Verdicts(Replayer(trace: trace, options: try replayGroup().replayOptions()).run())
+                report.verdicts = StatsReport.Verdicts(Replayer(trace: trace, options: try replayGroup().replayOptions())
+                    .run(progress: { progress.replaying($0, events: trace.count) }))
             }
+            progress.finish()
             if json {
                 StandardOutput.json(try report.json(), terminator: "")
             } else {

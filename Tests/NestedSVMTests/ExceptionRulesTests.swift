@@ -37,8 +37,11 @@ import Testing
 
     @Test("#UD with unknown instruction bytes lists VMMCALL patching and re-queueing")
     func udUnknownBytes() {
-        let decision = Fixture.decide(Fixture.exit(.exception(6)), Self.state(exceptions: 0))
+        let decision = Fixture.decide(Fixture.exit(.exception(6)), Self.state(exceptions: 0), profile: .v6_1)
         #expect(decision.outcome.alternatives?.map { Expect($0.outcome) } == [.l0("x86.c:handle_ud"), .inject(6, .l2)])
+        // 6.12 keeps vmcb02's VMMCALL intercept: an L2 VMMCALL exits as hypercall, never #UD.
+        let v612 = Fixture.decide(Fixture.exit(.exception(6)), Self.state(exceptions: 0), profile: .v6_12)
+        #expect(v612.outcome.alternatives?.map { Expect($0.outcome) } == [.noExit, .inject(6, .l2)])
     }
 
     @Test("#AC is re-queued with error code 0; #MC stays with L0; #BP exits to userspace")

@@ -67,17 +67,26 @@ extension Evaluator {
             if profile.vmmcallFromL2 == .udEmulationLivelock {
                 return "profile \(profile.name): vmcb02 lacks the VMMCALL intercept (recalc_intercepts), so an L2 VMMCALL L1 does not intercept arrives here — the 6.1 livelock"
             }
-            return "profile \(profile.name): vmcb02 keeps L0's VMMCALL intercept, so an L2 VMMCALL exits as `hypercall`, not #UD"
+            return "profile \(profile.name): vmcb02 keeps L0's VMMCALL intercept, so an L2 VMMCALL exits as `hypercall`, never as #UD"
         }()
+        // 6.12+: recalc_intercepts no longer drops INTERCEPT_VMMCALL from vmcb02, and the
+        // intercept takes priority over VMMCALL's #UD: an L2 VMMCALL cannot make a #UD exit.
+        let l2VMMCALL: Outcome? = level == .l2 && profile.vmmcallFromL2 != .udEmulationLivelock
+            ? .noExit(level: .l2, detail: "vmcb02 intercepts VMMCALL (svm/svm.c:init_vmcb, kept by recalc_intercepts): the CPU exits with VMEXIT_VMMCALL, not #UD", handler: "svm/nested.c:recalc_intercepts")
+            : nil
         guard let bytes = exit.instructionBytes, !bytes.isEmpty else {
             record(.udEmulate, [Evidence(field: "instruction bytes", value: nil)], .unknown, note: note)
             return fork(missing: ["instruction bytes"], [
-                Branch("the instruction is VMMCALL (0f 01 d9)", [FactID.instruction("vmmcall"): true], { _ in livelock }),
+                Branch("the instruction is VMMCALL (0f 01 d9)", [FactID.instruction("vmmcall"): true], { _ in l2VMMCALL ?? livelock }),
                 Branch("KVM cannot emulate the instruction on #UD", [FactID.instruction("vmmcall"): false], { $0.queueException(ExceptionVector.invalidOpcode, errorCode: nil, level: level, after: exit, by: "x86.c:handle_ud") }),
             ])
         }
         let instruction = SVMInstruction(bytes: bytes)
         if instruction == .vmmcall {
+            if let l2VMMCALL {
+                record(.udEmulate, [.event("instruction bytes", bytes.hexBytes), .profile("vmcb02 VMMCALL intercept", "kept", profile)], "no: VMMCALL in L2 exits as hypercall, never #UD", note: note)
+                return l2VMMCALL
+            }
             record(.udEmulate, [.event("instruction bytes", bytes.hexBytes)], "VMMCALL: emulated on #UD", note: note)
             guard level == .l2 else { return livelock }
             // In guest mode the emulator first asks whether L1 intercepts VMMCALL (POST_EXCEPT).

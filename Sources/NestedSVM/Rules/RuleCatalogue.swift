@@ -18,7 +18,7 @@ extension Rule {
         .vmcb02ExceptionBitmap,
         .pendingINTRBlocked,
         .sameOutcome,
-        .rsmInSMM, .rsmToGuestMode,
+        .rsmInSMM, .rsmToGuestMode, .exitInfoUnknown,
         .gif,
         .hwInterceptAfterPermissions,
         .hwRAXBeforeIntercept,

@@ -40,6 +40,9 @@ public enum FactID {
     public static let smmFromGuestMode = "smm.from-guest-mode"
     /// An MSR exit whose exit_info_1 is unknown was a WRMSR (bit 0 of exit_info_1).
     public static let msrExitIsWrite = "exit.msr-write"
+    /// L0 set TF itself to single-step over an NMI window (`svm->nmi_singlestep`,
+    /// `svm/svm.c:svm_enable_nmi_window`).
+    public static let nmiSingleStep = "l0.nmi-singlestep"
     /// vmcb12's int_ctl sets V_INTR_MASKING.
     public static let vIntrMasking = "vmcb12.v-intr-masking"
     /// `level`'s RFLAGS.IF is 1.
@@ -73,7 +76,7 @@ public enum FactID {
         raxPageAligned, raxBelowMaxPhysAddr, raxLegalPage, raxBacked, emulatorRejectsRAX, raxBits63to48Clear,
         levelL2, inSMM, smmFromGuestMode, hsaveSet, nestedPaging, l1NPTWalkFaults, vmrunChecksPass,
         "emulator.executes-on-ud", "l0.emulates-at-npf", "l0.shadow-mmu-resolves", "host.decode-assists",
-        "host.guest-debug", "cr0-write.changes-other-bits", vIntrMasking, "l1.rflags-if", "l2.rflags-if", hostVGIF, msrExitIsWrite,
+        "host.guest-debug", "cr0-write.changes-other-bits", vIntrMasking, "l1.rflags-if", "l2.rflags-if", hostVGIF, msrExitIsWrite, nmiSingleStep,
     ]
 
     /// Whether `id` is a fact the model knows (a typo in a scenario's `assumptions` must not

@@ -9,7 +9,11 @@ extension Rule {
         kernel: "svm/svm.c:pf_interception")
     /// L0's #DB handler.
     public static let dbHandler = Rule(
-        "svm.db.guest-debug", "does the VMM debug the guest (KVM_SET_GUEST_DEBUG)?",
+        "svm.db.guest-debug", "does the VMM debug the guest with KVM_GUESTDBG_SINGLESTEP or USE_HW_BP?",
+        kernel: "svm/svm.c:db_interception")
+    /// L0's own single-step over an NMI window swallows the #DB.
+    public static let dbNMISingleStep = Rule(
+        "svm.db.nmi-singlestep", "is the #DB L0's own single-step over an NMI window (nmi_singlestep)?",
         kernel: "svm/svm.c:db_interception")
     /// Other exceptions in L0's bitmap.
     public static let exceptionHandler = Rule(
@@ -37,7 +41,17 @@ extension Evaluator {
             return branch(
                 .dbHandler, field: "host guest debugging", fact: "host.guest-debug", host.guestDebug,
                 yes: { _ in .userspaceExit("svm/svm.c:db_interception", detail: "KVM_EXIT_DEBUG (or L0 single-step bookkeeping)") },
-                no: { $0.queueException(ExceptionVector.debug, errorCode: nil, level: level, after: exit, by: "svm/svm.c:db_interception") })
+                no: { evaluator in
+                    // Not debugged by the VMM: the #DB is the guest's unless L0 set TF itself
+                    // to step over an NMI window (svm_enable_nmi_window), which it clears and
+                    // swallows.
+                    evaluator.branch(
+                        .dbNMISingleStep, field: "L0 single-steps over an NMI window", fact: FactID.nmiSingleStep,
+                        evaluator.fact(FactID.nmiSingleStep),
+                        note: "set only while an NMI is pending but blocked and vNMI is not used",
+                        yes: { _ in .l0Handles("svm/svm.c:db_interception", level: level, detail: "disable_nmi_singlestep: the #DB was L0's own step over the NMI window; no #DB reaches \(level), pending NMIs are checked again") },
+                        no: { $0.queueException(ExceptionVector.debug, errorCode: nil, level: level, after: exit, by: "svm/svm.c:db_interception") })
+                })
         case ExceptionVector.breakpoint:
             record(.exceptionHandler, [.event("vector", "#BP")], "svm/svm.c:bp_interception")
             return .userspaceExit("svm/svm.c:bp_interception", detail: "KVM_EXIT_DEBUG")

@@ -18,7 +18,7 @@ extension Rule {
         .vmcb02ExceptionBitmap,
         .pendingINTRBlocked,
         .sameOutcome,
-        .rsmInSMM, .rsmToGuestMode, .exitInfoUnknown,
+        .rsmInSMM, .rsmToGuestMode, .exitInfoUnknown, .dbNMISingleStep, .emulatorCRIntercept,
         .gif,
         .hwInterceptAfterPermissions,
         .hwRAXBeforeIntercept,

@@ -566,7 +566,7 @@ emit("sel-cr0-lmsw-intercept", KUT, F, "sel cr0 lmsw intercept",
 st = base_state(level="L1")
 st["smm"] = 1
 st["assumptions"] = {"smm.from-guest-mode": True}
-emit("st-smm-rsm-back-to-l2", ST, "smm_test.c", "smm_test (stages 8-10)",
+emit("st-smm-rsm-back-to-l2", ST, "tools/testing/selftests/kvm/x86_64/smm_test.c", "smm_test (stages 8-10)",
      "after an SMI injected while L2 runs (stage 8), the SMI handler's RSM returns to L2, which goes on to report stage 10",
      "RSM in SMM whose SMI came in guest mode: L0 emulates it and svm_leave_smm re-enters L2 (emulate, L2 continues)", st,
      {"type": "exit", "exit_code": "0x73", "exit_info_1": 0, "exit_info_2": 0, "exit_int_info": 0, "insn_bytes": "0f aa"},
@@ -574,7 +574,7 @@ emit("st-smm-rsm-back-to-l2", ST, "smm_test.c", "smm_test (stages 8-10)",
 st = base_state(level="L1")
 st["smm"] = 1
 st["assumptions"] = {"smm.from-guest-mode": False}
-emit("st-smm-rsm-back-to-l1", ST, "smm_test.c", "smm_test (stages 2-4)",
+emit("st-smm-rsm-back-to-l1", ST, "tools/testing/selftests/kvm/x86_64/smm_test.c", "smm_test (stages 2-4)",
      "an SMI taken while L1 runs (self_smi before any VMRUN) returns to L1 after RSM",
      "RSM in SMM whose SMI came while L1 ran: L0 emulates it, L1 continues", st,
      {"type": "exit", "exit_code": "0x73", "exit_info_1": 0, "exit_info_2": 0, "exit_int_info": 0, "insn_bytes": "0f aa"},

@@ -41,6 +41,13 @@ public struct HardwareExit: Sendable, Equatable, Codable {
     /// For an L2 nested page fault with nested paging on: whether the walk of L1's nested page
     /// tables for `exit_info_2` faults (known only from L1's memory, e.g. a dump).
     public var l1NPTWalkFaults: Known<Bool>?
+    /// The fields among `exit_info_1`, `exit_info_2`, `exit_int_info` that the source did not
+    /// state (a scenario that omits them, a trace format without them): unknown, not 0. Their
+    /// stored value (0) is never used for a decision or predicted as what L1 sees.
+    public var unknownFields: [String]?
+
+    /// Whether `field` (`exit_info_1`, `exit_info_2`, `exit_int_info`) is unknown.
+    public func isUnknown(_ field: String) -> Bool { unknownFields?.contains(field) == true }
 
     /// Builds a hardware exit; omitted values are 0 or unknown.
     public init(

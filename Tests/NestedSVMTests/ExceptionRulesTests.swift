@@ -35,10 +35,31 @@ import Testing
         #expect(decision.ruleIDs == ["svm.level", "svm.exit-special.l0-exception", "svm.ud.emulate", "svm.pending.exception"])
     }
 
+    @Test("#DB not debugged by the VMM: L0's own NMI-window single-step swallows it (db_interception), else #DB is queued")
+    func dbNMISingleStep() {
+        var host = Fixture.addrChkHost
+        host.guestDebug = Fixture.known(false)
+        let state = Self.state(exceptions: 0)
+        let unknown = Fixture.decide(Fixture.exit(.exception(1)), state, host: host)
+        #expect(unknown.outcome.alternatives?.map { Expect($0.outcome) } == [.l0("svm/svm.c:db_interception"), .inject(1, .l2)])
+        var stepping = state
+        stepping.assumptions[FactID.nmiSingleStep] = Fixture.known(true)
+        #expect(Expect(Fixture.decide(Fixture.exit(.exception(1)), stepping, host: host).outcome) == .l0("svm/svm.c:db_interception"))
+        var guest = state
+        guest.assumptions[FactID.nmiSingleStep] = Fixture.known(false)
+        #expect(Expect(Fixture.decide(Fixture.exit(.exception(1)), guest, host: host).outcome) == .inject(1, .l2))
+        // KVM_GUESTDBG_SINGLESTEP or USE_HW_BP: KVM_EXIT_DEBUG whatever nmi_singlestep says.
+        host.guestDebug = Fixture.known(true)
+        #expect(Fixture.decide(Fixture.exit(.exception(1)), stepping, host: host).outcome.kind == .userspaceExit)
+    }
+
     @Test("#UD with unknown instruction bytes lists VMMCALL patching and re-queueing")
     func udUnknownBytes() {
-        let decision = Fixture.decide(Fixture.exit(.exception(6)), Self.state(exceptions: 0))
+        let decision = Fixture.decide(Fixture.exit(.exception(6)), Self.state(exceptions: 0), profile: .v6_1)
         #expect(decision.outcome.alternatives?.map { Expect($0.outcome) } == [.l0("x86.c:handle_ud"), .inject(6, .l2)])
+        // 6.12 keeps vmcb02's VMMCALL intercept: an L2 VMMCALL exits as hypercall, never #UD.
+        let v612 = Fixture.decide(Fixture.exit(.exception(6)), Self.state(exceptions: 0), profile: .v6_12)
+        #expect(v612.outcome.alternatives?.map { Expect($0.outcome) } == [.noExit, .inject(6, .l2)])
     }
 
     @Test("#AC is re-queued with error code 0; #MC stays with L0; #BP exits to userspace")
@@ -48,7 +69,9 @@ import Testing
         var debugging = Fixture.addrChkHost
         debugging.guestDebug = Fixture.known(true)
         #expect(Expect(Fixture.decide(Fixture.exit(.exception(3)), Self.state(exceptions: 0), host: debugging).outcome) == .userspace)
-        #expect(Expect(Fixture.decide(Fixture.exit(.exception(1)), Self.state(exceptions: 1 << 1)).outcome) == .reflect(.exception(1), info1: 0))
+        var noStep = Self.state(exceptions: 1 << 1)
+        noStep.assumptions[FactID.nmiSingleStep] = Fixture.known(false)
+        #expect(Expect(Fixture.decide(Fixture.exit(.exception(1)), noStep).outcome) == .reflect(.exception(1), info1: 0))
     }
 
     @Test("#PF with shadow paging depends on L0's shadow MMU")

@@ -39,7 +39,9 @@ import Testing
         let scenario = try Scenario(json: Data(json.utf8))
         #expect(scenario.state.vmcb12.intercepts.word3 == Known(0x1000_0000, source: "kvm_nested_intercepts line 65"))
         #expect(scenario.state.level == Known(.l2, source: "lab notes"))
-        #expect(scenario.event == .hardwareExit(HardwareExit(exitCode: .msr, exitInfo1: 1, rcx: Known(0xc000_0080, source: "lab notes"))))
+        var exit = HardwareExit(exitCode: .msr, exitInfo1: 1, rcx: Known(0xc000_0080, source: "lab notes"))
+        exit.unknownFields = ["exit_info_2", "exit_int_info"]
+        #expect(scenario.event == .hardwareExit(exit))
     }
 
     @Test("bad input names the JSON path",

@@ -35,6 +35,20 @@ public enum FactID {
     public static let levelL2 = "level.l2"
     /// The vCPU is in SMM.
     public static let inSMM = "vcpu.in-smm"
+    /// The SMI that put the vCPU in SMM arrived while L2 ran (SMRAM's guest-mode flag is set),
+    /// so an RSM leaving SMM re-enters L2 (`svm/svm.c:svm_leave_smm`).
+    public static let smmFromGuestMode = "smm.from-guest-mode"
+    /// An MSR exit whose exit_info_1 is unknown was a WRMSR (bit 0 of exit_info_1).
+    public static let msrExitIsWrite = "exit.msr-write"
+    /// L0 set TF itself to single-step over an NMI window (`svm->nmi_singlestep`,
+    /// `svm/svm.c:svm_enable_nmi_window`).
+    public static let nmiSingleStep = "l0.nmi-singlestep"
+    /// vmcb12's int_ctl sets V_INTR_MASKING.
+    public static let vIntrMasking = "vmcb12.v-intr-masking"
+    /// `level`'s RFLAGS.IF is 1.
+    public static func rflagsIF(_ level: GuestLevel) -> String { "\(level.factPrefix).rflags-if" }
+    /// L0's host has vGIF (and KVM uses it).
+    public static let hostVGIF = "host.vgif"
     /// L1 has written a non-zero `MSR_VM_HSAVE_PA`.
     public static let hsaveSet = "l1.hsave-set"
     /// vmcb12 enables nested paging (NP_ENABLE).
@@ -60,9 +74,9 @@ public enum FactID {
     /// Fact ids without parameters that the model forks on.
     static let plain: Set<String> = [
         raxPageAligned, raxBelowMaxPhysAddr, raxLegalPage, raxBacked, emulatorRejectsRAX, raxBits63to48Clear,
-        levelL2, inSMM, hsaveSet, nestedPaging, l1NPTWalkFaults, vmrunChecksPass,
+        levelL2, inSMM, smmFromGuestMode, hsaveSet, nestedPaging, l1NPTWalkFaults, vmrunChecksPass,
         "emulator.executes-on-ud", "l0.emulates-at-npf", "l0.shadow-mmu-resolves", "host.decode-assists",
-        "host.guest-debug", "cr0-write.changes-other-bits", "vmcb12.v-intr-masking", "l1.rflags-if", "l2.rflags-if",
+        "host.guest-debug", "cr0-write.changes-other-bits", vIntrMasking, "l1.rflags-if", "l2.rflags-if", hostVGIF, msrExitIsWrite, nmiSingleStep,
     ]
 
     /// Whether `id` is a fact the model knows (a typo in a scenario's `assumptions` must not

@@ -122,3 +122,81 @@ extension Evaluator {
             })
     }
 }
+
+extension Rule {
+    /// The emulator checks L1's CR intercept for a MOV to/from CR it emulates in guest mode.
+    public static let emulatorCRIntercept = Rule(
+        "svm.emulator.cr-intercept", "does L1 intercept the CR access the emulator is about to execute (svm_check_intercept)?",
+        kernel: "svm/svm.c:svm_check_intercept")
+}
+
+/// A MOV to or from a control register (`0f 20 /r` read, `0f 22 /r` write; REX.R adds 8).
+public struct CRMove: Sendable, Equatable {
+    /// The control register number.
+    public var cr: Int
+    /// MOV to CR (else from CR).
+    public var write: Bool
+
+    /// A move of CR `cr` in the given direction.
+    public init(cr: Int, write: Bool) {
+        self.cr = cr
+        self.write = write
+    }
+
+    /// Decodes `bytes` (as `kvm_emulate_insn` prints them); `nil` for any other instruction.
+    public init?(bytes: [UInt8]) {
+        guard let start = SVMInstruction.opcodeStart(bytes), bytes.count > start + 2, bytes[start] == 0x0f,
+            bytes[start + 1] == 0x20 || bytes[start + 1] == 0x22
+        else { return nil }
+        let rexR = start > 0 && (0x40...0x4f).contains(bytes[start - 1]) && bytes[start - 1] & 0x4 != 0
+        cr = Int((bytes[start + 2] >> 3) & 7) + (rexR ? 8 : 0)
+        write = bytes[start + 1] == 0x22
+    }
+}
+
+extension Evaluator {
+    /// An L2 NPF L0 keeps on a MOV to/from CR (kvm-unit-tests puts it on an MMIO page): if L0
+    /// emulates, `x86_emulate_insn` calls `svm_check_intercept` (CHECK_INTERCEPT at the
+    /// instruction's stage), which turns the access into the matching CR exit and reflects it
+    /// when L1 intercepts that CR (`nested_svm_exit_handled`); otherwise the emulator executes it.
+    /// The reflected exit keeps the NPF's exit_info_1/2 (svm_check_intercept does not set them
+    /// for CR accesses).
+    mutating func npfOnCRMove(_ move: CRMove, exit: HardwareExit, fixed: Outcome) -> Outcome {
+        record(
+            .npfEmulation, [.event("instruction", "MOV \(move.write ? "to" : "from") CR\(move.cr)"), .event("exit_info_2 (GPA)", Hex.format(exit.exitInfo2))],
+            .unknown, note: "whether the GPA is MMIO (emulation) is L0's memory map, not an input")
+        let executes = Outcome.emulate(
+            "emulate.c:x86_emulate_insn", level: .l2,
+            detail: "svm_check_intercept: L1 does not intercept the access; the emulator executes the MOV \(move.write ? "to" : "from") CR\(move.cr)")
+        let code = VMExitCode(UInt32((move.write ? 0x10 : 0x00) + move.cr))
+        let reflect = Outcome.reflect(
+            code, info1: exit.exitInfo1, info2: exit.exitInfo2, handler: "svm/svm.c:svm_check_intercept",
+            detail: "emulator intercept (CHECK_INTERCEPT): exit_info_1/2 are left as the NPF set them")
+        let bit = (move.write ? 16 : 0) + move.cr
+        let emulated: (inout Evaluator) -> Outcome = { evaluator in
+            evaluator.branch(
+                .emulatorCRIntercept, field: InterceptWords.fieldName(ofBit: bit), evaluator.l1Intercepts(bit),
+                yes: { _ in reflect },
+                no: { evaluator in
+                    // Only a CR0 write can still meet the selective CR0 intercept.
+                    guard move.write, move.cr == 0 else { return executes }
+                    let selectiveExit = Outcome.reflect(
+                        .cr0SelectiveWrite, info1: exit.exitInfo1, info2: exit.exitInfo2, handler: "svm/svm.c:svm_check_intercept",
+                        detail: "emulator intercept: the MOV to CR0 changes bits other than TS/MP")
+                    return evaluator.branch(
+                        .emulatorCRIntercept, field: InterceptWords.fieldName(ofBit: InterceptBit.selectiveCR0), evaluator.l1Intercepts(InterceptBit.selectiveCR0),
+                        yes: { evaluator in
+                            evaluator.fork(missing: ["CR0 bits the write changes"], [
+                                Branch("the write changes bits other than TS/MP", ["cr0-write.changes-other-bits": true], { _ in selectiveExit }),
+                                Branch("the write changes only TS/MP", ["cr0-write.changes-other-bits": false], { _ in executes }),
+                            ])
+                        },
+                        no: { _ in executes })
+                })
+        }
+        return fork(missing: ["whether L0 emulates (MMIO at the faulting GPA)"], [
+            Branch("L0 maps the page and L2 retries", ["l0.emulates-at-npf": false], { _ in fixed }),
+            Branch("L0 emulates the instruction", ["l0.emulates-at-npf": true], emulated),
+        ])
+    }
+}

@@ -9,7 +9,11 @@ extension Rule {
         kernel: "svm/svm.c:pf_interception")
     /// L0's #DB handler.
     public static let dbHandler = Rule(
-        "svm.db.guest-debug", "does the VMM debug the guest (KVM_SET_GUEST_DEBUG)?",
+        "svm.db.guest-debug", "does the VMM debug the guest with KVM_GUESTDBG_SINGLESTEP or USE_HW_BP?",
+        kernel: "svm/svm.c:db_interception")
+    /// L0's own single-step over an NMI window swallows the #DB.
+    public static let dbNMISingleStep = Rule(
+        "svm.db.nmi-singlestep", "is the #DB L0's own single-step over an NMI window (nmi_singlestep)?",
         kernel: "svm/svm.c:db_interception")
     /// Other exceptions in L0's bitmap.
     public static let exceptionHandler = Rule(
@@ -37,7 +41,17 @@ extension Evaluator {
             return branch(
                 .dbHandler, field: "host guest debugging", fact: "host.guest-debug", host.guestDebug,
                 yes: { _ in .userspaceExit("svm/svm.c:db_interception", detail: "KVM_EXIT_DEBUG (or L0 single-step bookkeeping)") },
-                no: { $0.queueException(ExceptionVector.debug, errorCode: nil, level: level, after: exit, by: "svm/svm.c:db_interception") })
+                no: { evaluator in
+                    // Not debugged by the VMM: the #DB is the guest's unless L0 set TF itself
+                    // to step over an NMI window (svm_enable_nmi_window), which it clears and
+                    // swallows.
+                    evaluator.branch(
+                        .dbNMISingleStep, field: "L0 single-steps over an NMI window", fact: FactID.nmiSingleStep,
+                        evaluator.fact(FactID.nmiSingleStep),
+                        note: "set only while an NMI is pending but blocked and vNMI is not used",
+                        yes: { _ in .l0Handles("svm/svm.c:db_interception", level: level, detail: "disable_nmi_singlestep: the #DB was L0's own step over the NMI window; no #DB reaches \(level), pending NMIs are checked again") },
+                        no: { $0.queueException(ExceptionVector.debug, errorCode: nil, level: level, after: exit, by: "svm/svm.c:db_interception") })
+                })
         case ExceptionVector.breakpoint:
             record(.exceptionHandler, [.event("vector", "#BP")], "svm/svm.c:bp_interception")
             return .userspaceExit("svm/svm.c:bp_interception", detail: "KVM_EXIT_DEBUG")
@@ -67,17 +81,26 @@ extension Evaluator {
             if profile.vmmcallFromL2 == .udEmulationLivelock {
                 return "profile \(profile.name): vmcb02 lacks the VMMCALL intercept (recalc_intercepts), so an L2 VMMCALL L1 does not intercept arrives here — the 6.1 livelock"
             }
-            return "profile \(profile.name): vmcb02 keeps L0's VMMCALL intercept, so an L2 VMMCALL exits as `hypercall`, not #UD"
+            return "profile \(profile.name): vmcb02 keeps L0's VMMCALL intercept, so an L2 VMMCALL exits as `hypercall`, never as #UD"
         }()
+        // 6.12+: recalc_intercepts no longer drops INTERCEPT_VMMCALL from vmcb02, and the
+        // intercept takes priority over VMMCALL's #UD: an L2 VMMCALL cannot make a #UD exit.
+        let l2VMMCALL: Outcome? = level == .l2 && profile.vmmcallFromL2 != .udEmulationLivelock
+            ? .noExit(level: .l2, detail: "vmcb02 intercepts VMMCALL (svm/svm.c:init_vmcb, kept by recalc_intercepts): the CPU exits with VMEXIT_VMMCALL, not #UD", handler: "svm/nested.c:recalc_intercepts")
+            : nil
         guard let bytes = exit.instructionBytes, !bytes.isEmpty else {
             record(.udEmulate, [Evidence(field: "instruction bytes", value: nil)], .unknown, note: note)
             return fork(missing: ["instruction bytes"], [
-                Branch("the instruction is VMMCALL (0f 01 d9)", [FactID.instruction("vmmcall"): true], { _ in livelock }),
+                Branch("the instruction is VMMCALL (0f 01 d9)", [FactID.instruction("vmmcall"): true], { _ in l2VMMCALL ?? livelock }),
                 Branch("KVM cannot emulate the instruction on #UD", [FactID.instruction("vmmcall"): false], { $0.queueException(ExceptionVector.invalidOpcode, errorCode: nil, level: level, after: exit, by: "x86.c:handle_ud") }),
             ])
         }
         let instruction = SVMInstruction(bytes: bytes)
         if instruction == .vmmcall {
+            if let l2VMMCALL {
+                record(.udEmulate, [.event("instruction bytes", bytes.hexBytes), .profile("vmcb02 VMMCALL intercept", "kept", profile)], "no: VMMCALL in L2 exits as hypercall, never #UD", note: note)
+                return l2VMMCALL
+            }
             record(.udEmulate, [.event("instruction bytes", bytes.hexBytes)], "VMMCALL: emulated on #UD", note: note)
             guard level == .l2 else { return livelock }
             // In guest mode the emulator first asks whether L1 intercepts VMMCALL (POST_EXCEPT).

@@ -15,6 +15,9 @@ extension Rule {
     public static let cpuidFeature = Rule(
         "svm.l0.cpuid-feature", "does the guest's CPUID have the instruction's feature?",
         kernel: "x86.c:kvm_handle_invalid_op")
+    /// RSM leaving SMM returns to guest mode when the SMI arrived in guest mode.
+    public static let rsmToGuestMode = Rule(
+        "svm.rsm.guest-mode", "did the SMI arrive while L2 ran (then RSM re-enters L2)?", kernel: "svm/svm.c:svm_leave_smm")
     /// RSM is emulated; outside SMM the emulator raises #UD.
     public static let rsmInSMM = Rule(
         "svm.rsm.smm", "is the vCPU in SMM (else the emulated RSM raises #UD)?", kernel: "emulate.c:em_rsm")
@@ -28,18 +31,31 @@ extension Rule {
 let crValidBit: UInt64 = 1 << 63
 
 extension Evaluator {
+    /// The emulated RSM in SMM: `emulate.c:em_rsm` → `emulator_leave_smm` → `svm_leave_smm`,
+    /// which re-enters L2 through `enter_svm_guest_mode` (traced `kvm_nested_vmenter`, older
+    /// kernels `kvm_nested_vmrun`) when SMRAM says the SMI arrived in guest mode (SMM always
+    /// runs on vmcb01: `svm_enter_smm` leaves guest mode first).
+    mutating func leaveSMM(level: GuestLevel) -> Outcome {
+        let handler = "svm/svm.c:rsm_interception"
+        return branch(
+            .rsmToGuestMode, field: "SMI arrived in guest mode", fact: FactID.smmFromGuestMode, fact(FactID.smmFromGuestMode),
+            note: "SMRAM's saved guest-mode flag and vmcb12 address (svm_enter_smm wrote them)",
+            yes: { _ in .emulate(handler, level: .l2, detail: "emulates RSM: leaves SMM and re-enters L2 (svm_leave_smm → enter_svm_guest_mode)") },
+            no: { _ in .emulate(handler, level: level, detail: "emulates RSM: leaves SMM (emulator_leave_smm), \(level) continues") })
+    }
+
     /// L0's handler for an exit it keeps (`svm_exit_handlers[]`, 6.12 table; 6.1 differs
     /// only for VMMCALL).
-    mutating func l0Handler(_ exit: HardwareExit, level: GuestLevel) -> Outcome {
+    mutating func l0Handler(_ exit: HardwareExit, level: GuestLevel, vmcb02Checked: Bool = false) -> Outcome {
         let code = exit.exitCode
-        if level == .l2 { checkVMCB02Intercept(exit) }
+        if level == .l2, !vmcb02Checked { return vmcb02Gate(exit) { $0.l0Handler(exit, level: level, vmcb02Checked: true) } }
         func handled(_ handler: String, _ detail: String? = nil) -> Outcome {
             record(.l0Handler, [.event("exit_code", code.description)], Answer(rawValue: handler))
             return .l0Handles(handler, level: level, detail: detail)
         }
         switch code.rawValue {
         case 0x00...0x1f:
-            return level == .l2 ? l0CRHandler(exit) : crHandler(exit, level: level)
+            return level == .l2 ? l0CRHandler(exit, vmcb02Checked: true) : crHandler(exit, level: level)
         case 0x20...0x3f:
             return handled(
                 "svm/svm.c:dr_interception",
@@ -114,7 +130,7 @@ extension Evaluator {
             record(.l0Handler, [.event("exit_code", code.description)], "svm/svm.c:rsm_interception")
             return branch(
                 .rsmInSMM, field: "vCPU in SMM", fact: FactID.inSMM, state.inSMM,
-                yes: { _ in .emulate("svm/svm.c:rsm_interception", level: level, detail: "emulates RSM: leaves SMM (emulator_leave_smm)") },
+                yes: { $0.leaveSMM(level: level) },
                 no: { $0.queueException(ExceptionVector.invalidOpcode, errorCode: nil, level: level, after: exit, by: "emulate.c:em_rsm") })
         case 0x401: return handled("svm/avic.c:avic_incomplete_ipi_interception")
         case 0x402: return handled("svm/avic.c:avic_unaccelerated_access_interception")
@@ -134,8 +150,8 @@ extension Evaluator {
 
     /// `cr_interception` for an L2 CR exit L1 does not intercept: first the selective CR0
     /// rewrite for CR0 writes, then direct or emulated access.
-    mutating func l0CRHandler(_ exit: HardwareExit) -> Outcome {
-        checkVMCB02Intercept(exit)
+    mutating func l0CRHandler(_ exit: HardwareExit, vmcb02Checked: Bool = false) -> Outcome {
+        if !vmcb02Checked { return vmcb02Gate(exit) { $0.l0CRHandler(exit, vmcb02Checked: true) } }
         guard exit.exitCode == .writeCR0 else { return crHandler(exit, level: .l2) }
         let selective = l1Intercepts(InterceptBit.selectiveCR0)
         let cr0 = state.l2.cr0

@@ -40,6 +40,7 @@ extension Evaluator {
 
     /// An NPF L0 resolves itself; an SVM instruction at RIP may be emulated instead.
     mutating func npfKeptByL0(_ exit: HardwareExit, fixed: Outcome) -> Outcome {
+        if let bytes = exit.instructionBytes, let move = CRMove(bytes: bytes) { return npfOnCRMove(move, exit: exit, fixed: fixed) }
         guard let bytes = exit.instructionBytes, let instruction = SVMInstruction(bytes: bytes) else { return fixed }
         return npfOnSVMInstruction(instruction, exit: exit, fixed: fixed)
     }

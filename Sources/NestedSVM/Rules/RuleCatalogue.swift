@@ -18,7 +18,7 @@ extension Rule {
         .vmcb02ExceptionBitmap,
         .pendingINTRBlocked,
         .sameOutcome,
-        .rsmInSMM,
+        .rsmInSMM, .rsmToGuestMode, .exitInfoUnknown, .dbNMISingleStep, .emulatorCRIntercept,
         .gif,
         .hwInterceptAfterPermissions,
         .hwRAXBeforeIntercept,

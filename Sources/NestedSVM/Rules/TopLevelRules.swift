@@ -6,6 +6,10 @@ extension Rule {
 }
 
 extension Rule {
+    /// An exit field the source did not state is unknown, not 0.
+    public static let exitInfoUnknown = Rule(
+        "svm.exit-info.unknown", "does the decision read an exit field the source did not state (exit_info_1/2, exit_int_info)?",
+        kernel: "svm/svm.c:svm_handle_exit")
     /// vmcb02's exception bitmap is L0's ∪ L1's: an exception of L2 exits only if one has it.
     public static let vmcb02ExceptionBitmap = Rule(
         "svm.exception.vmcb02-bitmap", "does vmcb02 intercept the exception L2 raised (L0's or L1's bitmap)?",
@@ -21,6 +25,8 @@ extension Evaluator {
     mutating func decide(_ event: Event) -> Outcome {
         if profile.kind == .architectural { return decideArchitecturally(event) }
         switch event {
+        case .hardwareExit(let exit) where exit.unknownFields?.isEmpty == false:
+            return decideWithUnknownFields(exit)
         case .hardwareExit(let exit):
             hardwareExitCode = exit.exitCode
             guard let level = state.level else {
@@ -96,6 +102,64 @@ extension Evaluator {
         if exit.exitIntInfo & EventInjection.validBit != 0 { recordInFlightEvent(exit) }
         if let special = exitSpecial(exit) { return special }
         return l1Interception(exit)
+    }
+
+    /// A hardware exit with fields the source did not state. Exits whose handling reads
+    /// exit_info_1 (MSR read/write bit, IOIO port/size/direction, #GP error code, CR/DR decode
+    /// bits) fork (MSR: read or write) or stay undetermined; the others are decided, and
+    /// reflected exit infos L1 would see are left unknown rather than predicted as 0. An
+    /// unknown exit_int_info predicts no re-injection.
+    mutating func decideWithUnknownFields(_ exit: HardwareExit) -> Outcome {
+        var known = exit
+        known.unknownFields = nil
+        let code = exit.exitCode.rawValue
+        let unknown = exit.unknownFields ?? []
+        let evidence = unknown.map { Evidence(field: $0, value: nil) }
+        if exit.isUnknown("exit_info_1") {
+            if exit.exitCode == .msr {
+                func branch(_ write: Bool) -> (inout Evaluator) -> Outcome {
+                    { evaluator in
+                        var variant = known
+                        variant.exitInfo1 = write ? 1 : 0
+                        var stated = exit
+                        stated.exitInfo1 = variant.exitInfo1
+                        stated.unknownFields = exit.unknownFields?.filter { $0 != "exit_info_1" }
+                        return Self.forgetting(stated, evaluator.decide(.hardwareExit(variant)))
+                    }
+                }
+                record(.exitInfoUnknown, evidence, "yes: exit_info_1 bit 0 (read or write)")
+                return fork(missing: ["exit_info_1"], [
+                    Branch("the MSR exit is a WRMSR (exit_info_1 = 1)", [FactID.msrExitIsWrite: true], branch(true)),
+                    Branch("the MSR exit is a RDMSR (exit_info_1 = 0)", [FactID.msrExitIsWrite: false], branch(false)),
+                ])
+            }
+            let decodes = exit.exitCode == .ioio || exit.exitCode == .exception(ExceptionVector.generalProtection) || code < 0x40
+            if decodes {
+                record(.exitInfoUnknown, evidence, "yes: the handler decodes exit_info_1")
+                return .undetermined([], missing: ["exit_info_1"])
+            }
+        }
+        let decided = decide(.hardwareExit(known))
+        let forgotten = Self.forgetting(exit, decided)
+        if forgotten != decided {
+            record(.exitInfoUnknown, evidence, "yes: the infos L1 sees are unknown", note: "a reflected exit passes exit_info_1/2 on to L1 unchanged")
+        }
+        return forgotten
+    }
+
+    /// `outcome` with the exit infos L1 would see left unknown where `exit` did not state them.
+    static func forgetting(_ exit: HardwareExit, _ outcome: Outcome) -> Outcome {
+        var out = outcome
+        if out.kind == .reflectToL1 {
+            if exit.isUnknown("exit_info_1"), out.exitInfo1 == exit.exitInfo1 { out.exitInfo1 = nil }
+            if exit.isUnknown("exit_info_2"), out.exitInfo2 == exit.exitInfo2 { out.exitInfo2 = nil }
+        }
+        out.alternatives = outcome.alternatives?.map {
+            var alternative = $0
+            alternative.outcome = forgetting(exit, $0.outcome)
+            return alternative
+        }
+        return out
     }
 
     /// Records the event `svm_complete_interrupts` re-queues: re-injected into L2 (`[reinjected]`)

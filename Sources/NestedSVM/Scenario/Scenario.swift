@@ -329,6 +329,8 @@ public struct Scenario: Sendable, Equatable {
                 exitCode: code, exitInfo1: try plain("exit_info_1"), exitInfo2: try plain("exit_info_2"),
                 exitIntInfo: UInt32(truncatingIfNeeded: try plain("exit_int_info")),
                 exitIntInfoErr: UInt32(truncatingIfNeeded: try plain("exit_int_info_err")))
+            let unknown = ["exit_info_1", "exit_info_2", "exit_int_info"].filter { reader.leaf($0) == nil }
+            if !unknown.isEmpty { exit.unknownFields = unknown }
             if reader.leaf("rip") != nil { exit.rip = try plain("rip") }
             if let (value, path, _) = reader.leaf("insn_bytes") { exit.instructionBytes = try bytes(value, path) }
             exit.rax = try reader.known("rax", ObjectReader.number)

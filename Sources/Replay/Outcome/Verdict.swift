@@ -127,6 +127,12 @@ enum OutcomeComparison {
             if RecordedOutcome.servesAccess(recorded.userspaceReason) { return [] }
             return [diff("outcome", model.description, recorded.summary)]
         case (.emulate, .l0Handles):
+            if let level = model.level.map(Level.init), let next = recorded.nextLevel, level != next {
+                return [diff("level", level.rawValue, next.rawValue)]
+            }
+            return recorded.emulated ? [] : [diff("outcome", model.description, recorded.summary + " (no kvm_emulate_insn)")]
+        case (.emulate, .vmrunSucceeds) where model.level == .l2:
+            // An emulated RSM that re-enters L2 (`svm/svm.c:svm_leave_smm`) traces the entry.
             return recorded.emulated ? [] : [diff("outcome", model.description, recorded.summary + " (no kvm_emulate_insn)")]
         case (.emulate, .userspaceExit):
             if recorded.emulated, RecordedOutcome.servesAccess(recorded.userspaceReason) { return [] }

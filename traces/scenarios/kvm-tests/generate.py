@@ -347,6 +347,8 @@ emit("rsm-outside-smm-ud", KUT, F, "rsm", "finished_rsm_intercept stage 1: witho
 # ---- svm_exception_test: handle_exception_in_l1 ----
 for vec, mnem, err in ((13, "GP", 0), (6, "UD", None), (0, "DE", None), (1, "DB", None), (3, "BP", None), (17, "AC", 0), (4, "OF", None), (7, "NM", None)):
     st = base_state(excp=1 << vec)
+    if vec == 1:  # the test raises no NMI: L0 is not single-stepping over an NMI window
+        st["assumptions"] = {"l0.nmi-singlestep": False}
     emit(f"exception-{mnem.lower()}-in-l1", KUT, F, "svm_exception_test",
          f"handle_exception_in_l1: with the #{mnem} intercept set, the guest's #{mnem} exits with SVM_EXIT_EXCP_BASE + {vec}",
          f"L2 raises #{mnem} while L1 intercepts it: reflected as the exception exit", st,
@@ -538,6 +540,8 @@ for vec, mnem, err, expect, insn in (
     (7, "NM", None, {"kind": "no_exit", "level": "L2"}, None),
 ):
     st = base_state()
+    if vec == 1:  # the test raises no NMI: L0 is not single-stepping over an NMI window
+        st["assumptions"] = {"l0.nmi-singlestep": False}
     ev = {"type": "exception", "vector": vec}
     if err is not None: ev["error_code"] = err
     if insn: ev["insn_bytes"] = insn
@@ -555,5 +559,53 @@ emit("sel-cr0-lmsw-intercept", KUT, F, "sel cr0 lmsw intercept",
      {"type": "exit", "exit_code": "write_cr0", "exit_info_1": 0, "exit_info_2": 0, "exit_int_info": 0, "insn_bytes": "0f 01 f0",
       "written_value": hex(0x80010011 | 2)},
      reflect("cr0_sel_write"))
+
+# ---- smm_test.c (selftests): an SMI that arrives while L2 runs; RSM goes back into L2 ----
+# svm_enter_smm leaves guest mode (SMM runs on vmcb01, level L1) and records the vmcb12 address
+# in SMRAM; the RSM exit (init_vmcb intercepts RSM) is emulated and svm_leave_smm re-enters L2.
+st = base_state(level="L1")
+st["smm"] = 1
+st["assumptions"] = {"smm.from-guest-mode": True}
+emit("st-smm-rsm-back-to-l2", ST, "tools/testing/selftests/kvm/x86_64/smm_test.c", "smm_test (stages 8-10)",
+     "after an SMI injected while L2 runs (stage 8), the SMI handler's RSM returns to L2, which goes on to report stage 10",
+     "RSM in SMM whose SMI came in guest mode: L0 emulates it and svm_leave_smm re-enters L2 (emulate, L2 continues)", st,
+     {"type": "exit", "exit_code": "0x73", "exit_info_1": 0, "exit_info_2": 0, "exit_int_info": 0, "insn_bytes": "0f aa"},
+     {"kind": "emulate", "level": "L2"})
+st = base_state(level="L1")
+st["smm"] = 1
+st["assumptions"] = {"smm.from-guest-mode": False}
+emit("st-smm-rsm-back-to-l1", ST, "tools/testing/selftests/kvm/x86_64/smm_test.c", "smm_test (stages 2-4)",
+     "an SMI taken while L1 runs (self_smi before any VMRUN) returns to L1 after RSM",
+     "RSM in SMM whose SMI came while L1 ran: L0 emulates it, L1 continues", st,
+     {"type": "exit", "exit_code": "0x73", "exit_info_1": 0, "exit_info_2": 0, "exit_int_info": 0, "insn_bytes": "0f aa"},
+     {"kind": "emulate", "level": "L1"})
+
+# ---- the "... emulate" variants: the instruction sits on an MMIO page, so the L2 NPF is kept by
+# L0, which emulates it; x86_emulate_insn asks svm_check_intercept about L1's CR intercepts ----
+def npf_mmio_state(**kw):
+    st = base_state(**kw)
+    st["assumptions"] = {"l0.emulates-at-npf": True}
+    return st
+def npf_mmio_event(insn):
+    # a code fetch that faults on L1's MMIO page (identity-mapped by L1's NPT: the walk does not fault)
+    return {"type": "exit", "exit_code": "npf", "exit_info_1": hex(0x100000014), "exit_info_2": "0xfee00000",
+            "exit_int_info": 0, "insn_bytes": insn, "l1_npt_walk_faults": 0}
+emit("cr3-read-intercept-emulate", KUT, F, "cr3 read intercept emulate",
+     "with L1 intercepting CR3 reads, a MOV from CR3 that KVM has to emulate (fetched from MMIO) still exits to L1 with SVM_EXIT_READ_CR3",
+     "L2 NPF on an MMIO page holding `mov %cr3, %rax`: L0 emulates it, svm_check_intercept finds L1's CR3-read intercept: reflected as read_cr3",
+     npf_mmio_state(cr_read=1 << 3), npf_mmio_event("0f 20 d8"), reflect("0x3"))
+emit("sel-cr0-write-intercept-emulate", KUT, F, "sel cr0 write intercept emulate",
+     "with only the selective CR0 intercept, an emulated MOV to CR0 that sets CD exits to L1 with SVM_EXIT_CR0_SEL_WRITE",
+     "L2 NPF on an MMIO page holding `mov %rax, %cr0` (CD set): L0 emulates it, svm_check_intercept converts it to cr0_sel_write",
+     dict(npf_mmio_state(word3=0x80000000 | (1 << 5)), assumptions={"l0.emulates-at-npf": True, "cr0-write.changes-other-bits": True}),
+     npf_mmio_event("0f 22 c0"), reflect("cr0_sel_write"))
+emit("sel-cr0-write-priority-emulate", KUT, F, "sel cr0 write intercept priority emulate",
+     "with both the CR0-write and the selective intercept, an emulated MOV to CR0 exits with SVM_EXIT_WRITE_CR0 (the unconditional intercept wins)",
+     "L2 NPF on an MMIO page holding `mov %rax, %cr0`: L0 emulates it; L1 intercepts CR0 writes outright: reflected as write_cr0",
+     npf_mmio_state(cr_write=1, word3=0x80000000 | (1 << 5)), npf_mmio_event("0f 22 c0"), reflect("0x10"))
+emit("sel-cr0-write-nointercept-emulate", KUT, F, "sel cr0 write nointercept emulate",
+     "without any CR0 intercept an emulated MOV to CR0 does not exit to L1: L2 continues",
+     "L2 NPF on an MMIO page holding `mov %rax, %cr0`, no CR0 intercepts in vmcb12: L0's emulator executes it",
+     npf_mmio_state(), npf_mmio_event("0f 22 c0"), {"kind": "emulate", "level": "L2"})
 
 print(len(written), "scenarios")

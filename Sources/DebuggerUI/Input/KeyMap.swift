@@ -120,7 +120,7 @@ public struct KeyMap: Sendable, Hashable {
         KeyBinding([.character("'")], .main, .listBookmarks, "list bookmarks"),
         KeyBinding([.character("p")], .main, .switchProfile, "switch kernel profile"),
         KeyBinding([.character("e")], .main, .exportMismatches, "export mismatches to a file"),
-        KeyBinding([.character("E")], .main, .exportSelectedScenario, "export this exit as a decide scenario (TRACE.exit-N.scenario)"),
+        KeyBinding([.character("E")], .main, .exportSelectedScenario, "export this exit as a decide scenario file"),
         KeyBinding([.character("v")], .main, .toggleFullDecisionPath, "decision path: one line per step / full"),
         KeyBinding([.character("x")], .main, .swapSidePane, "registers / VMCB12 beside the path (small terminals)"),
         KeyBinding([.character("z")], .main, .toggleZoom, "zoom: the focused pane fills the screen / back"),

@@ -155,9 +155,11 @@ struct ProbeValues: Sendable {
     /// `__nested_vmcb_check_controls`, and the CR3/PDPTR loads when `nested_svm_load_cr3`
     /// returned 0. A failure proves only that one of them failed (`kvm_nested_vmenter_failed`
     /// names which), so it adds nothing. Only for L1's VMRUN (the checks of a VMRUN L1 ran).
+    /// With a `vmrun_vmcb12` line the model runs the checks on the fields itself; the model
+    /// reads these facts only for a check the fields leave undecided (one whose input is not
+    /// in vmcb12, e.g. the guest CPUID bits `efer-valid` asks for).
     var passedChecks: [String: Known<Bool>] {
-        // With vmcb12's cached fields the model runs the checks itself (inputs, not results).
-        guard guestMode == false, vmrun == nil else { return [:] }
+        guard guestMode == false else { return [:] }
         var facts: [String: Known<Bool>] = [:]
         for (event, function) in ProbeSchema.checkFunctions {
             guard let check = checks[event] else { continue }

@@ -92,6 +92,9 @@ for name in $SCENARIOS; do
 	s=$W/$name
 	rm -f $W/$name.*
 	echo "svmlab-init: scenario $name" > /dev/console
+	rc=255; t0=$(date +%s); t1=$t0
+	vmm="/bin/svmlab $scn --qemu-cpu $QEMU_CPU --timeout $vmm_timeout"
+	if [ "$CAPTURE_ONLY" != 1 ]; then
 	echo 0 > $T/tracing_on; echo 0 > $P/tracing_on
 	echo > $T/trace; echo > $P/trace
 	# trace-cmd extract leaves the top-level events disabled: enable them for every scenario
@@ -99,7 +102,6 @@ for name in $SCENARIOS; do
 	cat $P/trace_pipe > $s.pipe &
 	pipe_pid=$!
 	echo 1 > $P/tracing_on; echo 1 > $T/tracing_on
-	vmm="/bin/svmlab $scn --qemu-cpu $QEMU_CPU --timeout $vmm_timeout"
 	t0=$(date +%s)
 	if [ "$PERF" = 0 ]; then
 		sh -c "timeout -s KILL $hard $vmm -o $s > $s.vmm.out 2>&1; echo \$? > $s.rc"
@@ -142,14 +144,20 @@ for name in $SCENARIOS; do
 		grep -v '^CPU0 data recorded' $s.tc.err 2>/dev/null | sed 's/^/  trace-cmd: /'
 	} > $s.log
 	emit $name.log $s.log
+	fi
 	if [ -n "$CAPTURE_CMD" ]; then
+		[ "$CAPTURE_ONLY" = 1 ] && t0=$(date +%s)
 		out=/tmp/cap/$name
 		cvmm="$vmm -o $out.capture"
 		cmd=$(printf '%s' "$CAPTURE_CMD" | sed "s|{out}|$out|g; s|{vmm}|$cvmm|g")
 		echo > $T/trace; echo 1 > $T/tracing_on
 		echo "svmlab-init: capture $name: $cmd" > /dev/console
 		timeout -s KILL $((hard + 30)) sh -c "$cmd" > $out.capture-cmd.log 2>&1
-		echo "exit status $?" >> $out.capture-cmd.log
+		crc=$?
+		echo "exit status $crc" >> $out.capture-cmd.log
+		# --capture-only: the scenario's status is the capture command's (svmdbg capture
+		# returns its COMMAND's exit status)
+		[ "$CAPTURE_ONLY" = 1 ] && { rc=$crc; t1=$(date +%s); }
 		for f in $out.*; do
 			[ -f "$f" ] && emit "$name.${f#$out.}" "$f"
 		done

@@ -125,3 +125,60 @@ import Testing
         ])
     }
 }
+
+/// The probes that record vmcb12 at VMRUN and the MSRPM/IOPM bytes KVM reads (issue #16).
+@Suite struct CaptureInputProbeTests {
+    /// (kernel, field, expected fetch): `struct vmcb_ctrl_area_cached` in `svm/svm.h` is
+    /// intercepts[MAX_INTERCEPT = 6] (u32), two u16, then iopm_base_pa and msrpm_base_pa (u64),
+    /// tsc_offset (u64), asid (u32); so from `nested.ctl` at 6688 (6.12, 6760 on 6.1, as the
+    /// exit_regs intercept words show) iopm_base_pa is at +32, msrpm_base_pa +40, asid +56.
+    static let fetches: [(String, String, String)] = [
+        ("6.12.117", "vmcb12_gpa", "+6656($arg1)"),
+        ("6.12.117", "ic_cr", "+6688($arg1)"),
+        ("6.12.117", "ic_w3", "+6700($arg1)"),
+        ("6.12.117", "iopm_base", "+6720($arg1)"),
+        ("6.12.117", "msrpm_base", "+6728($arg1)"),
+        ("6.12.117", "asid", "+6744($arg1)"),
+        ("6.1.192", "ic_cr", "+6760($arg1)"),
+        ("6.1.192", "iopm_base", "+6792($arg1)"),
+        ("6.1.192", "msrpm_base", "+6800($arg1)"),
+        ("6.1.192", "asid", "+6816($arg1)"),
+    ]
+
+    @Test("vmrun_vmcb12 reads svm->nested.ctl/save through __nested_vmcb_check_save's vcpu", arguments: fetches)
+    func vmrunFetch(kernel: String, field: String, expected: String) throws {
+        let (_, module) = try BTFFixture.kvmAMD(kernel)
+        let (definition, missing) = try #require(ProbePlan.vmrunDefinition(btf: module, prefix: "kvm_amd:"))
+        #expect(missing.isEmpty)
+        #expect(definition.hasPrefix("p:svmdbg/vmrun_vmcb12 kvm_amd:__nested_vmcb_check_save vmcb12_gpa="))
+        #expect(definition.contains(" \(field)=\(expected):"))
+        #expect(definition.utf8.count < 4096)
+    }
+
+    @Test("every vmrun_vmcb12 field resolves on both kernels, with its member's size", arguments: ["6.12.117", "6.1.192"])
+    func vmrunFields(kernel: String) throws {
+        let (_, module) = try BTFFixture.kvmAMD(kernel)
+        let (definition, missing) = try #require(ProbePlan.vmrunDefinition(btf: module, prefix: "kvm_amd:", argument: "%di"))
+        #expect(missing.isEmpty)
+        for (name, _) in ProbeSchema.vmrunFields { #expect(definition.contains(" \(name)=")) }
+        #expect(definition.contains(" cs_attrib=") && definition.contains("(%di):x16"))
+        #expect(definition.contains(" tlb_ctl=") && definition.contains(":x8"))
+        // exit_regs gains the bases the guest_read addresses are relative to.
+        let plan = try ProbePlan.make(btf: module, kind: .kprobe, place: "kvm_amd:svm_handle_exit")
+        #expect(plan.fields.contains { $0.name == ProbeSchema.msrpmBase } && plan.fields.contains { $0.name == ProbeSchema.iopmBase })
+    }
+
+    @Test("guest_read is a return probe reading the buffer, only where return probes fetch arguments", arguments: ["6.12.117", "6.1.192"])
+    func guestRead(kernel: String) throws {
+        let (vmlinux, _) = try BTFFixture.kvmAMD(kernel)
+        let kvm = try BTF(bytes: BTFFixture.bytes(kernel, "kvm.btf"), base: vmlinux, source: "kvm")
+        let modern = Tracefs.Features(
+            readme: "place: [<module>:]<symbol>\n$arg<N>\n kernel return probes support: $retval, $arg<N>, $comm", dynamicEvents: true, kprobeEvents: true)
+        #expect(try ProbePlan.readDefinition(btf: kvm, place: ProbePlan.readPlace(mapPlace: "kvm:kvm_vcpu_map"), features: modern).get()
+            == "r:svmdbg/guest_read kvm:kvm_vcpu_read_guest gpa=$arg2:x64 len=$arg4:u64 val=+0($arg3):x32 ret=$retval:s32")
+        let older = Tracefs.Features(
+            readme: "place: [<module>:]<symbol>\n$arg<N>\n kernel return probes support: $retval, $comm", dynamicEvents: true, kprobeEvents: true)
+        #expect(throws: CaptureFrontend.Refusal.self) { try ProbePlan.readDefinition(btf: kvm, place: "kvm:kvm_vcpu_read_guest", features: older).get() }
+        #expect(throws: CaptureFrontend.Refusal.self) { try ProbePlan.readDefinition(btf: nil, place: "kvm_vcpu_read_guest", features: modern).get() }
+    }
+}

@@ -21,6 +21,7 @@ final class AppHarness {
             export: { request, session in
                 log.append(request)
                 if existingFiles.contains(request.path), !request.overwrite { return .fileExists(path: request.path) }
+                if let exit = request.exit { return .wroteExit(path: request.path, exit: exit) }
                 return .written(path: request.path, count: session.counts.mismatch)
             },
             switchProfile: { profile in

@@ -15,6 +15,18 @@ import Testing
         #expect(h.state.message?.text == "wrote 1 mismatch to out.jsonl")
     }
 
+    @Test("E exports the selected exit as a scenario named after the trace and the exit")
+    func exportSelectedExit() throws {
+        let h = AppHarness()
+        h.press(.character("j"))
+        let selected = try #require(h.state.selected)
+        h.press(.character("E"))
+        let request = try #require(h.exports.requests.last)
+        #expect(request.exit == selected && request.format == .scenario && !request.overwrite)
+        #expect(request.path.hasSuffix(".exit-\(selected.rawValue).scenario"))
+        #expect(h.state.message?.text.hasPrefix("wrote exit \(selected) as a decide scenario to ") == true)
+    }
+
     @Test("export to an existing file asks first and overwrites only after y")
     func exportConfirm() {
         let h = AppHarness(existingFiles: ["report.md"])

@@ -613,15 +613,17 @@ int main(int argc, char **argv)
 	fprintf(J, ", \"hardware\": ");
 	jstr("QEMU TCG (emulated AMD CPU, no nrip-save); TCG raises #GP for VMRUN/VMLOAD/VMSAVE with RAX not 4K-aligned or >= 2^phys_bits BEFORE checking the intercept");
 	fprintf(J, "},\n  \"l1\": {\n    \"mode\": \"64-bit long mode, CPL0, paging identity-mapped 1 GiB, IF=0\",\n");
-	uint32_t e1c = 0, ea = 0, eb = 0, ed = 0, maxphy = 0, extmax = 0;
+	uint32_t e1c = 0, e1d = 0, ea = 0, eb = 0, ed = 0, maxphy = 0, extmax = 0;
 	for (uint32_t i = 0; i < cpuid->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
-		if (e->function == 0x80000001) e1c = e->ecx;
+		if (e->function == 0x80000001) e1c = e->ecx, e1d = e->edx;
 		if (e->function == 0x8000000a) ea = e->eax, eb = e->ebx, ed = e->edx;
 		if (e->function == 0x80000008) maxphy = e->eax & 0xff;
 		if (e->function == 0x80000000) extmax = e->eax;
 	}
 	fprintf(J, "    \"guest_cpuid\": {\"80000001_ecx\": "); jhex(e1c);
+	/* EDX: LM (bit 29), NX (20), FFXSR (25), which decide EFER's validity (APM vol 3, E.4.2). */
+	fprintf(J, ", \"80000001_edx\": "); jhex(e1d);
 	fprintf(J, ", \"svm\": %s, \"8000000a_eax\": ", (e1c >> 2) & 1 ? "true" : "false"); jhex(ea);
 	fprintf(J, ", \"8000000a_ebx\": "); jhex(eb);
 	fprintf(J, ", \"8000000a_edx\": "); jhex(ed);

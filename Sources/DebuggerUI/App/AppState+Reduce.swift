@@ -64,6 +64,8 @@ extension AppState {
             switch result {
             case .written(let path, let count):
                 message = Message("wrote \(count) mismatch\(count == 1 ? "" : "es") to \(path)")
+            case .wroteExit(let path, let exit):
+                message = Message("wrote exit \(exit) as a decide scenario to \(path) (svmdbg decide \(path))")
             case .fileExists(let path):
                 message = nil
                 prompt = Prompt(kind: .confirmOverwrite(path: path))
@@ -296,6 +298,15 @@ extension AppState {
             overlay = .bookmarks(cursor: cursor)
         case .switchProfile: prompt = Prompt(kind: .profile)
         case .exportMismatches: prompt = Prompt(kind: .exportPath)
+        case .exportSelectedScenario:
+            guard let selected else {
+                message = Message("no exit selected; nothing exported", isError: true)
+                return []
+            }
+            let base = (session.traceName.split(separator: "/").last.map(String.init) ?? "trace")
+            let path = "\(base).exit-\(selected.rawValue).scenario"
+            message = Message("exporting exit \(selected) to \(path)…")
+            return [.export(ExportRequest(path: path, format: .scenario, overwrite: false, exit: selected))]
         case .toggleFullDecisionPath:
             showsFullDecisionPath.toggle()
             scroll[.decision] = 0

@@ -37,12 +37,16 @@ public struct ExportRequest: Sendable, Hashable {
     public var format: ExportFormat
     /// Whether an existing file may be replaced (only after the user confirmed).
     public var overwrite: Bool
+    /// Only this exit (as a `decide` scenario; an existing file is never replaced: the
+    /// writer picks the next free name) instead of the mismatches.
+    public var exit: ExitNumber?
 
     /// Creates a request.
-    public init(path: String, format: ExportFormat, overwrite: Bool) {
+    public init(path: String, format: ExportFormat, overwrite: Bool, exit: ExitNumber? = nil) {
         self.path = path
         self.format = format
         self.overwrite = overwrite
+        self.exit = exit
     }
 
     /// The format a path's extension names: `.jsonl`/`.json`, `.csv`, `.md`, `.trace`, `.scenario`;
@@ -58,6 +62,8 @@ public struct ExportRequest: Sendable, Hashable {
 public enum ExportResult: Sendable, Hashable {
     /// Written: how many exits.
     case written(path: String, count: Int)
+    /// One exit written as a scenario (``ExportRequest/exit``).
+    case wroteExit(path: String, exit: ExitNumber)
     /// Not written because the file exists and `overwrite` was false.
     case fileExists(path: String)
     /// Failed, with the reason.

@@ -56,6 +56,8 @@ public enum Command: Sendable, Hashable, CaseIterable {
     case switchProfile
     /// Prompt for a file and export the mismatches to it.
     case exportMismatches
+    /// Write the selected exit as a `decide` scenario to a new file (never replacing one).
+    case exportSelectedScenario
     /// Switch the decision path between one line per step and the full explanation.
     case toggleFullDecisionPath
     /// In the compact layout, show VMCB12 instead of the registers beside the decision path, or back.

@@ -137,6 +137,7 @@ public struct KeyMap: Sendable, Hashable {
         KeyBinding([.character("H")], .main, .showHostFacts, "host facts and profile: where each came from; change one"),
         KeyBinding([.character("D")], .main, .diffProfiles, "profile diff: exits another profile decides differently"),
         KeyBinding([.character("e")], .main, .exportMismatches, "export mismatches to a file"),
+        KeyBinding([.character("E")], .main, .exportSelectedScenario, "export this exit as a decide scenario file"),
         KeyBinding([.character("v")], .main, .toggleFullDecisionPath, "decision path: one line per step / full"),
         KeyBinding([.character("x")], .main, .swapSidePane, "registers / VMCB12 beside the path (small terminals)"),
         KeyBinding([.character("z")], .main, .toggleZoom, "zoom: the focused pane fills the screen / back"),

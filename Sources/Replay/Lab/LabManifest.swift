@@ -26,6 +26,9 @@ public struct LabManifest: Sendable, Equatable {
     public var qemuCPU: String?
     /// `l1.guest_cpuid.maxphyaddr`: the MAXPHYADDR the lab's L1 sees.
     public var guestMaxPhysAddr: Int?
+    /// `l1.guest_cpuid.80000001_edx` (written by the VMM since the probe captures of
+    /// issue #16): L1's long mode, NX and FFXSR bits; `nil` in older manifests.
+    public var guestExtendedFeatures: UInt32? = nil
     /// `observed.result` (`done`, `timeout`, …): whether L1 finished its program.
     public var result: String?
     /// L1's log of #VMEXITs it received, in order.
@@ -78,6 +81,7 @@ public struct LabManifest: Sendable, Equatable {
             hostSVMFeatures: number(cpuid?["edx"]).map { UInt32(truncatingIfNeeded: $0) },
             qemuCPU: l0["qemu_cpu"] as? String,
             guestMaxPhysAddr: number(guestCPUID?["maxphyaddr"]).map { Int($0) },
+            guestExtendedFeatures: number(guestCPUID?["80000001_edx"]).map { UInt32(truncatingIfNeeded: $0) },
             result: observed["result"] as? String,
             l1Log: L1LogEntry.log(from: events),
             l1TraceFile: observed["l1_trace"] as? String)
@@ -113,11 +117,18 @@ public struct LabManifest: Sendable, Equatable {
         return facts
     }
 
-    /// The guest facts the lab configured: L1's MAXPHYADDR.
+    /// The guest facts the lab configured: L1's MAXPHYADDR and, where the manifest has
+    /// CPUID 0x80000001 EDX, long mode (bit 29), NX (bit 20) and FFXSR (bit 25) — the bits
+    /// `x86.c:__kvm_valid_efer` asks of the guest's CPUID.
     public var guestFacts: GuestFacts {
         var facts = GuestFacts()
         if let bits = guestMaxPhysAddr, (1...64).contains(bits) {
             facts.maxPhysAddr = Known(bits, source: "manifest l1.guest_cpuid.maxphyaddr")
+        }
+        if let edx = guestExtendedFeatures {
+            for (feature, bit) in [(GuestFeature.longMode, 29), (.nx, 20), (.fxsrOpt, 25)] as [(GuestFeature, UInt32)] {
+                facts.features[feature] = Known(edx >> bit & 1 != 0, source: "manifest l1.guest_cpuid.80000001_edx bit \(bit)")
+            }
         }
         return facts
     }

@@ -26,6 +26,14 @@ struct ProbeValues: Sendable {
     /// The first return of each VMRUN check function in this exit, by event name, with its line.
     let checks: [String: (result: Int64, line: Int)]
 
+    /// The first `vmrun_vmcb12` line of this exit: vmcb12 as KVM cached it for this VMRUN's
+    /// consistency checks (`svm->nested.save` / `svm->nested.ctl`).
+    let vmrun: (payload: ProbePayload, line: Int)?
+
+    /// `guest_read` lines of this exit (returns of `kvm_vcpu_read_guest`): address, length,
+    /// the first 4 bytes of the buffer after the read (little-endian), the result, the line.
+    let reads: [(gpa: UInt64, length: UInt64, value: UInt64, result: Int64, line: Int)]
+
     /// Guest page size (APM vol. 2 §5.1): `gpa_to_gfn` shifts by 12.
     static let pageShift: UInt64 = 12
 
@@ -44,9 +52,20 @@ struct ProbeValues: Sendable {
         var maps: [(gfn: UInt64, result: Int64, line: Int)] = []
         // The frame of the last vcpu_map_entry line, for a return line without gfn (6.1).
         var enteredGFN: UInt64?
+        var vmrun: (ProbePayload, Int)?
+        var reads: [(gpa: UInt64, length: UInt64, value: UInt64, result: Int64, line: Int)] = []
         for number in events {
             let name = trace.name(of: number)
             if name == "kvm_entry" { break }
+            if name == ProbeSchema.vmrunVMCB12Event || name == ProbeSchema.guestReadEvent, case .probe(let probe) = trace.payload(of: number) {
+                if name == ProbeSchema.vmrunVMCB12Event {
+                    if vmrun == nil { vmrun = (probe, trace.lineNumber(of: number)) }
+                } else if let gpa = probe[ProbeSchema.readGPA], let length = probe[ProbeSchema.readLength],
+                          let value = probe[ProbeSchema.readValue], let result = probe[ProbeSchema.mapResult] {
+                    reads.append((gpa, length, value, Int64(Int32(truncatingIfNeeded: result)), trace.lineNumber(of: number)))
+                }
+                continue
+            }
             guard name == ProbeSchema.exitRegsEvent || name == ProbeSchema.vcpuMapEvent || name == ProbeSchema.vcpuMapEntryEvent,
                   case .probe(let probe) = trace.payload(of: number) else { continue }
             if name == ProbeSchema.exitRegsEvent {
@@ -61,6 +80,8 @@ struct ProbeValues: Sendable {
         if found == nil { found = Self.precedingProbe(trace: trace, first: first) }
         guard let (payload, line) = found else { return nil }
         self.maps = maps
+        self.vmrun = vmrun
+        self.reads = reads
         self.checks = Self.checkReturns(trace: trace, events: events)
         if let code = payload[ProbeSchema.exitCode], UInt32(truncatingIfNeeded: code) != exitCode { return nil }
         var guestMode: Bool?
@@ -134,6 +155,9 @@ struct ProbeValues: Sendable {
     /// `__nested_vmcb_check_controls`, and the CR3/PDPTR loads when `nested_svm_load_cr3`
     /// returned 0. A failure proves only that one of them failed (`kvm_nested_vmenter_failed`
     /// names which), so it adds nothing. Only for L1's VMRUN (the checks of a VMRUN L1 ran).
+    /// With a `vmrun_vmcb12` line the model runs the checks on the fields itself; the model
+    /// reads these facts only for a check the fields leave undecided (one whose input is not
+    /// in vmcb12, e.g. the guest CPUID bits `efer-valid` asks for).
     var passedChecks: [String: Known<Bool>] {
         guard guestMode == false else { return [:] }
         var facts: [String: Known<Bool>] = [:]
@@ -198,10 +222,94 @@ struct ProbeValues: Sendable {
             if words.word4 == nil { words.word4 = known32(names[4]) }
             if words.word5 == nil { words.word5 = known32(names[5]) }
             state.vmcb12.intercepts = words
+            applyBitmapReads(to: &state)
         } else {
             state.l1 = ran
+            applyVMRUN(to: &state)
         }
     }
+
+    /// The provenance of a `vmrun_vmcb12` field.
+    func vmrunSource(_ field: String, line: Int) -> String {
+        "probe svmdbg/\(ProbeSchema.vmrunVMCB12Event) line \(line) (\(field))"
+    }
+
+    /// At L1's VMRUN: vmcb12's fields as KVM cached them for this VMRUN's consistency checks,
+    /// replacing what earlier VMRUNs at that address left (a scenario may change a field
+    /// between two VMRUNs). The model then runs the checks on them.
+    func applyVMRUN(to state: inout VCPUState) {
+        guard let (payload, line) = vmrun else { return }
+        func known(_ field: String) -> Known<UInt64>? { payload[field].map { Known($0, source: vmrunSource(field, line: line)) } }
+        func known32(_ field: String) -> Known<UInt32>? { payload[field].map { Known(UInt32(truncatingIfNeeded: $0), source: vmrunSource(field, line: line)) } }
+        var vmcb = state.vmcb12
+        vmcb.efer = known("efer") ?? vmcb.efer
+        vmcb.cr0 = known("cr0") ?? vmcb.cr0
+        vmcb.cr3 = known("cr3") ?? vmcb.cr3
+        vmcb.cr4 = known("cr4") ?? vmcb.cr4
+        vmcb.dr6 = known("dr6") ?? vmcb.dr6
+        vmcb.dr7 = known("dr7") ?? vmcb.dr7
+        if let attributes = payload["cs_attrib"] { vmcb.csAttributes = Known(UInt16(truncatingIfNeeded: attributes), source: vmrunSource("cs_attrib", line: line)) }
+        vmcb.asid = known32("asid") ?? vmcb.asid
+        vmcb.msrpmBase = known(ProbeSchema.msrpmBase) ?? vmcb.msrpmBase
+        vmcb.iopmBase = known(ProbeSchema.iopmBase) ?? vmcb.iopmBase
+        vmcb.eventInj = known32("event_inj") ?? vmcb.eventInj
+        vmcb.intCtl = known32("int_ctl") ?? vmcb.intCtl
+        vmcb.virtExt = known("virt_ext") ?? vmcb.virtExt
+        vmcb.nestedCR3 = known("nested_cr3") ?? vmcb.nestedCR3
+        // nested_ctl bit 0: NP_ENABLE (SVM_NESTED_CTL_NP_ENABLE).
+        if let nested = payload["nested_ctl"] { vmcb.nestedPaging = Known(nested & 1 != 0, source: vmrunSource("nested_ctl", line: line) + " bit 0") }
+        let names = ProbeSchema.interceptNames
+        vmcb.intercepts.cr = known32(names[0]) ?? vmcb.intercepts.cr
+        vmcb.intercepts.dr = known32(names[1]) ?? vmcb.intercepts.dr
+        vmcb.intercepts.exceptions = known32(names[2]) ?? vmcb.intercepts.exceptions
+        vmcb.intercepts.word3 = known32(names[3]) ?? vmcb.intercepts.word3
+        vmcb.intercepts.word4 = known32(names[4]) ?? vmcb.intercepts.word4
+        vmcb.intercepts.word5 = known32(names[5]) ?? vmcb.intercepts.word5
+        state.vmcb12 = vmcb
+    }
+
+    /// In guest mode: the MSRPM and IOPM bytes KVM read from L1's memory at this exit
+    /// (`nested_svm_exit_handled_msr` reads the 4-byte word holding the MSR's bits,
+    /// `nested_svm_intercept_ioio` the 1 or 2 bytes holding the port's), as known bits of
+    /// vmcb12's maps: every bit the bytes hold, relative to the bases vmcb12 had at the last
+    /// VMRUN (`exit_regs` `msrpm_base` / `iopm_base`). A failed read adds nothing. The model
+    /// still computes which bit an access tests.
+    func applyBitmapReads(to state: inout VCPUState) {
+        guard !reads.isEmpty else { return }
+        let msrpmBase = payload[ProbeSchema.msrpmBase]
+        let iopmBase = payload[ProbeSchema.iopmBase]
+        if let msrpmBase { state.vmcb12.msrpmBase = Known(msrpmBase, source: source(ProbeSchema.msrpmBase)) }
+        if let iopmBase { state.vmcb12.iopmBase = Known(iopmBase, source: source(ProbeSchema.iopmBase)) }
+        for read in reads where read.result == 0 && (1...4).contains(read.length) {
+            for index in 0..<read.length {
+                let address = read.gpa &+ index
+                let byte = UInt8(truncatingIfNeeded: read.value >> (8 * index))
+                let source = "probe svmdbg/\(ProbeSchema.guestReadEvent) line \(read.line) (byte 0x\(String(byte, radix: 16)) at 0x\(String(address, radix: 16)))"
+                if let msrpmBase, address >= msrpmBase, address - msrpmBase < Self.msrpmBytes {
+                    let offset = UInt32(address - msrpmBase)
+                    for range in MSRPermissionMap.ranges where offset >= range.byteOffset && offset - range.byteOffset < MSRPermissionMap.msrsPerRange / 4 {
+                        for slot in 0..<UInt32(4) {
+                            let msr = range.base + (offset - range.byteOffset) * 4 + slot
+                            state.vmcb12.msrpm.entries[msr] = MSRPermissionMap.Entry(
+                                read: Known(byte >> (2 * slot) & 1 != 0, source: source),
+                                write: Known(byte >> (2 * slot + 1) & 1 != 0, source: source))
+                        }
+                    }
+                }
+                if let iopmBase, address >= iopmBase, address - iopmBase < Self.iopmBytes {
+                    let first = UInt32(address - iopmBase) * 8
+                    for bit in 0..<UInt32(8) where first + bit <= IOPermissionMap.lastBit {
+                        state.vmcb12.iopm.ports[first + bit] = Known(byte >> bit & 1 != 0, source: source)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The MSRPM's size in bytes KVM reads from (three ranges of 0x800 bytes; the map is 8 KiB).
+    static let msrpmBytes: UInt64 = 0x1800
+    /// The IOPM's size in bytes (12 KiB, `IOPM_SIZE`).
+    static let iopmBytes: UInt64 = 0x3000
 }
 
 /// One register value a probe recorded at an exit, for display.

@@ -15,6 +15,9 @@ public enum ExportFormat: String, Sendable, CaseIterable {
     /// `decide` scenarios (``ScenarioExport``): one pretty JSON object for one exit, else one
     /// scenario per line.
     case scenario
+    /// A lab scenario (`lab/scenarios/*.scn`, ``LabScenarioExport``) for each exit the lab can
+    /// express; the others as a comment line saying why not.
+    case labScenario = "lab-scenario"
 }
 
 /// Renders exported exits in each format.
@@ -37,6 +40,14 @@ public enum ExportRenderer {
                 return TerminalSafe.escapeJSONText(ScenarioExport.text(document, pretty: true) + "\n")
             }
             return TerminalSafe.escapeJSONText(ScenarioExport.jsonLines(exits, in: result))
+        case .labScenario:
+            let name = result.trace.source
+            return TerminalSafe.escapeKeepingLineBreaks(exits.map { exit in
+                switch LabScenarioExport.scenario(for: exit, in: result, traceName: name) {
+                case .success(let text): text
+                case .failure(let refusal): "# \(refusal.description)\n"
+                }
+            }.joined(separator: "\n"))
         }
     }
 

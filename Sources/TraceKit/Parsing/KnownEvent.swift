@@ -11,6 +11,8 @@ enum KnownEvent: UInt8, Sendable, CaseIterable {
     case probeCheckSave, probeCheckControls, probeLoadCR3
     /// `svmdbg capture`'s `vcpu_map_entry` probe (kernels without arguments at return probes).
     case probeVCPUMapEntry
+    /// `svmdbg capture`'s `vmrun_vmcb12` and `guest_read` probes.
+    case probeVMRunVMCB12, probeGuestRead
 
     /// The tracepoint name.
     var tracepoint: String {
@@ -43,6 +45,8 @@ enum KnownEvent: UInt8, Sendable, CaseIterable {
         case .probeCheckControls: ProbeSchema.checkControlsEvent
         case .probeLoadCR3: ProbeSchema.loadCR3Event
         case .probeVCPUMapEntry: ProbeSchema.vcpuMapEntryEvent
+        case .probeVMRunVMCB12: ProbeSchema.vmrunVMCB12Event
+        case .probeGuestRead: ProbeSchema.guestReadEvent
         }
     }
 

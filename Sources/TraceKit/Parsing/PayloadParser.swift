@@ -69,7 +69,8 @@ enum PayloadParser {
             if c.literal("load"), c.isAtEnd { return .fpu(loaded: true) }
             if c.literal("unload"), c.isAtEnd { return .fpu(loaded: false) }
             return nil
-        case .probeExitRegs, .probeVCPUMap, .probeCheckSave, .probeCheckControls, .probeLoadCR3, .probeVCPUMapEntry:
+        case .probeExitRegs, .probeVCPUMap, .probeCheckSave, .probeCheckControls, .probeLoadCR3, .probeVCPUMapEntry,
+             .probeVMRunVMCB12, .probeGuestRead:
             return probe(&c).map(EventPayload.probe)
         }
     }

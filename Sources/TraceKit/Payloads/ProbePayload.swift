@@ -61,10 +61,53 @@ public enum ProbeSchema {
     /// Entry probe on `kvm_vcpu_map` recording `gfn`, for kernels whose return probes cannot
     /// fetch arguments (6.1): the next `vcpu_map` (return) line of the thread belongs to it.
     public static let vcpuMapEntryEvent = "vcpu_map_entry"
+    /// Entry probe on `svm/nested.c:__nested_vmcb_check_save` (reached from
+    /// `nested_svm_vmrun` after `nested_copy_vmcb_control_to_cache` and
+    /// `nested_copy_vmcb_save_to_cache`): vmcb12's save-area and control fields as KVM cached
+    /// them for this VMRUN's consistency checks (``vmrunFields``). Inputs of the checks, not
+    /// their result.
+    public static let vmrunVMCB12Event = "vmrun_vmcb12"
+    /// Return probe on `virt/kvm/kvm_main.c:kvm_vcpu_read_guest` (6.12 and later: return
+    /// probes fetch arguments): the guest-physical address, the length, up to 4 bytes read
+    /// (``readValue``, from the buffer after the read) and the result. KVM's SVM code reads
+    /// L1's MSRPM word (`nested_svm_exit_handled_msr`) and IOPM bytes
+    /// (`nested_svm_intercept_ioio`) with it.
+    public static let guestReadEvent = "guest_read"
     /// Every probe event name svmdbg defines.
     public static let eventNames: Set<String> = [
         exitRegsEvent, vcpuMapEvent, vcpuMapEntryEvent, checkSaveEvent, checkControlsEvent, loadCR3Event,
+        vmrunVMCB12Event, guestReadEvent,
     ]
+
+    /// `guest_read`: the guest-physical address (`gpa`, 2nd argument).
+    public static let readGPA = "gpa"
+    /// `guest_read`: the length asked for (`len`, 4th argument).
+    public static let readLength = "len"
+    /// `guest_read`: the first 4 bytes of the buffer after the read (little-endian; only
+    /// `len` of them were read).
+    public static let readValue = "val"
+
+    /// `vmrun_vmcb12` fields: (field name, member of `struct vcpu_svm`), read through the
+    /// probed function's first argument (`&svm->vcpu`). `nested.save` is
+    /// `struct vmcb_save_area_cached`, `nested.ctl` `struct vmcb_ctrl_area_cached`
+    /// (`svm/svm.h`, 6.1 and 6.12).
+    public static let vmrunFields: [(name: String, member: String)] = [
+        ("vmcb12_gpa", "nested.vmcb12_gpa"),
+        ("efer", "nested.save.efer"), ("cr0", "nested.save.cr0"), ("cr3", "nested.save.cr3"),
+        ("cr4", "nested.save.cr4"), ("dr6", "nested.save.dr6"), ("dr7", "nested.save.dr7"),
+        ("cs_attrib", "nested.save.cs.attrib"),
+        ("ic_cr", "nested.ctl.intercepts[0]"), ("ic_dr", "nested.ctl.intercepts[1]"),
+        ("ic_exc", "nested.ctl.intercepts[2]"), ("ic_w3", "nested.ctl.intercepts[3]"),
+        ("ic_w4", "nested.ctl.intercepts[4]"), ("ic_w5", "nested.ctl.intercepts[5]"),
+        ("iopm_base", "nested.ctl.iopm_base_pa"), ("msrpm_base", "nested.ctl.msrpm_base_pa"),
+        ("asid", "nested.ctl.asid"), ("tlb_ctl", "nested.ctl.tlb_ctl"), ("int_ctl", "nested.ctl.int_ctl"),
+        ("nested_ctl", "nested.ctl.nested_ctl"), ("event_inj", "nested.ctl.event_inj"),
+        ("nested_cr3", "nested.ctl.nested_cr3"), ("virt_ext", "nested.ctl.virt_ext"),
+    ]
+    /// `exit_regs`: vmcb12's MSRPM and IOPM base as KVM cached them at the last VMRUN
+    /// (`svm->nested.ctl.msrpm_base_pa` / `iopm_base_pa`), where `guest_read` addresses are
+    /// relative to.
+    public static let msrpmBase = "msrpm_base", iopmBase = "iopm_base"
 
     /// `vcpu_map`: the guest frame number asked for (`gfn`, the function's 2nd argument).
     public static let mapGFN = "gfn"

@@ -137,8 +137,70 @@ struct ProbePlan: Sendable, Equatable {
             (ProbeSchema.vmcb12GPA, "vcpu_svm.nested.vmcb12_gpa"),
         ]
         for (index, name) in ProbeSchema.interceptNames.enumerated() { paths.append((name, "vcpu_svm.nested.ctl.intercepts[\(index)]")) }
+        paths += [
+            (ProbeSchema.msrpmBase, "vcpu_svm.nested.ctl.msrpm_base_pa"),
+            (ProbeSchema.iopmBase, "vcpu_svm.nested.ctl.iopm_base_pa"),
+        ]
         return paths
     }()
+
+    /// The function the `vmrun_vmcb12` entry probe is placed on (`svm/nested.c`).
+    static let vmrunFunction = "__nested_vmcb_check_save"
+
+    /// The `vmrun_vmcb12` probe: at the entry of `__nested_vmcb_check_save(vcpu, save)`, which
+    /// `nested_svm_vmrun` reaches after copying vmcb12's control and save areas into
+    /// `svm->nested.ctl` / `svm->nested.save`, every cached field the consistency checks read
+    /// (``ProbeSchema/vmrunFields``), as offsets from the first argument (`&svm->vcpu`).
+    /// `btf` is kvm_amd's; nil when the function or its `vcpu` parameter is missing or no field
+    /// resolves (the capture then goes without it and says so).
+    static func vmrunDefinition(btf: BTF, prefix: String, argument: String = "$arg1") -> (definition: String, missing: [(String, String)])? {
+        guard let parameters = btf.functionParameters(vmrunFunction), parameters.first?.name == "vcpu",
+              let base = try? btf.location(of: "vcpu_svm.vcpu").offsets[0] else { return nil }
+        let paths = ProbeSchema.vmrunFields.map { ($0.name, "vcpu_svm.\($0.member)") }
+        let (fields, missing) = resolve(paths, btf: btf, base: base, argument: argument, btfArguments: false)
+        guard !fields.isEmpty else { return nil }
+        let arguments = fields.map { "\($0.name)=\($0.fetch):\($0.type)" }.joined(separator: " ")
+        return ("p:\(ProbeSchema.group)/\(ProbeSchema.vmrunVMCB12Event) \(prefix)\(vmrunFunction) \(arguments)", missing)
+    }
+
+    /// ``vmrunDefinition(btf:prefix:argument:)`` for a kernel with `features` (a `p:` kprobe:
+    /// `$arg1`, or `%di` without `$argN`).
+    static func vmrunProbe(btf: BTF, modular: Bool, features: Tracefs.Features) -> Result<(String, [(String, String)]), CaptureFrontend.Refusal> {
+        guard features.kprobes else { return .failure(.init(description: "no kprobe events")) }
+        guard let made = vmrunDefinition(btf: btf, prefix: modular ? "\(module):" : "", argument: features.argN ? "$arg1" : "%di") else {
+            return .failure(.init(description: "no \(vmrunFunction)(vcpu, …) with vcpu_svm.nested.save/ctl in this kernel's BTF"))
+        }
+        return .success(made)
+    }
+
+    /// The `guest_read` place next to `kvm_vcpu_map`'s (`kvm:kvm_vcpu_map` → `kvm:kvm_vcpu_read_guest`).
+    static func readPlace(mapPlace: String?) -> String {
+        guard let mapPlace, mapPlace.hasSuffix(mapFunction) else { return readFunction }
+        return String(mapPlace.dropLast(mapFunction.count)) + readFunction
+    }
+
+    /// The function the `guest_read` return probe is placed on (`virt/kvm/kvm_main.c`, module kvm).
+    static let readFunction = "kvm_vcpu_read_guest"
+
+    /// The `guest_read` return probe on `kvm_vcpu_read_guest(vcpu, gpa, data, len)`: the
+    /// address, the length, the first 4 bytes of `data` after the read, and the result. Only
+    /// where return probes fetch arguments (the buffer must be read after the function filled
+    /// it; an entry probe would see the old bytes): 6.12 yes, 6.1 no. `btf` is kvm's and must
+    /// name the parameters `gpa`, `data`, `len`.
+    static func readDefinition(btf: BTF?, place: String, features: Tracefs.Features) -> Result<String, CaptureFrontend.Refusal> {
+        guard features.kprobes else { return .failure(.init(description: "no kprobe events for the return probe")) }
+        guard features.argumentsAtReturn else {
+            return .failure(.init(description: "return probes cannot fetch arguments on this kernel (tracefs README), so the bytes \(readFunction) read cannot be recorded"))
+        }
+        guard let parameters = btf?.functionParameters(readFunction) else {
+            return .failure(.init(description: "no \(readFunction) in the kvm BTF (/sys/kernel/btf/kvm)"))
+        }
+        guard parameters.map(\.name).prefix(4) == ["vcpu", "gpa", "data", "len"] else {
+            return .failure(.init(description: "\(readFunction)'s parameters are not (vcpu, gpa, data, len) in this kernel's BTF"))
+        }
+        let group = ProbeSchema.group
+        return .success("r:\(group)/\(ProbeSchema.guestReadEvent) \(place) \(ProbeSchema.readGPA)=$arg2:x64 \(ProbeSchema.readLength)=$arg4:u64 \(ProbeSchema.readValue)=+0($arg3):x32 \(ProbeSchema.mapResult)=$retval:s32")
+    }
 
     /// Fields the kernel can resolve itself from the argument's BTF (`CONFIG_PROBE_EVENTS_BTF_ARGS`:
     /// `vcpu->field.field`, no array indexing and no casts, so only members of `kvm_vcpu`).
@@ -152,10 +214,16 @@ struct ProbePlan: Sendable, Equatable {
     /// without `$argN`); `btfArguments` lets the kernel resolve the fields it can.
     static func make(btf: BTF, kind: Kind, place: String, argument: String = "$arg1", btfArguments: Bool = false) throws -> ProbePlan {
         let vcpu = try btf.location(of: "vcpu_svm.vcpu")
-        let base = vcpu.offsets[0]
+        let (fields, missing) = resolve(memberPaths, btf: btf, base: vcpu.offsets[0], argument: argument, btfArguments: btfArguments)
+        return ProbePlan(kind: kind, place: place, fields: fields, missing: missing)
+    }
+
+    /// The fetch arguments for `paths` (member paths rooted at `vcpu_svm`, read through
+    /// `argument` = `&svm->vcpu`, which sits at `base` in `vcpu_svm`), and the fields left out.
+    static func resolve(_ paths: [(name: String, path: String)], btf: BTF, base: Int, argument: String, btfArguments: Bool) -> (fields: [Field], missing: [(String, String)]) {
         var fields: [Field] = []
         var missing: [(String, String)] = []
-        for (name, path) in memberPaths {
+        for (name, path) in paths {
             do {
                 let location = try btf.location(of: path)
                 guard location.bitfieldSize == nil, let type = fetchType(size: location.size) else {
@@ -174,9 +242,11 @@ struct ProbePlan: Sendable, Equatable {
                 fields.append(Field(name: name, fetch: fetch, type: type, origin: "\(path) = " + location.offsets.map(String.init).joined(separator: " → ")))
             } catch let error as BTFError {
                 missing.append((name, error.message))
+            } catch {
+                missing.append((name, "\(error)"))
             }
         }
-        return ProbePlan(kind: kind, place: place, fields: fields, missing: missing)
+        return (fields, missing)
     }
 
     /// The hex fetch type of a `size`-byte member.

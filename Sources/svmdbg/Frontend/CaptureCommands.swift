@@ -30,6 +30,13 @@ enum CaptureCommands {
                     StandardOutput.text("# remove: echo '\(ProbePlan.removal(of: event))' >> \(controlPath(features, tracefs))\n")
                 }
                 for function in checks.missing { StandardOutput.text("# no return probe on \(function): not in this kernel's BTF\n") }
+                switch ProbePlan.vmrunProbe(btf: btf, modular: modular, features: features) {
+                case .success(let (definition, missing)):
+                    StandardOutput.text("# add:    echo '\(definition)' >> \(controlPath(features, tracefs))\n")
+                    StandardOutput.text("# remove: echo '\(ProbePlan.removal(of: ProbeSchema.vmrunVMCB12Event))' >> \(controlPath(features, tracefs))\n")
+                    for (name, reason) in missing { StandardOutput.text("\(name)\tmissing\t\(reason)\n") }
+                case .failure(let refusal): StandardOutput.text("# no \(ProbeSchema.vmrunVMCB12Event) probe: \(refusal.description)\n")
+                }
             }
             let kvm = KernelBTF.loadKVM(directory: btfDirectory)
             switch ProbePlan.mapDefinitions(btf: kvm?.btf, place: kvm?.place ?? ProbePlan.mapFunction, features: features) {
@@ -40,6 +47,12 @@ enum CaptureCommands {
                     StandardOutput.text("# remove: echo '\(ProbePlan.removal(of: event))' >> \(control)\n")
                 }
             case .failure(let refusal): StandardOutput.text("# no \(ProbeSchema.vcpuMapEvent) probe: \(refusal.description)\n")
+            }
+            switch ProbePlan.readDefinition(btf: kvm?.btf, place: ProbePlan.readPlace(mapPlace: kvm?.place), features: features) {
+            case .success(let definition):
+                StandardOutput.text("# add:    echo '\(definition)' >> \(controlPath(features, tracefs))\n")
+                StandardOutput.text("# remove: echo '\(ProbePlan.removal(of: ProbeSchema.guestReadEvent))' >> \(controlPath(features, tracefs))\n")
+            case .failure(let refusal): StandardOutput.text("# no \(ProbeSchema.guestReadEvent) probe: \(refusal.description)\n")
             }
             return SVMDebugExitCode.success
         }

@@ -100,6 +100,18 @@ struct CaptureFrontend {
                     if !checks.definitions.isEmpty {
                         StandardError.write("svmdbg capture: return probes on " + checks.definitions.map(\.event).joined(separator: ", ") + "\n")
                     }
+                    switch ProbePlan.vmrunProbe(btf: btf, modular: modular, features: features) {
+                    case .success(let (definition, missing)):
+                        do {
+                            try session.addExtraProbe(definition, event: ProbeSchema.vmrunVMCB12Event, features: features)
+                            StandardError.write("svmdbg capture: probe \(ProbeSchema.group)/\(ProbeSchema.vmrunVMCB12Event) on \(ProbePlan.vmrunFunction) (vmcb12 as KVM cached it for VMRUN's checks)\n")
+                            for (name, reason) in missing { StandardError.write("svmdbg capture: vmrun_vmcb12 field \(name) left out: \(reason)\n") }
+                        } catch {
+                            StandardError.write("svmdbg capture: no \(ProbeSchema.vmrunVMCB12Event) probe: \(error)\n")
+                        }
+                    case .failure(let refusal):
+                        StandardError.write("svmdbg capture: no \(ProbeSchema.vmrunVMCB12Event) probe: \(refusal.description)\n")
+                    }
                 }
                 let kvm = KernelBTF.loadKVM(directory: request.btfDirectory)
                 switch ProbePlan.mapDefinitions(btf: kvm?.btf, place: kvm?.place ?? ProbePlan.mapFunction, features: features) {
@@ -114,6 +126,17 @@ struct CaptureFrontend {
                     }
                 case .failure(let refusal):
                     StandardError.write("svmdbg capture: no \(ProbeSchema.vcpuMapEvent) probe: \(refusal.description)\n")
+                }
+                switch ProbePlan.readDefinition(btf: kvm?.btf, place: ProbePlan.readPlace(mapPlace: kvm?.place), features: features) {
+                case .success(let definition):
+                    do {
+                        try session.addExtraProbe(definition, event: ProbeSchema.guestReadEvent, features: features)
+                        StandardError.write("svmdbg capture: probe \(ProbeSchema.group)/\(ProbeSchema.guestReadEvent) on the return of \(ProbePlan.readPlace(mapPlace: kvm?.place)) (MSRPM/IOPM bytes)\n")
+                    } catch {
+                        StandardError.write("svmdbg capture: no \(ProbeSchema.guestReadEvent) probe: \(error)\n")
+                    }
+                case .failure(let refusal):
+                    StandardError.write("svmdbg capture: no \(ProbeSchema.guestReadEvent) probe: \(refusal.description)\n")
                 }
             }
             for note in session.notes { StandardError.write("svmdbg capture: \(note)\n") }

@@ -147,6 +147,7 @@ enum TUIFrontend {
         }
         let path = expandingTilde(request.path)
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+        if let selected = request.exit { return exportScenario(of: selected, from: result, to: absolute) }
         if !request.overwrite, FileManager.default.fileExists(atPath: absolute) {
             return .fileExists(path: absolute)
         }
@@ -161,6 +162,30 @@ enum TUIFrontend {
         } catch {
             return .failed(path: absolute, reason: "\(error)")
         }
+    }
+
+    /// The `E` key: `exit` as one pretty `decide` scenario (``ScenarioExport/document(for:in:)``)
+    /// at `path`, or at `NAME-2.scenario`, `NAME-3.scenario`, … when that exists (never replaced).
+    nonisolated static func exportScenario(of exit: ExitNumber, from result: ReplayResult, to path: String) -> ExportResult {
+        guard result.exits.indices.contains(exit.rawValue) else { return .failed(path: path, reason: "no exit \(exit)") }
+        guard let document = ScenarioExport.document(for: result.exits[exit.rawValue], in: result) else {
+            return .failed(path: path, reason: "exit \(exit) has no event the model decides (a #VMEXIT no pending event explains)")
+        }
+        let text = ScenarioExport.text(document, pretty: true) + "\n"
+        let stem = path.hasSuffix(".scenario") ? String(path.dropLast(".scenario".count)) : path
+        for attempt in 1...1000 {
+            let candidate = attempt == 1 ? path : "\(stem)-\(attempt).scenario"
+            if FileManager.default.fileExists(atPath: candidate) { continue }
+            do {
+                return .wroteExit(path: try AtomicFile.write(text, to: candidate, overwrite: false), exit: exit)
+            } catch let error as AtomicFile.Failure {
+                if FileManager.default.fileExists(atPath: candidate) { continue }
+                return .failed(path: candidate, reason: error.description)
+            } catch {
+                return .failed(path: candidate, reason: "\(error)")
+            }
+        }
+        return .failed(path: path, reason: "1000 files named like it exist already")
     }
 
     nonisolated private static func expandingTilde(_ path: String) -> String {

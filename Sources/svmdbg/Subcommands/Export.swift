@@ -34,7 +34,7 @@ extension SVMDebugCommand {
         @Option(name: .shortAndLong, help: ArgumentHelp("The file to write.", valueName: "FILE"))
         var output: String
 
-        @Option(help: "jsonl, csv, md, trace or scenario.")
+        @Option(help: "jsonl, csv, md, trace, scenario or lab-scenario (with --exit: a lab/scenarios/*.scn that replays the exit on real KVM in the lab, where the lab can express it).")
         var format: String = "jsonl"
 
         @Option(name: .customLong("exit"), help: ArgumentHelp("Export only the exit with this index (#N in check and the TUI).", valueName: "N"))
@@ -47,7 +47,10 @@ extension SVMDebugCommand {
             if mismatches && all { throw ValidationError("choose --mismatches or --all, not both") }
             if exitIndex != nil && (mismatches || all) { throw ValidationError("choose --exit or --mismatches/--all, not both") }
             guard ExportFormat(rawValue: format) != nil else {
-                throw ValidationError("unknown format '\(format)' (known: jsonl, csv, md, trace, scenario)")
+                throw ValidationError("unknown format '\(format)' (known: jsonl, csv, md, trace, scenario, lab-scenario)")
+            }
+            if format == ExportFormat.labScenario.rawValue, exitIndex == nil {
+                throw ValidationError("--format lab-scenario writes one scenario: name the exit with --exit N")
             }
         }
 
@@ -65,6 +68,11 @@ extension SVMDebugCommand {
                     throw ExitCode(InputExitCode.unusableInput)
                 }
                 chosen = [result.exits[exitIndex]]
+                if format == ExportFormat.labScenario.rawValue,
+                   case .failure(let refusal) = LabScenarioExport.scenario(for: result.exits[exitIndex], in: result, traceName: input.trace) {
+                    StandardError.write("svmdbg: \(refusal.description)\n")
+                    throw ExitCode(InputExitCode.unusableInput)
+                }
             }
             let kind = ExportFormat(rawValue: format) ?? .jsonl
             let count = chosen?.count ?? result.exits.count

@@ -343,7 +343,7 @@ struct TmuxTimeout: Error, CustomStringConvertible {
         try tmux.type("b")
         try tmux.type("reason VMEXIT_VMMCALL")
         try tmux.press("Enter")
-        try tmux.waitFor("breakpoint 1: reason hypercall")
+        try tmux.waitFor("Breakpoint 1: reason hypercall")
         try tmux.type("q")
         try tmux.waitFor("svmdbg-status=0")
 

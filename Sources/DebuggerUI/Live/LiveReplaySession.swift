@@ -101,25 +101,31 @@ public final class LiveReplaySession: DebugSession, @unchecked Sendable {
             case .lines(let bytes):
                 let longer = replay.trace.appending(lines: bytes, format: format)
                 let step = replay.extend(to: longer)
-                if case .replayedAgain(let reason) = step, lock.withLock({ shown?.exitCount ?? 0 }) > 0 {
-                    publish(notice: "\(reason): replayed from the start", following: nil)
+                if case .replayedAgain(let reason) = step {
+                    let hadExits = lock.withLock({ shown?.exitCount ?? 0 }) > 0
+                    publish(notice: hadExits ? "\(reason): replayed from the start" : nil, following: nil)
                 } else {
-                    publish(notice: nil, following: nil)
+                    publish(notice: nil, following: nil, carriedOn: true)
                 }
             case .restarted(let reason):
                 replay = LiveReplay(trace: .empty(source: path, format: format ?? replay.trace.format), options: replay.options)
                 publish(notice: reason, following: nil)
             case .ended(let reason):
-                publish(notice: reason, following: false)
+                publish(notice: reason, following: false, carriedOn: true)
             }
         }
     }
 
     /// Shows the replay's current result (called with `work` held).
-    private func publish(notice: String?, following: Bool?) {
+    /// `carriedOn`: the replay went on from the shown one (its exits are the first exits of
+    /// the new result, unchanged), so only the new exits are indexed.
+    private func publish(notice: String?, following: Bool?, carriedOn: Bool = false) {
         let ended = following == false || !lock.withLock({ status.isFollowing })
         let result = ended ? replay.finishedResult : replay.result
-        let session = ReplaySession(result: result, traceName: traceName, availableProfiles: availableProfiles)
+        let previous = carriedOn ? lock.withLock({ shown }) : nil
+        let session = previous.map {
+            ReplaySession(result: result, extending: $0, traceName: traceName, availableProfiles: availableProfiles)
+        } ?? ReplaySession(result: result, traceName: traceName, availableProfiles: availableProfiles)
         lock.withLock {
             shown = session
             busy = false

@@ -57,27 +57,33 @@ final class ReplayIndex: Sendable {
     let counts: VerdictCounts
 
     /// Indexes `result`.
-    init(result: ReplayResult) {
+    convenience init(result: ReplayResult) { self.init(result: result, extending: nil) }
+
+    /// Indexes `result`; with `old`, an index of a replay whose exits are the first exits of
+    /// `result`, unchanged (a live replay that carried on), only the exits after those are
+    /// indexed and the columns continue `old`'s.
+    init(result: ReplayResult, extending old: ReplayIndex?) {
         self.result = result
         let exits = result.exits
         let n = exits.count
-        var verdicts = [ExitVerdict](), levels = [UInt8](), vcpus = [Int32](), codes = [UInt32]()
-        var reasonIDs = [UInt16](), reasonNames = [String](), reasonLookup = [String: UInt16]()
-        var msrColumn = [UInt32](), hasMSR = [Bool](), portColumn = [UInt16](), hasPort = [Bool]()
-        var timestamps = [Int64](), timestampMax = [Int64]()
+        let start = min(old?.count ?? 0, n)
+        var verdicts = old?.verdicts ?? [], levels = old?.levels ?? [], vcpus = old?.vcpus ?? [], codes = old?.exitCodes ?? []
+        var reasonIDs = old?.reasonIDs ?? [], reasonNames = old?.reasonNames ?? [], reasonLookup = old?.reasonLookup ?? [:]
+        var msrColumn = old?.msrColumn ?? [], hasMSR = old?.hasMSR ?? [], portColumn = old?.portColumn ?? [], hasPort = old?.hasPort ?? []
+        var timestamps = old?.timestamps ?? [], timestampMax = old?.timestampMax ?? []
         verdicts.reserveCapacity(n); levels.reserveCapacity(n); vcpus.reserveCapacity(n)
         codes.reserveCapacity(n); reasonIDs.reserveCapacity(n); msrColumn.reserveCapacity(n)
         hasMSR.reserveCapacity(n); portColumn.reserveCapacity(n); hasPort.reserveCapacity(n)
         timestamps.reserveCapacity(n); timestampMax.reserveCapacity(n)
-        var msrs = [UInt32: [Int32]](), ports = [UInt16: [Int32]](), byVerdict = [ExitVerdict: [Int32]]()
-        var byLevel = [UInt8: [Int32]](), byVCPU = [Int32: [Int32]](), byReason = [UInt16: [Int32]]()
-        var byCode = [UInt32: [Int32]]()
-        var counts = VerdictCounts(match: 0, mismatch: 0, undetermined: 0, notModelled: 0)
-        var runningMax = Int64.min
+        var msrs = old?.msrs ?? [:], ports = old?.ports ?? [:], byVerdict = old?.byVerdict ?? [:]
+        var byLevel = old?.byLevel ?? [:], byVCPU = old?.byVCPU ?? [:], byReason = old?.byReason ?? [:]
+        var byCode = old?.byCode ?? [:]
+        var counts = old?.counts ?? VerdictCounts(match: 0, mismatch: 0, undetermined: 0, notModelled: 0)
+        var runningMax = old?.timestampMax.last ?? Int64.min
         var reasonNameByCode: [UInt32: String] = [:]
         // Compact fields only: an ExitRecord (which decodes the exit's first line) is built
         // just for the MSR and I/O exits whose operands the index needs.
-        for position in exits.indices {
+        for position in start..<n {
             let i = Int32(position)
             let kind = exits.verdictKind(at: position)
             let verdict = kind == .match && exits.isMatchByInference(at: position) ? .consistent : Self.verdict(of: kind)

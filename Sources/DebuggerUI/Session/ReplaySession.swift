@@ -59,6 +59,16 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
         self.phase = .ready(ReplayIndex(result: result))
     }
 
+    /// A ready session over `result`, whose first exits are those of `previous`'s replay,
+    /// unchanged (a live replay that carried on): only the new exits are indexed.
+    public init(result: ReplayResult, extending previous: ReplaySession, traceName: String? = nil,
+                availableProfiles: [String] = KernelProfile.selectable.map(\.name)) {
+        self.traceName = traceName ?? Self.fileName(result.trace.source)
+        self.requestedProfile = result.options.profile.name
+        self.availableProfiles = availableProfiles
+        self.phase = .ready(ReplayIndex(result: result, extending: previous.index))
+    }
+
     private init(traceName: String, profile: String, availableProfiles: [String], total: Int?) {
         self.traceName = traceName
         self.requestedProfile = profile

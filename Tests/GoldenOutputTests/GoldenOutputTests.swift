@@ -6,7 +6,7 @@ import Testing
 /// to the committed digests (`Tests/Golden/outputs.json`, recorded on main before the core
 /// refactor). `SVMDBG_GOLDEN_UPDATE=1` (`scripts/golden-outputs --update`) rewrites the file
 /// instead of comparing.
-@Suite struct GoldenOutputTests {
+@Suite(.serialized) struct GoldenOutputTests {
     @Test("every output of every shipped trace and scenario equals its golden digest")
     func outputsUnchanged() throws {
         let computed = GoldenOutputs.computeAll()
@@ -27,8 +27,8 @@ import Testing
     func coverage() {
         let traces = GoldenOutputs.traceFiles()
         #expect(traces.contains("traces/6.12/minimal.trace"))
-        #expect(traces.contains("traces/6.12/minimal.perf"))
-        #expect(traces.contains("traces/6.12/minimal.dat"))
+        #expect(traces.contains("traces/6.12/cpuid-toggle.perf"))
+        #expect(traces.contains("traces/6.12/cpuid-toggle.dat"))
         #expect(traces.contains { $0.hasPrefix("traces/lab-kok/") && $0.hasSuffix(".trace.xz") })
         #expect(traces.contains { $0.hasPrefix("traces/lab/") && $0.hasSuffix(".report-noplugin") })
         #expect(traces.contains { $0.hasPrefix("traces/capture/") })

@@ -159,7 +159,10 @@ enum GoldenOutputs {
             return out
         }
         // The CLI's defaults: profile 6.12 (or an export header's), host facts the trace proves.
-        guard let group = try? ReplayOptionGroup.parse([]), let defaults = try? group.replayOptions(for: trace) else { return out }
+        // (What `ReplayOptionGroup.replayOptions(for:)` gives with no option, without parsing
+        // arguments on the test's worker threads.)
+        let defaults = ExportHeader.applying(
+            to: ReplayOptions(profile: .v6_12), from: trace, profileGiven: false, hostGiven: false)
         let result = Replayer(trace: trace, options: defaults).run()
         out["check --json"] = CheckReport.json(result)
         if full { out["check"] = CheckReport.text(result) }

@@ -65,5 +65,7 @@ let package = Package(
         ], exclude: ["__Snapshots__"]),
         .testTarget(name: "SVMDebugCLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "BTFTests", dependencies: ["BTF", "CCompression", "TestSupport", "svmdbg"]),
+        // Byte-identical outputs on every shipped trace (Tests/Golden/outputs.json).
+        .testTarget(name: "GoldenOutputTests", dependencies: ["svmdbg", "Replay", "TraceKit", "NestedSVM", "TestSupport"]),
     ]
 )

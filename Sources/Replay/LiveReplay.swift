@@ -58,9 +58,7 @@ public struct LiveReplay: Sendable {
         walk.trace = longer
         let context = Walk.Context(trace: longer)
         walk.hasNestedVMExitEvents = context.hasNestedVMExitEvents
-        walk.names = context.names
-        walk.relevant = context.relevant
-        walk.isMSR = context.isMSR
+        walk.kinds = context.kinds
         walk.readMask = context.readMask
         walk.gapStarts = context.gapStarts
         // Threads seen for the first time close after the known ones at a gap or the end.

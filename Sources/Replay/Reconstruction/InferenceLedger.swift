@@ -12,7 +12,7 @@ struct InferenceLedger: Sendable {
     /// One learned fact.
     struct Fact: Sendable, Hashable {
         var value: Bool
-        var source: String
+        var source: Provenance
         /// Position in the order facts were learned (``InferenceLedger/mark``).
         var sequence = 0
     }
@@ -33,7 +33,7 @@ struct InferenceLedger: Sendable {
     }
 
     /// Records a fact; returns the earlier, contradicting fact when there is one.
-    mutating func learn(pid: Int32, configuration: Int, field: String, value: Bool, source: String) -> Fact? {
+    mutating func learn(pid: Int32, configuration: Int, field: String, value: Bool, source: Provenance) -> Fact? {
         let key = Key(pid: pid, configuration: configuration, field: field)
         if let old = facts[key] {
             return old.value == value ? nil : old
@@ -61,7 +61,13 @@ struct InferenceLedger: Sendable {
     /// as inferred, so the model can use them.
     func apply(to vmcb12: inout VMCB12, pid: Int32, configuration: Int) {
         for (key, fact) in facts where key.pid == pid && key.configuration == configuration {
-            let known = Known(fact.value, source: "inferred: \(fact.source)")
+            let provenance: Provenance
+            if case .recordedOutcome(let line) = fact.source {
+                provenance = .inferred(line: line)
+            } else {
+                provenance = .text("inferred: \(fact.source.text)")
+            }
+            let known = Known(fact.value, from: provenance)
             if let (msr, write) = PermissionField.msr(key.field) {
                 var entry = vmcb12.msrpm.entries[msr] ?? MSRPermissionMap.Entry()
                 if write { entry.write = known } else { entry.read = known }

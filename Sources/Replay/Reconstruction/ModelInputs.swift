@@ -26,11 +26,11 @@ struct ModelInputs {
             switch payload {
             case .nestedVMEnter(let enter) where rax == nil && exit.exitReason.rawValue == VMRUNInput.exitCode:
                 // nested_svm_vmrun reads vmcb12's address from RAX; kvm_nested_vmenter prints it.
-                rax = Known(enter.vmcb, source: "kvm_nested_vmenter line \(trace.lineNumber(of: number)) (vmcb = RAX)")
+                rax = Known(enter.vmcb, from: .eventNote(name: "kvm_nested_vmenter", line: trace.lineNumber(of: number), note: "vmcb = RAX"))
             case .emulateInsn(let insn) where instruction == nil && insn.rip == exit.guestRIP:
                 instruction = insn.bytes
             case .msr(let msr) where rcx == nil && exit.exitReason.rawValue == 0x7c:
-                rcx = Known(UInt64(msr.msr), source: "kvm_msr line \(trace.lineNumber(of: number))")
+                rcx = Known(UInt64(msr.msr), from: .event(name: "kvm_msr", line: trace.lineNumber(of: number)))
             default:
                 break
             }

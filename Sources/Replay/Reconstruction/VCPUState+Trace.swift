@@ -47,25 +47,25 @@ struct TrackedVCPU: Sendable {
     /// The model's view of this vCPU.
     func modelState(guest: GuestFacts) -> VCPUState {
         VCPUState(
-            level: guestMode.map { Known($0.value ? GuestLevel.l2 : GuestLevel.l1, source: $0.source) },
+            level: guestMode.map { Known($0.value ? GuestLevel.l2 : GuestLevel.l1, from: $0.provenance) },
             vmcb12: vmcb12, l1: l1, l2: l2, hsavePA: hsavePA, inSMM: nil, guest: guest)
     }
 
     /// Applies one event that happened on this thread. `line` is its trace line.
-    mutating func apply(_ payload: EventPayload, name: String, line: Int) {
-        let source = "\(name) line \(line)"
+    mutating func apply(_ payload: EventPayload, kind: TrackedEvent, line: Int) {
+        let source = Provenance.event(name: kind.rawValue, line: line)
         switch payload {
         case .nestedVMEnter(let enter):
-            guestMode = Known(true, source: source)
+            guestMode = Known(true, from: source)
             let previous = (vmcb12Address?.value, vmcb12.nestedPaging?.value)
-            vmcb12Address = Known(enter.vmcb, source: source)
-            nestedRIP = Known(enter.nestedRIP, source: source)
-            vmcb12.nestedPaging = Known(enter.nestedPaging, source: source)
-            vmcb12.intCtl = Known(enter.intCtl, source: source)
-            vmcb12.eventInj = Known(enter.eventInj, source: source)
+            vmcb12Address = Known(enter.vmcb, from: source)
+            nestedRIP = Known(enter.nestedRIP, from: source)
+            vmcb12.nestedPaging = Known(enter.nestedPaging, from: source)
+            vmcb12.intCtl = Known(enter.intCtl, from: source)
+            vmcb12.eventInj = Known(enter.eventInj, from: source)
             switch enter.pagingRoot {
-            case .nestedCR3(let value): vmcb12.nestedCR3 = Known(value, source: source)
-            case .guestCR3(let value): vmcb12.cr3 = Known(value, source: source)
+            case .nestedCR3(let value): vmcb12.nestedCR3 = Known(value, from: source)
+            case .guestCR3(let value): vmcb12.cr3 = Known(value, from: source)
             case .other, .none: break
             }
             // With nested paging off vmcb12's nested_cr3 is not used: an earlier VMRUN's
@@ -76,15 +76,15 @@ struct TrackedVCPU: Sendable {
         case .nestedIntercepts(let words):
             let cr = UInt32(words.crRead) | UInt32(words.crWrite) << 16
             let new = InterceptWords(
-                cr: Known(cr, source: source), dr: nil, exceptions: Known(words.exceptions, source: source),
-                word3: Known(words.word3, source: source), word4: Known(words.word4, source: source),
-                word5: words.word5.map { Known($0, source: source) })
+                cr: Known(cr, from: source), dr: nil, exceptions: Known(words.exceptions, from: source),
+                word3: Known(words.word3, from: source), word4: Known(words.word4, from: source),
+                word5: words.word5.map { Known($0, from: source) })
             if !Self.sameIntercepts(vmcb12.intercepts, new) { bumpConfiguration(line: line) }
             vmcb12.intercepts = new
         case .nestedVMExitInject:
-            guestMode = Known(false, source: source)
+            guestMode = Known(false, from: source)
         case .nestedVMExit(let exit):
-            guestMode = Known(true, source: source)
+            guestMode = Known(true, from: source)
             if let id = exit.vcpu { vcpu = id }
         case .exit(let exit):
             if let id = exit.vcpu { vcpu = id }
@@ -92,7 +92,7 @@ struct TrackedVCPU: Sendable {
             vcpu = entry.vcpu
         case .msr(let msr):
             guard !msr.faulted else { break }
-            let value = Known(msr.data, source: source)
+            let value = Known(msr.data, from: source)
             let inL2 = guestMode?.value == true
             if msr.msr == Self.eferMSR {
                 if inL2 { l2.efer = value } else { l1.efer = value }
@@ -100,7 +100,7 @@ struct TrackedVCPU: Sendable {
                 hsavePA = value
             }
         case .cr(let cr):
-            let value = Known(cr.value, source: source)
+            let value = Known(cr.value, from: source)
             let inL2 = guestMode?.value == true
             switch cr.cr {
             case 0: if inL2 { l2.cr0 = value } else { l1.cr0 = value }

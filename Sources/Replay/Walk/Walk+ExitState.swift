@@ -1,0 +1,55 @@
+import Foundation
+import NestedSVM
+import TraceKit
+
+/// State building: the one place a per-exit `VCPUState` is made.
+extension Walk {
+    /// The model's view of one exit, and what it was built from.
+    struct ExitState {
+        /// The thread's tracked state with the exit's own level and VMRUN input applied.
+        var tracked: TrackedVCPU
+        /// The state the model decides on (before the exit's own assumptions are added).
+        var model: VCPUState
+        /// The model's event and the operand facts of the exit's own events.
+        var inputs: ModelInputs
+        /// Where a facts file (`--facts`) contradicts the trace or an inference at this exit.
+        var conflicts: [FactConflict] = []
+    }
+
+    /// Builds the state the model sees at `current`: the thread's tracked state when the exit
+    /// opened, the vmcb12 of a VMRUN's own events, the level the exit ran at, facts the
+    /// ledger learned for this configuration, and whether L0 faulted an MSR of the exit.
+    /// The one place a per-exit `VCPUState` is made (replay and re-derivation both use it).
+    func exitState(for current: ExitSpan, events: ExitEvents) -> ExitState {
+        var state = current.state
+        if current.exit.exitReason.rawValue == VMRUNInput.exitCode, current.level == .l1 {
+            // The vmcb12 this VMRUN uses is printed by its own kvm_nested_vmenter and
+            // kvm_nested_intercepts (after the checks); they describe the instruction's input.
+            for (number, payload) in events.all {
+                guard let kind = kinds[trace.nameID(of: number)], kind.describesVMRUNInput else { continue }
+                state.apply(payload, kind: kind, line: trace.lineNumber(of: number))
+            }
+        }
+        if let level = current.level {
+            state.guestMode = Known(level == .l2, from: current.levelSource)
+        }
+        var vmcb12 = state.vmcb12
+        ledger.apply(to: &vmcb12, pid: state.pid, configuration: state.configuration)
+        state.vmcb12 = vmcb12
+        let inputs = ModelInputs(trace: trace, origin: current.origin, exit: current.exit, events: events)
+        var guest = options.guest
+        // A kvm_msr inside the exit states whether L0's emulation of that MSR faulted.
+        for (number, payload) in events.all where kinds[trace.nameID(of: number)] == .msr {
+            if case .msr(let msr) = payload, guest.l0RejectsMSR[msr.msr] == nil {
+                guest.l0RejectsMSR[msr.msr] = Known(msr.faulted, from: .msrEvent(line: trace.lineNumber(of: number), faulted: msr.faulted))
+            }
+        }
+        var model = state.modelState(guest: guest)
+        var conflicts: [FactConflict] = []
+        if !options.facts.isEmpty {
+            conflicts = UserFacts.apply(
+                options.facts, to: &model, vmcb12Address: state.vmcb12Address?.value, vcpu: current.exit.vcpu ?? state.vcpu)
+        }
+        return ExitState(tracked: state, model: model, inputs: inputs, conflicts: conflicts)
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import NestedSVM
+import TraceKit
+
+/// Learning and inference: what a recorded outcome settles is kept for later exits of the
+/// same L1 configuration, and checked against the facts files.
+extension Walk {
+    /// For a mismatch under facts: decides the exit again on the state without the facts; when
+    /// the recorded outcome then settles inputs the facts give other values, one difference
+    /// per such input (`facts` value and source against the recorded outcome's line).
+    func settledWithoutFacts(current: ExitSpan, events: ExitEvents, recorded: RecordedOutcome, built: ExitState) -> [Verdict.Difference]? {
+        var bare = Walk(
+            trace: trace, options: ReplayOptions(profile: options.profile, host: options.host, guest: options.guest),
+            host: host, pids: [], finishOrder: [:], context: Context(trace: trace))
+        bare.ledger = ledger
+        var state = bare.exitState(for: current, events: events).model
+        state.assumptions.merge(built.inputs.assumptions(level: current.level)) { known, _ in known }
+        guard let event = built.inputs.event() else { return nil }
+        let outcome = model.decision(for: event, state: state).outcome
+        guard outcome.kind == .undetermined else { return nil }
+        let fitting = (outcome.alternatives ?? []).filter {
+            OutcomeComparison.differences(model: $0.outcome, recorded: recorded).isEmpty
+        }
+        let settled = VerdictPolicy.settledFacts(fitting)
+        var out: [Verdict.Difference] = []
+        for (id, value) in settled.sorted(by: { $0.key < $1.key }) {
+            guard let known = Self.factValue(id, in: built.model), known.value != value else { continue }
+            out.append(Verdict.Difference(
+                field: id, model: "\(known.value ? 1 : 0) [\(known.source)]",
+                recorded: "\(value ? 1 : 0) [settled by the recorded outcome at line \(current.firstLine)]"))
+        }
+        return out.isEmpty ? nil : out
+    }
+
+    /// The value of fact `id` in `state` when the state holds it directly (permission-map bits,
+    /// intercept bits, the facts' `assumptions`).
+    static func factValue(_ id: String, in state: VCPUState) -> Known<Bool>? {
+        if let known = state.assumptions[id] { return known }
+        if let (msr, write) = PermissionField.msr(id) { return state.vmcb12.msrpm.bit(msr: msr, write: write) }
+        if let port = PermissionField.port(id) { return state.vmcb12.iopm.bit(port: port) }
+        if id.hasPrefix("vmcb12.intercept["), id.hasSuffix("]"), let bit = Int(id.dropFirst(17).dropLast()) {
+            return state.vmcb12.intercepts.bit(bit)
+        }
+        return nil
+    }
+
+    /// Stores the settled permission-map bits (MSRPM, IOPM fact ids) for later exits of the
+    /// same configuration.
+    mutating func learn(_ settled: [String: Bool], current: ExitSpan) {
+        for (field, first) in settled.sorted(by: { $0.key < $1.key }) where PermissionField.isLearnable(field) {
+            let source = Provenance.recordedOutcome(line: current.firstLine)
+            if let earlier = ledger.learn(
+                pid: current.state.pid, configuration: current.state.configuration, field: field, value: first,
+                source: source)
+            {
+                report(ReplayFinding(
+                    kind: "inference-contradiction", line: current.firstLine,
+                    message: "\(field) inferred \(first ? "set" : "clear") here but \(earlier.value ? "set" : "clear") from \(earlier.source.text), under the same L1 configuration"))
+            }
+        }
+    }
+}

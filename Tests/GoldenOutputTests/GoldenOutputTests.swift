@@ -16,6 +16,10 @@ import Testing
         }
         let golden = try GoldenOutputs.read()
         let differences = GoldenOutputs.compare(computed, with: golden)
+        if let report = ProcessInfo.processInfo.environment["SVMDBG_GOLDEN_REPORT"] {
+            // Every difference, one a line, for reviewing a change that alters outputs on purpose.
+            try differences.map(\.description).joined(separator: "\n").write(toFile: report, atomically: true, encoding: .utf8)
+        }
         #expect(differences.isEmpty, "\(differences.count) outputs differ, first: \(differences.prefix(20).map(\.description))")
         // Never a silent success: the comparison saw real outputs of real files.
         let outputs = computed.values.reduce(0) { $0 + $1.count }

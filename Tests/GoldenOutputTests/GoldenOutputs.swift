@@ -144,11 +144,11 @@ enum GoldenOutputs {
             out["load"] = "\(error)"
             return out
         }
-        if trace.vmxRefusal != nil {
-            // An Intel VMX trace: `check` refuses it and `stats` names why. That text lists the
-            // most frequent VMX exit reasons, ties in dictionary order
-            // (`LoadedTrace.vmxEvidence`), which differs between processes: not comparable.
-            out["check (refused as VMX)"] = "refused"
+        if let refusal = trace.vmxRefusal {
+            // An Intel VMX trace: `check` refuses it (the refusal names the most frequent VMX
+            // reasons, ties by name) and `stats` counts its exits.
+            out["check (refused as VMX)"] = refusal
+            out["stats --json --per-vcpu"] = (try? StatsReport(trace: trace, perVCPU: true, sort: .count).json()) ?? "stats --json failed"
             return out
         }
         out["stats --json --per-vcpu"] = (try? StatsReport(trace: trace, perVCPU: true, sort: .count).json()) ?? "stats --json failed"
@@ -220,7 +220,9 @@ enum GoldenOutputs {
     /// An output as hashed: the checkout's absolute path (in `trace` fields and headers)
     /// replaced by `<root>` so digests do not depend on where the repository lies.
     static func normalized(_ output: String) -> String {
+        // JSON escapes slashes (`\/work\/…`): replace that spelling too.
         output.replacingOccurrences(of: RepositoryPaths.root.path, with: "<root>")
+            .replacingOccurrences(of: RepositoryPaths.root.path.replacingOccurrences(of: "/", with: "\\/"), with: "<root>")
     }
 
     /// The digest of one output.

@@ -58,7 +58,7 @@ extension LoadedTrace {
         for (reason, count) in undecodedExitReasons where Self.vmxExitNames.contains(reason) { reasons[reason] = count }
         let decodedExits = exitEventCount - undecodedExitReasons.reduce(0) { $0 + $1.count }
         if !reasons.isEmpty, reasons.values.reduce(0, +) > decodedExits {
-            let list = reasons.sorted { $0.value > $1.value }.prefix(3).map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+            let list = reasons.sorted { ($0.value, $1.key) > ($1.value, $0.key) }  // ties by name: the same text in every process.prefix(3).map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
             return "kvm_exit reasons only Intel VMX prints (\(list))"
         }
         if let vmenter = names.firstIndex(of: "kvm_nested_vmenter"),

@@ -55,13 +55,9 @@ public struct SearchUpdate: Sendable, Hashable {
 /// announced through `wake` (the terminal's wake-up); the UI loop takes the latest update when
 /// it wakes. `cancel()` stops the scan within a few thousand exits.
 ///
-/// A class with a lock: the scanning thread writes what the UI thread reads.
-final class SearchJob: @unchecked Sendable {
-    private let lock = NSCondition()
-    private var latest: SearchUpdate
-    private var unread = false
-    private var cancelled = false
-    private var running = true
+/// The scan runs in a ``BackgroundScan``.
+final class SearchJob: Sendable {
+    private let job: BackgroundScan<SearchUpdate>
 
     /// Exits between two progress publications (and cancellation checks) at most.
     static let chunk = 4096
@@ -69,55 +65,23 @@ final class SearchJob: @unchecked Sendable {
     /// Starts scanning `count` exits with `matches`, publishing through `wake`.
     init(_ request: SearchRequest, count: Int, matches: @escaping @Sendable (ExitNumber) -> Bool,
          wake: @escaping @Sendable () -> Void) {
-        latest = SearchUpdate(scanned: 0, total: count)
-        let thread = Thread { [self] in
-            scan(request, count: count, matches: matches, wake: wake)
+        job = BackgroundScan(name: "svmdbg search", initial: SearchUpdate(scanned: 0, total: count), wake: wake) { job in
+            Self.scan(request, count: count, matches: matches, job: job)
         }
-        thread.name = "svmdbg search"
-        thread.start()
     }
 
     /// Stops the scan (no more updates are published).
-    func cancel() {
-        lock.withLock { cancelled = true }
-    }
+    func cancel() { job.cancel() }
 
     /// The update published since the last call, if any.
-    func takeUpdate() -> SearchUpdate? {
-        lock.withLock {
-            guard unread else { return nil }
-            unread = false
-            return latest
-        }
-    }
+    func takeUpdate() -> SearchUpdate? { job.takeUpdate() }
 
     /// Blocks until the scan ends (tests and the synchronous harness).
-    func wait() {
-        lock.lock()
-        while running { lock.wait() }
-        lock.unlock()
-    }
+    func wait() { job.wait() }
 
-    private func publish(_ update: SearchUpdate, wake: @Sendable () -> Void) -> Bool {
-        let go: Bool = lock.withLock {
-            guard !cancelled else { return false }
-            latest = update
-            unread = true
-            return true
-        }
-        if go { wake() }
-        return go
-    }
-
-    private func scan(_ request: SearchRequest, count: Int, matches: (ExitNumber) -> Bool, wake: @Sendable () -> Void) {
-        defer {
-            lock.withLock {
-                running = false
-                lock.broadcast()
-            }
-        }
+    private static func scan(_ request: SearchRequest, count: Int, matches: (ExitNumber) -> Bool, job: BackgroundScan<SearchUpdate>) {
         guard count > 0 else {
-            _ = publish(SearchUpdate(scanned: 0, total: 0, matches: 0, isFinished: true), wake: wake)
+            _ = job.publish(SearchUpdate(scanned: 0, total: 0, matches: 0, isFinished: true))
             return
         }
         let forward = request.direction == .forward
@@ -140,21 +104,21 @@ final class SearchJob: @unchecked Sendable {
                     found = i
                     wrapped = startsInside && (forward ? i <= start : i >= start)
                     let update = SearchUpdate(scanned: k, total: count, found: ExitNumber(i), wrapped: wrapped)
-                    guard publish(update, wake: wake) else { return }
+                    guard job.publish(update) else { return }
                     nextReport = k + step
                 }
             }
             if k >= nextReport || k % Self.chunk == 0 {
-                if lock.withLock({ cancelled }) { return }
+                if job.isCancelled { return }
                 if k >= nextReport {
                     nextReport = k + step
                     let update = SearchUpdate(scanned: k, total: count, found: found.map { ExitNumber($0) }, wrapped: wrapped)
-                    guard publish(update, wake: wake) else { return }
+                    guard job.publish(update) else { return }
                 }
             }
         }
-        _ = publish(SearchUpdate(
+        _ = job.publish(SearchUpdate(
             scanned: count, total: count, found: found.map { ExitNumber($0) }, wrapped: wrapped, matches: total,
-            rank: found.map { _ in below + 1 }, isFinished: true), wake: wake)
+            rank: found.map { _ in below + 1 }, isFinished: true))
     }
 }

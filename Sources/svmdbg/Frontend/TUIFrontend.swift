@@ -19,22 +19,10 @@ enum TUIFrontend {
     static func run(path: String, format: TraceFormat?, options: ReplayOptions,
                     given: ReplaySession.GivenOptions = .init(profile: true, host: true),
                     environment: [String: String]) throws {
-        if path == "-" {
-            throw Failure(description: "the debugger reads keys from stdin, so it cannot read the trace from stdin; save it to a file first")
-        }
-        try checkReadable(path)
-        let term = environment["TERM"] ?? ""
-        if term.isEmpty || term == "dumb" {
-            throw Failure(description: "the debugger needs a terminal that can move the cursor (TERM is '\(term)'; try TERM=xterm-256color, or use `svmdbg check`)")
-        }
-        let terminal: CursesTerminal
-        do {
-            terminal = try CursesTerminal.open(environment: environment)
-        } catch CursesTerminalError.notATerminal {
-            throw Failure(description: "the debugger needs a terminal on stdin and stdout (use `svmdbg check` for batch use)")
-        } catch let error as CursesTerminalError {
-            throw Failure(description: error.description)
-        }
+        let terminal = try openTerminal(
+            for: path, environment: environment,
+            stdinRefusal: "the debugger reads keys from stdin, so it cannot read the trace from stdin; save it to a file first",
+            hint: ", or use `svmdbg check`", terminalHint: " (use `svmdbg check` for batch use)")
         defer { terminal.close() }
         let session = ReplaySession.loading(path: path, format: format, options: options, given: given)
         let app = DebuggerApp(
@@ -49,22 +37,10 @@ enum TUIFrontend {
     /// pipe): it reads in the background and shows new exits as they close.
     static func runLive(path: String, kind: LiveInput.Kind, format: TraceFormat?, options: ReplayOptions,
                         environment: [String: String], traceName: String? = nil) throws {
-        if path == "-" {
-            throw Failure(description: "the debugger reads keys from stdin; give the pipe's path (a FIFO, /sys/kernel/tracing/trace_pipe) instead of '-'")
-        }
-        try checkReadable(path)
-        let term = environment["TERM"] ?? ""
-        if term.isEmpty || term == "dumb" {
-            throw Failure(description: "the debugger needs a terminal that can move the cursor (TERM is '\(term)'; try TERM=xterm-256color)")
-        }
-        let terminal: CursesTerminal
-        do {
-            terminal = try CursesTerminal.open(environment: environment)
-        } catch CursesTerminalError.notATerminal {
-            throw Failure(description: "the debugger needs a terminal on stdin and stdout")
-        } catch let error as CursesTerminalError {
-            throw Failure(description: error.description)
-        }
+        let terminal = try openTerminal(
+            for: path, environment: environment,
+            stdinRefusal: "the debugger reads keys from stdin; give the pipe's path (a FIFO, /sys/kernel/tracing/trace_pipe) instead of '-'",
+            hint: "", terminalHint: "")
         defer { terminal.close() }
         let session: LiveReplaySession
         do {
@@ -100,6 +76,25 @@ enum TUIFrontend {
     /// `SVMDBG_NOTES=off` (then nothing is read or written).
     static func notesStore(for path: String, environment: [String: String]) -> NotesStore? {
         ["off", "0", "no", "false"].contains((environment["SVMDBG_NOTES"] ?? "").lowercased()) ? nil : NotesStore(tracePath: path)
+    }
+
+    /// Checks `path` and the terminal, then takes the screen over; every refusal is one line
+    /// (`hint`, `terminalHint`: what to use instead, appended to the TERM and no-terminal lines).
+    private static func openTerminal(for path: String, environment: [String: String], stdinRefusal: String,
+                                     hint: String, terminalHint: String) throws -> CursesTerminal {
+        if path == "-" { throw Failure(description: stdinRefusal) }
+        try checkReadable(path)
+        let term = environment["TERM"] ?? ""
+        if term.isEmpty || term == "dumb" {
+            throw Failure(description: "the debugger needs a terminal that can move the cursor (TERM is '\(term)'; try TERM=xterm-256color\(hint))")
+        }
+        do {
+            return try CursesTerminal.open(environment: environment)
+        } catch CursesTerminalError.notATerminal {
+            throw Failure(description: "the debugger needs a terminal on stdin and stdout\(terminalHint)")
+        } catch let error as CursesTerminalError {
+            throw Failure(description: error.description)
+        }
     }
 
     /// Fails early, before the screen is taken over, for a path that cannot be opened.

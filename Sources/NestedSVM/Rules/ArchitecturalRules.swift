@@ -30,7 +30,7 @@ public enum APMSource {
         "QEMU target/i386/tcg/sysemu/svm_helper.c:helper_svm_check_io (independent implementation: IOIO_PROT, then the IOPM bits of every byte accessed)"
     /// VMMCALL: #UD unless intercepted.
     public static let vmmcall =
-        "QEMU target/i386/tcg/sysemu/svm_helper.c:helper_vmmcall (independent implementation: #VMEXIT if intercepted, else #UD) + Xen nestedsvm.c:nestedsvm_check_intercepts FIXME (an L2 VMMCALL L1 does not intercept must raise #UD)"
+        "QEMU target/i386/tcg/sysemu/svm_helper.c:helper_vmmcall (independent implementation: #VMEXIT if intercepted, else #UD) + Xen nestedsvm.c:nestedsvm_check_intercepts, whose comment leaves the case open (an L2 VMMCALL L1 does not intercept must raise #UD)"
     /// VMLOAD/VMSAVE/STGI/CLGI/INVLPGA complete without an exception once their checks pass.
     public static let qemuExecutes =
         "QEMU target/i386/tcg/sysemu/svm_helper.c:helper_vmload/helper_vmsave/helper_stgi/helper_clgi/helper_invlpga (independent implementation: no exception after the RAX, CPL and intercept checks; physical accesses to unbacked memory do not fault)"

@@ -80,7 +80,7 @@ extension Evaluator {
                     [.flag(InterceptWords.fieldName(ofBit: Int(instruction.exitCode.rawValue)), evaluator.l1Intercepts(Int(instruction.exitCode.rawValue))),
                      .flag(InterceptWords.fieldName(ofBit: InterceptBit.exceptionOffset + 13), evaluator.l1Intercepts(InterceptBit.exceptionOffset + 13))],
                     .yes,
-                    note: "unconditional in every profile (a FIXME in the 2026 code); hardware would have raised #GP")
+                    note: "unconditional in every profile (the 2026 code marks it as still to be fixed); hardware would have raised #GP")
                 return .reflect(
                     instruction.exitCode, info1: 0, info2: 0, handler: "svm/nested.c:nested_svm_simple_vmexit",
                     detail: "synthesized by gp_interception; the inject reason differs from the exit reason (GP excp)")

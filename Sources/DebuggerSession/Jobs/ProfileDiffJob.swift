@@ -1,4 +1,5 @@
 import Foundation
+import DebuggerUI
 
 /// Computes a profile diff (`D`) on a thread of its own, so the UI keeps taking keys; wakes
 /// the terminal when done.

@@ -2,6 +2,7 @@ import Foundation
 import NestedSVM
 import Replay
 import TraceKit
+import DebuggerUI
 
 /// Compact per-exit arrays and posting lists over one replay, built once, so that filter,
 /// breakpoint and mismatch navigation never rescan the exits.

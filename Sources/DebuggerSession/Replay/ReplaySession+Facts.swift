@@ -1,5 +1,6 @@
 import NestedSVM
 import Replay
+import DebuggerUI
 
 /// What a changed fact is cited as in the facts pane and in exports.
 let debuggerFactSource = "set in the debugger"

@@ -2,6 +2,7 @@ import Foundation
 import NestedSVM
 import Replay
 import TraceKit
+import DebuggerUI
 
 /// The debugger's session over a trace that is still being written: `svmdbg --follow FILE`,
 /// `svmdbg --pipe PATH`, `svmdbg capture --open`.

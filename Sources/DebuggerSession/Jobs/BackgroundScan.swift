@@ -1,4 +1,5 @@
 import Foundation
+import DebuggerUI
 
 /// A scan over the exits on a thread of its own (a search, a continue), so keys keep working
 /// on any trace size. The scan publishes its latest update under one lock and announces it

@@ -3,6 +3,7 @@ import TraceKit
 #if canImport(Glibc)
 import Glibc
 #endif
+import DebuggerUI
 
 /// Reads a trace that is still being written, on a thread of its own, and hands over the
 /// complete lines as they arrive.
@@ -22,12 +23,7 @@ import Glibc
 /// while inotify works.
 public final class LiveInput: @unchecked Sendable {
     /// How the path is read.
-    public enum Kind: String, Sendable {
-        /// A regular file that grows.
-        case file
-        /// A pipe or character device read until end of input.
-        case pipe
-    }
+    public typealias Kind = LiveInputKind
 
     /// What the reader reports, in order, on its thread.
     public enum Event: Sendable {

@@ -2,6 +2,7 @@ import Foundation
 import NestedSVM
 import Replay
 import TraceKit
+import DebuggerUI
 
 /// The debugger's session over a real trace: `DebugSession` answered from a Replay result.
 ///

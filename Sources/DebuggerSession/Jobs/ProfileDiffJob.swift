@@ -1,42 +1,34 @@
-import Foundation
 import DebuggerUI
+import Synchronization
 
-/// Computes a profile diff (`D`) on a thread of its own, so the UI keeps taking keys; wakes
+/// Computes a profile diff (`D`) in a ``BackgroundTask``, so the UI keeps taking keys; wakes
 /// the terminal when done.
-final class ProfileDiffJob: @unchecked Sendable {
+final class ProfileDiffJob: Sendable {
     /// The profile compared with.
     let profile: String
-    private let done = NSCondition()
-    private var result: (list: ProfileDiffList?, Void)?
-    private var taken = false
+    /// The diff once computed (`.some(nil)`: nothing to compare), and whether it was taken.
+    private let result = Mutex<(list: ProfileDiffList??, taken: Bool)>((nil, false))
+    private let task: BackgroundTask
 
     init(session: any DebugSession, against profile: String, wake: @escaping @Sendable () -> Void) {
         self.profile = profile
-        let thread = Thread { [self] in
+        task = BackgroundTask(name: "svmdbg profile diff")
+        task.start { [self] in
             let list = session.profileDiff(against: profile)
-            done.lock()
-            result = (list, ())
-            done.broadcast()
-            done.unlock()
+            result.withLock { $0.list = .some(list) }
             wake()
         }
-        thread.name = "svmdbg profile diff"
-        thread.start()
     }
 
     /// The result once, when it is ready.
     func take() -> (list: ProfileDiffList?, Void)? {
-        done.lock()
-        defer { done.unlock() }
-        guard let result, !taken else { return nil }
-        taken = true
-        return result
+        result.withLock { result in
+            guard case .some(let list) = result.list, !result.taken else { return nil }
+            result.taken = true
+            return (list, ())
+        }
     }
 
     /// Blocks until the diff is computed.
-    func wait() {
-        done.lock()
-        while result == nil { done.wait() }
-        done.unlock()
-    }
+    func wait() { task.wait() }
 }

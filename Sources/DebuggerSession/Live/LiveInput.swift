@@ -5,7 +5,7 @@ import Glibc
 #endif
 import DebuggerUI
 
-/// Reads a trace that is still being written, on a thread of its own, and hands over the
+/// Reads a trace that is still being written, in a ``BackgroundTask``, and hands over the
 /// complete lines as they arrive.
 ///
 /// - `.file` (`--follow`): the file is read to its end, then the thread sleeps in `poll(2)`
@@ -71,11 +71,9 @@ public final class LiveInput: @unchecked Sendable {
             throw LiveInputError(description: "cannot create a pipe: \(String(cString: strerror(errno)))")
         }
         stopPipe = fds
-        let thread = Thread { [self] in
+        BackgroundTask.run("svmdbg live input") { [self] in
             if kind == .pipe { readPipe(descriptor) } else { followFile(descriptor) }
         }
-        thread.name = "svmdbg live input"
-        thread.start()
     }
 
     /// Ends the reader thread (it closes its descriptors).

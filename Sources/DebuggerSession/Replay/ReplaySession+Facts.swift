@@ -19,6 +19,12 @@ extension ReplaySession {
         return session
     }
 
+    /// The `--facts` files of the finished replay (scanned once per replay, then cached).
+    public func factsFiles() -> [FactsFileUse] {
+        guard let result, !result.options.facts.isEmpty else { return [] }
+        return cachedFactsFiles { FactsFileUse.of(result) }
+    }
+
     /// The diff of the finished replay against `profile`.
     public func profileDiff(against profile: String) -> ProfileDiffList? {
         guard let result, let other = KernelProfile(named: profile) else { return nil }
@@ -38,6 +44,9 @@ extension LiveReplaySession {
         _ = waitUntilIdle(timeout: .milliseconds(300))
         return self
     }
+
+    /// The `--facts` files of the replay so far.
+    public func factsFiles() -> [FactsFileUse] { shownSession?.factsFiles() ?? [] }
 
     /// The diff of what was read so far against `profile`.
     public func profileDiff(against profile: String) -> ProfileDiffList? {

@@ -214,7 +214,7 @@ final class ReplayIndex: Sendable {
         case .msr(let m): return msrs[m] ?? []
         case .port(let p): return ports[p] ?? []
         case .verdict(let v): return byVerdict[v] ?? []
-        case .any, .text, .all, .either, .not: return nil
+        case .any, .text, .outcome, .all, .either, .not: return nil
         }
     }
 
@@ -229,6 +229,9 @@ final class ReplayIndex: Sendable {
         case .msr(let m): return hasMSR[i] && msrColumn[i] == m
         case .port(let p): return hasPort[i] && portColumn[i] == p
         case .verdict(let v): return verdicts[i] == v
+        case .outcome(let name):
+            let exit = result.exits[i]
+            return exit.model.kind.rawValue == name || exit.recorded.kind.rawValue == name
         case .text(let query): return matcher(query, i)
         case .all(let terms): return terms.allSatisfy { matches($0, i, text: matcher) }
         case .either(let terms): return terms.contains { matches($0, i, text: matcher) }
@@ -272,6 +275,15 @@ final class ReplayIndex: Sendable {
             var position = start
             while let candidate = Self.step(from: position, direction: direction, count: count) {
                 if !matches(term, candidate, text: matcher) { return candidate }
+                position = candidate
+            }
+            return nil
+        case .outcome:
+            // A scan over the exits' outcomes (no posting list; the search and continue jobs
+            // scan in the background anyway).
+            var position = start
+            while let candidate = Self.step(from: position, direction: direction, count: count) {
+                if matches(predicate, candidate, text: matcher) { return candidate }
                 position = candidate
             }
             return nil

@@ -3,10 +3,12 @@
 //
 // Dependency direction (each arrow: "is imported by"):
 //              TraceKit ─┐
-//   SVMCodes ─┤            ├─> Replay ─> DebuggerUI ─> CursesTerminal ─> svmdbg
-//              NestedSVM ┘
+//   SVMCodes ─┤            ├─> Replay ─> DebuggerUI ─> DebuggerSession ─┐
+//              NestedSVM ┘                         └─> CursesTerminal ───┴─> svmdbg
 // TraceKit and NestedSVM know nothing of each other; both re-export SVMCodes (exit codes,
 // exception vectors, hex), the one leaf they share. Only CursesTerminal imports CNCursesW.
+// DebuggerUI is pure (no file I/O, no threads); DebuggerSession holds everything that reads
+// files or runs in the background behind DebuggerUI's `DebugSession` protocol.
 import PackageDescription
 
 let package = Package(
@@ -41,6 +43,10 @@ let package = Package(
         .target(name: "Replay", dependencies: ["TraceKit", "NestedSVM"]),
         // The TUI as pure state, actions, reducer and rendering into a cell grid. No curses.
         .target(name: "DebuggerUI", dependencies: ["Replay", "TraceKit", "NestedSVM"]),
+        // The TUI's I/O and background work: sessions over real and live traces (loading,
+        // replay, following), the app loop that performs the reducer's effects, background
+        // scans, the notes file. Talks to DebuggerUI through `DebugSession`, `Effect`, `Action`.
+        .target(name: "DebuggerSession", dependencies: ["DebuggerUI", "Replay", "TraceKit", "NestedSVM"]),
         // The only code that calls ncursesw: draws DebuggerUI's grid, decodes keys.
         .target(name: "CursesTerminal", dependencies: ["DebuggerUI", "CNCursesW"]),
         // `package` helpers shared by the test targets (fixtures, headless terminal, snapshots).
@@ -49,7 +55,7 @@ let package = Package(
             .product(name: "SnapshotTesting", package: "swift-snapshot-testing"),
         ]),
         .executableTarget(name: "svmdbg", dependencies: [
-            "TraceKit", "NestedSVM", "Replay", "DebuggerUI", "CursesTerminal", "BTF",
+            "TraceKit", "NestedSVM", "Replay", "DebuggerUI", "DebuggerSession", "CursesTerminal", "BTF",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -60,7 +66,7 @@ let package = Package(
         ]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "TraceKit", "NestedSVM", "TestSupport"]),
         .testTarget(name: "DebuggerUITests", dependencies: [
-            "DebuggerUI", "TestSupport",
+            "DebuggerUI", "DebuggerSession", "TestSupport",
             .product(name: "SnapshotTesting", package: "swift-snapshot-testing"),
         ], exclude: ["__Snapshots__"]),
         .testTarget(name: "SVMDebugCLITests", dependencies: ["TestSupport"]),

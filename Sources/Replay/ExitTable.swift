@@ -154,6 +154,12 @@ public struct ReplayExits: RandomAccessCollection, Sendable {
     public func firstEvent(at position: Int) -> EventNumber { records[position].first }
     /// The last event of the exit at `position`.
     public func lastEvent(at position: Int) -> EventNumber { records[position].last }
+    /// The model's outcome kind of the exit at `position` (no record is built).
+    public func modelKind(at position: Int) -> Outcome.Kind {
+        tables.outcomes[tables.answers[Int(records[position].answer)].outcome].kind
+    }
+    /// The recorded outcome kind of the exit at `position` (no record is built).
+    public func recordedKind(at position: Int) -> RecordedOutcome.Kind { tables.recorded[Int(records[position].recorded)].kind }
     /// The timestamp of the exit at `position` (from the index).
     public func timestamp(at position: Int) -> TraceTimestamp { trace.timestamp(of: records[position].first) }
     /// Whether the exit at `position` matched only after settling an input from the trace.

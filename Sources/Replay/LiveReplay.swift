@@ -19,8 +19,13 @@ public struct LiveReplay: Sendable {
     /// The trace as far as it has been replayed.
     public private(set) var trace: LoadedTrace
     /// What the trace proves about the host so far.
-    public private(set) var inferredHost: HostFacts
+    public var inferredHost: HostFacts { inference.facts }
+    /// The host inference carried on between appends (fed only the new events).
+    private var inference: HostInference.Scan
     private var walk: Walk
+    /// Events fed to the host inference since this replay began, re-replays included: an
+    /// append costs its new events, not the whole trace.
+    public private(set) var inferenceEventsScanned = 0
     /// Events stepped through.
     public private(set) var stepped = 0
 
@@ -34,11 +39,18 @@ public struct LiveReplay: Sendable {
 
     /// Starts a replay of `trace` (possibly empty) and steps through its events.
     public init(trace: LoadedTrace, options: ReplayOptions) {
+        var inference = HostInference.Scan()
+        inference.advance(over: trace)
+        self.init(trace: trace, options: options, inference: inference)
+        inferenceEventsScanned = trace.count
+    }
+
+    /// Starts a replay of `trace` with the inference already fed all of it.
+    private init(trace: LoadedTrace, options: ReplayOptions, inference: HostInference.Scan) {
         self.options = options
         self.trace = trace
-        let inferred = HostInference.facts(from: trace)
-        self.inferredHost = inferred
-        self.walk = Self.newWalk(trace, options: options, host: inferred.overridden(by: options.host))
+        self.inference = inference
+        self.walk = Self.newWalk(trace, options: options, host: inference.facts.overridden(by: options.host))
         step(to: trace.count)
     }
 
@@ -46,13 +58,18 @@ public struct LiveReplay: Sendable {
     /// (``LoadedTrace/appending(lines:)``).
     @discardableResult
     public mutating func extend(to longer: LoadedTrace) -> Extension {
-        let inferred = HostInference.facts(from: longer)
-        let changed = Self.changedFacts(from: inferredHost, to: inferred)
+        var inference = self.inference
+        inference.advance(over: longer)
+        let scannedBefore = inferenceEventsScanned + (longer.count - self.inference.scanned)
+        let changed = Self.changedFacts(from: inferredHost, to: inference.facts)
         if !changed.isEmpty {
             let reason = "new lines show host \(changed.joined(separator: ", "))"
-            self = LiveReplay(trace: longer, options: options)
+            self = LiveReplay(trace: longer, options: options, inference: inference)
+            inferenceEventsScanned = scannedBefore
             return .replayedAgain(because: reason)
         }
+        self.inference = inference
+        inferenceEventsScanned = scannedBefore
         let before = stepped
         trace = longer
         walk.trace = longer

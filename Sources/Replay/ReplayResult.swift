@@ -1,6 +1,7 @@
 import Foundation
 import NestedSVM
 import TraceKit
+import Synchronization
 
 /// Everything one replay produced: per-exit records, the host facts used (explicit and
 /// inferred), and findings. The state the model saw at an exit is re-derived on demand.
@@ -235,26 +236,23 @@ public struct ReplayResult: Sendable {
 }
 
 /// The last few states ``ReplayResult/state(at:)`` re-derived, shared by copies of a result.
-final class RecentStates: @unchecked Sendable {
+final class RecentStates: Sendable {
     /// States kept.
     static let capacity = 8
-    private var entries: [(position: Int, state: ReplayState)] = []
-    private let lock = NSLock()
+    private let entries = Mutex<[(position: Int, state: ReplayState)]>([])
 
     /// The state of the exit at `position`, if re-derived lately.
     func state(at position: Int) -> ReplayState? {
-        lock.lock()
-        defer { lock.unlock() }
-        return entries.first { $0.position == position }?.state
+        entries.withLock { entries in entries.first { $0.position == position }?.state }
     }
 
     /// Remembers `state` for `position`, dropping the oldest beyond ``capacity``.
     func store(_ state: ReplayState, at position: Int) {
-        lock.lock()
-        defer { lock.unlock() }
-        entries.removeAll { $0.position == position }
-        entries.append((position, state))
-        if entries.count > Self.capacity { entries.removeFirst() }
+        entries.withLock { entries in
+            entries.removeAll { $0.position == position }
+            entries.append((position, state))
+            if entries.count > Self.capacity { entries.removeFirst() }
+        }
     }
 }
 

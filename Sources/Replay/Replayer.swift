@@ -1,6 +1,7 @@
 import Foundation
 import NestedSVM
 import TraceKit
+import Synchronization
 
 /// Walks a loaded trace per vCPU thread, reconstructs the state the model needs, asks
 /// NestedSVM about every exit, reads what the trace recorded, and compares.
@@ -142,22 +143,17 @@ struct MergedWalks {
 }
 
 /// Where parallel walks leave their results (each writes its own slot once).
-private final class WalkResults: @unchecked Sendable {
-    private var slots: [Walk?]
-    private let lock = NSLock()
+private final class WalkResults: Sendable {
+    private let slots: Mutex<[Walk?]>
 
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    init(count: Int) { slots = Mutex(Array(repeating: nil, count: count)) }
 
     func store(_ walk: Walk, at index: Int) {
-        lock.lock()
-        slots[index] = walk
-        lock.unlock()
+        slots.withLock { $0[index] = walk }
     }
 
     func all() -> [Walk] {
-        lock.lock()
-        defer { lock.unlock() }
-        return slots.compactMap { $0 }
+        slots.withLock { $0.compactMap { $0 } }
     }
 }
 

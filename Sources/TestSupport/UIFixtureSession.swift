@@ -318,6 +318,10 @@ package struct UIFixtureSession: DebugSession {
         case .msr(let m): return e.msr?.index == m
         case .port(let p): return e.pio?.port == p
         case .verdict(let v): return verdict(i) == v
+        case .outcome(let name):
+            // The fixture's short forms: L1 = reflect_to_l1, L0 = l0_handles, ? = undetermined.
+            let names = ["L1": "reflect_to_l1", "L0": "l0_handles", "?": "undetermined"]
+            return names[modelShort(i)] == name || names[e.recordedShort] == name
         case .text(let query):
             guard var regex = try? Regex(query.pattern) else { return false }
             if !query.caseSensitive { regex = regex.ignoresCase() }

@@ -1,4 +1,5 @@
 import TraceKit
+@testable import DebuggerSession
 import DebuggerUI
 import Replay
 import TestSupport

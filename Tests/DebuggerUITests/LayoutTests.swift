@@ -1,5 +1,6 @@
 import TraceKit
 import DebuggerUI
+import NestedSVM
 import Replay
 import Testing
 
@@ -81,6 +82,9 @@ import Testing
         ("vcpu 1", ExitFilter(vcpu: 1)),
         ("level l2 reason MSR", ExitFilter(level: .l2, reason: "msr")),
         ("verdict not-modelled vcpu 0x2", ExitFilter(vcpu: 2, verdict: .notModelled)),
+        ("outcome reflect", ExitFilter(outcome: "reflect_to_l1")),
+        ("outcome L0 reason msr", ExitFilter(reason: "msr", outcome: "l0_handles")),
+        ("outcome vmrun-fails", ExitFilter(outcome: "vmrun_fails")),
     ])
     func filters(text: String, expected: ExitFilter) throws {
         #expect(try PredicateParser.filter(text).get() == expected)
@@ -92,6 +96,11 @@ import Testing
         ("code 0x7c", .exitCode(0x7c), "code 0x7c"),
         ("reason NPF", .reason("npf"), "reason npf"),
         ("verdict mismatch", .verdict(.mismatch), "verdict mismatch"),
+        ("outcome l0", .outcome("l0_handles"), "outcome l0_handles"),
+        ("outcome inject_exception or outcome undetermined", .either([.outcome("inject_exception"), .outcome("undetermined")]),
+         "outcome inject_exception or outcome undetermined"),
+        ("not outcome reflect_to_l1 and reason msr", .all([.not(.outcome("reflect_to_l1")), .reason("msr")]),
+         "not outcome reflect_to_l1 and reason msr"),
     ])
     func breakpoints(text: String, predicate: ExitPredicate, normalised: String) throws {
         #expect(try PredicateParser.breakpoint(text).get() == Breakpoint(predicate: predicate, text: normalised))
@@ -99,9 +108,23 @@ import Testing
 
     @Test("out-of-range or malformed breakpoints are refused", arguments: [
         "port 0x10000", "msr 0x100000000", "msr", "rip 0x1000", "vcpu one", "reason",
+        "outcome", "outcome l3", "outcome inject",
     ])
     func badBreakpoints(text: String) {
         #expect(throws: PredicateParser.Failure.self) { try PredicateParser.breakpoint(text).get() }
+    }
+
+    @Test("every outcome name of check --json is accepted as it is written; an ambiguous prefix names the choices")
+    func outcomeVocabulary() throws {
+        for name in ["reflect_to_l1", "l0_handles", "inject_exception", "emulate", "vmrun_fails", "vmrun_succeeds",
+                     "userspace_exit", "inject_interrupt", "inject_nmi", "no_exit", "undetermined"] {
+            #expect(try OutcomeNames.canonical(name).get() == name)
+            #expect(try OutcomeNames.canonical(name.uppercased().replacing("_", with: "-")).get() == name)
+        }
+        #expect(Set(OutcomeNames.all) == Set(Outcome.Kind.allCases.map(\.rawValue) + RecordedOutcome.Kind.allCases.map(\.rawValue)))
+        #expect(try OutcomeNames.canonical("vmrun_s").get() == "vmrun_succeeds")
+        guard case .failure(let failure) = OutcomeNames.canonical("inject") else { Issue.record("inject is ambiguous"); return }
+        #expect(failure.message.contains("inject_exception, inject_interrupt, inject_nmi"))
     }
 
     @Test("typed timestamps parse to the trace's timestamp kinds", arguments: [

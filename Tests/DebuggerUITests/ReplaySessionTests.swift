@@ -1,3 +1,4 @@
+@testable import DebuggerSession
 import DebuggerUI
 import Foundation
 import NestedSVM
@@ -89,6 +90,7 @@ struct ReplayedTrace: Sendable, CustomTestStringConvertible {
                 }
             case .port(let p): return exit.exitCode == 0x7b && exit.exitInfo1.map { UInt16(($0 >> 16) & 0xffff) } == p
             case .verdict(let v): return (exit.verdict.isConsistent ? "consistent" : exit.verdict.kind.rawValue) == v.rawValue
+            case .outcome(let name): return exit.model.kind.rawValue == name || exit.recorded.kind.rawValue == name
             case .all(let terms): return terms.allSatisfy { expected($0, in: result).contains(exit.index) }
             case .either(let terms): return terms.contains { expected($0, in: result).contains(exit.index) }
             case .not(let term): return !expected(term, in: result).contains(exit.index)
@@ -104,6 +106,7 @@ struct ReplayedTrace: Sendable, CustomTestStringConvertible {
         .verdict(.match), .verdict(.consistent), .verdict(.mismatch), .all([.level(.l2), .reason("msr")]),
         .either([.reason("hlt"), .port(0x510)]), .all([.reason("io"), .level(.l1), .vcpu(0)]), .any,
         .not(.reason("io")), .all([.level(.l2), .not(.either([.reason("msr"), .reason("io")]))]),
+        .outcome("reflect_to_l1"), .outcome("l0_handles"), .outcome("vmrun_succeeds"), .all([.outcome("l0_handles"), .level(.l2)]),
     ]
 
     @Test("field predicates find exactly the right exits, forwards and backwards", arguments: traces)
@@ -132,7 +135,8 @@ struct ReplayedTrace: Sendable, CustomTestStringConvertible {
     @Test("msr-prot has exits for the MSR, port and level predicates (so the table above tests something)")
     func predicatesAreNotVacuous() throws {
         let result = try ReplayedTrace.msrProt.replay()
-        for predicate: ExitPredicate in [.msr(0xc000_0080), .port(0x510), .level(.l2), .reason("hlt")] {
+        for predicate: ExitPredicate in [.msr(0xc000_0080), .port(0x510), .level(.l2), .reason("hlt"), .outcome("reflect_to_l1"),
+                                         .outcome("l0_handles")] {
             #expect(!Self.expected(predicate, in: result).isEmpty, "\(predicate)")
         }
     }

@@ -1,3 +1,4 @@
+@testable import DebuggerSession
 import DebuggerUI
 import TestSupport
 import Replay

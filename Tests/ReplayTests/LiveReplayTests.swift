@@ -93,4 +93,78 @@ import TraceKit
         let full = Replayer(trace: try TraceLoader.load(bytes: Array(text.utf8), source: "x"), options: options).run()
         #expect(Set(live.finishedResult.exits.map(Self.exitKey)) == Set(full.exits.map(Self.exitKey)))
     }
+
+    /// msr-prot's event lines repeated `copies` times, each copy 100 s after the last.
+    static func repeatedBody(copies: Int) throws -> (header: String, bodies: [String]) {
+        let text = try String(contentsOf: RepositoryPaths.trace("6.12/msr-prot.trace"), encoding: .utf8)
+        let lines = text.split(separator: "\n").map(String.init)
+        let header = lines.filter { $0.hasPrefix("#") }.joined(separator: "\n") + "\n"
+        let body = lines.filter { !$0.hasPrefix("#") }
+        let stamp = /(\s)(\d+)\.(\d{6}):/
+        let bodies = (0..<copies).map { copy in
+            body.map { line in
+                line.replacing(stamp) { match in
+                    "\(match.1)\(Int(match.2)! + 100 * copy).\(match.3):"
+                }
+            }.joined(separator: "\n") + "\n"
+        }
+        return (header, bodies)
+    }
+
+    @Test("an append feeds the host inference only its new events; the new exit gets its verdict")
+    func appendInfersOnlyNewEvents() throws {
+        let (header, bodies) = try Self.repeatedBody(copies: 40)
+        let options = ReplayOptions(profile: KernelProfile(named: "6.12")!)
+        let head = Array((header + bodies.joined()).utf8)
+        var live = LiveReplay(trace: try TraceLoader.load(bytes: head, source: "x"), options: options)
+        let eventsBefore = live.trace.count
+        #expect(live.inferenceEventsScanned == eventsBefore)
+        let exitsBefore = live.result.exits.count
+        #expect(exitsBefore > 600)
+        // Exits still open at the end (the new exit closes them: the thread's next exit).
+        let open = live.finishedResult.exits.count - exitsBefore
+        // One more exit (msr-prot's first MSR exit, its lines up to its entry) and the next exit.
+        let extra = bodies[0].split(separator: "\n").map(String.init)
+        let firstMSR = try #require(extra.firstIndex { $0.contains("reason msr") })
+        let entry = try #require(extra[(firstMSR + 1)...].firstIndex { $0.contains("kvm_entry") })
+        let shifted = extra[firstMSR...entry].map {
+            $0.replacing(/(\s)(\d+)\.(\d{6}):/) { m in "\(m.1)\(Int(m.2)! + 100 * bodies.count).\(m.3):" }
+        }
+        let appended = shifted.joined(separator: "\n") + "\n"
+        let step = live.extend(to: live.trace.appending(lines: Array(appended.utf8)))
+        let newEvents = live.trace.count - eventsBefore
+        #expect(step == .continued(events: newEvents))
+        // The inference saw the new events once, not the whole trace again.
+        #expect(live.inferenceEventsScanned == eventsBefore + newEvents)
+        let exits = live.result.exits
+        #expect(exits.count == exitsBefore + open + 1)
+        let last = try #require(exits.last)
+        #expect(last.exitCode == 0x7c)
+        // Same facts and verdicts as inferring and replaying the longer trace whole.
+        let whole = Replayer(trace: try TraceLoader.load(bytes: head + Array(appended.utf8), source: "x"), options: options).run()
+        #expect(LiveReplay.values(live.inferredHost).map(\.value) == LiveReplay.values(whole.inferredHost).map(\.value))
+        #expect(HostInference.facts(from: live.trace).npt?.value == live.inferredHost.npt?.value)
+        #expect(Set(live.result.exits.map(Self.exitKey)).isSubset(of: Set(whole.exits.map(Self.exitKey))))
+        let same = try #require(whole.exits.first { $0.firstEvent == last.firstEvent })
+        #expect(Self.exitKey(last) == Self.exitKey(same))
+        #expect(last.verdict.kind == .match)
+    }
+
+    @Test("the inference fed in pieces proves what it proves fed whole, lines cited included",
+          arguments: LiveReplayTests.traces.map(\.0) + ["lab/6.12-no-npt/cr-access.trace"])
+    func inferencePiecesEqualWhole(_ name: String) throws {
+        let bytes = Array(try Data(contentsOf: RepositoryPaths.trace(name)))
+        let whole = HostInference.facts(from: try TraceLoader.load(bytes: bytes, source: name))
+        var splitter = LineSplitter()
+        var trace = LoadedTrace.empty(source: name)
+        var scan = HostInference.Scan()
+        for cut in stride(from: 0, to: bytes.count, by: 333) {
+            trace = trace.appending(lines: splitter.feed(bytes[cut..<min(cut + 333, bytes.count)]))
+            scan.advance(over: trace)
+        }
+        trace = trace.appending(lines: splitter.finish())
+        scan.advance(over: trace)
+        #expect(scan.scanned == trace.count)
+        #expect("\(scan.facts)" == "\(whole)")
+    }
 }

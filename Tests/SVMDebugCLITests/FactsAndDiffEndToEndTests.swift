@@ -62,4 +62,37 @@ import Testing
         try tmux.type("q")
         try tmux.waitFor("svmdbg-status=0")
     }
+
+    @Test("H lists the --facts files as given facts (path, scopes, exits applied to); f and b take an outcome key",
+          .enabled(if: TmuxSession.isInstalled, "tmux is not installed"))
+    func factsFilesAndOutcomeKey() throws {
+        let facts = RepositoryPaths.trace("lab/6.12-no-npt/cpuid-toggle.facts.json").path
+        let tmux = try TUIEndToEndTests.open("lab/6.12-no-npt/cpuid-toggle.trace", "--facts '\(facts)'")
+        defer { tmux.kill() }
+        try tmux.waitFor("cpuid-toggle.trace  #0/")
+        try tmux.type("H")
+        try tmux.waitFor(all: ["facts files (given, --facts)", "cpuid-toggle.facts.json",
+                               "2 entries, scope every exit, vmcb12 0x31000; applied to"])
+        try tmux.press("Escape")
+        try tmux.waitFor("pane closed") { !$0.contains("Host facts and profile") }
+        // The recorded or predicted outcome, in check --json's words or short.
+        try tmux.type("f")
+        try tmux.type("outcome vmrun-succeeds")
+        try tmux.press("Enter")
+        try tmux.waitFor("the list filtered to VMRUNs that entered L2") { screen in
+            let listed = TUIEndToEndTests.rows(screen).dropFirst().prefix(8).filter { $0.contains(" #") }
+            return screen.contains("filter: outcome vmrun_succeeds") && !listed.isEmpty && listed.allSatisfy { $0.contains("vmrun") }
+        }
+        try tmux.type("f")
+        try tmux.type("outcome inject")
+        try tmux.press("Enter")
+        try tmux.waitFor("ambiguous outcome 'inject'")
+        try tmux.press("Escape")
+        try tmux.type("b")
+        try tmux.type("outcome reflect and not reason vmrun")
+        try tmux.press("Enter")
+        try tmux.waitFor("Breakpoint 1: outcome reflect_to_l1 and not reason vmrun")
+        try tmux.type("q")
+        try tmux.waitFor("svmdbg-status=0")
+    }
 }

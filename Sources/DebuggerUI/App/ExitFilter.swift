@@ -12,18 +12,22 @@ public struct ExitFilter: Sendable, Hashable, CustomStringConvertible {
     public var exitCode: UInt64?
     /// Only this verdict.
     public var verdict: ExitVerdict?
+    /// Only exits whose recorded or predicted outcome has this `check --json` name.
+    public var outcome: String?
 
     /// Creates a filter (no arguments: no filter).
-    public init(vcpu: Int? = nil, level: Level? = nil, reason: String? = nil, exitCode: UInt64? = nil, verdict: ExitVerdict? = nil) {
+    public init(vcpu: Int? = nil, level: Level? = nil, reason: String? = nil, exitCode: UInt64? = nil, verdict: ExitVerdict? = nil,
+                outcome: String? = nil) {
         self.vcpu = vcpu
         self.level = level
         self.reason = reason
         self.exitCode = exitCode
         self.verdict = verdict
+        self.outcome = outcome
     }
 
     /// Whether nothing is filtered out.
-    public var isEmpty: Bool { vcpu == nil && level == nil && reason == nil && exitCode == nil && verdict == nil }
+    public var isEmpty: Bool { vcpu == nil && level == nil && reason == nil && exitCode == nil && verdict == nil && outcome == nil }
 
     /// The filter as a session predicate.
     public var predicate: ExitPredicate {
@@ -33,6 +37,7 @@ public struct ExitFilter: Sendable, Hashable, CustomStringConvertible {
         if let reason { terms.append(.reason(reason)) }
         if let exitCode { terms.append(.exitCode(exitCode)) }
         if let verdict { terms.append(.verdict(verdict)) }
+        if let outcome { terms.append(.outcome(outcome)) }
         switch terms.count {
         case 0: return .any
         case 1: return terms[0]
@@ -48,6 +53,7 @@ public struct ExitFilter: Sendable, Hashable, CustomStringConvertible {
         if let reason { parts.append("reason \(reason)") }
         if let exitCode { parts.append("code 0x" + String(exitCode, radix: 16)) }
         if let verdict { parts.append("verdict \(verdict.rawValue)") }
+        if let outcome { parts.append("outcome \(outcome)") }
         return parts.isEmpty ? "none" : parts.joined(separator: " ")
     }
 }

@@ -3,7 +3,8 @@ import Replay
 /// Parses the small `field value` language of the filter and breakpoint prompts.
 ///
 /// Terms: `vcpu N`, `level L1|L2`, `reason NAME`, `code 0xNN`, `msr 0xNNNN`, `port 0xNN`,
-/// `verdict match|mismatch|undetermined|not-modelled`. Numbers are decimal or `0x` hex.
+/// `verdict match|mismatch|undetermined|not-modelled`, `outcome NAME` (recorded or predicted,
+/// ``OutcomeNames``). Numbers are decimal or `0x` hex.
 public enum PredicateParser {
     /// Why a prompt's text was rejected.
     public struct Failure: Error, Sendable, Hashable {
@@ -15,7 +16,7 @@ public enum PredicateParser {
 
     /// The words that start a term; a reason's value runs up to the next one, so names
     /// with spaces (`GP excp`) need no quotes.
-    public static let fields = ["vcpu", "level", "reason", "code", "verdict", "msr", "port"]
+    public static let fields = ["vcpu", "level", "reason", "code", "verdict", "outcome", "msr", "port"]
 
     /// Splits `field value…` text into terms.
     static func terms(_ text: String) -> Result<[(field: String, value: String)], Failure> {
@@ -45,7 +46,7 @@ public enum PredicateParser {
         return .success(ExitReasonNames.indexName(of: code))
     }
 
-    /// Parses a filter (vcpu, level, reason, code, verdict; several terms combine with AND).
+    /// Parses a filter (vcpu, level, reason, code, verdict, outcome; several terms combine with AND).
     public static func filter(_ text: String) -> Result<ExitFilter, Failure> {
         var filter = ExitFilter()
         guard !text.trimmedOfSpaces.isEmpty else { return .failure(Failure(message: "empty filter (F clears the filter)")) }
@@ -73,8 +74,13 @@ public enum PredicateParser {
             case "verdict":
                 guard let v = verdict(value) else { return .failure(Failure(message: "unknown verdict '\(value)'")) }
                 filter.verdict = v
+            case "outcome":
+                switch OutcomeNames.canonical(value) {
+                case .success(let name): filter.outcome = name
+                case .failure(let failure): return .failure(failure)
+                }
             default:
-                return .failure(Failure(message: "filter by vcpu, level, reason, code or verdict, not '\(field)'"))
+                return .failure(Failure(message: "filter by vcpu, level, reason, code, verdict or outcome, not '\(field)'"))
             }
         }
         return .success(filter)
@@ -124,8 +130,10 @@ public enum PredicateParser {
         case "verdict":
             guard let v = verdict(value) else { return .failure(Failure(message: "unknown verdict '\(value)'")) }
             return .success(.verdict(v))
+        case "outcome":
+            return OutcomeNames.canonical(value).map { .outcome($0) }
         default:
-            return .failure(Failure(message: "break on reason, code, vcpu, level, msr, port or verdict, not '\(field)'"))
+            return .failure(Failure(message: "break on reason, code, vcpu, level, msr, port, verdict or outcome, not '\(field)'"))
         }
     }
 
@@ -144,6 +152,7 @@ public enum PredicateParser {
         case .msr(let m): return "msr " + hex(UInt64(m))
         case .port(let p): return "port " + hex(UInt64(p))
         case .verdict(let v): return "verdict \(v.rawValue)"
+        case .outcome(let o): return "outcome \(o)"
         case .text(let q): return "text /\(q.pattern)/"
         case .all(let terms): return terms.map { operand($0, inside: 2) }.joined(separator: " and ")
         case .either(let terms): return terms.map { operand($0, inside: 1) }.joined(separator: " or ")

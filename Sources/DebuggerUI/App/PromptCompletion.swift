@@ -7,12 +7,13 @@ public enum PromptCompletion {
         case .filter, .breakpoint:
             let words = text.split(separator: " ", omittingEmptySubsequences: true).map { $0.lowercased() }
             let completing = text.last == " " || text.isEmpty ? words.count : words.count - 1
-            let fields = kind == .filter ? ["vcpu", "level", "reason", "code", "verdict"] : PredicateParser.fields
+            let fields = kind == .filter ? ["vcpu", "level", "reason", "code", "verdict", "outcome"] : PredicateParser.fields
             // Even positions are field names, odd ones their values.
             guard completing % 2 == 1, completing - 1 < words.count else { return fields }
             switch words[completing - 1] {
             case "level": return ["L1", "L2"]
             case "verdict": return ExitVerdict.allCases.map(\.rawValue)
+            case "outcome": return OutcomeNames.all
             case "reason": return ExitReasonNames.completions
             default: return []
             }

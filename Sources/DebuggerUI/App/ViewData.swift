@@ -1,3 +1,5 @@
+import Replay
+
 /// The data on screen, fetched from the session by the runtime for the current state.
 ///
 /// Only the visible window is here: the list rows on screen, the selected exit's detail,
@@ -17,11 +19,13 @@ public struct ViewData: Sendable, Hashable {
     public var bookmarkRows: [ExitRow]
     /// The per-reason summary (only while it is open; nil while the session computes it).
     public var summary: ReasonSummary?
+    /// The `--facts` files in effect (only while the host facts pane is open).
+    public var factsFiles: [FactsFileUse]
 
     /// Creates view data.
     public init(
         rows: [ExitRow], selectedRow: ExitRow?, detail: ExitDetail?, rawLines: [RawLine], rate: [RateBucket],
-        bookmarkRows: [ExitRow], summary: ReasonSummary? = nil
+        bookmarkRows: [ExitRow], summary: ReasonSummary? = nil, factsFiles: [FactsFileUse] = []
     ) {
         self.rows = rows
         self.selectedRow = selectedRow
@@ -30,6 +34,7 @@ public struct ViewData: Sendable, Hashable {
         self.rate = rate
         self.bookmarkRows = bookmarkRows
         self.summary = summary
+        self.factsFiles = factsFiles
     }
 
     /// Nothing loaded.

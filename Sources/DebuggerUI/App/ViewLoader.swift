@@ -1,3 +1,5 @@
+import Replay
+
 /// Fetches from the session exactly what the state puts on screen, and answers `locate`
 /// effects. Touches only visible rows: cost per frame is a few times the list height.
 public enum ViewLoader {
@@ -29,8 +31,10 @@ public enum ViewLoader {
         if case .bookmarks = state.overlay { bookmarkRows = state.bookmarks.compactMap { session.row($0) } }
         var summary: ReasonSummary?
         if case .summary = state.overlay { summary = session.reasonSummary() }
+        var factsFiles: [FactsFileUse] = []
+        if case .facts = state.overlay { factsFiles = session.factsFiles() }
         return ViewData(rows: rows, selectedRow: selectedRow, detail: detail, rawLines: raw, rate: rate, bookmarkRows: bookmarkRows,
-                        summary: summary)
+                        summary: summary, factsFiles: factsFiles)
     }
 
     /// Answers a `locate` effect: the `steps`-th match, or the last one found.

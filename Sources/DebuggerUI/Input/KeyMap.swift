@@ -122,7 +122,7 @@ public struct KeyMap: Sendable, Hashable {
         KeyBinding([.character("\\")], .main, .searchBackward, "search backward (regex)"),
         KeyBinding([.character("n")], .main, .repeatSearch, "repeat search"),
         KeyBinding([.character("N")], .main, .repeatSearchReversed, "repeat search, reversed"),
-        KeyBinding([.character("f")], .main, .filter, "filter: vcpu N level L1|L2 reason R code C verdict V"),
+        KeyBinding([.character("f")], .main, .filter, "filter: vcpu N level L reason R code C verdict V outcome O"),
         KeyBinding([.character("F")], .main, .clearFilter, "clear filter"),
         KeyBinding([.character("b")], .main, .addBreakpoint, "breakpoint: conditions with and/or/not; delete/disable N"),
         KeyBinding([.character("B")], .main, .listBreakpoints, "breakpoint list: number, enabled, condition, hits"),
@@ -162,7 +162,7 @@ public struct KeyMap: Sendable, Hashable {
         KeyBinding([.control("u")], .prompt, .clearInput, "delete the whole input"),
         KeyBinding([.up, .control("p")], .prompt, .historyPrevious, "previous entry of this prompt's history"),
         KeyBinding([.down, .control("n")], .prompt, .historyNext, "next entry of this prompt's history"),
-        KeyBinding([.tab], .prompt, .complete, "complete the word (fields, reasons, verdicts, profiles)"),
+        KeyBinding([.tab], .prompt, .complete, "complete the word (fields, reasons, verdicts, outcomes, profiles)"),
 
         KeyBinding([.down, .character("j")], .help, .scrollDown, "scroll down"),
         KeyBinding([.up, .character("k")], .help, .scrollUp, "scroll up"),

@@ -1,3 +1,5 @@
+import Replay
+
 /// The host facts and profile pane (`H`): each host fact with the value the replay used and
 /// where it came from (the trace line that proved it, `--host`, an export header, or a
 /// change made here), plus the profile. Enter cycles the fact under the cursor and replays.
@@ -35,6 +37,26 @@ public enum FactsOverlay {
             let style: Style = fact.origin == .unknown ? .dim : .plain
             lines.append((head + (parts.first ?? ""), index, style))
             for more in parts.dropFirst() { lines.append((String(repeating: " ", count: indent) + more, index, style)) }
+        }
+        lines += factsFileLines(state.view.factsFiles, exits: state.session.exitCount, width: width)
+        return lines
+    }
+
+    /// The `--facts` files in effect, as given facts: path, scopes, exits applied to.
+    static func factsFileLines(_ files: [FactsFileUse], exits: Int, width: Int) -> [(text: String, fact: Int?, style: Style)] {
+        guard !files.isEmpty else {
+            return [("facts files: none given (--facts FILE gives L1 and guest facts the trace does not show)", nil, .dim)]
+        }
+        var lines: [(String, Int?, Style)] = [("facts files (given, --facts)", nil, .header)]
+        let room = max(12, width - 4)
+        for file in files {
+            for (i, part) in Columns.wrap(file.path, width: max(12, width - 2)).enumerated() {
+                lines.append(((i == 0 ? "  " : "    ") + part, nil, .plain))
+            }
+            var text = "\(file.entries) entr\(file.entries == 1 ? "y" : "ies"), scope \(file.scopes.joined(separator: ", ")); "
+            text += "applied to \(file.exits) of \(exits) exits"
+            if !file.description.isEmpty { text += " — \(file.description)" }
+            for part in Columns.wrap(text, width: room) { lines.append(("    " + part, nil, file.exits == 0 ? .dim : .plain)) }
         }
         return lines
     }

@@ -1,3 +1,4 @@
+import Replay
 import TraceKit
 
 /// The data source the debugger UI reads: one loaded, indexed and replayed trace.
@@ -72,6 +73,10 @@ public protocol DebugSession: Sendable {
     /// A session replaying the same trace with host fact `key` set to `value` (nil: as the
     /// trace shows), or nil when this session cannot (still loading).
     func replaying(hostFact key: String, value: Bool?) -> (any DebugSession)?
+    /// The `--facts` files the replay used, with their scopes and how many exits each applied
+    /// to (the `H` pane's given facts); empty when none was given. Asked for only while the
+    /// pane is open; may scan the trace once per replay.
+    func factsFiles() -> [FactsFileUse]
     /// `svmdbg diff` of the whole trace between this session's profile and `profile`, nil
     /// when there is no replay to compare. Slow on big traces: called off the UI thread.
     func profileDiff(against profile: String) -> ProfileDiffList?
@@ -95,6 +100,8 @@ extension DebugSession {
     public var hostFacts: [HostFactRow] { [] }
     /// Cannot replay with other facts.
     public func replaying(hostFact key: String, value: Bool?) -> (any DebugSession)? { nil }
+    /// No facts files.
+    public func factsFiles() -> [FactsFileUse] { [] }
     /// No diff.
     public func profileDiff(against profile: String) -> ProfileDiffList? { nil }
     /// The summary built from the rows (one `row` per exit; fine for small sessions).

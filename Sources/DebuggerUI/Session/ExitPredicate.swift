@@ -23,6 +23,9 @@ public indirect enum ExitPredicate: Sendable, Hashable {
     case port(UInt16)
     /// Exits with this verdict.
     case verdict(ExitVerdict)
+    /// Exits whose recorded or predicted (model) outcome is this, named as `check --json`
+    /// names outcomes (``OutcomeNames``): `reflect_to_l1`, `l0_handles`, `undetermined`, …
+    case outcome(String)
     /// Exits whose raw lines or decoded fields match a regular expression.
     case text(TextQuery)
     /// All of these hold (an empty list holds).

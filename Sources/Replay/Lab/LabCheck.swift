@@ -343,23 +343,18 @@ public enum LabCheck {
 
 /// Results written by concurrent jobs, one slot each.
 ///
-/// A class with a lock: `concurrentPerform` workers store into distinct slots, and the
+/// A class with one mutex: `concurrentPerform` workers store into distinct slots, and the
 /// caller reads them after all workers finished.
-private final class ResultSlots<Value: Sendable>: @unchecked Sendable {
-    private var slots: [Value?]
-    private let lock = NSLock()
+private final class ResultSlots<Value: Sendable>: Sendable {
+    private let slots: Mutex<[Value?]>
 
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    init(count: Int) { slots = Mutex(Array(repeating: nil, count: count)) }
 
     func set(_ index: Int, _ value: Value) {
-        lock.lock()
-        slots[index] = value
-        lock.unlock()
+        slots.withLock { $0[index] = value }
     }
 
     func value(_ index: Int) -> Value? {
-        lock.lock()
-        defer { lock.unlock() }
-        return slots[index]
+        slots.withLock { $0[index] }
     }
 }

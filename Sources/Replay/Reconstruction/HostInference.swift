@@ -21,10 +21,40 @@ public enum HostInference {
     ///   no decode assists (`svm/svm.c:cr_interception`).
     /// - `npf` exit while L1 runs: L0 uses NPT; `PF excp` exit while L1 runs: shadow paging.
     public static func facts(from trace: LoadedTrace) -> HostFacts {
-        var facts = HostFacts()
-        var lastExit: [Int32: (reason: UInt32, rip: UInt64?, line: Int, l2: Bool)] = [:]
+        var scan = Scan()
+        scan.advance(over: trace)
+        return scan.facts
+    }
+
+    /// The inference carried on over a growing trace (`--follow`, `--pipe`): what it proved so
+    /// far and each thread's exit still waiting for its entry, so an append feeds it only the
+    /// new events. Feeding a trace in pieces gives the facts of feeding it whole.
+    public struct Scan: Sendable {
+        /// What the events fed so far prove.
+        public fileprivate(set) var facts = HostFacts()
+        /// Events fed so far (the next one fed is this event number).
+        public fileprivate(set) var scanned = 0
+        /// Each thread's last exit not yet followed by its entry.
+        fileprivate var lastExit: [Int32: PendingExit] = [:]
+
+        /// Nothing fed yet.
+        public init() {}
+
+        /// Feeds the events of `trace` not fed yet; `trace` must be the one fed before with
+        /// lines appended (``LoadedTrace/appending(lines:format:)``).
+        public mutating func advance(over trace: LoadedTrace) {
+            guard scanned < trace.count else { return }
+            HostInference.scan(trace, from: scanned, facts: &facts, lastExit: &lastExit)
+            scanned = trace.count
+        }
+    }
+
+    fileprivate typealias PendingExit = (reason: UInt32, rip: UInt64?, line: Int, l2: Bool)
+
+    private static func scan(_ trace: LoadedTrace, from start: Int, facts: inout HostFacts,
+                             lastExit: inout [Int32: PendingExit]) {
         let skipReasons: Set<UInt32> = [0x7c, 0x72, 0x80, 0x82, 0x83, 0x84, 0x85, 0x7a]
-        for position in 0..<trace.count {
+        for position in start..<trace.count {
             let number = EventNumber(position)
             let name = trace.name(of: number)
             let pid = trace.pid(of: number)
@@ -63,7 +93,6 @@ public enum HostInference {
                 continue
             }
         }
-        return facts
     }
 
     private static func conclude(_ exit: (reason: UInt32, rip: UInt64?, line: Int, l2: Bool), into facts: inout HostFacts) {

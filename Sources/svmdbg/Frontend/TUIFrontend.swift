@@ -1,4 +1,5 @@
 import CursesTerminal
+import DebuggerSession
 import DebuggerUI
 import Foundation
 import NestedSVM

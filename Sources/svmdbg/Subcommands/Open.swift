@@ -1,4 +1,5 @@
 import ArgumentParser
+import DebuggerSession
 import DebuggerUI
 import Foundation
 

@@ -1,7 +1,9 @@
 import Foundation
+import Synchronization
 import NestedSVM
 import Replay
 import TraceKit
+import DebuggerUI
 
 /// The debugger's session over a real trace: `DebugSession` answered from a Replay result.
 ///
@@ -13,9 +15,9 @@ import TraceKit
 /// exit (which re-runs the model for its decision path) is computed on demand and only the
 /// last one is kept.
 ///
-/// A class with a lock: the background task publishes the result and progress to a UI that
+/// A class with one mutex: the background task publishes the result and progress to a UI that
 /// reads them on its own thread, and the detail cache is filled on reads.
-public final class ReplaySession: DebugSession, @unchecked Sendable {
+public final class ReplaySession: DebugSession, Sendable {
     /// What the status bar calls the trace.
     public let traceName: String
     /// The kernel profile the exits are replayed with (the one asked for until a replay is
@@ -25,15 +27,35 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
     /// Every profile the user may switch to.
     public let availableProfiles: [String]
 
-    private let lock = NSLock()
-    private var phase: Phase
-    private var cachedDetail: ExitDetail?
-    private var cachedBuckets: (count: Int, buckets: [RateBucket])?
-    private var changeHandler: (@Sendable () -> Void)?
-    /// The per-reason summary of one index (computed once, in the background).
-    private var summaryCache: (index: ObjectIdentifier, summary: ReasonSummary?)?
-    /// The last progress reported to the observer, in steps of `progressSteps`.
-    private var notifiedStep = -1
+    /// What the background work and the UI share, behind one mutex.
+    private struct Shared {
+        var phase: Phase
+        var cachedDetail: ExitDetail?
+        var cachedBuckets: (count: Int, buckets: [RateBucket])?
+        var changeHandler: (@Sendable () -> Void)?
+        /// The per-reason summary of one index (computed once, in the background).
+        var summaryCache: (index: ObjectIdentifier, summary: ReasonSummary?)?
+        /// The last progress reported to the observer, in steps of `progressSteps`.
+        var notifiedStep = -1
+        /// Whether a replay of the file's head was shown before the whole file was ready.
+        var previewShown = false
+        /// The facts files' use, for one index.
+        var factsFiles: (index: ObjectIdentifier, files: [FactsFileUse])?
+    }
+
+    /// The facts files' use of the current index, computed by `compute` the first time.
+    func cachedFactsFiles(_ compute: () -> [FactsFileUse]) -> [FactsFileUse] {
+        guard let index else { return [] }
+        let id = ObjectIdentifier(index)
+        if let cached = shared.withLock({ $0.factsFiles }), cached.index == id { return cached.files }
+        let files = compute()
+        shared.withLock { $0.factsFiles = (id, files) }
+        return files
+    }
+
+    private let shared: Mutex<Shared>
+    /// Loading and replaying (nil for a session built ready).
+    private let task: BackgroundTask?
     /// Progress changes finer than 1/`progressSteps` of the file do not wake the UI.
     private static let progressSteps = 500
 
@@ -47,8 +69,7 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
 
     /// Whether the session showed a replay of the file's head before the whole file was
     /// ready (large plain files only).
-    public var showedPreview: Bool { lock.withLock { previewShown } }
-    private var previewShown = false
+    public var showedPreview: Bool { shared.withLock { $0.previewShown } }
 
     /// A ready session over a finished replay.
     public init(result: ReplayResult, traceName: String? = nil,
@@ -56,7 +77,8 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
         self.traceName = traceName ?? Self.fileName(result.trace.source)
         self.requestedProfile = result.options.profile.name
         self.availableProfiles = availableProfiles
-        self.phase = .ready(ReplayIndex(result: result))
+        self.shared = Mutex(Shared(phase: .ready(ReplayIndex(result: result))))
+        self.task = nil
     }
 
     /// A ready session over `result`, whose first exits are those of `previous`'s replay,
@@ -66,14 +88,16 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
         self.traceName = traceName ?? Self.fileName(result.trace.source)
         self.requestedProfile = result.options.profile.name
         self.availableProfiles = availableProfiles
-        self.phase = .ready(ReplayIndex(result: result, extending: previous.index))
+        self.shared = Mutex(Shared(phase: .ready(ReplayIndex(result: result, extending: previous.index))))
+        self.task = nil
     }
 
     private init(traceName: String, profile: String, availableProfiles: [String], total: Int?) {
         self.traceName = traceName
         self.requestedProfile = profile
         self.availableProfiles = availableProfiles
-        self.phase = .loading(IndexingProgress(bytesDone: 0, bytesTotal: total, isFinished: false))
+        self.shared = Mutex(Shared(phase: .loading(IndexingProgress(bytesDone: 0, bytesTotal: total, isFinished: false))))
+        self.task = BackgroundTask(name: "svmdbg replay")
     }
 
     /// Starts loading `path` and replaying it with `options` in the background; the returned
@@ -105,7 +129,7 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
         let session = ReplaySession(
             traceName: fileName(path), profile: requested.profile.name, availableProfiles: availableProfiles,
             total: nil)
-        background {
+        session.task?.start {
             do {
                 if let size = plainFileSize(path), size > previewBytes,
                     let head = try? TraceLoader.loadHead(path: path, maxBytes: previewBytes, format: format),
@@ -166,45 +190,33 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
             traceName: traceName ?? fileName(trace.source), profile: options.profile.name,
             availableProfiles: availableProfiles, total: total)
         session.report(done: total / 2, total: total)
-        background { session.replay(trace, options: options) }
+        session.task?.start { session.replay(trace, options: options) }
         return session
     }
 
     /// The finished replay, nil while loading or after a failure.
     public var result: ReplayResult? {
-        lock.withLock {
-            if case .ready(let index) = phase { return index.result }
+        shared.withLock { s in
+            if case .ready(let index) = s.phase { return index.result }
             return nil  // a preview covers only the file's head: exports and profile switches wait
         }
     }
 
     /// Why loading failed (the file and the problem), nil otherwise.
     public var failure: String? {
-        lock.withLock {
-            if case .failed(let reason) = phase { return reason }
+        shared.withLock { s in
+            if case .failed(let reason) = s.phase { return reason }
             return nil
         }
     }
 
     /// Blocks until loading and replay end (tests and batch callers); true when ready.
-    /// Waits on ``finished`` (no polling); each waiter that wakes passes the signal on.
+    /// Waits on the background task (no polling).
     public func waitUntilFinished(timeout: Duration = .seconds(120)) -> Bool {
-        func outcome() -> Bool? {
-            switch lock.withLock({ phase }) {
-            case .ready: return true
-            case .failed: return false
-            case .loading, .preview: return nil
-            }
-        }
-        if let done = outcome() { return done }
-        let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
-        guard finished.wait(timeout: .now() + .nanoseconds(Int(nanoseconds))) == .success else { return outcome() ?? false }
-        finished.signal()
-        return outcome() ?? false
+        _ = task?.wait(timeout: timeout)
+        if case .ready = shared.withLock({ $0.phase }) { return true }
+        return false
     }
-
-    /// Signalled when the phase becomes ready or failed (phases only move forward).
-    private let finished = DispatchSemaphore(value: 0)
 
     // MARK: Background work
 
@@ -219,35 +231,34 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
             return
         }
         let index = ReplayIndex(result: result)
-        lock.withLock {
-            phase = .ready(index)
-            cachedDetail = nil  // a preview's detail and buckets described the head only
-            cachedBuckets = nil
+        shared.withLock { s in
+            s.phase = .ready(index)
+            s.cachedDetail = nil  // a preview's detail and buckets described the head only
+            s.cachedBuckets = nil
         }
-        finished.signal()
         notifyChange()
     }
 
     private func report(done: Int, total: Int) {
-        let changed: Bool = lock.withLock {
+        let changed: Bool = shared.withLock { s in
             let progress = IndexingProgress(bytesDone: done, bytesTotal: total, isFinished: false)
-            switch phase {
-            case .loading: phase = .loading(progress)
-            case .preview(let index, _): phase = .preview(index, progress)
+            switch s.phase {
+            case .loading: s.phase = .loading(progress)
+            case .preview(let index, _): s.phase = .preview(index, progress)
             case .ready, .failed: return false
             }
             let step = total > 0 ? Int(Double(done) / Double(total) * Double(Self.progressSteps)) : 0
-            defer { notifiedStep = step }
-            return step != notifiedStep
+            defer { s.notifiedStep = step }
+            return step != s.notifiedStep
         }
         if changed { notifyChange() }
     }
 
     private func showPreview(_ index: ReplayIndex, total: Int) {
-        let shown: Bool = lock.withLock {
-            guard case .loading = phase else { return false }
-            phase = .preview(index, IndexingProgress(bytesDone: 0, bytesTotal: total, isFinished: false))
-            previewShown = true
+        let shown: Bool = shared.withLock { s in
+            guard case .loading = s.phase else { return false }
+            s.phase = .preview(index, IndexingProgress(bytesDone: 0, bytesTotal: total, isFinished: false))
+            s.previewShown = true
             return true
         }
         if shown { notifyChange() }
@@ -255,12 +266,12 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
 
     /// Calls the observer (outside the lock: it may read the session).
     private func notifyChange() {
-        lock.withLock { changeHandler }?()
+        shared.withLock { s in s.changeHandler }?()
     }
 
     /// Registers the observer of progress, preview, result and failure.
     public func observeChanges(_ handler: @escaping @Sendable () -> Void) {
-        lock.withLock { changeHandler = handler }
+        shared.withLock { s in s.changeHandler = handler }
     }
 
     /// The size of `path` when it is a regular, uncompressed-looking file (the head of a
@@ -275,29 +286,17 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
     }
 
     private func fail(_ reason: String) {
-        lock.withLock { phase = .failed(reason) }
-        finished.signal()
+        shared.withLock { s in s.phase = .failed(reason) }
         notifyChange()
     }
 
     private var index: ReplayIndex? {
-        lock.withLock {
-            switch phase {
+        shared.withLock { s in
+            switch s.phase {
             case .ready(let index), .preview(let index, _): return index
             case .loading, .failed: return nil
             }
         }
-    }
-
-    /// Runs long, blocking work (loading, replaying) on a thread of its own, not on the
-    /// cooperative pool that async code shares: it never yields, and the pool on a 2-core
-    /// machine has only two threads. (The one raw `Thread` the session keeps, on purpose:
-    /// a `Task` here would starve the TUI's async input and redraw work for seconds.)
-    private static func background(_ work: @escaping @Sendable () -> Void) {
-        let thread = Thread(block: work)
-        thread.name = "svmdbg replay"
-        thread.qualityOfService = .userInitiated
-        thread.start()
     }
 
     private static func fileName(_ path: String) -> String {
@@ -311,8 +310,8 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
 
     /// Loading and replay progress.
     public var progress: IndexingProgress {
-        lock.withLock {
-            switch phase {
+        shared.withLock { s in
+            switch s.phase {
             case .loading(let progress), .preview(_, let progress): return progress
             case .ready(let index):
                 let total = index.result.trace.textByteCount
@@ -336,9 +335,9 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
     /// The detail of one exit; the last one asked for is cached.
     public func detail(_ exit: ExitNumber) -> ExitDetail? {
         guard let index, index.result.exits.indices.contains(exit.rawValue) else { return nil }
-        if let cached = lock.withLock({ cachedDetail }), cached.number == exit { return cached }
+        if let cached = shared.withLock({ s in s.cachedDetail }), cached.number == exit { return cached }
         let detail = ReplayDetailBuilder(result: index.result).detail(index.result.exits[exit.rawValue])
-        lock.withLock { cachedDetail = detail }
+        shared.withLock { s in s.cachedDetail = detail }
         return detail
     }
 
@@ -394,21 +393,21 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
     /// The `stats` table of the replayed trace: computed on a background thread the first time
     /// it is asked for (nil until then; the observer is called when it is ready).
     public func reasonSummary() -> ReasonSummary? {
-        guard let index, case .ready = lock.withLock({ phase }) else { return nil }
+        guard let index, case .ready = shared.withLock({ s in s.phase }) else { return nil }
         let id = ObjectIdentifier(index)
-        let start: Bool = lock.withLock {
-            if let cache = summaryCache, cache.index == id { return false }
-            summaryCache = (id, nil)
+        let start: Bool = shared.withLock { s in
+            if let cache = s.summaryCache, cache.index == id { return false }
+            s.summaryCache = (id, nil)
             return true
         }
         if start {
-            Self.background { [self] in
+            BackgroundTask.run("svmdbg summary") { [self] in
                 let summary = Self.summary(of: index.result.trace)
-                lock.withLock { if summaryCache?.index == id { summaryCache = (id, summary) } }
+                shared.withLock { s in if s.summaryCache?.index == id { s.summaryCache = (id, summary) } }
                 notifyChange()
             }
         }
-        return lock.withLock { summaryCache?.summary }
+        return shared.withLock { s in s.summaryCache?.summary }
     }
 
     /// The `svmdbg stats` exit table (TraceKit's `ExitStatistics`) as a summary.
@@ -427,9 +426,9 @@ public final class ReplaySession: DebugSession, @unchecked Sendable {
     /// Exit rate per time slice, cached for the last `count`.
     public func rateBuckets(count: Int) -> [RateBucket] {
         guard let index else { return [] }
-        if let cached = lock.withLock({ cachedBuckets }), cached.count == count { return cached.buckets }
+        if let cached = shared.withLock({ s in s.cachedBuckets }), cached.count == count { return cached.buckets }
         let buckets = index.rateBuckets(count: count)
-        lock.withLock { cachedBuckets = (count, buckets) }
+        shared.withLock { s in s.cachedBuckets = (count, buckets) }
         return buckets
     }
 }

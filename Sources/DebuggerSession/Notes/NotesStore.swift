@@ -1,4 +1,5 @@
 import Foundation
+import DebuggerUI
 
 /// Bookmarks, notes and breakpoints saved next to the trace, in `TRACE.svmdbg.json`.
 ///

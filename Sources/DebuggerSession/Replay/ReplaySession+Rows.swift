@@ -1,6 +1,7 @@
 import NestedSVM
 import Replay
 import TraceKit
+import DebuggerUI
 
 /// The short texts of the exit list, built from one `ExitRecord` and its own events.
 enum ReplayRowText {

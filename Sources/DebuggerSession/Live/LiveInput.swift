@@ -3,8 +3,9 @@ import TraceKit
 #if canImport(Glibc)
 import Glibc
 #endif
+import DebuggerUI
 
-/// Reads a trace that is still being written, on a thread of its own, and hands over the
+/// Reads a trace that is still being written, in a ``BackgroundTask``, and hands over the
 /// complete lines as they arrive.
 ///
 /// - `.file` (`--follow`): the file is read to its end, then the thread sleeps in `poll(2)`
@@ -22,12 +23,7 @@ import Glibc
 /// while inotify works.
 public final class LiveInput: @unchecked Sendable {
     /// How the path is read.
-    public enum Kind: String, Sendable {
-        /// A regular file that grows.
-        case file
-        /// A pipe or character device read until end of input.
-        case pipe
-    }
+    public typealias Kind = LiveInputKind
 
     /// What the reader reports, in order, on its thread.
     public enum Event: Sendable {
@@ -75,11 +71,9 @@ public final class LiveInput: @unchecked Sendable {
             throw LiveInputError(description: "cannot create a pipe: \(String(cString: strerror(errno)))")
         }
         stopPipe = fds
-        let thread = Thread { [self] in
+        BackgroundTask.run("svmdbg live input") { [self] in
             if kind == .pipe { readPipe(descriptor) } else { followFile(descriptor) }
         }
-        thread.name = "svmdbg live input"
-        thread.start()
     }
 
     /// Ends the reader thread (it closes its descriptors).

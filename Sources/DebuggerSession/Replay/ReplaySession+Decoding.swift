@@ -1,4 +1,5 @@
 import NestedSVM
+import DebuggerUI
 
 /// Decoders for the VMCB fields the replay session shows: exit information per exit class,
 /// intercept words, `int_ctl` and the EVENTINJ/EXITINTINFO format.

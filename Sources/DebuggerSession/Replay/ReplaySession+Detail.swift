@@ -1,6 +1,7 @@
 import NestedSVM
 import Replay
 import TraceKit
+import DebuggerUI
 
 /// Builds the detail panes' content of one exit from the replay: the values known at the
 /// exit with their provenance, L1's vmcb12 as reconstructed (decoded), the model's decision

@@ -1,5 +1,6 @@
 import NestedSVM
 import Replay
+import DebuggerUI
 
 /// What a changed fact is cited as in the facts pane and in exports.
 let debuggerFactSource = "set in the debugger"
@@ -16,6 +17,12 @@ extension ReplaySession {
         let session = ReplaySession.replaying(result.trace, options: options, traceName: traceName, availableProfiles: availableProfiles)
         _ = session.waitUntilFinished(timeout: .milliseconds(300))
         return session
+    }
+
+    /// The `--facts` files of the finished replay (scanned once per replay, then cached).
+    public func factsFiles() -> [FactsFileUse] {
+        guard let result, !result.options.facts.isEmpty else { return [] }
+        return cachedFactsFiles { FactsFileUse.of(result) }
     }
 
     /// The diff of the finished replay against `profile`.
@@ -37,6 +44,9 @@ extension LiveReplaySession {
         _ = waitUntilIdle(timeout: .milliseconds(300))
         return self
     }
+
+    /// The `--facts` files of the replay so far.
+    public func factsFiles() -> [FactsFileUse] { shownSession?.factsFiles() ?? [] }
 
     /// The diff of what was read so far against `profile`.
     public func profileDiff(against profile: String) -> ProfileDiffList? {

@@ -1,4 +1,5 @@
 import Foundation
+import DebuggerUI
 
 /// What the host program provides for effects the UI cannot perform itself.
 public struct DebuggerHost: Sendable {

@@ -2,6 +2,7 @@ import Foundation
 import NestedSVM
 import Replay
 import TraceKit
+import DebuggerUI
 
 /// Compact per-exit arrays and posting lists over one replay, built once, so that filter,
 /// breakpoint and mismatch navigation never rescan the exits.
@@ -41,6 +42,8 @@ final class ReplayIndex: Sendable {
     let ports: [UInt16: [Int32]]
     /// Exits per verdict.
     let byVerdict: [ExitVerdict: [Int32]]
+    /// Exits per outcome name (`check --json`'s), model's or recorded (an exit once per name).
+    let byOutcome: [String: [Int32]]
     /// Exits per level (1, 2).
     let byLevel: [UInt8: [Int32]]
     /// Exits per vCPU.
@@ -78,6 +81,7 @@ final class ReplayIndex: Sendable {
         var msrs = old?.msrs ?? [:], ports = old?.ports ?? [:], byVerdict = old?.byVerdict ?? [:]
         var byLevel = old?.byLevel ?? [:], byVCPU = old?.byVCPU ?? [:], byReason = old?.byReason ?? [:]
         var byCode = old?.byCode ?? [:]
+        var byOutcome = old?.byOutcome ?? [:]
         var counts = old?.counts ?? VerdictCounts(match: 0, mismatch: 0, undetermined: 0, notModelled: 0)
         var runningMax = old?.timestampMax.last ?? Int64.min
         var reasonNameByCode: [UInt32: String] = [:]
@@ -89,6 +93,9 @@ final class ReplayIndex: Sendable {
             let verdict = kind == .match && exits.isMatchByInference(at: position) ? .consistent : Self.verdict(of: kind)
             verdicts.append(verdict)
             byVerdict[verdict, default: []].append(i)
+            let model = exits.modelKind(at: position).rawValue, recorded = exits.recordedKind(at: position).rawValue
+            byOutcome[model, default: []].append(i)
+            if recorded != model { byOutcome[recorded, default: []].append(i) }
             switch verdict {
             case .match: counts.match += 1
             case .consistent: counts.consistent += 1
@@ -155,6 +162,7 @@ final class ReplayIndex: Sendable {
         self.hasPort = hasPort
         self.ports = ports
         self.byVerdict = byVerdict
+        self.byOutcome = byOutcome
         self.byLevel = byLevel
         self.byVCPU = byVCPU
         self.byReason = byReason
@@ -213,6 +221,7 @@ final class ReplayIndex: Sendable {
         case .msr(let m): return msrs[m] ?? []
         case .port(let p): return ports[p] ?? []
         case .verdict(let v): return byVerdict[v] ?? []
+        case .outcome(let name): return byOutcome[name] ?? []
         case .any, .text, .all, .either, .not: return nil
         }
     }
@@ -228,6 +237,8 @@ final class ReplayIndex: Sendable {
         case .msr(let m): return hasMSR[i] && msrColumn[i] == m
         case .port(let p): return hasPort[i] && portColumn[i] == p
         case .verdict(let v): return verdicts[i] == v
+        case .outcome(let name):
+            return result.exits.modelKind(at: i).rawValue == name || result.exits.recordedKind(at: i).rawValue == name
         case .text(let query): return matcher(query, i)
         case .all(let terms): return terms.allSatisfy { matches($0, i, text: matcher) }
         case .either(let terms): return terms.contains { matches($0, i, text: matcher) }
@@ -274,7 +285,7 @@ final class ReplayIndex: Sendable {
                 position = candidate
             }
             return nil
-        case .vcpu, .level, .reason, .exitCode, .msr, .port, .verdict:
+        case .vcpu, .level, .reason, .exitCode, .msr, .port, .verdict, .outcome:
             return nil  // answered by `postings` above
         }
     }

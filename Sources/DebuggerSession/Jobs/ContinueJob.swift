@@ -1,4 +1,5 @@
 import Foundation
+import DebuggerUI
 
 /// A continue (`c`/`C`) running on a thread of its own, like `SearchJob`: it tests exit after
 /// exit against every enabled breakpoint until one holds or the trace ends, publishing

@@ -307,6 +307,14 @@ public struct ReplaySummary: Sendable, Codable {
         /// Decided matches.
         public var decided: Int { match - consistent }
 
+        mutating func merge(_ other: VerdictCount) {
+            exits += other.exits
+            match += other.match
+            mismatch += other.mismatch
+            undetermined += other.undetermined
+            consistent += other.consistent
+        }
+
         mutating func add(_ kind: Verdict.Kind, consistent settled: Bool = false) {
             exits += 1
             switch kind {
@@ -353,7 +361,9 @@ public struct ReplaySummary: Sendable, Codable {
         synthesized = 0
         unreadableLines = result.trace.lineAccounting.unreadable
         let exits = result.exits
-        var reasonNames: [UInt32: String] = [:]
+        // Counted per exit code and level first (no string hashed per exit), then named.
+        var byCode: [UInt32: VerdictCount] = [:]
+        var byLevelSlot = [VerdictCount](repeating: VerdictCount(), count: 3)
         for position in exits.indices {
             let kind = exits.verdictKind(at: position)
             let settled = kind == .match && exits.isMatchByInference(at: position)
@@ -365,16 +375,20 @@ public struct ReplaySummary: Sendable, Codable {
             case .undetermined: undetermined += 1
             }
             if exits.origin(at: position) == .synthesized { synthesized += 1 }
-            let code = exits.exitCode(at: position)
-            let reason: String
-            if let known = reasonNames[code] {
-                reason = known
-            } else {
-                reason = SVMExitReason(code).description
-                reasonNames[code] = reason
+            byCode[exits.exitCode(at: position), default: VerdictCount()].add(kind, consistent: settled)
+            let slot: Int
+            switch exits.level(at: position) {
+            case .l1?: slot = 0
+            case .l2?: slot = 1
+            case nil: slot = 2
             }
-            byReason[reason, default: VerdictCount()].add(kind, consistent: settled)
-            byLevel[exits.level(at: position)?.rawValue ?? "unknown", default: VerdictCount()].add(kind, consistent: settled)
+            byLevelSlot[slot].add(kind, consistent: settled)
+        }
+        for (code, counts) in byCode {
+            byReason[SVMExitReason(code).description, default: VerdictCount()].merge(counts)
+        }
+        for (slot, name) in [Level.l1.rawValue, Level.l2.rawValue, "unknown"].enumerated() where byLevelSlot[slot].exits > 0 {
+            byLevel[name] = byLevelSlot[slot]
         }
     }
 }

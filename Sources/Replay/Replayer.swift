@@ -53,7 +53,7 @@ public struct Replayer: Sendable {
             walks = results.all()
         }
         progress?(1)
-        let merged = Self.merge(walks)
+        let merged = Self.merge(consuming: &walks)
         return ReplayResult(
             trace: trace, options: options, host: host, inferredHost: inferredHost,
             exits: ReplayExits(trace: trace, records: merged.records, tables: merged.tables), findings: merged.findings,
@@ -92,6 +92,13 @@ public struct Replayer: Sendable {
     /// Joins the walks' exits, tables, checkpoints and findings in the order one walk over
     /// all threads produces: exits by first event, findings by the step that made them.
     static func merge(_ walks: [Walk]) -> MergedWalks {
+        var walks = walks
+        return merge(consuming: &walks)
+    }
+
+    /// Like ``merge(_:)``, emptying each walk's exit list as soon as it is copied, so that
+    /// the exits are not held twice (in the walks and in the merged list) at the peak.
+    static func merge(consuming walks: inout [Walk]) -> MergedWalks {
         var outcomes: [Outcome] = []
         var answers: [DecisionAnswer] = []
         var recorded: [RecordedOutcome] = []
@@ -99,26 +106,31 @@ public struct Replayer: Sendable {
         var records: [CompactExit] = []
         var checkpoints: [Int32: [Walk.Checkpoint]] = [:]
         var ledger = InferenceLedger()
-        records.reserveCapacity(walks.reduce(0) { $0 + $1.exits.count })
-        for walk in walks {
+        if walks.count > 1 { records.reserveCapacity(walks.reduce(0) { $0 + $1.exits.count }) }
+        for index in walks.indices {
             let (answerBase, recordedBase, verdictBase) = (answers.count, recorded.count, verdicts.count)
             let outcomeBase = outcomes.count
-            outcomes += walk.memo.outcomes
-            answers += walk.memo.answers.map { DecisionAnswer(outcome: $0.outcome + outcomeBase, decidingRule: $0.decidingRule) }
-            recorded += walk.recordedTable
-            verdicts += walk.verdictTable
+            outcomes += walks[index].memo.outcomes
+            answers += walks[index].memo.answers.map {
+                DecisionAnswer(outcome: $0.outcome + outcomeBase, decidingRule: $0.decidingRule)
+            }
+            recorded += walks[index].recordedTable
+            verdicts += walks[index].verdictTable
+            // Taken out of the walk: its buffer is freed once copied (or becomes the result).
+            var exits: [CompactExit] = []
+            swap(&exits, &walks[index].exits)
             if walks.count == 1 {
-                records = walk.exits
+                records = exits
             } else {
-                for var exit in walk.exits {
+                for var exit in exits {
                     exit.answer += UInt32(answerBase)
                     exit.recorded += UInt32(recordedBase)
                     exit.verdict += UInt32(verdictBase)
                     records.append(exit)
                 }
             }
-            checkpoints.merge(walk.checkpoints) { mine, _ in mine }
-            ledger.merge(walk.ledger)
+            checkpoints.merge(walks[index].checkpoints) { mine, _ in mine }
+            ledger.merge(walks[index].ledger)
         }
         if walks.count > 1 { records.sort { $0.firstEvent < $1.firstEvent } }
         var findingOrder: [(key: Int, walk: Int, local: Int)] = []

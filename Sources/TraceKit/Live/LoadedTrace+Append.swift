@@ -50,6 +50,8 @@ extension LoadedTrace {
         index.reserveCapacity(index.count + part.index.count)
         for var entry in part.index {
             entry.lineStart += byteBase
+            // A payload offset is only valid under the style the trace re-reads its lines with.
+            if part.style != style { entry.payloadOffset = 0 }
             entry.lineNumber += UInt32(truncatingIfNeeded: lineBase)
             entry.nameID = nameIDs[Int(entry.nameID)]
             index.append(entry)

@@ -480,7 +480,7 @@ struct Indexer {
             entries.append(IndexEntry(lineStart: UInt64(lineStart), timestampValue: timestampValue,
                                       lineNumber: UInt32(truncatingIfNeeded: lineNumber), pid: prefix.pid,
                                       lengthAndFlags: length | flags, cpu: UInt16(truncatingIfNeeded: prefix.cpu),
-                                      nameID: nameID))
+                                      nameID: nameID, payloadOffset: prefix.payloadStart - lineStart))
             joinTarget = typed ? nil : (entries.count - 1, lineStart,
                                         FlexibleLine.indentColumn(base, start: lineStart, end: lineEnd), kind)
             // Consecutive events mostly share a thread: keep its summary in hand.

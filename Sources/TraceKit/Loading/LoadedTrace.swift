@@ -157,6 +157,11 @@ public struct LoadedTrace: Sendable {
                     PayloadParser.parseTolerant(kind, $0, start: flex.payloadStart, end: $0.count).payload ?? .raw
                 }
             }
+            // The index kept where the payload starts (the same prefix parse, the same style).
+            let offset = entry.payloadOffset
+            if offset > 0, offset <= end - start {
+                return PayloadParser.parseTolerant(kind, base, start: start + offset, end: end).payload ?? .raw
+            }
             guard let prefix = LinePrefix.parse(base, start: start, end: end, style: style) else { return .raw }
             return PayloadParser.parseTolerant(kind, base, start: prefix.payloadStart, end: end).payload ?? .raw
         }

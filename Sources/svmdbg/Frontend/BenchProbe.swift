@@ -65,10 +65,13 @@ enum BenchProbe {
         case .check:
             let trace = try TraceLoader.load(path: path)
             let loaded = now()
+            phase("load", into: &parts)
             let result = Replayer(trace: trace, options: options).run()
             let replayed = now()
+            phase("replay", into: &parts)
             let document = CheckReport.json(result)
             let reported = now()
+            phase("report", into: &parts)
             parts["load"] = loaded - start
             parts["replay"] = replayed - loaded
             parts["report"] = reported - replayed
@@ -121,6 +124,18 @@ enum BenchProbe {
             }
             return finish(start: start, events: trace.count, exits: result.exits.count, parts: parts, keep: (result, index))
         }
+    }
+
+    /// Records, after phase `name` of a probe, the CPU seconds this process has used so far
+    /// (`cpu.NAME`), its peak resident set (`peakRSS.NAME`, VmHWM: the peak so far), and its
+    /// resident anonymous and file-backed memory now (`anon.NAME`, `file.NAME`), so that a
+    /// probe's CPU time and peak memory can be split by phase (load, replay, report).
+    static func phase(_ name: String, into parts: inout [String: Double]) {
+        let memory = ProcessMemory.read()
+        parts["cpu.\(name)"] = cpuSeconds()
+        parts["peakRSS.\(name)"] = Double(memory.peak)
+        parts["anon.\(name)"] = Double(memory.anon)
+        parts["file.\(name)"] = Double(memory.file)
     }
 
     /// Median wall time of `repetitions` runs of `body`, in seconds.

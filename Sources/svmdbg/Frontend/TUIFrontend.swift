@@ -20,6 +20,7 @@ enum TUIFrontend {
     static func run(path: String, format: TraceFormat?, options: ReplayOptions,
                     given: ReplaySession.GivenOptions = .init(profile: true, host: true),
                     environment: [String: String]) throws {
+        let timing = TUITiming.fromEnvironment(environment, start: TUITiming.now())
         let terminal = try openTerminal(
             for: path, environment: environment,
             stdinRefusal: "the debugger reads keys from stdin, so it cannot read the trace from stdin; save it to a file first",
@@ -27,7 +28,7 @@ enum TUIFrontend {
         defer { terminal.close() }
         let session = ReplaySession.loading(path: path, format: format, options: options, given: given)
         let app = DebuggerApp(
-            session: session, terminal: LoadWatchingTerminal(terminal, session: session),
+            session: session, terminal: LoadWatchingTerminal(terminal, session: session, timing: timing),
             host: host(initial: session, options: options, notes: notesStore(for: path, environment: environment)))
         app.run()
         terminal.close()
@@ -198,22 +199,31 @@ enum TUIFrontend {
 final class LoadWatchingTerminal: Terminal {
     private let terminal: CursesTerminal
     private let session: ReplaySession
+    /// `SVMDBG_TIMING`'s log (``TUITiming``), if asked for.
+    private let timing: TUITiming?
 
     /// The curses terminal's wake-up, which a failing load also fires.
     nonisolated let wakeUp: @Sendable () -> Void
 
-    init(_ terminal: CursesTerminal, session: ReplaySession) {
+    init(_ terminal: CursesTerminal, session: ReplaySession, timing: TUITiming? = nil) {
         self.terminal = terminal
         self.session = session
+        self.timing = timing
         self.wakeUp = terminal.wakeUp
     }
 
     var size: Size { terminal.size }
     var glyphs: GlyphSet { terminal.glyphs }
-    func present(_ screen: Screen) { terminal.present(screen) }
+    func present(_ screen: Screen) {
+        guard let timing else { return terminal.present(screen) }
+        timing.present(exits: session.exitCount, finished: session.progress.isFinished) { terminal.present(screen) }
+    }
 
     func nextEvent(timeout: Duration?) -> TerminalEvent? {
+        timing?.eventRequested(exits: session.exitCount, finished: session.progress.isFinished)
         if session.failure != nil { return .interrupted }
-        return terminal.nextEvent(timeout: timeout)
+        let event = terminal.nextEvent(timeout: timeout)
+        timing?.eventReturned(event)
+        return event
     }
 }

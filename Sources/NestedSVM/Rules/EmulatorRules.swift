@@ -165,7 +165,7 @@ extension Evaluator {
         record(
             .npfEmulation, [.event("instruction", "MOV \(move.write ? "to" : "from") CR\(move.cr)"), .event("exit_info_2 (GPA)", Hex.format(exit.exitInfo2))],
             .unknown, note: "whether the GPA is MMIO (emulation) is L0's memory map, not an input")
-        let emulated: (inout Evaluator) -> Outcome = { $0.emulatedCRAccess(move, exit: exit) }
+        let emulated: (inout Evaluator) -> Outcome = { $0.emulatedCRAccess(move, exit: exit, original: "NPF") }
         return fork(missing: ["whether L0 emulates (MMIO at the faulting GPA)"], [
             Branch("L0 maps the page and L2 retries", ["l0.emulates-at-npf": false], { _ in fixed }),
             Branch("L0 emulates the instruction", ["l0.emulates-at-npf": true], emulated),
@@ -191,14 +191,14 @@ extension Evaluator {
     /// not intercept outright may still meet the selective CR0 intercept. Otherwise the emulator
     /// executes it. The reflected exit keeps the original exit's exit_info_1/2
     /// (`svm_check_intercept` does not set them for CR accesses).
-    mutating func emulatedCRAccess(_ move: CRMove, exit: HardwareExit) -> Outcome {
+    mutating func emulatedCRAccess(_ move: CRMove, exit: HardwareExit, original: String = "original exit") -> Outcome {
         let executes = Outcome.emulate(
             "emulate.c:x86_emulate_insn", level: .l2,
             detail: "svm_check_intercept: L1 does not intercept the access; the emulator executes the MOV \(move.write ? "to" : "from") CR\(move.cr)")
         let code = VMExitCode(UInt32((move.write ? 0x10 : 0x00) + move.cr))
         let reflect = Outcome.reflect(
             code, info1: exit.exitInfo1, info2: exit.exitInfo2, handler: "svm/svm.c:svm_check_intercept",
-            detail: "emulator intercept (CHECK_INTERCEPT): exit_info_1/2 are left as the original exit set them")
+            detail: "emulator intercept (CHECK_INTERCEPT): exit_info_1/2 are left as the \(original) set them")
         let bit = (move.write ? 16 : 0) + move.cr
         return branch(
             .emulatorCRIntercept, field: InterceptWords.fieldName(ofBit: bit), l1Intercepts(bit),

@@ -293,3 +293,26 @@ extension Evaluator {
         }
     }
 }
+
+extension Evaluator {
+    /// The `msrpm-read` VMRUN check: with MSR_PROT, `nested_svm_vmrun_msrpm` reads L1's MSRPM
+    /// (`kvm_vcpu_read_guest` at msrpm_base_pa, bits 11:0 cleared when cached, + the offsets of
+    /// the MSRs KVM passes through, which lie in the map's first two pages) after
+    /// `enter_svm_guest_mode`; a read that fails ends the VMRUN in VMEXIT_INVALID. Decided from
+    /// `guest.memory` (whether those pages are backed).
+    func msrpmRead() -> (Bool?, [Evidence], String?) {
+        let msrProt = l1Intercepts(InterceptBit.msrProt)
+        var evidence: [Evidence] = [.flag(InterceptWords.fieldName(ofBit: InterceptBit.msrProt), msrProt), .hex("vmcb12 msrpm_base_pa", state.vmcb12.msrpmBase)]
+        if msrProt?.value == false { return (true, evidence, "applies only with MSR_PROT") }
+        guard let base = state.vmcb12.msrpmBase?.value else { return (nil, evidence, nil) }
+        let first = base & ~RegisterBit.pageOffsetMask
+        let pages = [first, first &+ 0x1000]
+        let backed = pages.map { state.guest.isBacked($0) }
+        for (page, flag) in zip(pages, backed) { evidence.append(.flag("memslot backs \(Hex.format(page))", flag)) }
+        if backed.contains(where: { $0?.value == false }) {
+            return (msrProt == nil ? nil : false, evidence, "kvm_vcpu_read_guest of L1's MSRPM fails")
+        }
+        if backed.allSatisfy({ $0?.value == true }) { return (true, evidence, nil) }
+        return (nil, evidence, "whether L1's MSRPM pages are backed (guest.memory) is not known")
+    }
+}

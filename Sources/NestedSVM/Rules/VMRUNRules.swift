@@ -230,6 +230,8 @@ extension Evaluator {
                 return (true, evidence, "applies only to legacy PAE paging without nested NPT")
             }
             return (nil, evidence, "the PDPTEs in guest memory are not an input")
+        case "msrpm-read":
+            return msrpmRead()
         default:
             return nil
         }

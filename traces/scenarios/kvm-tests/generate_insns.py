@@ -99,4 +99,13 @@ emit("pae-clean-no-npt", KUT, F, "svm_pae_test",
      "L1 VMRUN into legacy PAE paging without nested paging, four valid PDPTEs: VMRUN succeeds",
      st, VMRUN, {"kind": "vmrun_succeeds"}, host=NO_NPT_HOST)
 
+# ---- test_msrpm_iopm_bitmap_addrs: an MSRPM that fits below 2^MAXPHYADDR but lies in no
+# memslot: nested_svm_check_bitmap_pa passes, nested_svm_vmrun_msrpm cannot read it ----
+vmrun_case, bm, FAIL, LIM, PG = g["vmrun_case"], g["bm"], g["FAIL"], g["LIM"], g["PG"]
+for off, what in ((2 * PG, "2^MAXPHYADDR - 8 KiB"), (2 * PG - 1, "2^MAXPHYADDR - 8 KiB + 1 (bits 11:0 ignored)")):
+    vmrun_case(f"bitmap-msrpm-limit-minus-{off:x}", "svm_guest_state_test",
+               f"test_msrpm_iopm_bitmap_addrs: an MSRPM at {what} fits below the limit but is unallocated; VMRUN fails with SVM_EXIT_ERR",
+               f"MSRPM base {what}: the address check passes, the pages are not backed, so KVM's copy of L1's MSRPM fails after entry",
+               bm("msrpm_base_pa", LIM - off), FAIL("msrpm-read"))
+
 print(len(g["written"]) - written_before, "insns scenarios")

@@ -189,7 +189,7 @@ extension Evaluator {
     /// it, else `KVM_EXIT_SHUTDOWN`); both contributory, or #PF then a non-benign one → #DF(0);
     /// else the new exception replaces the old. `nil` when no exception is in flight (an
     /// unknown exit_int_info counts as none, as for re-injection).
-    mutating func mergeWithInFlight(_ vector: UInt8, errorCode: UInt32?, level: GuestLevel, after exit: HardwareExit) -> Outcome? {
+    mutating func mergeWithInFlight(_ vector: UInt8, errorCode: UInt32?, level: GuestLevel, after exit: HardwareExit, by handler: String) -> Outcome? {
         let info = exit.exitIntInfo
         guard !exit.isUnknown("exit_int_info"), info & EventInjection.validBit != 0, (info & EventInjection.typeMask) >> 8 == 3 else { return nil }
         let previous = UInt8(info & 0xff)
@@ -220,7 +220,7 @@ extension Evaluator {
             evaluator.record(.exceptionMerge, evidence, "no: the new exception replaces the old", note: "benign combination")
             return level == .l2
                 ? evaluator.decidePending(.exception(vector: vector, errorCode: errorCode), after: exit)
-                : .inject(vector, errorCode: errorCode, into: .l1, handler: "x86.c:kvm_multiple_exception", detail: "kvm_inj_exception")
+                : .inject(vector, errorCode: errorCode, into: .l1, handler: handler, detail: "kvm_inj_exception")
         }
         guard level == .l2 else { return merged(&self) }
         let bit = InterceptBit.exceptionOffset + Int(vector)

@@ -231,6 +231,8 @@ extension Evaluator {
             }
             return (nil, evidence, "the PDPTEs in guest memory are not an input")
         case "msrpm-read":
+            // Without MSR_PROT nested_svm_vmrun_msrpm reads nothing: the check does not run.
+            if l1Intercepts(InterceptBit.msrProt)?.value == false { return nil }
             return msrpmRead()
         default:
             return nil

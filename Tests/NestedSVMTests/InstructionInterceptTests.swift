@@ -26,7 +26,12 @@ import Testing
         #expect(Expect(reflected.outcome) == .reflect(code, info1: 0))
         // A host without vGIF keeps the CLGI intercept in vmcb01 (svm/svm.c:init_vmcb).
         let handled = Fixture.decide(Fixture.exit(code), Self.state(bit: bit, set: false), host: code == .clgi ? Fixture.naplesHost : Fixture.addrChkHost)
-        #expect(Expect(handled.outcome) == .l0(handler))
+        if code == .xsetbv {
+            // XSETBV with ECX/EDX:EAX unknown: KVM may reject it (#GP), a fork (x86.c:__kvm_set_xcr).
+            #expect(handled.outcome.alternatives?.map { Expect($0.outcome) }.contains(.l0(handler)) == true)
+        } else {
+            #expect(Expect(handled.outcome) == .l0(handler))
+        }
     }
 
     @Test("an unknown intercept word leaves an instruction exit undetermined")
@@ -128,6 +133,8 @@ import Testing
         state.guest.features[.vVMSaveVMLoad] = Fixture.known(true)
         let decision = Fixture.decide(Fixture.exit(.vmload, rax: 0x31000), state)
         #expect(decision.path.first { $0.rule == "svm.vmload-vmsave.l2-forced" }?.answer == "no: VLS is usable, L0 should not see this exit")
+        // The kernel: vmcb02 lacks the intercept, the CPU runs VMLOAD virtually (no exit).
+        #expect(Expect(decision.outcome) == .noExit)
     }
 
     @Test("with vGIF an L2 CLGI exit cannot happen (no exit); without vGIF L0 emulates it (6.12-naples)")

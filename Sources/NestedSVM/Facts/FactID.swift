@@ -71,12 +71,27 @@ public enum FactID {
     /// The instruction at RIP is `instruction` (VMRUN, VMLOAD, VMSAVE, VMMCALL).
     public static func instruction(_ name: String) -> String { "insn.\(name.lowercased())" }
 
+    /// The guest's CPUID has `feature` (`guest.cpuid.<feature>`).
+    public static func guestCPUID(_ feature: GuestFeature) -> String { "guest.cpuid.\(feature.rawValue)" }
+    /// vmcb12's virt_ext sets VIRTUAL_VMLOAD_VMSAVE_ENABLE.
+    public static let vmcb12VirtualVMLoadVMSave = "vmcb12.virtual-vmload-vmsave"
+    /// VLS is usable for L2: the guest has V_VMSAVE_VMLOAD, vmcb12 enables nested paging and
+    /// virtual VMLOAD/VMSAVE (`svm/nested.c:nested_vmcb_needs_vls_intercept` is false).
+    public static let vlsUsableForL2 = "l2.vls-usable"
+    /// `kvm force_emulation_prefix` is set (`x86.c:handle_ud` emulates after `ud2; "kvm"`).
+    public static let hostForceEmulationPrefix = "host.force-emulation-prefix"
+    /// L0's emulation of a CR4 write rejects the value (`x86.c:kvm_set_cr4` fails → #GP).
+    public static let l0RejectsCR4Write = "l0.rejects-cr4-write"
+    /// L0's XSETBV emulation rejects the write (`x86.c:__kvm_set_xcr` fails → #GP).
+    public static let l0RejectsXSETBV = "l0.rejects-xsetbv"
+
     /// Fact ids without parameters that the model forks on.
     static let plain: Set<String> = [
         raxPageAligned, raxBelowMaxPhysAddr, raxLegalPage, raxBacked, emulatorRejectsRAX, raxBits63to48Clear,
         levelL2, inSMM, smmFromGuestMode, hsaveSet, nestedPaging, l1NPTWalkFaults, vmrunChecksPass,
         "emulator.executes-on-ud", "l0.emulates-at-npf", "l0.shadow-mmu-resolves", "host.decode-assists",
         "host.guest-debug", "cr0-write.changes-other-bits", vIntrMasking, "l1.rflags-if", "l2.rflags-if", hostVGIF, msrExitIsWrite, nmiSingleStep,
+        vmcb12VirtualVMLoadVMSave, vlsUsableForL2, hostForceEmulationPrefix, l0RejectsCR4Write, l0RejectsXSETBV,
     ]
 
     /// Whether `id` is a fact the model knows (a typo in a scenario's `assumptions` must not
@@ -137,6 +152,7 @@ public enum FactID {
         (raxLegalPage, [raxPageAligned, raxBelowMaxPhysAddr]),
         (svmEnabled(.l1), [eferSVME(.l1), paging(.l1)]),
         (svmEnabled(.l2), [eferSVME(.l2), paging(.l2)]),
+        (vlsUsableForL2, [guestCPUID(.vVMSaveVMLoad), nestedPaging, vmcb12VirtualVMLoadVMSave]),
     ]
 
     /// `facts` plus everything the conjunctions imply (a whole from all its parts, the

@@ -211,5 +211,6 @@ public struct APMConsistencyCheck: Sendable, Equatable {
     public static let notArchitectural: [String: String] = [
         "np-host-npt": "the APM §15.5.1 list (text at hand) has no NP_ENABLE-without-nested-paging check; QEMU svm_helper.c:helper_vmrun has none (independent implementation); kvm-x86 e0b6f031d64c 'KVM: nSVM: Drop the non-architectural consistency check for NP_ENABLE' (2026) agrees",
         "load-pdptrs": "the APM §15.5.1 list (text at hand) has no PDPTE check; QEMU svm_helper.c:helper_vmrun loads no PDPTEs (independent implementation)",
+        "msrpm-read": "the CPU reads the MSRPM at each MSR access, not at VMRUN; KVM copies L1's map into its merged one at VMRUN (svm/nested.c:nested_svm_vmrun_msrpm) and fails the VMRUN when it cannot read it",
     ]
 }

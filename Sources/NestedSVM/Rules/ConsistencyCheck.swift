@@ -40,6 +40,7 @@ public struct ConsistencyCheck: Sendable, Equatable, Hashable {
         .init(id: "event-inj", requirement: "EVENTINJ is a valid event (2026 kvm-x86)", messages: [], kernel: controls),
         .init(id: "load-cr3", requirement: "CR3 is legal when KVM loads it for L2", messages: ["!kvm_vcpu_is_legal_cr3(vcpu, cr3)", "kvm_vcpu_is_illegal_gpa(vcpu, cr3)"], kernel: "svm/nested.c:nested_svm_load_cr3", afterEntry: true),
         .init(id: "load-pdptrs", requirement: "PAE PDPTEs load (legacy PAE paging without nested NPT)", messages: ["!load_pdptrs(vcpu, cr3)"], kernel: "svm/nested.c:nested_svm_load_cr3", afterEntry: true),
+        .init(id: "msrpm-read", requirement: "with MSR_PROT, L1's MSRPM can be read (its pages are backed)", messages: [], kernel: "svm/nested.c:nested_svm_vmrun_msrpm", afterEntry: true),
     ]
 
     private static let save = "svm/nested.c:__nested_vmcb_check_save"

@@ -165,38 +165,99 @@ extension Evaluator {
         record(
             .npfEmulation, [.event("instruction", "MOV \(move.write ? "to" : "from") CR\(move.cr)"), .event("exit_info_2 (GPA)", Hex.format(exit.exitInfo2))],
             .unknown, note: "whether the GPA is MMIO (emulation) is L0's memory map, not an input")
+        let emulated: (inout Evaluator) -> Outcome = { $0.emulatedCRAccess(move, exit: exit, original: "NPF") }
+        return fork(missing: ["whether L0 emulates (MMIO at the faulting GPA)"], [
+            Branch("L0 maps the page and L2 retries", ["l0.emulates-at-npf": false], { _ in fixed }),
+            Branch("L0 emulates the instruction", ["l0.emulates-at-npf": true], emulated),
+        ])
+    }
+}
+
+extension Rule {
+    /// LMSW and MOV to CR0 in the emulator: the CR0-write intercept, then the selective one.
+    public static let emulatorCR0Write = Rule(
+        "svm.emulator.cr0-write", "which CR0 intercept of L1 does the emulated CR0 write meet (CR0 write, else selective: LMSW always, MOV when bits other than TS/MP change)?",
+        kernel: "svm/svm.c:svm_check_intercept")
+    /// An emulated instruction the model has no intercept mapping for.
+    public static let emulatorOtherInstruction = Rule(
+        "svm.emulator.other-insn", "does L1 intercept the emulated instruction (svm_check_intercept)?",
+        kernel: "svm/svm.c:svm_check_intercept")
+}
+
+extension Evaluator {
+    /// A MOV to/from CR the emulator runs in guest mode (at an MMIO NPF or after the
+    /// forced-emulation prefix): `svm_check_intercept` turns it into the matching CR exit and
+    /// reflects it when L1 intercepts that CR (`nested_svm_exit_handled`); a CR0 write L1 does
+    /// not intercept outright may still meet the selective CR0 intercept. Otherwise the emulator
+    /// executes it. The reflected exit keeps the original exit's exit_info_1/2
+    /// (`svm_check_intercept` does not set them for CR accesses).
+    mutating func emulatedCRAccess(_ move: CRMove, exit: HardwareExit, original: String = "original exit") -> Outcome {
         let executes = Outcome.emulate(
             "emulate.c:x86_emulate_insn", level: .l2,
             detail: "svm_check_intercept: L1 does not intercept the access; the emulator executes the MOV \(move.write ? "to" : "from") CR\(move.cr)")
         let code = VMExitCode(UInt32((move.write ? 0x10 : 0x00) + move.cr))
         let reflect = Outcome.reflect(
             code, info1: exit.exitInfo1, info2: exit.exitInfo2, handler: "svm/svm.c:svm_check_intercept",
-            detail: "emulator intercept (CHECK_INTERCEPT): exit_info_1/2 are left as the NPF set them")
+            detail: "emulator intercept (CHECK_INTERCEPT): exit_info_1/2 are left as the \(original) set them")
         let bit = (move.write ? 16 : 0) + move.cr
-        let emulated: (inout Evaluator) -> Outcome = { evaluator in
-            evaluator.branch(
-                .emulatorCRIntercept, field: InterceptWords.fieldName(ofBit: bit), evaluator.l1Intercepts(bit),
-                yes: { _ in reflect },
-                no: { evaluator in
-                    // Only a CR0 write can still meet the selective CR0 intercept.
-                    guard move.write, move.cr == 0 else { return executes }
-                    let selectiveExit = Outcome.reflect(
-                        .cr0SelectiveWrite, info1: exit.exitInfo1, info2: exit.exitInfo2, handler: "svm/svm.c:svm_check_intercept",
-                        detail: "emulator intercept: the MOV to CR0 changes bits other than TS/MP")
-                    return evaluator.branch(
-                        .emulatorCRIntercept, field: InterceptWords.fieldName(ofBit: InterceptBit.selectiveCR0), evaluator.l1Intercepts(InterceptBit.selectiveCR0),
-                        yes: { evaluator in
-                            evaluator.fork(missing: ["CR0 bits the write changes"], [
-                                Branch("the write changes bits other than TS/MP", ["cr0-write.changes-other-bits": true], { _ in selectiveExit }),
-                                Branch("the write changes only TS/MP", ["cr0-write.changes-other-bits": false], { _ in executes }),
-                            ])
-                        },
-                        no: { _ in executes })
-                })
-        }
-        return fork(missing: ["whether L0 emulates (MMIO at the faulting GPA)"], [
-            Branch("L0 maps the page and L2 retries", ["l0.emulates-at-npf": false], { _ in fixed }),
-            Branch("L0 emulates the instruction", ["l0.emulates-at-npf": true], emulated),
-        ])
+        return branch(
+            .emulatorCRIntercept, field: InterceptWords.fieldName(ofBit: bit), l1Intercepts(bit),
+            yes: { _ in reflect },
+            no: { evaluator in
+                // Only a CR0 write can still meet the selective CR0 intercept.
+                guard move.write, move.cr == 0 else { return executes }
+                return evaluator.emulatedSelectiveCR0(lmsw: false, exit: exit, executes: executes)
+            })
+    }
+
+    /// LMSW in the emulator (guest mode): L1's CR0-write intercept ranks first (exit
+    /// `write_cr0`), then the selective one, which LMSW always triggers
+    /// (`svm_check_intercept`: "LMSW always triggers INTERCEPT_SELECTIVE_CR0").
+    mutating func emulatedLMSW(exit: HardwareExit) -> Outcome {
+        let executes = Outcome.emulate("emulate.c:em_lmsw", level: .l2, detail: "svm_check_intercept: L1 intercepts no CR0 write; the emulator executes LMSW")
+        return branch(
+            .emulatorCR0Write, field: InterceptWords.fieldName(ofBit: 16), l1Intercepts(16),
+            yes: { _ in
+                .reflect(.writeCR0, info1: exit.exitInfo1, info2: exit.exitInfo2, handler: "svm/svm.c:svm_check_intercept",
+                         detail: "emulator intercept: the CR0-write intercept ranks above the selective one")
+            },
+            no: { $0.emulatedSelectiveCR0(lmsw: true, exit: exit, executes: executes) })
+    }
+
+    /// The selective CR0 intercept for an emulated CR0 write L1 does not intercept outright.
+    private mutating func emulatedSelectiveCR0(lmsw: Bool, exit: HardwareExit, executes: Outcome) -> Outcome {
+        let selectiveExit = Outcome.reflect(
+            .cr0SelectiveWrite, info1: exit.exitInfo1, info2: exit.exitInfo2, handler: "svm/svm.c:svm_check_intercept",
+            detail: lmsw ? "emulator intercept: LMSW always triggers the selective CR0 intercept" : "emulator intercept: the MOV to CR0 changes bits other than TS/MP")
+        return branch(
+            .emulatorCRIntercept, field: InterceptWords.fieldName(ofBit: InterceptBit.selectiveCR0), l1Intercepts(InterceptBit.selectiveCR0),
+            yes: { evaluator in
+                if lmsw { return selectiveExit }
+                // Bits other than TS/MP changed? Known with L2's CR0 and the written value.
+                if let old = evaluator.state.l2.cr0, let new = exit.writtenValue {
+                    let changes = (old.value ^ new.value) & ~RegisterBit.cr0SelectiveMask != 0
+                    evaluator.record(
+                        .emulatorCR0Write, [.hex("L2 CR0 (old)", old), .hex("new CR0", new)], .from(changes),
+                        note: "SVM_CR0_SELECTIVE_MASK = TS|MP")
+                    return changes ? selectiveExit : executes
+                }
+                return evaluator.fork(missing: ["CR0 bits the write changes"], [
+                    Branch("the write changes bits other than TS/MP", ["cr0-write.changes-other-bits": true], { _ in selectiveExit }),
+                    Branch("the write changes only TS/MP", ["cr0-write.changes-other-bits": false], { _ in executes }),
+                ])
+            },
+            no: { _ in executes })
+    }
+
+    /// The instruction after the forced-emulation prefix, emulated while L2 runs:
+    /// `x86_emulate_insn` calls `svm_check_intercept` at the instruction's intercept stage.
+    mutating func emulateInGuestMode(_ bytes: [UInt8], exit: HardwareExit) -> Outcome {
+        if let move = CRMove(bytes: bytes) { return emulatedCRAccess(move, exit: exit) }
+        if Self.isLMSW(bytes) { return emulatedLMSW(exit: exit) }
+        if let instruction = SVMInstruction(bytes: bytes) { return emulateSVMInstruction(instruction, exit: exit) }
+        record(
+            .emulatorOtherInstruction, [.event("instruction bytes", bytes.hexBytes)], .unknown,
+            note: "the model maps MOV CR, LMSW and the SVM instructions to their intercepts; not this one")
+        return .undetermined([], missing: ["which L1 intercept svm_check_intercept checks for \(bytes.hexBytes)"])
     }
 }

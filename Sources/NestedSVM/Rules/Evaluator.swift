@@ -131,8 +131,10 @@ struct Evaluator {
             let evidence = [Evidence.flag("host npt", host.npt)]
             return (host.npt.map { Known(!$0.value, source: $0.source) }, evidence)
         case ExceptionVector.breakpoint:
-            let evidence = [Evidence.flag("host guest debugging", host.guestDebug)]
-            return (host.guestDebug, evidence)
+            // svm_update_exception_bitmap: #BP only for KVM_GUESTDBG_USE_SW_BP (guest_debug_sw_bp;
+            // without it the old guest_debug key stands for it).
+            let field = host.guestDebugSoftwareBreakpoints == nil ? "host guest debugging" : "host guest_debug_sw_bp"
+            return (host.interceptsBreakpoint, [Evidence.flag(field, host.interceptsBreakpoint)])
         case ExceptionVector.generalProtection:
             var evidence = [Evidence.flag("host svme_addr_chk", host.svmeAddrChk)]
             // The erratum intercept is set while L1's EFER.SVME = 1; L1 ran VMRUN, so for an

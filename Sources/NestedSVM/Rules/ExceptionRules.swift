@@ -11,6 +11,14 @@ extension Rule {
     public static let dbHandler = Rule(
         "svm.db.guest-debug", "does the VMM debug the guest with KVM_GUESTDBG_SINGLESTEP or USE_HW_BP?",
         kernel: "svm/svm.c:db_interception")
+    /// The forced-emulation prefix makes `handle_ud` emulate the instruction after it.
+    public static let udForcedEmulation = Rule(
+        "svm.ud.forced-emulation", "is kvm.force_emulation_prefix set (then handle_ud skips ud2;\"kvm\" and emulates what follows)?",
+        kernel: "x86.c:handle_ud")
+    /// An exception queued while the event of exit_int_info is re-queued: #DF or triple fault.
+    public static let exceptionMerge = Rule(
+        "svm.exception.merge", "does the new exception meet the exception in flight (exit_int_info): #DF, or triple fault after #DF?",
+        kernel: "x86.c:kvm_multiple_exception")
     /// L0's own single-step over an NMI window swallows the #DB.
     public static let dbNMISingleStep = Rule(
         "svm.db.nmi-singlestep", "is the #DB L0's own single-step over an NMI window (nmi_singlestep)?",
@@ -95,6 +103,9 @@ extension Evaluator {
                 Branch("KVM cannot emulate the instruction on #UD", [FactID.instruction("vmmcall"): false], { $0.queueException(ExceptionVector.invalidOpcode, errorCode: nil, level: level, after: exit, by: "x86.c:handle_ud") }),
             ])
         }
+        if let emulated = Self.afterForcedEmulationPrefix(bytes) {
+            return forcedEmulation(emulated, exit: exit, level: level)
+        }
         let instruction = SVMInstruction(bytes: bytes)
         if instruction == .vmmcall {
             if let l2VMMCALL {
@@ -139,4 +150,93 @@ extension Evaluator {
         default: return false
         }
     }
+
+    /// The forced-emulation prefix `ud2; .ascii "kvm"` (`__KVM_EMULATE_PREFIX`).
+    static let forcedEmulationPrefix: [UInt8] = [0x0f, 0x0b, 0x6b, 0x76, 0x6d]
+
+    /// The instruction bytes after the forced-emulation prefix, if `bytes` start with it.
+    static func afterForcedEmulationPrefix(_ bytes: [UInt8]) -> [UInt8]? {
+        guard bytes.count >= forcedEmulationPrefix.count, Array(bytes.prefix(forcedEmulationPrefix.count)) == forcedEmulationPrefix else {
+            return nil
+        }
+        return Array(bytes.dropFirst(forcedEmulationPrefix.count))
+    }
+
+    /// `handle_ud` on the forced-emulation prefix: with `force_emulation_prefix` L0 skips the
+    /// prefix and emulates what follows (`EMULTYPE_TRAP_UD_FORCED`); in guest mode the emulator
+    /// asks `svm_check_intercept` whether L1 intercepts that instruction. Without it the UD2
+    /// cannot be emulated and the #UD is re-queued.
+    mutating func forcedEmulation(_ bytes: [UInt8], exit: HardwareExit, level: GuestLevel) -> Outcome {
+        let handler = "x86.c:handle_ud"
+        return branch(
+            .udForcedEmulation, field: "host force_emulation_prefix", fact: FactID.hostForceEmulationPrefix, host.forceEmulationPrefix,
+            extra: [.event("instruction bytes", (Self.forcedEmulationPrefix + bytes).hexBytes)],
+            note: "kvm.force_emulation_prefix is a module parameter (0 by default); kvm-unit-tests' fep_supported and the selftests' is_forced_emulation_enabled read it",
+            yes: { evaluator in
+                guard level == .l2 else {
+                    return .emulate(handler, level: level, detail: "forced emulation of \(bytes.hexBytes) (EMULTYPE_TRAP_UD_FORCED)")
+                }
+                return evaluator.emulateInGuestMode(bytes, exit: exit)
+            },
+            no: { $0.queueException(ExceptionVector.invalidOpcode, errorCode: nil, level: level, after: exit, by: handler) })
+    }
+
+    /// `kvm_multiple_exception` for an exception L0's handler queues while the exception of
+    /// exit_int_info is re-queued (`svm_complete_interrupts` → `kvm_requeue_exception` before
+    /// the handler runs). In guest mode an exception L1 intercepts becomes its #VMEXIT first
+    /// (not merged: `nil`, the caller's path reflects it). Otherwise: the in-flight event was
+    /// #DF → triple fault (`KVM_REQ_TRIPLE_FAULT`: L2's → SHUTDOWN #VMEXIT if L1 intercepts
+    /// it, else `KVM_EXIT_SHUTDOWN`); both contributory, or #PF then a non-benign one → #DF(0);
+    /// else the new exception replaces the old. `nil` when no exception is in flight (an
+    /// unknown exit_int_info counts as none, as for re-injection).
+    mutating func mergeWithInFlight(_ vector: UInt8, errorCode: UInt32?, level: GuestLevel, after exit: HardwareExit, by handler: String) -> Outcome? {
+        let info = exit.exitIntInfo
+        guard !exit.isUnknown("exit_int_info"), info & EventInjection.validBit != 0, (info & EventInjection.typeMask) >> 8 == 3 else { return nil }
+        let previous = UInt8(info & 0xff)
+        func kind(_ v: UInt8) -> Int {
+            switch v {
+            case 0, 10, 11, 12, 13: return 1  // contributory
+            case 14: return 2  // page fault
+            default: return 0  // benign
+            }
+        }
+        let merged: (inout Evaluator) -> Outcome = { evaluator in
+            let evidence: [Evidence] = [
+                .event("in flight (exit_int_info)", ExceptionVector.name(previous)), .event("queued", ExceptionVector.name(vector)),
+            ]
+            if previous == doubleFaultVector {
+                evaluator.record(.exceptionMerge, evidence, "triple fault", note: "a fault while delivering #DF shuts the vCPU down")
+                return level == .l2
+                    ? evaluator.decidePending(.tripleFault, after: exit)
+                    : .userspaceExit("x86.c:kvm_check_request", detail: "KVM_EXIT_SHUTDOWN (triple fault in L1)")
+            }
+            let (p, n) = (kind(previous), kind(vector))
+            if (p == 1 && n == 1) || (p == 2 && n != 0) {
+                evaluator.record(.exceptionMerge, evidence, "#DF(0)", note: "contributory after contributory, or non-benign after #PF")
+                return level == .l2
+                    ? evaluator.decidePending(.exception(vector: doubleFaultVector, errorCode: 0), after: exit)
+                    : .inject(doubleFaultVector, errorCode: 0, into: .l1, handler: "x86.c:kvm_multiple_exception", detail: "kvm_inj_exception #DF")
+            }
+            evaluator.record(.exceptionMerge, evidence, "no: the new exception replaces the old", note: "benign combination")
+            return level == .l2
+                ? evaluator.decidePending(.exception(vector: vector, errorCode: errorCode), after: exit)
+                : .inject(vector, errorCode: errorCode, into: .l1, handler: handler, detail: "kvm_inj_exception")
+        }
+        guard level == .l2 else { return merged(&self) }
+        let bit = InterceptBit.exceptionOffset + Int(vector)
+        switch l1Intercepts(bit)?.value {
+        case true?: return nil
+        case false?: return merged(&self)
+        case nil:
+            return fork(missing: [InterceptWords.fieldName(ofBit: bit)], [
+                Branch("L1 intercepts \(ExceptionVector.name(vector)): its #VMEXIT, no merge", [FactID.intercept(bit): true], {
+                    $0.decidePending(.exception(vector: vector, errorCode: errorCode), after: exit)
+                }),
+                Branch("L1 does not intercept \(ExceptionVector.name(vector)): merged with the exception in flight", [FactID.intercept(bit): false], merged),
+            ])
+        }
+    }
 }
+
+/// `DF_VECTOR`.
+let doubleFaultVector: UInt8 = 8

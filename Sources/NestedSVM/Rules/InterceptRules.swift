@@ -117,7 +117,8 @@ extension Evaluator {
         switch vector {
         case ExceptionVector.pageFault: "npt"
         case ExceptionVector.generalProtection: "svme_addr_chk, vmware_backdoor"
-        case ExceptionVector.breakpoint, ExceptionVector.debug: "guest_debug"
+        case ExceptionVector.breakpoint: "guest_debug_sw_bp (else guest_debug)"
+        case ExceptionVector.debug: "guest_debug"
         default: "(the facts of the host this trace was captured on)"
         }
     }

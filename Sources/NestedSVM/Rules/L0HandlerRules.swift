@@ -21,6 +21,19 @@ extension Rule {
     /// RSM is emulated; outside SMM the emulator raises #UD.
     public static let rsmInSMM = Rule(
         "svm.rsm.smm", "is the vCPU in SMM (else the emulated RSM raises #UD)?", kernel: "emulate.c:em_rsm")
+    /// `kvm_set_cr4` rejects the value: `kvm_complete_insn_gp` injects #GP(0).
+    public static let cr4WriteValid = Rule(
+        "svm.l0.cr4-write", "does KVM accept the CR4 value (reserved and CPUID-dependent bits, PAE in long mode, PCIDE, LA57)?",
+        kernel: "x86.c:kvm_set_cr4")
+    /// `kvm_emulate_xsetbv` injects #GP(0) when CPL > 0 or `__kvm_set_xcr` rejects the value.
+    public static let xsetbvValid = Rule(
+        "svm.l0.xsetbv", "does KVM accept the XSETBV (CPL 0, XCR index 0, a valid XCR0 the guest supports)?",
+        kernel: "x86.c:__kvm_set_xcr")
+    /// The value a WRMSR writes decides whether `kvm_set_msr` fails for MSRs whose check the
+    /// model knows (PAT, VM_HSAVE_PA, EFER's never-allowed bits).
+    public static let wrmsrValue = Rule(
+        "svm.l0.wrmsr-value", "does the written value fail the MSR's check in kvm_set_msr?",
+        kernel: "x86.c:kvm_set_msr_common")
     /// INVLPG is performed directly with decode assists, else emulated.
     public static let invlpgDecode = Rule(
         "svm.l0.invlpg-decode", "does the host have decode assists (INVLPG address in exit_info_1)?",
@@ -111,7 +124,9 @@ extension Evaluator {
         case VMExitCode.wbinvd.rawValue: return handled("x86.c:kvm_emulate_wbinvd")
         case VMExitCode.monitor.rawValue: return handled("x86.c:kvm_emulate_monitor", "NOP or #UD per quirk and CPUID")
         case VMExitCode.mwait.rawValue: return handled("x86.c:kvm_emulate_mwait", "NOP or #UD per quirk and CPUID")
-        case VMExitCode.xsetbv.rawValue: return handled("x86.c:kvm_emulate_xsetbv", "#GP for an invalid XCR0")
+        case VMExitCode.xsetbv.rawValue:
+            record(.l0Handler, [.event("exit_code", code.description)], "x86.c:kvm_emulate_xsetbv")
+            return xsetbvHandler(exit, level: level)
         case VMExitCode.rdpru.rawValue:
             record(.l0Handler, [.event("exit_code", code.description)], "x86.c:kvm_handle_invalid_op")
             return queueException(ExceptionVector.invalidOpcode, errorCode: nil, level: level, after: exit, by: "x86.c:kvm_handle_invalid_op")
@@ -215,10 +230,173 @@ extension Evaluator {
             .from(decoded))
         let handler = exit.exitCode == .writeCR8 ? "svm/svm.c:cr8_write_interception" : "svm/svm.c:cr_interception"
         if decoded {
+            if exit.exitCode == .writeCR4 { return cr4WriteHandler(exit, level: level) }
             return .l0Handles(handler, level: level, detail: "performs the MOV CR (kvm_cr)")
         }
         return .emulate(
             "svm/svm.c:emulate_on_interception", level: level,
             detail: level == .l2 ? "kvm_emulate_insn; the emulator re-checks L1's CR intercepts (svm_check_intercept)" : "kvm_emulate_insn")
+    }
+}
+
+/// CR4 bits reserved on every x86-64 CPU KVM runs on (bit 15, bits 25–27, 29–63).
+private let cr4ReservedEverywhere: UInt64 = ~UInt64(0xffff_ffff) | (1 << 15) | (7 << 25) | (7 << 29)
+/// The guest CPUID feature each CPUID-dependent CR4 bit needs (`x86.c:__cr4_reserved_bits`).
+private let cr4BitFeature: [(Int, GuestFeature)] = [
+    (11, .umip), (12, .la57), (13, .vmx), (14, .smx), (16, .fsgsbase), (17, .pcid), (18, .xsave), (19, .keylocker),
+    (20, .smep), (21, .smap), (22, .pku), (23, .cet), (24, .pks), (28, .lam),
+]
+
+extension Evaluator {
+    /// A decode-assisted MOV to CR4 L0 performs: `cr_interception` → `kvm_set_cr4`; a value
+    /// KVM rejects ends in `kvm_complete_insn_gp` → #GP(0) for the writing level. Decided from
+    /// the written value, the guest CPUID and the level's EFER/CR4 where they settle it, else
+    /// from the fact `l0.rejects-cr4-write` (a trace states it by the `kvm_inj_exception #GP`
+    /// that follows), else forked.
+    mutating func cr4WriteHandler(_ exit: HardwareExit, level: GuestLevel) -> Outcome {
+        let handler = "svm/svm.c:cr_interception"
+        let accepted: (inout Evaluator) -> Outcome = { _ in .l0Handles(handler, level: level, detail: "performs the MOV CR (kvm_cr): kvm_set_cr4 accepts the value") }
+        let rejected: (inout Evaluator) -> Outcome = {
+            $0.queueException(ExceptionVector.generalProtection, errorCode: 0, level: level, after: exit, by: "x86.c:kvm_complete_insn_gp")
+        }
+        let registers = registers(of: level)
+        var evidence: [Evidence] = [.hex("new CR4", exit.writtenValue)]
+        var valid: Bool? = nil
+        var why: String? = nil
+        if let value = exit.writtenValue?.value {
+            valid = true
+            if value & cr4ReservedEverywhere != 0 {
+                valid = false
+                why = "a reserved CR4 bit is set"
+            } else {
+                for (bit, feature) in cr4BitFeature where value & (1 << UInt64(bit)) != 0 {
+                    let has = state.guest.features[feature]
+                    evidence.append(.flag("guest CPUID \(feature.rawValue) (CR4 bit \(bit))", has))
+                    guard let has else { valid = valid == false ? false : nil; continue }
+                    if !has.value {
+                        valid = false
+                        why = "CR4 bit \(bit) needs guest CPUID \(feature.rawValue) (__cr4_reserved_bits)"
+                    }
+                }
+                // kvm_set_cr4: in long mode CR4.PAE cannot be cleared nor LA57 changed;
+                // setting PCIDE needs long mode (and CR3[11:0] = 0, not an input).
+                let lma = registers.efer.map { $0.value & RegisterBit.eferLMA != 0 }
+                evidence.append(.hex("\(level) EFER", registers.efer))
+                if valid != false, lma == true, value & RegisterBit.cr4PAE == 0 {
+                    valid = false
+                    why = "clears CR4.PAE in long mode"
+                }
+                if valid != false, let old = registers.cr4?.value {
+                    evidence.append(.hex("\(level) CR4 (old)", registers.cr4))
+                    if lma == true, (old ^ value) & (1 << 12) != 0 {
+                        valid = false
+                        why = "changes CR4.LA57 in long mode"
+                    } else if value & (1 << 17) != 0, old & (1 << 17) == 0 {
+                        if lma == false {
+                            valid = false
+                            why = "sets CR4.PCIDE outside long mode"
+                        } else if valid == true {
+                            valid = nil
+                            why = "setting CR4.PCIDE needs CR3[11:0] = 0 (CR3 is not an input)"
+                        }
+                    }
+                } else if valid == true, registers.cr4 == nil, lma != false {
+                    valid = nil
+                    why = "the \(level) CR4 before the write (PAE/LA57/PCIDE transitions) is unknown"
+                }
+                if valid == true, lma == nil {
+                    valid = nil
+                    why = "\(level) EFER.LMA is unknown"
+                }
+            }
+        }
+        if let valid {
+            record(.cr4WriteValid, evidence, valid ? .yes : "no: #GP(0)", note: why)
+            return valid ? accepted(&self) : rejected(&self)
+        }
+        return branch(
+            .cr4WriteValid, field: "KVM rejects the CR4 value", fact: FactID.l0RejectsCR4Write, fact(FactID.l0RejectsCR4Write),
+            extra: evidence, note: why ?? "the written value is not an input (a trace prints it in kvm_cr only with the exit)",
+            yes: rejected, no: accepted)
+    }
+
+    /// `kvm_emulate_xsetbv`: #GP(0) when CPL > 0 or `__kvm_set_xcr` rejects ECX / EDX:EAX
+    /// (index other than 0, x87 clear, YMM without SSE, BNDREGS without BNDCSR, AVX-512 parts,
+    /// bits the guest's CPUID does not support); otherwise XCR0 is written and the instruction
+    /// skipped. `written_value` is EDX:EAX, `rcx` the index.
+    mutating func xsetbvHandler(_ exit: HardwareExit, level: GuestLevel) -> Outcome {
+        let handler = "x86.c:kvm_emulate_xsetbv"
+        let accepted: (inout Evaluator) -> Outcome = { evaluator in .l0Handles(handler, level: level, detail: "XCR0 written; \(evaluator.skip)") }
+        let rejected: (inout Evaluator) -> Outcome = {
+            $0.queueException(ExceptionVector.generalProtection, errorCode: 0, level: level, after: exit, by: handler)
+        }
+        let cpl = registers(of: level).cpl
+        let evidence: [Evidence] = [
+            Evidence(field: "\(level) CPL", value: cpl.map { "\($0.value)" }, source: cpl?.source),
+            .hex("ECX (XCR index)", exit.rcx), .hex("EDX:EAX (new XCR0)", exit.writtenValue),
+        ]
+        var reason: String?
+        if let cpl, cpl.value != 0 { reason = "CPL \(cpl.value) > 0" }
+        if reason == nil, let index = exit.rcx, UInt32(truncatingIfNeeded: index.value) != 0 { reason = "XCR index \(UInt32(truncatingIfNeeded: index.value)) is not XCR0" }
+        if reason == nil, let value = exit.writtenValue?.value {
+            let fp: UInt64 = 1, sse: UInt64 = 2, ymm: UInt64 = 4, bndregs: UInt64 = 8, bndcsr: UInt64 = 16, avx512: UInt64 = 0xe0
+            if value & fp == 0 { reason = "x87 (bit 0) clear" }
+            else if value & ymm != 0, value & sse == 0 { reason = "YMM without SSE" }
+            else if (value & bndregs == 0) != (value & bndcsr == 0) { reason = "BNDREGS and BNDCSR differ" }
+            else if value & avx512 != 0, value & ymm == 0 || value & avx512 != avx512 { reason = "AVX-512 state without YMM or only in part" }
+        }
+        if let reason {
+            record(.xsetbvValid, evidence, "no: #GP(0)", note: reason)
+            return rejected(&self)
+        }
+        // Accepted for certain only at CPL 0, index 0 and x87/SSE alone (always in
+        // guest_supported_xcr0 when the guest has XSAVE, and XSETBV exits only then).
+        if cpl?.value == 0, exit.rcx.map({ UInt32(truncatingIfNeeded: $0.value) == 0 }) == true,
+            let value = exit.writtenValue?.value, value & ~UInt64(3) == 0
+        {
+            record(.xsetbvValid, evidence, .yes, note: "x87/SSE only: always supported")
+            return accepted(&self)
+        }
+        return branch(
+            .xsetbvValid, field: "KVM rejects the XSETBV", fact: FactID.l0RejectsXSETBV, fact(FactID.l0RejectsXSETBV),
+            extra: evidence, note: "depends on the inputs above and guest_supported_xcr0 (guest CPUID leaf 0xD)",
+            yes: rejected, no: accepted)
+    }
+}
+
+extension Evaluator {
+    /// For a WRMSR L0 emulates with the written value known (`written_value`, EDX:EAX), proves
+    /// `l0.rejects-msr[…]` where the value alone settles it: `MSR_IA32_CR_PAT`
+    /// (`x86.c:kvm_pat_valid`: every byte a memory type 0, 1, 4, 5, 6 or 7), `MSR_VM_HSAVE_PA`
+    /// (`svm/svm.c:svm_set_msr`: `page_address_valid`, page aligned and below 2^guest
+    /// MAXPHYADDR), `MSR_EFER` (a bit KVM never allows: `x86.c:kvm_valid_efer`). Other MSRs and
+    /// values are left to the stated fact (or the trace's `kvm_msr ... (#GP)`).
+    mutating func proveWRMSRValue(_ exit: HardwareExit, msr: UInt32?) {
+        guard !exit.isUnknown("exit_info_1"), exit.exitInfo1 & 1 != 0, let msr, let written = exit.writtenValue,
+            state.guest.l0RejectsMSR[msr] == nil, fact(FactID.l0RejectsMSR(msr)) == nil
+        else { return }
+        let value = written.value
+        let evidence: [Evidence] = [.event("MSR", Hex.format(msr)), .hex("written value (EDX:EAX)", written)]
+        switch msr {
+        case 0x277:
+            let valid = (0..<8).allSatisfy { [0, 1, 4, 5, 6, 7].contains((value >> UInt64($0 * 8)) & 0xff) }
+            prove(FactID.l0RejectsMSR(msr), !valid, by: .wrmsrValue, evidence, note: "kvm_pat_valid: each PAT entry must be UC, WC, WT, WP, WB or UC-")
+        case 0xc001_0117:
+            if value & RegisterBit.pageOffsetMask != 0 {
+                prove(FactID.l0RejectsMSR(msr), true, by: .wrmsrValue, evidence, note: "page_address_valid: VM_HSAVE_PA must be page aligned")
+            } else if let bits = state.guest.maxPhysAddr?.value {
+                let legal = bits >= 64 || value >> UInt64(bits) == 0
+                prove(FactID.l0RejectsMSR(msr), !legal, by: .wrmsrValue, evidence + [Evidence(field: "guest MAXPHYADDR", value: "\(bits)", source: state.guest.maxPhysAddr?.source)],
+                      note: "page_address_valid: page aligned and below 2^guest MAXPHYADDR")
+            }
+        case 0xc000_0080:
+            // SCE, LME, LMA, NX, SVME, LMSLE, FFXSR, AUTOIBRS are the only bits KVM can allow.
+            let allowed: UInt64 = (1 << 0) | (1 << 8) | (1 << 10) | (1 << 11) | (1 << 12) | (1 << 13) | (1 << 14) | (1 << 21)
+            if value & ~allowed != 0 {
+                prove(FactID.l0RejectsMSR(msr), true, by: .wrmsrValue, evidence, note: "kvm_valid_efer: a bit KVM never allows is set")
+            }
+        default:
+            return
+        }
     }
 }

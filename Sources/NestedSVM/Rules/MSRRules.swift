@@ -76,6 +76,7 @@ extension Evaluator {
     /// rejects the MSR is an input (`guest.l0_rejects_msr`; replay reads it from the exit's
     /// `kvm_msr` line, `(#GP)` = rejected); when it is unknown the decision forks.
     mutating func l0MSR(_ exit: HardwareExit, msr: UInt32?, level: GuestLevel = .l2) -> Outcome {
+        proveWRMSRValue(exit, msr: msr)
         let write = exit.exitInfo1 & 1 != 0
         let handled = Outcome.l0Handles(
             "svm/svm.c:msr_interception", level: level,

@@ -112,6 +112,7 @@ extension Evaluator {
     /// An exception a handler queued for `level`: for L2 it goes through
     /// `svm.pending.exception`, for L1 it is injected.
     mutating func queueException(_ vector: UInt8, errorCode: UInt32?, level: GuestLevel, after exit: HardwareExit, by handler: String) -> Outcome {
+        if let merged = mergeWithInFlight(vector, errorCode: errorCode, level: level, after: exit, by: handler) { return merged }
         switch level {
         case .l2:
             return decidePending(.exception(vector: vector, errorCode: errorCode), after: exit)

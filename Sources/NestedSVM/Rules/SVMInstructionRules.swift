@@ -11,7 +11,8 @@ extension Rule {
     public static let svmMapRAX = Rule(
         "svm.insn.map-rax", "is the page at RAX (an L1 guest-physical address) backed by a memslot?",
         kernel: "kvm_main.c:kvm_vcpu_map")
-    /// VMLOAD/VMSAVE from L2 reach L0 only when L0 forced the intercept.
+    /// VMLOAD/VMSAVE from L2 reach L0 only when L0 forced the intercept; otherwise the CPU
+    /// virtualises them and there is no exit.
     public static let vmloadVMSaveL2 = Rule(
         "svm.vmload-vmsave.l2-forced", "L1 does not intercept it: L0 forced VMLOAD/VMSAVE for L2 (no usable VLS)",
         kernel: "svm/nested.c:nested_vmcb_needs_vls_intercept")
@@ -94,39 +95,63 @@ extension Evaluator {
     mutating func vmloadVMSaveHandler(_ exit: HardwareExit, level: GuestLevel) -> Outcome {
         let isLoad = exit.exitCode == .vmload
         let handler = "svm/svm.c:vmload_vmsave_interception"
-        if level == .l2 {
-            let vls = state.vmcb12.virtExt.map { Known($0.value & RegisterBit.virtualVMLoadVMSave != 0, source: $0.source) }
-            let cpuid = state.guest.features[.vVMSaveVMLoad]
-            let npt = state.vmcb12.nestedPaging
-            // nested_vmcb_needs_vls_intercept: forced unless the guest has V_VMSAVE_VMLOAD,
-            // nested paging is on and vmcb12 enables virtual VMLOAD/VMSAVE.
-            let conditions = [cpuid, npt, vls]
-            let forced: Answer
-            if conditions.contains(where: { $0?.value == false }) {
-                forced = .yes
-            } else if conditions.contains(where: { $0 == nil }) {
-                forced = .unknown
-            } else {
-                forced = "no: VLS is usable, L0 should not see this exit"
+        let emulated: (inout Evaluator) -> Outcome = { evaluator in
+            evaluator.withPermissions(.svmPermissions, level: level, exit: exit, handler: handler) { evaluator in
+                evaluator.handlerRAXThenMap(exit, level: level, handler: handler) { evaluator in
+                    .l0Handles(
+                        handler, level: level,
+                        detail: evaluator.skip
+                            + (isLoad
+                                ? "; VMLOAD copies FS/GS/TR/LDTR/KernelGSBase/STAR/LSTAR/CSTAR/SFMASK/SYSENTER_* from the page at RAX into vmcb01"
+                                : "; VMSAVE copies that state from vmcb01 to the page at RAX"))
+                }
             }
+        }
+        guard level == .l2 else { return emulated(&self) }
+        // recalc_intercepts: vmcb02 = vmcb01 | vmcb12, plus VMLOAD/VMSAVE whenever
+        // nested_vmcb_needs_vls_intercept (the guest lacks V_VMSAVE_VMLOAD, nested paging is off
+        // or vmcb12 does not enable virtual VMLOAD/VMSAVE). Otherwise only vmcb01's intercept
+        // could bring L2's VMLOAD/VMSAVE to L0, and with V_VMSAVE_VMLOAD in the guest's CPUID
+        // (which KVM offers only with kvm_amd vls) init_vmcb has cleared it: the CPU runs the
+        // instruction virtually inside L2 and nothing reaches L0.
+        let vls = state.vmcb12.virtExt.map { Known($0.value & RegisterBit.virtualVMLoadVMSave != 0, source: $0.source) }
+        let cpuid = state.guest.features[.vVMSaveVMLoad]
+        let npt = state.vmcb12.nestedPaging
+        let evidence: [Evidence] = [
+            .flag(InterceptWords.fieldName(ofBit: Int(exit.exitCode.rawValue)), l1Intercepts(Int(exit.exitCode.rawValue))),
+            .flag("guest CPUID v_vmsave_vmload", cpuid), .flag("vmcb12 nested paging", npt),
+            .flag("vmcb12 virt_ext VIRTUAL_VMLOAD_VMSAVE", vls), .flag("host vls", host.vls),
+        ]
+        let virtual: (inout Evaluator) -> Outcome = { _ in
+            .noExit(
+                level: .l2,
+                detail: "virtual \(isLoad ? "VMLOAD" : "VMSAVE"): vmcb02 does not intercept it (L1 does not, L0 forces it only without usable VLS); the CPU runs it on L2's behalf",
+                handler: "svm/nested.c:recalc_intercepts")
+        }
+        let note = "L0 emulates it for L2 on vmcb01's state; RAX is used as an L1 GPA without translation through L1's NPT"
+        // Each condition from the state, else from a stated or settled fact.
+        let conditions: [Known<Bool>?] = [
+            cpuid ?? fact(FactID.guestCPUID(.vVMSaveVMLoad)), npt ?? fact(FactID.nestedPaging), vls ?? fact(FactID.vmcb12VirtualVMLoadVMSave),
+        ]
+        let usable: Bool? = {
+            if let whole = fact(FactID.vlsUsableForL2) { return whole.value }
+            if conditions.contains(where: { $0?.value == false }) { return false }
+            return conditions.allSatisfy { $0?.value == true } ? true : nil
+        }()
+        switch usable {
+        case true?:
             record(
-                .vmloadVMSaveL2,
-                [.flag(InterceptWords.fieldName(ofBit: Int(exit.exitCode.rawValue)), l1Intercepts(Int(exit.exitCode.rawValue))),
-                 .flag("guest CPUID v_vmsave_vmload", cpuid), .flag("vmcb12 nested paging", npt),
-                 .flag("vmcb12 virt_ext VIRTUAL_VMLOAD_VMSAVE", vls), .flag("host vls", host.vls)],
-                forced,
-                note: "L0 emulates it for L2 on vmcb01's state; RAX is used as an L1 GPA without translation through L1's NPT")
+                .vmloadVMSaveL2, evidence, "no: VLS is usable, L0 should not see this exit",
+                note: "vmcb02 = vmcb01 | vmcb12 without the forced bits, and vmcb01 (init_vmcb with vls) does not intercept it (unless the guest's CPUID is Intel-compatible, not an input)")
+            return virtual(&self)
+        case false?:
+            record(.vmloadVMSaveL2, evidence, .yes, note: note)
+        case nil:
+            // The exit happened, so vmcb02 intercepted it; L1 does not, hence L0 forced it
+            // (or the guest's CPUID is Intel-compatible). Decided as forced, not forked.
+            record(.vmloadVMSaveL2, evidence, .unknown, note: note)
         }
-        return withPermissions(.svmPermissions, level: level, exit: exit, handler: handler) { evaluator in
-            evaluator.handlerRAXThenMap(exit, level: level, handler: handler) { evaluator in
-                .l0Handles(
-                    handler, level: level,
-                    detail: evaluator.skip
-                        + (isLoad
-                            ? "; VMLOAD copies FS/GS/TR/LDTR/KernelGSBase/STAR/LSTAR/CSTAR/SFMASK/SYSENTER_* from the page at RAX into vmcb01"
-                            : "; VMSAVE copies that state from vmcb01 to the page at RAX"))
-            }
-        }
+        return emulated(&self)
     }
 
     /// The 2026 `page_address_valid` check (when the profile has it), then the mapping of
@@ -266,5 +291,28 @@ extension Evaluator {
         case false?: "skip by decoding (no NRIPS: kvm_emulate_insn)"
         case nil: "skip (a kvm_emulate_insn decode without NRIPS)"
         }
+    }
+}
+
+extension Evaluator {
+    /// The `msrpm-read` VMRUN check: with MSR_PROT, `nested_svm_vmrun_msrpm` reads L1's MSRPM
+    /// (`kvm_vcpu_read_guest` at msrpm_base_pa, bits 11:0 cleared when cached, + the offsets of
+    /// the MSRs KVM passes through, which lie in the map's first two pages) after
+    /// `enter_svm_guest_mode`; a read that fails ends the VMRUN in VMEXIT_INVALID. Decided from
+    /// `guest.memory` (whether those pages are backed).
+    func msrpmRead() -> (Bool?, [Evidence], String?) {
+        let msrProt = l1Intercepts(InterceptBit.msrProt)
+        var evidence: [Evidence] = [.flag(InterceptWords.fieldName(ofBit: InterceptBit.msrProt), msrProt), .hex("vmcb12 msrpm_base_pa", state.vmcb12.msrpmBase)]
+        if msrProt?.value == false { return (true, evidence, "applies only with MSR_PROT") }
+        guard let base = state.vmcb12.msrpmBase?.value else { return (nil, evidence, nil) }
+        let first = base & ~RegisterBit.pageOffsetMask
+        let pages = [first, first &+ 0x1000]
+        let backed = pages.map { state.guest.isBacked($0) }
+        for (page, flag) in zip(pages, backed) { evidence.append(.flag("memslot backs \(Hex.format(page))", flag)) }
+        if backed.contains(where: { $0?.value == false }) {
+            return (msrProt == nil ? nil : false, evidence, "kvm_vcpu_read_guest of L1's MSRPM fails")
+        }
+        if backed.allSatisfy({ $0?.value == true }) { return (true, evidence, nil) }
+        return (nil, evidence, "whether L1's MSRPM pages are backed (guest.memory) is not known")
     }
 }

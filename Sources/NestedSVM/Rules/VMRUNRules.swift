@@ -230,6 +230,10 @@ extension Evaluator {
                 return (true, evidence, "applies only to legacy PAE paging without nested NPT")
             }
             return (nil, evidence, "the PDPTEs in guest memory are not an input")
+        case "msrpm-read":
+            // Without MSR_PROT nested_svm_vmrun_msrpm reads nothing: the check does not run.
+            if l1Intercepts(InterceptBit.msrProt)?.value == false { return nil }
+            return msrpmRead()
         default:
             return nil
         }

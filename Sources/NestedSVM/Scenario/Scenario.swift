@@ -131,9 +131,9 @@ public struct Scenario: Sendable, Equatable {
     }
 
     static func host(_ reader: ObjectReader) throws(ScenarioError) -> HostFacts {
-        try reader.allowOnly(Set(HostFacts.keys))
+        try reader.allowOnly(Set(HostFacts.allKeys))
         var host = HostFacts()
-        for key in HostFacts.keys {
+        for key in HostFacts.allKeys {
             guard let (value, path, source) = reader.leaf(key) else { continue }
             let text: String
             switch value {
@@ -166,6 +166,11 @@ public struct Scenario: Sendable, Equatable {
         state.hsavePA = try reader.known("hsave_pa", ObjectReader.number)
         state.inSMM = try reader.known("smm", ObjectReader.flag)
         if let guest = try reader.object("guest") { state.guest = try guestFacts(guest) }
+        if let vmcb = try reader.object("vmcb12"), let (value, path, source) = vmcb.leaf("pdptes") {
+            if let fact = try pdptesLoad(value, path, source: source, state: state) {
+                state.assumptions[FactID.vmrunCheck("load-pdptrs")] = fact
+            }
+        }
         if let facts = try reader.object("assumptions") {
             for key in facts.keys {
                 guard FactID.isKnown(key) else {
@@ -177,10 +182,34 @@ public struct Scenario: Sendable, Equatable {
         return state
     }
 
+    /// `vmcb12.pdptes`: the four PDPTEs at L2's CR3 (legacy PAE paging). Whether
+    /// `load_pdptrs` succeeds (`svm/nested.c:nested_svm_load_cr3`): the PDPT page must be
+    /// backed, and a present PDPTE must have no reserved bit (2:1, 8:5, MAXPHYADDR–63). `nil`
+    /// when the guest facts do not settle it.
+    static func pdptesLoad(_ value: JSONValue, _ path: String, source: String, state: VCPUState) throws(ScenarioError) -> Known<Bool>? {
+        guard case .array(let items) = value, items.count == 4 else { throw ScenarioError(path: path, message: "expected the four PDPTEs") }
+        var entries: [UInt64] = []
+        for (index, item) in items.enumerated() { entries.append(try ObjectReader.number(item, "\(path)[\(index)]")) }
+        let lowReserved: UInt64 = (0x3 << 1) | (0xf << 5)
+        for (index, entry) in entries.enumerated() where entry & 1 != 0 && entry & lowReserved != 0 {
+            return Known(false, source: "\(source): PDPTE \(index) sets a reserved bit (load_pdptrs)")
+        }
+        if let cr3 = state.vmcb12.cr3?.value, let backed = state.guest.isBacked(cr3 & ~RegisterBit.pageOffsetMask), !backed.value {
+            return Known(false, source: "\(source): the PDPT page at CR3 is not backed (load_pdptrs)")
+        }
+        guard let bits = state.guest.maxPhysAddr?.value else { return nil }
+        let high: UInt64 = bits >= 64 ? 0 : ~((UInt64(1) << UInt64(bits)) - 1)
+        for (index, entry) in entries.enumerated() where entry & 1 != 0 && entry & high != 0 {
+            return Known(false, source: "\(source): PDPTE \(index) sets a bit at or above MAXPHYADDR (load_pdptrs)")
+        }
+        guard let cr3 = state.vmcb12.cr3?.value, state.guest.isBacked(cr3 & ~RegisterBit.pageOffsetMask)?.value == true else { return nil }
+        return Known(true, source: "\(source): the PDPTEs load (load_pdptrs)")
+    }
+
     private static func vmcb12(_ reader: ObjectReader) throws(ScenarioError) -> VMCB12 {
         try reader.allowOnly([
             "intercepts", "msrpm", "iopm", "nested_paging", "nested_cr3", "int_ctl", "event_inj", "virt_ext", "asid",
-            "msrpm_base_pa", "iopm_base_pa", "efer", "cr0", "cr3", "cr4", "dr6", "dr7", "cs_attrib",
+            "msrpm_base_pa", "iopm_base_pa", "efer", "cr0", "cr3", "cr4", "dr6", "dr7", "cs_attrib", "pdptes",
         ])
         var vmcb = VMCB12()
         if let intercepts = try reader.object("intercepts") { vmcb.intercepts = try interceptWords(intercepts) }
@@ -310,7 +339,7 @@ public struct Scenario: Sendable, Equatable {
     }
 
     private static func event(_ reader: ObjectReader) throws(ScenarioError) -> Event {
-        guard let type = try reader.string("type") else { throw ScenarioError(path: "\(reader.path).type", message: "missing (exit, pending, exception or vmrun_failed)") }
+        guard let type = try reader.string("type") else { throw ScenarioError(path: "\(reader.path).type", message: "missing (exit, forced_emulation, pending, exception or vmrun_failed)") }
         switch type {
         case "exit":
             try reader.allowOnly([
@@ -337,6 +366,24 @@ public struct Scenario: Sendable, Equatable {
             exit.rcx = try reader.known("rcx", ObjectReader.number)
             exit.writtenValue = try reader.known("written_value", ObjectReader.number)
             exit.l1NPTWalkFaults = try reader.known("l1_npt_walk_faults", ObjectReader.flag)
+            return .hardwareExit(exit)
+        case "forced_emulation":
+            // KVM_FEP: L2 (or L1) executes `ud2; .ascii "kvm"` then the instruction; the #UD
+            // exits (exit_info_1/2 and exit_int_info are not stated: unknown) and, with
+            // force_emulation_prefix, handle_ud emulates the instruction (x86.c:handle_ud).
+            try reader.allowOnly(["type", "insn_bytes", "rip", "rax", "rcx", "written_value"])
+            guard let (value, path, _) = reader.leaf("insn_bytes") else {
+                throw ScenarioError(path: "\(reader.path).insn_bytes", message: "missing (the instruction after the prefix)")
+            }
+            let instruction = try bytes(value, path)
+            guard !instruction.isEmpty else { throw ScenarioError(path: path, message: "no instruction bytes") }
+            var exit = HardwareExit(exitCode: .exception(6), exitInfo1: 0, exitInfo2: 0, exitIntInfo: 0, exitIntInfoErr: 0)
+            exit.unknownFields = ["exit_info_1", "exit_info_2", "exit_int_info"]
+            exit.instructionBytes = Evaluator.forcedEmulationPrefix + instruction
+            if let (value, path, _) = reader.leaf("rip") { exit.rip = try ObjectReader.number(value, path) }
+            exit.rax = try reader.known("rax", ObjectReader.number)
+            exit.rcx = try reader.known("rcx", ObjectReader.number)
+            exit.writtenValue = try reader.known("written_value", ObjectReader.number)
             return .hardwareExit(exit)
         case "pending":
             try reader.allowOnly(["type", "pending", "vector", "error_code"])
@@ -372,7 +419,7 @@ public struct Scenario: Sendable, Equatable {
             guard let message = try reader.string("message") else { throw ScenarioError(path: "\(reader.path).message", message: "missing") }
             return .vmrunConsistencyFailure(message: message)
         default:
-            throw ScenarioError(path: "\(reader.path).type", message: "expected exit, pending, exception or vmrun_failed")
+            throw ScenarioError(path: "\(reader.path).type", message: "expected exit, forced_emulation, pending, exception or vmrun_failed")
         }
     }
 

@@ -22,14 +22,24 @@ public struct HostFacts: Sendable, Equatable, Codable {
     public var vls: Known<Bool>?
     /// `kvm enable_vmware_backdoor`: #GP always intercepted.
     public var vmwareBackdoor: Known<Bool>?
-    /// The VMM uses `KVM_SET_GUEST_DEBUG`: L0 intercepts #BP and keeps #DB for userspace.
+    /// The VMM debugs the guest with `KVM_GUESTDBG_SINGLESTEP` or `KVM_GUESTDBG_USE_HW_BP`:
+    /// L0 keeps #DB for userspace (`svm/svm.c:db_interception`). Without
+    /// `guestDebugSoftwareBreakpoints` it also stands for `KVM_GUESTDBG_USE_SW_BP` (its old
+    /// meaning, "the VMM uses KVM_SET_GUEST_DEBUG").
     public var guestDebug: Known<Bool>?
+    /// `KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP`: L0 intercepts #BP
+    /// (`svm/svm.c:svm_update_exception_bitmap`). Host key `guest_debug_sw_bp`.
+    public var guestDebugSoftwareBreakpoints: Known<Bool>?
+    /// `kvm force_emulation_prefix` (non-zero): an `ud2; .ascii "kvm"` prefix makes L0's #UD
+    /// handler emulate the instruction after it (`x86.c:handle_ud`, `EMULTYPE_TRAP_UD_FORCED`).
+    public var forceEmulationPrefix: Known<Bool>?
 
     /// Builds host facts; omitted facts are unknown.
     public init(
         svmeAddrChk: Known<Bool>? = nil, vgif: Known<Bool>? = nil, npt: Known<Bool>? = nil,
         nrips: Known<Bool>? = nil, decodeAssists: Known<Bool>? = nil, maxPhysAddr: Known<Int>? = nil,
-        vls: Known<Bool>? = nil, vmwareBackdoor: Known<Bool>? = nil, guestDebug: Known<Bool>? = nil
+        vls: Known<Bool>? = nil, vmwareBackdoor: Known<Bool>? = nil, guestDebug: Known<Bool>? = nil,
+        guestDebugSoftwareBreakpoints: Known<Bool>? = nil, forceEmulationPrefix: Known<Bool>? = nil
     ) {
         self.svmeAddrChk = svmeAddrChk
         self.vgif = vgif
@@ -40,12 +50,27 @@ public struct HostFacts: Sendable, Equatable, Codable {
         self.vls = vls
         self.vmwareBackdoor = vmwareBackdoor
         self.guestDebug = guestDebug
+        self.guestDebugSoftwareBreakpoints = guestDebugSoftwareBreakpoints
+        self.forceEmulationPrefix = forceEmulationPrefix
     }
 
-    /// The keys `init(parsing:source:)` accepts, in documentation order.
+    /// Whether L0 intercepts #BP: `guest_debug_sw_bp` when given, else `guest_debug` in its
+    /// old meaning (`svm/svm.c:svm_update_exception_bitmap` sets the #BP intercept only for
+    /// `KVM_GUESTDBG_USE_SW_BP`).
+    public var interceptsBreakpoint: Known<Bool>? {
+        guestDebugSoftwareBreakpoints ?? guestDebug
+    }
+
+    /// The keys every host-facts listing shows (export headers, the debugger's H pane), in
+    /// documentation order.
     public static let keys = [
         "svme_addr_chk", "vgif", "npt", "nrips", "decode_assists", "maxphyaddr", "vls", "vmware_backdoor", "guest_debug",
     ]
+    /// Keys `init(parsing:source:)` and scenario files also accept; never inferred from a
+    /// trace, so listings leave them out.
+    public static let inputOnlyKeys = ["guest_debug_sw_bp", "force_emulation_prefix"]
+    /// Every key `init(parsing:source:)` accepts.
+    public static var allKeys: [String] { keys + inputOnlyKeys }
 
     /// Why a `--host` text could not be parsed.
     public struct ParseError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -85,6 +110,8 @@ public struct HostFacts: Sendable, Equatable, Codable {
         case "vls": vls = try flag()
         case "vmware_backdoor": vmwareBackdoor = try flag()
         case "guest_debug": guestDebug = try flag()
+        case "guest_debug_sw_bp": guestDebugSoftwareBreakpoints = try flag()
+        case "force_emulation_prefix": forceEmulationPrefix = try flag()
         case "maxphyaddr":
             guard let bits = Int(value), (1...64).contains(bits) else {
                 throw ParseError(description: "host fact maxphyaddr=\(value): expected a number 1-64")
@@ -92,7 +119,7 @@ public struct HostFacts: Sendable, Equatable, Codable {
             maxPhysAddr = Known(bits, source: source)
         default:
             throw ParseError(
-                description: "unknown host fact '\(key)' (known: \(Self.keys.joined(separator: ", ")))")
+                description: "unknown host fact '\(key)' (known: \(Self.allKeys.joined(separator: ", ")))")
         }
     }
 
@@ -104,6 +131,8 @@ public struct HostFacts: Sendable, Equatable, Codable {
             npt: overrides.npt ?? npt, nrips: overrides.nrips ?? nrips,
             decodeAssists: overrides.decodeAssists ?? decodeAssists,
             maxPhysAddr: overrides.maxPhysAddr ?? maxPhysAddr, vls: overrides.vls ?? vls,
-            vmwareBackdoor: overrides.vmwareBackdoor ?? vmwareBackdoor, guestDebug: overrides.guestDebug ?? guestDebug)
+            vmwareBackdoor: overrides.vmwareBackdoor ?? vmwareBackdoor, guestDebug: overrides.guestDebug ?? guestDebug,
+            guestDebugSoftwareBreakpoints: overrides.guestDebugSoftwareBreakpoints ?? guestDebugSoftwareBreakpoints,
+            forceEmulationPrefix: overrides.forceEmulationPrefix ?? forceEmulationPrefix)
     }
 }

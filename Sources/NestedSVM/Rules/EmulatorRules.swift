@@ -28,8 +28,8 @@ extension Evaluator {
             .npfEmulation, [.event("instruction", instruction.description), .event("exit_info_2 (GPA)", Hex.format(exit.exitInfo2))],
             .unknown, note: "whether the GPA is MMIO (emulation) is L0's memory map, not an input")
         return fork(missing: ["whether L0 emulates (MMIO at the faulting GPA)"], [
-            Branch("L0 maps the page and L2 retries", ["l0.emulates-at-npf": false], { _ in fixed }),
-            Branch("L0 emulates the instruction", ["l0.emulates-at-npf": true], { $0.emulateSVMInstruction(instruction, exit: exit) }),
+            Branch("L0 maps the page and L2 retries", [FactID.l0EmulatesAtNPF: false], { _ in fixed }),
+            Branch("L0 emulates the instruction", [FactID.l0EmulatesAtNPF: true], { $0.emulateSVMInstruction(instruction, exit: exit) }),
         ])
     }
 
@@ -106,7 +106,7 @@ extension Evaluator {
         let code = instruction.exitCode
         let bit = Int(code.rawValue)
         return branch(
-            .emulatorIntercept, field: InterceptWords.fieldName(ofBit: bit), l1Intercepts(bit),
+            .emulatorIntercept, field: InterceptWords.fieldName(ofBit: bit), fact: FactID.intercept(bit), l1Intercepts(bit),
             note: "the #VMEXIT carries the emulator's exit code; the info fields stay as the original exit left them",
             yes: { _ in
                 .reflect(code, info1: exit.exitInfo1, info2: exit.exitInfo2, handler: "svm/svm.c:svm_check_intercept",
@@ -175,7 +175,7 @@ extension Evaluator {
         let bit = (move.write ? 16 : 0) + move.cr
         let emulated: (inout Evaluator) -> Outcome = { evaluator in
             evaluator.branch(
-                .emulatorCRIntercept, field: InterceptWords.fieldName(ofBit: bit), evaluator.l1Intercepts(bit),
+                .emulatorCRIntercept, field: InterceptWords.fieldName(ofBit: bit), fact: FactID.intercept(bit), evaluator.l1Intercepts(bit),
                 yes: { _ in reflect },
                 no: { evaluator in
                     // Only a CR0 write can still meet the selective CR0 intercept.
@@ -184,19 +184,19 @@ extension Evaluator {
                         .cr0SelectiveWrite, info1: exit.exitInfo1, info2: exit.exitInfo2, handler: "svm/svm.c:svm_check_intercept",
                         detail: "emulator intercept: the MOV to CR0 changes bits other than TS/MP")
                     return evaluator.branch(
-                        .emulatorCRIntercept, field: InterceptWords.fieldName(ofBit: InterceptBit.selectiveCR0), evaluator.l1Intercepts(InterceptBit.selectiveCR0),
+                        .emulatorCRIntercept, field: InterceptWords.fieldName(ofBit: InterceptBit.selectiveCR0), fact: FactID.intercept(InterceptBit.selectiveCR0), evaluator.l1Intercepts(InterceptBit.selectiveCR0),
                         yes: { evaluator in
                             evaluator.fork(missing: ["CR0 bits the write changes"], [
-                                Branch("the write changes bits other than TS/MP", ["cr0-write.changes-other-bits": true], { _ in selectiveExit }),
-                                Branch("the write changes only TS/MP", ["cr0-write.changes-other-bits": false], { _ in executes }),
+                                Branch("the write changes bits other than TS/MP", [FactID.cr0WriteChangesOtherBits: true], { _ in selectiveExit }),
+                                Branch("the write changes only TS/MP", [FactID.cr0WriteChangesOtherBits: false], { _ in executes }),
                             ])
                         },
                         no: { _ in executes })
                 })
         }
         return fork(missing: ["whether L0 emulates (MMIO at the faulting GPA)"], [
-            Branch("L0 maps the page and L2 retries", ["l0.emulates-at-npf": false], { _ in fixed }),
-            Branch("L0 emulates the instruction", ["l0.emulates-at-npf": true], emulated),
+            Branch("L0 maps the page and L2 retries", [FactID.l0EmulatesAtNPF: false], { _ in fixed }),
+            Branch("L0 emulates the instruction", [FactID.l0EmulatesAtNPF: true], emulated),
         ])
     }
 }

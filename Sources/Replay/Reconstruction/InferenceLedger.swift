@@ -18,8 +18,21 @@ struct InferenceLedger: Sendable {
     }
 
     private var facts: [Key: Fact] = [:]
+    /// How many facts each (thread, configuration) holds: facts are only added, so with the
+    /// scope the count names the set (the decision memo keys on it), and a scope without
+    /// facts is skipped without looking at the others.
+    private var counts: [Scope: Int] = [:]
     /// Facts learned so far: a fact learned later has a higher ``Fact/sequence``.
     private(set) var mark = 0
+
+    /// One thread's configuration.
+    struct Scope: Hashable, Sendable {
+        var pid: Int32
+        var configuration: Int
+    }
+
+    /// The number of facts learned for `pid` in `configuration`.
+    func count(pid: Int32, configuration: Int) -> Int { counts[Scope(pid: pid, configuration: configuration)] ?? 0 }
 
     private struct Key: Hashable, Sendable {
         var pid: Int32
@@ -39,6 +52,7 @@ struct InferenceLedger: Sendable {
             return old.value == value ? nil : old
         }
         facts[key] = Fact(value: value, source: source, sequence: mark)
+        counts[Scope(pid: pid, configuration: configuration), default: 0] += 1
         mark += 1
         return nil
     }
@@ -48,6 +62,7 @@ struct InferenceLedger: Sendable {
     func prefix(pid: Int32, before mark: Int) -> InferenceLedger {
         var ledger = InferenceLedger()
         ledger.facts = facts.filter { $0.key.pid == pid && $0.value.sequence < mark }
+        for key in ledger.facts.keys { ledger.counts[Scope(pid: key.pid, configuration: key.configuration), default: 0] += 1 }
         ledger.mark = mark
         return ledger
     }
@@ -55,11 +70,14 @@ struct InferenceLedger: Sendable {
     /// Joins ledgers of walks over disjoint threads.
     mutating func merge(_ other: InferenceLedger) {
         facts.merge(other.facts) { mine, _ in mine }
+        counts = [:]
+        for key in facts.keys { counts[Scope(pid: key.pid, configuration: key.configuration), default: 0] += 1 }
     }
 
     /// Copies every fact about permission-map bits of this configuration into `vmcb12`, marked
     /// as inferred, so the model can use them.
     func apply(to vmcb12: inout VMCB12, pid: Int32, configuration: Int) {
+        guard count(pid: pid, configuration: configuration) > 0 else { return }
         for (key, fact) in facts where key.pid == pid && key.configuration == configuration {
             let provenance: Provenance
             if case .recordedOutcome(let line) = fact.source {

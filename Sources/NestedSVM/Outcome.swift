@@ -239,14 +239,14 @@ public struct Alternative: Sendable, Equatable, Codable {
     public var condition: String
     /// The same condition as facts (`FactID`) with the value this branch assumes, e.g.
     /// `["msrpm[0xc0000080].write": true]`; nested forks contribute all their facts.
-    public var assumptions: [String: Bool]
+    public var assumptions: [Fact: Bool]
     /// The rules this branch visited after the fork, in order.
     public var rules: [RuleID]
     /// The outcome under that condition.
     public var outcome: Outcome
 
     /// Builds an alternative.
-    public init(condition: String, assumptions: [String: Bool] = [:], rules: [RuleID] = [], outcome: Outcome) {
+    public init(condition: String, assumptions: [Fact: Bool] = [:], rules: [RuleID] = [], outcome: Outcome) {
         self.condition = condition
         self.assumptions = assumptions
         self.rules = rules
@@ -261,7 +261,7 @@ public struct Alternative: Sendable, Equatable, Codable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         condition = try container.decode(String.self, forKey: .condition)
-        assumptions = try container.decodeIfPresent([String: Bool].self, forKey: .assumptions) ?? [:]
+        assumptions = try container.decodeIfPresent([Fact: Bool].self, forKey: .assumptions) ?? [:]
         rules = try container.decodeIfPresent([RuleID].self, forKey: .rules) ?? []
         outcome = try container.decode(Outcome.self, forKey: .outcome)
     }

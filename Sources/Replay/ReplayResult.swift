@@ -84,14 +84,14 @@ public struct ReplayResult: Sendable {
     /// keeps only outcomes). `profile` defaults to the replay's; `assumptions` are facts to
     /// add to the state the model saw (e.g. those another profile settled).
     public func decision(
-        for exit: ExitRecord, profile: KernelProfile? = nil, assumptions: [String: Known<Bool>] = [:]
+        for exit: ExitRecord, profile: KernelProfile? = nil, assumptions: [Fact: Known<Bool>] = [:]
     ) -> Decision {
         decision(for: exit, in: state(of: exit), profile: profile, assumptions: assumptions)
     }
 
     /// The model's full decision for `exit` given the state it saw (``state(of:)``).
     func decision(
-        for exit: ExitRecord, in state: ReplayState, profile: KernelProfile? = nil, assumptions: [String: Known<Bool>] = [:]
+        for exit: ExitRecord, in state: ReplayState, profile: KernelProfile? = nil, assumptions: [Fact: Known<Bool>] = [:]
     ) -> Decision {
         let chosen = profile ?? options.profile
         guard let input = modelInput(for: exit, in: state, kvmExit: nil) else {

@@ -28,7 +28,7 @@ import Testing
         ([FactID.raxLegalPage: true, FactID.raxBacked: false], Expect.userspace),
         ([FactID.raxPageAligned: false], Expect.inject(13, .l2)),
     ])
-    func assumptionsDecide(facts: [String: Bool], expected: Expect) {
+    func assumptionsDecide(facts: [Fact: Bool], expected: Expect) {
         var state = Self.forcedVMLoadState
         state.assumptions = facts.mapValues { Known($0, source: "gdb session") }
         let decision = Fixture.decide(Fixture.exit(.vmload), state, profile: .upstream, host: Fixture.naplesHost)
@@ -51,7 +51,7 @@ import Testing
         var host: String
         var code: VMExitCode
         var level: GuestLevel
-        var proves: [String: Bool]
+        var proves: [Fact: Bool]
         var rules: [String]
         var testDescription: String { "\(host): \(level) \(code.name ?? "") → \(proves)" }
     }
@@ -141,7 +141,7 @@ import Testing
         #expect(decoded.assumptions.isEmpty && decoded.rules.isEmpty && decoded.condition == "x is set")
         let alternative = Alternative(condition: "RAX is not a legal page address", assumptions: [FactID.raxLegalPage: false], rules: ["svm.insn.rax-check"], outcome: .vmrunSucceeds())
         let object = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(alternative)) as? [String: Any])
-        #expect((object["assumptions"] as? [String: Bool]) == [FactID.raxLegalPage: false])
+        #expect((object["assumptions"] as? [String: Bool]) == [FactID.raxLegalPage.description: false])
         #expect((object["rules"] as? [String]) == ["svm.insn.rax-check"])
         #expect(object["condition"] as? String == "RAX is not a legal page address")
     }

@@ -165,6 +165,6 @@ import Testing
         lines.insert(prefix + "vmcb_check_save: (nested_svm_vmrun+0x1a0/0x3b0 [kvm_amd] <- __nested_vmcb_check_save [kvm_amd]) ret=0", at: 69)
         let result = try replay(text: lines.joined(separator: "\n"), source: "failed.trace", folder: folder)
         let exit = try #require(result.exits.first { $0.lines.lowerBound == 68 })
-        #expect(result.decidedState(of: exit).assumptions.keys.allSatisfy { !$0.hasPrefix("vmrun.check.") })
+        #expect(result.decidedState(of: exit).assumptions.keys.allSatisfy { !$0.description.hasPrefix("vmrun.check.") })
     }
 }

@@ -58,7 +58,7 @@ import Testing
         let changed = Dictionary(uniqueKeysWithValues: diff.changes.map { ($0.exit, $0) })
         for exit in synthesized {
             let change = try #require(changed[exit.index], "line \(exit.lines.lowerBound) is not listed")
-            #expect(change.hingedOn.contains(FactID.raxLegalPage))
+            #expect(change.hingedOn.contains(FactID.raxLegalPage.description))
             #expect(change.decidingRules.contains("svm.gp.rax-check"))
             #expect(change.settled[FactID.raxPageAligned] == true)
         }
@@ -121,7 +121,7 @@ import Testing
     func msrpmBitsCarried() throws {
         let folder = try #require(CaptureHosts.folders.first { $0.name == "6.12" })
         let result = try replay(path: RepositoryPaths.trace("6.12/msr-prot.trace").path, folder: folder)
-        let settling = result.exits.filter { exit in exit.verdict.settled.keys.contains { $0.hasPrefix("msrpm[0x") } }
+        let settling = result.exits.filter { exit in exit.verdict.settled.keys.contains { if case .msrpm(.some, _) = $0 { true } else { false } } }
         #expect(!settling.isEmpty)
         for exit in settling {
             #expect(!exit.verdict.inferred.isEmpty, "line \(exit.lines.lowerBound): settled facts come with their display text")
@@ -140,7 +140,7 @@ import Testing
         let failed = result.exits.filter { $0.recorded.kind == .vmrunFails }
         #expect(failed.count == 4)
         for exit in failed {
-            #expect(exit.verdict.settled.contains { $0.key.hasPrefix("vmrun.check.") && $0.value == false }, "line \(exit.lines.lowerBound)")
+            #expect(exit.verdict.settled.contains { if case .vmrunCheck = $0.key { !$0.value } else { false } }, "line \(exit.lines.lowerBound)")
         }
     }
 }

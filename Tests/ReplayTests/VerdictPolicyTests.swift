@@ -42,7 +42,7 @@ import Testing
         let outcome = Outcome.undetermined([
             Alternative(condition: "bit set", assumptions: [fact: true], outcome: .reflect(Self.msr, info1: 1, info2: 0)),
             Alternative(condition: "bit clear", assumptions: [fact: false], outcome: .l0Handles("svm.c:msr_interception", level: .l2)),
-        ], missing: [fact])
+        ], missing: [fact.description])
         let set = VerdictPolicy.judge(outcome: outcome, recorded: Self.reflected, origin: .hardwareExit)
         #expect(set.kind == .match)
         #expect(set.inferred == ["bit set"])
@@ -63,7 +63,7 @@ import Testing
         let outcome = Outcome.undetermined([
             Alternative(condition: "aligned", assumptions: [a: true, FactID.raxBacked: true], outcome: .l0Handles("x", level: .l2)),
             Alternative(condition: "unaligned", assumptions: [a: false, FactID.raxBacked: true], outcome: .l0Handles("y", level: .l2)),
-        ], missing: [a])
+        ], missing: [a.description])
         let verdict = VerdictPolicy.judge(outcome: outcome, recorded: Self.handled, origin: .hardwareExit)
         #expect(verdict.kind == .match)
         #expect(verdict.inferred.isEmpty)

@@ -1,4 +1,5 @@
-/// Stable identifiers of the yes/no facts the model forks on when an input is unknown.
+/// The yes/no facts the model forks on when an input is unknown, by name: each constant or
+/// function returns a ``Fact`` (whose `description` is the stable id).
 ///
 /// Every alternative of an undetermined outcome states its condition twice: as text for
 /// people (`Alternative/condition`) and as fact ids with the value the alternative assumes
@@ -9,96 +10,128 @@
 /// change only with a note in the changelog.
 public enum FactID {
     /// RAX (the operand of VMRUN/VMLOAD/VMSAVE) has bits 11:0 clear.
-    public static let raxPageAligned = "rax.page-aligned"
+    public static let raxPageAligned: Fact = .raxPageAligned
     /// RAX is below 2^guest MAXPHYADDR.
-    public static let raxBelowMaxPhysAddr = "rax.below-maxphyaddr"
+    public static let raxBelowMaxPhysAddr: Fact = .raxBelowMaxPhysAddr
     /// RAX passes `page_address_valid`: page aligned and below 2^guest MAXPHYADDR.
-    public static let raxLegalPage = "rax.legal-page"
+    public static let raxLegalPage: Fact = .raxLegalPage
     /// The page at RAX (an L1 guest-physical address) is backed by a memslot.
-    public static let raxBacked = "rax.backed"
+    public static let raxBacked: Fact = .raxBacked
     /// The emulator's RAX check rejects RAX (2026 emulator, content unverified).
-    public static let emulatorRejectsRAX = "emulator.rejects-rax"
+    public static let emulatorRejectsRAX: Fact = .emulatorRejectsRAX
     /// RAX bits 63:48 are all clear (`emulate.c:check_svme_pa` in 6.1/6.12).
-    public static let raxBits63to48Clear = "rax.bits-63-48-clear"
+    public static let raxBits63to48Clear: Fact = .raxBits63to48Clear
 
     /// `level`'s EFER.SVME is 1.
-    public static func eferSVME(_ level: GuestLevel) -> String { "\(level.factPrefix).efer-svme" }
+    public static func eferSVME(_ level: GuestLevel) -> Fact { .eferSVME(level) }
     /// `level`'s CR0.PG is 1.
-    public static func paging(_ level: GuestLevel) -> String { "\(level.factPrefix).paging" }
+    public static func paging(_ level: GuestLevel) -> Fact { .paging(level) }
     /// `level` may execute SVM instructions as far as `nested_svm_check_permissions`'s #UD
     /// test goes: EFER.SVME = 1 and CR0.PG = 1.
-    public static func svmEnabled(_ level: GuestLevel) -> String { "\(level.factPrefix).svm-enabled" }
+    public static func svmEnabled(_ level: GuestLevel) -> Fact { .svmEnabled(level) }
     /// `level` runs at CPL 0.
-    public static func cpl0(_ level: GuestLevel) -> String { "\(level.factPrefix).cpl0" }
+    public static func cpl0(_ level: GuestLevel) -> Fact { .cpl0(level) }
 
     /// L2 was running when the exit occurred (guest mode).
-    public static let levelL2 = "level.l2"
+    public static let levelL2: Fact = .levelL2
     /// The vCPU is in SMM.
-    public static let inSMM = "vcpu.in-smm"
+    public static let inSMM: Fact = .inSMM
     /// The SMI that put the vCPU in SMM arrived while L2 ran (SMRAM's guest-mode flag is set),
     /// so an RSM leaving SMM re-enters L2 (`svm/svm.c:svm_leave_smm`).
-    public static let smmFromGuestMode = "smm.from-guest-mode"
+    public static let smmFromGuestMode: Fact = .smmFromGuestMode
     /// An MSR exit whose exit_info_1 is unknown was a WRMSR (bit 0 of exit_info_1).
-    public static let msrExitIsWrite = "exit.msr-write"
+    public static let msrExitIsWrite: Fact = .msrExitIsWrite
     /// L0 set TF itself to single-step over an NMI window (`svm->nmi_singlestep`,
     /// `svm/svm.c:svm_enable_nmi_window`).
-    public static let nmiSingleStep = "l0.nmi-singlestep"
+    public static let nmiSingleStep: Fact = .nmiSingleStep
     /// vmcb12's int_ctl sets V_INTR_MASKING.
-    public static let vIntrMasking = "vmcb12.v-intr-masking"
+    public static let vIntrMasking: Fact = .vIntrMasking
     /// `level`'s RFLAGS.IF is 1.
-    public static func rflagsIF(_ level: GuestLevel) -> String { "\(level.factPrefix).rflags-if" }
+    public static func rflagsIF(_ level: GuestLevel) -> Fact { .rflagsIF(level) }
     /// L0's host has vGIF (and KVM uses it).
-    public static let hostVGIF = "host.vgif"
+    public static let hostVGIF: Fact = .hostVGIF
     /// L1 has written a non-zero `MSR_VM_HSAVE_PA`.
-    public static let hsaveSet = "l1.hsave-set"
+    public static let hsaveSet: Fact = .hsaveSet
     /// vmcb12 enables nested paging (NP_ENABLE).
-    public static let nestedPaging = "vmcb12.np-enable"
+    public static let nestedPaging: Fact = .nestedPaging
     /// The walk of L1's nested page tables for the faulting GPA faults.
-    public static let l1NPTWalkFaults = "l1-npt.walk-faults"
+    public static let l1NPTWalkFaults: Fact = .l1NPTWalkFaults
     /// Every VMRUN consistency check with unknown inputs passes (its opposite: one fails).
-    public static let vmrunChecksPass = "vmrun.checks-pass"
+    public static let vmrunChecksPass: Fact = .vmrunChecksPass
     /// One VMRUN consistency check passes.
-    public static func vmrunCheck(_ id: String) -> String { "vmrun.check.\(id)" }
+    public static func vmrunCheck(_ id: String) -> Fact { .vmrunCheck(id) }
     /// L1 intercepts the exit whose bit is `bit` (vmcb12 intercept vector, bits 0–191).
-    public static func intercept(_ bit: Int) -> String { "vmcb12.intercept[\(bit)]" }
+    public static func intercept(_ bit: Int) -> Fact { .intercept(bit: bit) }
     /// L1's MSRPM bit for `msr` in one direction.
-    public static func msrpm(_ msr: UInt32, write: Bool) -> String { "msrpm[\(Hex.format(msr))].\(write ? "write" : "read")" }
+    public static func msrpm(_ msr: UInt32?, write: Bool) -> Fact { .msrpm(msr: msr, write: write) }
     /// L0's RDMSR/WRMSR emulation rejects `msr` with #GP (`nil`: the MSR the exit's ECX
     /// names, when ECX is unknown).
-    public static func l0RejectsMSR(_ msr: UInt32?) -> String { "l0.rejects-msr[\(msr.map { Hex.format($0) } ?? "ecx")]" }
+    public static func l0RejectsMSR(_ msr: UInt32?) -> Fact { .l0RejectsMSR(msr) }
     /// L1's IOPM bit for `port`.
-    public static func iopm(_ port: UInt32) -> String { "iopm[\(Hex.format(port))]" }
+    public static func iopm(_ port: UInt32) -> Fact { .iopm(port: port) }
     /// The instruction at RIP is `instruction` (VMRUN, VMLOAD, VMSAVE, VMMCALL).
-    public static func instruction(_ name: String) -> String { "insn.\(name.lowercased())" }
+    public static func instruction(_ name: String) -> Fact {
+        let name = name.lowercased()
+        return Fact.instructions.contains(name) ? .instruction(name) : Fact(parsing: "insn.\(name)")
+    }
 
-    /// The guest's CPUID has `feature` (`guest.cpuid.<feature>`).
-    public static func guestCPUID(_ feature: GuestFeature) -> String { "guest.cpuid.\(feature.rawValue)" }
+    /// The emulator executes the instruction that raised #UD (`x86.c:handle_ud`).
+    public static let emulatorExecutesOnUD: Fact = .emulatorExecutesOnUD
+    /// L0 emulates the instruction at an NPF instead of mapping the page.
+    public static let l0EmulatesAtNPF: Fact = .l0EmulatesAtNPF
+    /// L0's shadow MMU resolves the #PF (it was not the guest's own).
+    public static let l0ShadowMMUResolves: Fact = .l0ShadowMMUResolves
+    /// L0's host has decode assists.
+    public static let hostDecodeAssists: Fact = .hostDecodeAssists
+    /// L0's host debugs the guest (KVM_GUESTDBG).
+    public static let hostGuestDebug: Fact = .hostGuestDebug
+    /// The CR0 write changes a bit other than TS/MP (selective CR0 intercept).
+    public static let cr0WriteChangesOtherBits: Fact = .cr0WriteChangesOtherBits
+    /// Architectural model: the CR0 write changes bits other than TS/MP.
+    public static let cr0WriteChangesNonTSMP: Fact = .cr0WriteChangesNonTSMP
+    /// Architectural model: the instruction raises an exception of its own.
+    public static let ownException: Fact = .ownException
+    /// Architectural model: the exception was raised by the CPU for the guest's own instruction.
+    public static let raisedForGuest: Fact = .raisedForGuest
+    /// Architectural model: vmcb12 intercepts the vector of the instruction's own exception.
+    public static let ownExceptionIntercepted: Fact = .ownExceptionIntercepted
+    /// Architectural model: the RAX #GP precedes the intercept check.
+    public static let raxCheckBeforeIntercept: Fact = .raxCheckBeforeIntercept
+    /// Architectural model: the CPU implements SKINIT.
+    public static let cpuSKINIT: Fact = .cpuSKINIT
+    /// At least one IOPM bit of the ports `first`…`last` is set.
+    public static func iopmAny(_ first: UInt32, _ last: UInt32) -> Fact { .iopmAny(first: first, last: last) }
+    /// The guest's CPUID has `feature`.
+    public static func guestCPUID(_ feature: GuestFeature) -> Fact { .guestCPUID(feature) }
+    /// L0's exception bitmap intercepts `vector`.
+    public static func l0InterceptsException(_ vector: UInt8) -> Fact { .l0InterceptsException(vector) }
+
     /// vmcb12's virt_ext sets VIRTUAL_VMLOAD_VMSAVE_ENABLE.
-    public static let vmcb12VirtualVMLoadVMSave = "vmcb12.virtual-vmload-vmsave"
+    public static let vmcb12VirtualVMLoadVMSave: Fact = .vmcb12VirtualVMLoadVMSave
     /// VLS is usable for L2: the guest has V_VMSAVE_VMLOAD, vmcb12 enables nested paging and
     /// virtual VMLOAD/VMSAVE (`svm/nested.c:nested_vmcb_needs_vls_intercept` is false).
-    public static let vlsUsableForL2 = "l2.vls-usable"
+    public static let vlsUsableForL2: Fact = .vlsUsableForL2
     /// `kvm force_emulation_prefix` is set (`x86.c:handle_ud` emulates after `ud2; "kvm"`).
-    public static let hostForceEmulationPrefix = "host.force-emulation-prefix"
+    public static let hostForceEmulationPrefix: Fact = .hostForceEmulationPrefix
     /// L0's emulation of a CR4 write rejects the value (`x86.c:kvm_set_cr4` fails → #GP).
-    public static let l0RejectsCR4Write = "l0.rejects-cr4-write"
+    public static let l0RejectsCR4Write: Fact = .l0RejectsCR4Write
     /// L0's XSETBV emulation rejects the write (`x86.c:__kvm_set_xcr` fails → #GP).
-    public static let l0RejectsXSETBV = "l0.rejects-xsetbv"
+    public static let l0RejectsXSETBV: Fact = .l0RejectsXSETBV
 
-    /// Fact ids without parameters that the model forks on.
-    static let plain: Set<String> = [
+    /// Fact ids without parameters that a scenario's `assumptions` may give.
+    static let plain: Set<String> = Set([
         raxPageAligned, raxBelowMaxPhysAddr, raxLegalPage, raxBacked, emulatorRejectsRAX, raxBits63to48Clear,
         levelL2, inSMM, smmFromGuestMode, hsaveSet, nestedPaging, l1NPTWalkFaults, vmrunChecksPass,
-        "emulator.executes-on-ud", "l0.emulates-at-npf", "l0.shadow-mmu-resolves", "host.decode-assists",
-        "host.guest-debug", "cr0-write.changes-other-bits", vIntrMasking, "l1.rflags-if", "l2.rflags-if", hostVGIF, msrExitIsWrite, nmiSingleStep,
+        emulatorExecutesOnUD, l0EmulatesAtNPF, l0ShadowMMUResolves, hostDecodeAssists,
+        hostGuestDebug, cr0WriteChangesOtherBits, vIntrMasking, rflagsIF(.l1), rflagsIF(.l2), hostVGIF, msrExitIsWrite, nmiSingleStep,
         vmcb12VirtualVMLoadVMSave, vlsUsableForL2, hostForceEmulationPrefix, l0RejectsCR4Write, l0RejectsXSETBV,
-    ]
+    ].map(\.description))
 
     /// Whether `id` is a fact the model knows (a typo in a scenario's `assumptions` must not
     /// silently become an unused fact). Parameterised ids are checked for their shape.
     public static func isKnown(_ id: String) -> Bool {
         if plain.contains(id) { return true }
-        for level in [GuestLevel.l1, .l2] where [eferSVME(level), paging(level), svmEnabled(level), cpl0(level)].contains(id) {
+        for level in [GuestLevel.l1, .l2] where [eferSVME(level), paging(level), svmEnabled(level), cpl0(level)].map(\.description).contains(id) {
             return true
         }
         if id.hasPrefix("guest.cpuid."), GuestFeature(rawValue: String(id.dropFirst("guest.cpuid.".count))) != nil { return true }
@@ -125,12 +158,13 @@ public enum FactID {
         return false
     }
 
-    /// The fact id for a flag field as the rules name it in evidence: permission-map bits
-    /// and intercept bits get their structured ids, other fields a lowercase dotted form.
-    public static func of(field: String) -> String {
-        if field.hasPrefix("msrpm[") || field.hasPrefix("iopm[") { return field }
+    /// The fact for a flag field as the rules name it in evidence, when the rule names no fact:
+    /// permission-map bits and intercept bits get their structured facts, other fields the
+    /// fact whose id is the field's lowercase dotted form.
+    public static func of(field: String) -> Fact {
+        if field.hasPrefix("msrpm[") || field.hasPrefix("iopm[") { return Fact(parsing: field) }
         if field.hasPrefix("vmcb12 intercept "), let bit = interceptBit(fieldName: field) { return intercept(bit) }
-        return field.lowercased().split(separator: " ").joined(separator: ".")
+        return Fact(parsing: field.lowercased().split(separator: " ").joined(separator: "."))
     }
 
     /// The absolute intercept bit of an `InterceptWords.fieldName(ofBit:)` text.
@@ -148,7 +182,7 @@ public enum FactID {
     }
 
     /// Facts that are the conjunction of others: `whole ⇔ parts[0] ∧ parts[1] ∧ …`.
-    static let conjunctions: [(whole: String, parts: [String])] = [
+    static let conjunctions: [(whole: Fact, parts: [Fact])] = [
         (raxLegalPage, [raxPageAligned, raxBelowMaxPhysAddr]),
         (svmEnabled(.l1), [eferSVME(.l1), paging(.l1)]),
         (svmEnabled(.l2), [eferSVME(.l2), paging(.l2)]),
@@ -158,12 +192,12 @@ public enum FactID {
     /// `facts` plus everything the conjunctions imply (a whole from all its parts, the
     /// parts from a true whole, a false whole from a false part, and the last unknown part of
     /// a false whole whose other parts are true). A fact already present is never replaced.
-    public static func closure(_ facts: [String: Known<Bool>]) -> [String: Known<Bool>] {
+    public static func closure(_ facts: [Fact: Known<Bool>]) -> [Fact: Known<Bool>] {
         var out = facts
         var changed = true
         while changed {
             changed = false
-            func set(_ id: String, _ value: Bool, _ source: String) {
+            func set(_ id: Fact, _ value: Bool, _ source: String) {
                 guard out[id] == nil else { return }
                 out[id] = Known(value, source: source)
                 changed = true
@@ -190,7 +224,7 @@ public enum FactID {
     }
 
     /// Whether `assumptions` can hold together with the known `facts` (already closed).
-    public static func compatible(_ assumptions: [String: Bool], with facts: [String: Known<Bool>]) -> Bool {
+    public static func compatible(_ assumptions: [Fact: Bool], with facts: [Fact: Known<Bool>]) -> Bool {
         let merged = closure(facts.merging(assumptions.mapValues { Known($0, source: "assumed") }) { known, _ in known })
         for (id, value) in assumptions where merged[id]?.value != value { return false }
         // The assumptions' own consequences must not contradict a known fact either.

@@ -8,9 +8,9 @@
 /// level continues" (what KVM's transparent handling should look like to L1).
 extension Evaluator {
     /// The fact "the instruction raised an exception of its own" (not an SVM decision).
-    static let ownExceptionFact = "insn.own-exception"
+    static let ownExceptionFact = FactID.ownException
     /// The fact "the exception was raised by the CPU for the guest's own instruction".
-    static let guestOwnExceptionFact = "exception.raised-for-guest"
+    static let guestOwnExceptionFact = FactID.raisedForGuest
 
     /// Decides any event architecturally.
     mutating func decideArchitecturally(_ event: Event) -> Outcome {
@@ -108,12 +108,12 @@ extension Evaluator {
             let bit = Int(code.rawValue)
             if code == .writeCR0 { return apmCR0Write(exit) }
             return branch(
-                .apmInterceptCRDR, field: InterceptWords.fieldName(ofBit: bit), l1Intercepts(bit), extra: [.event("exit_code", code.description)],
+                .apmInterceptCRDR, field: InterceptWords.fieldName(ofBit: bit), fact: FactID.intercept(bit), l1Intercepts(bit), extra: [.event("exit_code", code.description)],
                 yes: { _ in Self.apmReflect(code, info1: exit.exitInfo1, info2: exit.exitInfo2) },
                 no: { $0.apmExecutes(.l2, exit: exit) })
         case VMExitCode.cr0SelectiveWrite.rawValue:
             return branch(
-                .apmIntercept, field: InterceptWords.fieldName(ofBit: InterceptBit.selectiveCR0), l1Intercepts(InterceptBit.selectiveCR0),
+                .apmIntercept, field: InterceptWords.fieldName(ofBit: InterceptBit.selectiveCR0), fact: FactID.intercept(InterceptBit.selectiveCR0), l1Intercepts(InterceptBit.selectiveCR0),
                 yes: { _ in Self.apmReflect(code, info1: exit.exitInfo1, info2: exit.exitInfo2) },
                 no: { $0.apmExecutes(.l2, exit: exit) })
         case VMExitCode.msr.rawValue:
@@ -122,13 +122,13 @@ extension Evaluator {
             return apmIO(exit)
         case VMExitCode.shutdown.rawValue:
             return branch(
-                .apmIntercept, field: InterceptWords.fieldName(ofBit: InterceptBit.shutdown), l1Intercepts(InterceptBit.shutdown),
+                .apmIntercept, field: InterceptWords.fieldName(ofBit: InterceptBit.shutdown), fact: FactID.intercept(InterceptBit.shutdown), l1Intercepts(InterceptBit.shutdown),
                 yes: { _ in Self.apmReflect(code, info1: exit.exitInfo1, info2: exit.exitInfo2) },
                 no: { _ in .userspaceExit("architecture: shutdown", detail: "the CPU enters the shutdown state; with no L0 the machine stops") })
         case VMExitCode.intr.rawValue...VMExitCode.lastInterceptIdentity.rawValue:
             let bit = Int(code.rawValue)
             return branch(
-                .apmIntercept, field: InterceptWords.fieldName(ofBit: bit), l1Intercepts(bit), extra: [.event("exit_code", code.description)],
+                .apmIntercept, field: InterceptWords.fieldName(ofBit: bit), fact: FactID.intercept(bit), l1Intercepts(bit), extra: [.event("exit_code", code.description)],
                 yes: { _ in Self.apmReflect(code, info1: exit.exitInfo1, info2: exit.exitInfo2) },
                 no: { $0.apmExecutes(.l2, exit: exit) })
         default:
@@ -160,9 +160,9 @@ extension Evaluator {
                 detail: "vector and error code per the instruction's APM vol. 3 page")
             guard level == .l2 else { return delivered }
             return .undetermined([
-                Alternative(condition: "vmcb12 does not intercept its vector", assumptions: ["insn.own-exception.intercepted": false], outcome: delivered),
+                Alternative(condition: "vmcb12 does not intercept its vector", assumptions: [FactID.ownExceptionIntercepted: false], outcome: delivered),
                 Alternative(
-                    condition: "vmcb12 intercepts its vector", assumptions: ["insn.own-exception.intercepted": true],
+                    condition: "vmcb12 intercepts its vector", assumptions: [FactID.ownExceptionIntercepted: true],
                     outcome: Outcome(kind: .reflectToL1, handler: "architecture: #VMEXIT to L1", detail: "the exception's #VMEXIT (vector per the instruction)")),
             ], missing: ["the vector of the instruction's own exception"])
         }
@@ -178,18 +178,18 @@ extension Evaluator {
     mutating func apmCR0Write(_ exit: HardwareExit) -> Outcome {
         let reflect = Self.apmReflect(.writeCR0, info1: exit.exitInfo1, info2: exit.exitInfo2)
         return branch(
-            .apmInterceptCRDR, field: InterceptWords.fieldName(ofBit: InterceptBit.cr0Write), l1Intercepts(InterceptBit.cr0Write),
+            .apmInterceptCRDR, field: InterceptWords.fieldName(ofBit: InterceptBit.cr0Write), fact: FactID.intercept(InterceptBit.cr0Write), l1Intercepts(InterceptBit.cr0Write),
             yes: { _ in reflect },
             no: { evaluator in
                 evaluator.branch(
-                    .apmIntercept, field: InterceptWords.fieldName(ofBit: InterceptBit.selectiveCR0), evaluator.l1Intercepts(InterceptBit.selectiveCR0),
+                    .apmIntercept, field: InterceptWords.fieldName(ofBit: InterceptBit.selectiveCR0), fact: FactID.intercept(InterceptBit.selectiveCR0), evaluator.l1Intercepts(InterceptBit.selectiveCR0),
                     yes: { evaluator in
                         let changes: Known<Bool>? = {
                             guard let new = exit.writtenValue, let old = evaluator.state.l2.cr0 else { return nil }
                             return Known((new.value ^ old.value) & ~RegisterBit.cr0SelectiveMask != 0, source: "\(new.source); \(old.source)")
                         }()
                         return evaluator.branch(
-                            .apmSelectiveCR0, field: "CR0 write changes bits other than TS/MP", fact: "cr0.write-changes-non-ts-mp", changes,
+                            .apmSelectiveCR0, field: "CR0 write changes bits other than TS/MP", fact: FactID.cr0WriteChangesNonTSMP, changes,
                             yes: { _ in Self.apmReflect(.cr0SelectiveWrite, info1: nil, info2: nil) },
                             no: { $0.apmExecutes(.l2, exit: exit) })
                     },
@@ -202,11 +202,11 @@ extension Evaluator {
         let reflect = Self.apmReflect(.msr, info1: exit.exitInfo1, info2: exit.exitInfo2)
         let write = exit.exitInfo1 & 1 != 0
         return branch(
-            .apmIntercept, field: InterceptWords.fieldName(ofBit: InterceptBit.msrProt), l1Intercepts(InterceptBit.msrProt),
+            .apmIntercept, field: InterceptWords.fieldName(ofBit: InterceptBit.msrProt), fact: FactID.intercept(InterceptBit.msrProt), l1Intercepts(InterceptBit.msrProt),
             yes: { evaluator in
                 guard let rcx = exit.rcx else {
                     evaluator.record(.apmMSR, [Evidence(field: "RCX", value: nil)], .unknown)
-                    let id = "msrpm[ecx].\(write ? "write" : "read")"
+                    let id = FactID.msrpm(nil, write: write)
                     return evaluator.fork(missing: ["RCX (MSR number)"], [
                         Branch("ECX names an MSR outside the MSRPM ranges, or its MSRPM \(write ? "write" : "read") bit is set", [id: true]) { _ in reflect },
                         Branch("ECX names an MSR inside the ranges whose MSRPM \(write ? "write" : "read") bit is clear", [id: false]) { $0.apmExecutes(.l2, exit: exit) },
@@ -218,7 +218,7 @@ extension Evaluator {
                     return reflect
                 }
                 return evaluator.branch(
-                    .apmMSR, field: "msrpm[\(Hex.format(msr))].\(write ? "write" : "read")", evaluator.state.vmcb12.msrpm.bit(msr: msr, write: write),
+                    .apmMSR, field: "msrpm[\(Hex.format(msr))].\(write ? "write" : "read")", fact: FactID.msrpm(msr, write: write), evaluator.state.vmcb12.msrpm.bit(msr: msr, write: write),
                     extra: [Evidence(field: "MSR", value: Hex.format(msr), source: rcx.source)],
                     yes: { _ in reflect }, no: { $0.apmExecutes(.l2, exit: exit) })
             },
@@ -229,7 +229,7 @@ extension Evaluator {
     mutating func apmIO(_ exit: HardwareExit) -> Outcome {
         let reflect = Self.apmReflect(.ioio, info1: exit.exitInfo1, info2: exit.exitInfo2)
         return branch(
-            .apmIntercept, field: InterceptWords.fieldName(ofBit: InterceptBit.ioioProt), l1Intercepts(InterceptBit.ioioProt),
+            .apmIntercept, field: InterceptWords.fieldName(ofBit: InterceptBit.ioioProt), fact: FactID.intercept(InterceptBit.ioioProt), l1Intercepts(InterceptBit.ioioProt),
             yes: { evaluator in
                 let io = IOIOExitInfo(exit.exitInfo1)
                 guard [1, 2, 4].contains(io.size) else {
@@ -249,12 +249,12 @@ extension Evaluator {
                     return evaluator.apmExecutes(.l2, exit: exit)
                 }
                 evaluator.record(.apmIO, evidence, .unknown)
-                var clear: [String: Bool] = [:]
+                var clear: [Fact: Bool] = [:]
                 for port in unknown { clear[FactID.iopm(port)] = false }
                 let names = unknown.map { "iopm[\(Hex.format($0))]" }
-                let anySet: [String: Bool] = unknown.count == 1
+                let anySet: [Fact: Bool] = unknown.count == 1
                     ? [FactID.iopm(unknown[0]): true]
-                    : ["iopm[\(Hex.format(unknown[0]))-\(Hex.format(unknown[unknown.count - 1]))].any": true]
+                    : [FactID.iopmAny(unknown[0], unknown[unknown.count - 1]): true]
                 return evaluator.fork(missing: names, [
                     Branch(unknown.count == 1 ? "\(names[0]) is set" : "any of \(names.joined(separator: ", ")) is set", anySet) { _ in reflect },
                     Branch(unknown.count == 1 ? "\(names[0]) is clear" : "all of \(names.joined(separator: ", ")) are clear", clear) { $0.apmExecutes(.l2, exit: exit) },
@@ -356,7 +356,7 @@ extension Evaluator {
         }
         let bit = InterceptBit.exceptionOffset + Int(vector)
         return branch(
-            .apmExceptionIntercept, field: InterceptWords.fieldName(ofBit: bit), l1Intercepts(bit),
+            .apmExceptionIntercept, field: InterceptWords.fieldName(ofBit: bit), fact: FactID.intercept(bit), l1Intercepts(bit),
             yes: { _ in Self.apmReflect(.exception(vector), info1: exit.exitInfo1, info2: exit.exitInfo2) },
             no: { _ in .inject(vector, errorCode: errorCode, into: .l2, handler: "architecture: delivered through L2's IDT") })
     }
@@ -378,7 +378,7 @@ extension Evaluator {
             return apmRaise(ExceptionVector.invalidOpcode, errorCode: nil, level: .l1, exit: exit)
         }
         return branch(
-            .apmVMMCALL, field: InterceptWords.fieldName(ofBit: InterceptBit.vmmcall), l1Intercepts(InterceptBit.vmmcall),
+            .apmVMMCALL, field: InterceptWords.fieldName(ofBit: InterceptBit.vmmcall), fact: FactID.intercept(InterceptBit.vmmcall), l1Intercepts(InterceptBit.vmmcall),
             yes: { _ in Self.apmReflect(.vmmcall, info1: 0, info2: 0) },
             no: { $0.apmRaise(ExceptionVector.invalidOpcode, errorCode: nil, level: .l2, exit: exit) })
     }
@@ -440,7 +440,7 @@ extension Evaluator {
             switch instruction {
             case .vmrun, .vmload, .vmsave:
                 return evaluator.branch(
-                    .apmIntercept, field: InterceptWords.fieldName(ofBit: interceptBit), evaluator.l1Intercepts(interceptBit),
+                    .apmIntercept, field: InterceptWords.fieldName(ofBit: interceptBit), fact: FactID.intercept(interceptBit), evaluator.l1Intercepts(interceptBit),
                     note: instruction == .vmrun ? "vmcb12 must intercept VMRUN (APM §15.5.1), else L1's VMRUN had failed" : nil,
                     yes: { evaluator in
                         evaluator.apmOnRAX(
@@ -448,8 +448,8 @@ extension Evaluator {
                             illegal: { evaluator in
                                 evaluator.record(.apmRAXOrder, [.event("instruction", instruction.description)], .unknown)
                                 return evaluator.fork(missing: ["the order of the RAX check and the intercept (APM text not at hand)"], [
-                                    Branch("the RAX #GP precedes the intercept (QEMU TCG)", ["svm.rax-check-before-intercept": true], gp),
-                                    Branch("the intercept precedes the RAX check (APM §15.9 as quoted; Xen)", ["svm.rax-check-before-intercept": false]) { _ in reflect },
+                                    Branch("the RAX #GP precedes the intercept (QEMU TCG)", [FactID.raxCheckBeforeIntercept: true], gp),
+                                    Branch("the intercept precedes the RAX check (APM §15.9 as quoted; Xen)", [FactID.raxCheckBeforeIntercept: false]) { _ in reflect },
                                 ])
                             })
                     },
@@ -470,7 +470,7 @@ extension Evaluator {
                     })
             case .stgi, .clgi, .invlpga, .skinit:
                 return evaluator.branch(
-                    .apmIntercept, field: InterceptWords.fieldName(ofBit: interceptBit), evaluator.l1Intercepts(interceptBit),
+                    .apmIntercept, field: InterceptWords.fieldName(ofBit: interceptBit), fact: FactID.intercept(interceptBit), evaluator.l1Intercepts(interceptBit),
                     yes: { _ in reflect },
                     no: { evaluator in evaluator.apmSVMCompletes(instruction, level: .l2) })
             case .vmmcall:
@@ -485,12 +485,12 @@ extension Evaluator {
         case .skinit:
             record(.apmSKINIT, [.event("instruction", "SKINIT")], .unknown, note: "#UD on a CPU without SKINIT (CPUID Fn8000_0001_ECX[12]); QEMU, which does not implement SKINIT, always raises #UD")
             return fork(missing: ["whether the CPU L1 sees implements SKINIT"], [
-                Branch("the CPU does not implement SKINIT", ["cpu.skinit": false]) { evaluator in
+                Branch("the CPU does not implement SKINIT", [FactID.cpuSKINIT: false]) { evaluator in
                     var exit = HardwareExit(exitCode: .skinit)
                     exit.exitInfo1 = 0
                     return evaluator.apmRaise(ExceptionVector.invalidOpcode, errorCode: nil, level: level, exit: exit)
                 },
-                Branch("the CPU implements SKINIT", ["cpu.skinit": true]) { _ in
+                Branch("the CPU implements SKINIT", [FactID.cpuSKINIT: true]) { _ in
                     .userspaceExit("architecture: SKINIT", detail: "the secure initialization reinitializes the processor and jumps to the secure loader (no source at hand for its detail)")
                 },
             ])
@@ -563,7 +563,7 @@ extension Evaluator {
     mutating func apmPending(_ pending: PendingEvent) -> Outcome {
         func intercepted(_ bit: Int, _ code: VMExitCode, info1: UInt64 = 0, otherwise: @escaping (inout Evaluator) -> Outcome) -> Outcome {
             branch(
-                .apmPending, field: InterceptWords.fieldName(ofBit: bit), l1Intercepts(bit), extra: [.event("pending", pending.description)],
+                .apmPending, field: InterceptWords.fieldName(ofBit: bit), fact: FactID.intercept(bit), l1Intercepts(bit), extra: [.event("pending", pending.description)],
                 yes: { _ in Self.apmReflect(code, info1: info1, info2: nil) }, no: otherwise)
         }
         switch pending {

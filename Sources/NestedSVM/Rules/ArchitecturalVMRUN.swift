@@ -119,7 +119,7 @@ extension Evaluator {
     /// The fact id under which a check's result is consulted and assumed: KVM's check of the
     /// same condition when there is one (so a successful VMRUN under a kernel profile settles
     /// it), else `vmrun.check.apm-<id>`.
-    static func apmCheckFact(_ check: APMConsistencyCheck) -> String {
+    static func apmCheckFact(_ check: APMConsistencyCheck) -> Fact {
         FactID.vmrunCheck(check.kvmCheck ?? "apm-\(check.id)")
     }
 
@@ -154,7 +154,7 @@ extension Evaluator {
             return succeeds
         }
         record(.apmVMRUNEnter, unknown.map { Evidence(field: "check \($0.id)", value: nil) }, .unknown)
-        var passAll: [String: Bool] = [:]
+        var passAll: [Fact: Bool] = [:]
         for check in unknown { passAll[Self.apmCheckFact(check)] = true }
         let ids = unknown.map(\.id).joined(separator: ", ")
         return fork(missing: unknown.map { "inputs of check \($0.id)" }, [

@@ -28,8 +28,8 @@ extension Evaluator {
             .npfEmulation, [.event("instruction", instruction.description), .event("exit_info_2 (GPA)", Hex.format(exit.exitInfo2))],
             .unknown, note: "whether the GPA is MMIO (emulation) is L0's memory map, not an input")
         return fork(missing: ["whether L0 emulates (MMIO at the faulting GPA)"], [
-            Branch("L0 maps the page and L2 retries", ["l0.emulates-at-npf": false], { _ in fixed }),
-            Branch("L0 emulates the instruction", ["l0.emulates-at-npf": true], { $0.emulateSVMInstruction(instruction, exit: exit) }),
+            Branch("L0 maps the page and L2 retries", [FactID.l0EmulatesAtNPF: false], { _ in fixed }),
+            Branch("L0 emulates the instruction", [FactID.l0EmulatesAtNPF: true], { $0.emulateSVMInstruction(instruction, exit: exit) }),
         ])
     }
 
@@ -106,7 +106,7 @@ extension Evaluator {
         let code = instruction.exitCode
         let bit = Int(code.rawValue)
         return branch(
-            .emulatorIntercept, field: InterceptWords.fieldName(ofBit: bit), l1Intercepts(bit),
+            .emulatorIntercept, field: InterceptWords.fieldName(ofBit: bit), fact: FactID.intercept(bit), l1Intercepts(bit),
             note: "the #VMEXIT carries the emulator's exit code; the info fields stay as the original exit left them",
             yes: { _ in
                 .reflect(code, info1: exit.exitInfo1, info2: exit.exitInfo2, handler: "svm/svm.c:svm_check_intercept",
@@ -167,8 +167,8 @@ extension Evaluator {
             .unknown, note: "whether the GPA is MMIO (emulation) is L0's memory map, not an input")
         let emulated: (inout Evaluator) -> Outcome = { $0.emulatedCRAccess(move, exit: exit, original: "NPF") }
         return fork(missing: ["whether L0 emulates (MMIO at the faulting GPA)"], [
-            Branch("L0 maps the page and L2 retries", ["l0.emulates-at-npf": false], { _ in fixed }),
-            Branch("L0 emulates the instruction", ["l0.emulates-at-npf": true], emulated),
+            Branch("L0 maps the page and L2 retries", [FactID.l0EmulatesAtNPF: false], { _ in fixed }),
+            Branch("L0 emulates the instruction", [FactID.l0EmulatesAtNPF: true], emulated),
         ])
     }
 }

@@ -7,7 +7,7 @@ struct Evaluator {
     var path: [DecisionStep] = []
     /// Facts known so far: the caller's `VCPUState.assumptions` plus what hardware rules
     /// proved during this decision (`svm.hw.*`).
-    var facts: [String: Known<Bool>]
+    var facts: [Fact: Known<Bool>]
     /// The exit code the hardware reported, before any handler rewrote it (`nil` for
     /// pending events), so hardware rules apply only to the real intercept.
     var hardwareExitCode: VMExitCode?
@@ -22,10 +22,10 @@ struct Evaluator {
     /// One branch of a fork: the condition for people, the same as facts, and what follows.
     struct Branch {
         var condition: String
-        var assumptions: [String: Bool]
+        var assumptions: [Fact: Bool]
         var evaluate: (inout Evaluator) -> Outcome
 
-        init(_ condition: String, _ assumptions: [String: Bool], _ evaluate: @escaping (inout Evaluator) -> Outcome) {
+        init(_ condition: String, _ assumptions: [Fact: Bool], _ evaluate: @escaping (inout Evaluator) -> Outcome) {
             self.condition = condition
             self.assumptions = assumptions
             self.evaluate = evaluate
@@ -38,10 +38,10 @@ struct Evaluator {
     }
 
     /// A fact known to the caller or proved during this decision (with implications).
-    func fact(_ id: String) -> Known<Bool>? { FactID.closure(facts)[id] }
+    func fact(_ id: Fact) -> Known<Bool>? { FactID.closure(facts)[id] }
 
     /// Adds a fact proved by a hardware rule, recording the rule's step.
-    mutating func prove(_ id: String, _ value: Bool, by rule: Rule, _ evidence: [Evidence], note: String? = nil) {
+    mutating func prove(_ id: Fact, _ value: Bool, by rule: Rule, _ evidence: [Evidence], note: String? = nil) {
         if let known = fact(id), known.value == value { return }
         record(rule, evidence + [Evidence(field: "fact \(id)", value: value ? "1" : "0", source: rule.id.rawValue)], value ? .yes : .no, note: note)
         facts[id] = Known(value, source: "\(rule.id.rawValue) (\(note ?? rule.question))")
@@ -99,7 +99,7 @@ struct Evaluator {
     /// follows `yes` or `no`, or consults the known facts and forks when the flag is unknown.
     /// `fact` defaults to `FactID.of(field:)`.
     mutating func branch(
-        _ rule: Rule, field: String, fact: String? = nil, _ flag: Known<Bool>?, extra: [Evidence] = [], note: String? = nil,
+        _ rule: Rule, field: String, fact: Fact? = nil, _ flag: Known<Bool>?, extra: [Evidence] = [], note: String? = nil,
         yes: @escaping (inout Evaluator) -> Outcome, no: @escaping (inout Evaluator) -> Outcome
     ) -> Outcome {
         let evidence = [Evidence.flag(field, flag)] + extra

@@ -42,12 +42,12 @@ extension Evaluator {
                 .pfShadow, [.event("exit_info_1 (error code)", Hex.format(exit.exitInfo1)), .event("exit_info_2 (address)", Hex.format(exit.exitInfo2))],
                 .unknown, note: "depends on L0's shadow page tables and the guest's tables, which are not inputs")
             return fork(missing: ["L0 shadow MMU state"], [
-                Branch("L0's shadow MMU resolves the fault", ["l0.shadow-mmu-resolves": true], { _ in .l0Handles("mmu/mmu.c:kvm_handle_page_fault", level: level, detail: "kvm_page_fault; the guest re-executes") }),
-                Branch("the fault is the guest's own", ["l0.shadow-mmu-resolves": false], { $0.queueException(ExceptionVector.pageFault, errorCode: UInt32(truncatingIfNeeded: exit.exitInfo1), level: level, after: exit, by: "mmu/mmu.c:kvm_handle_page_fault") }),
+                Branch("L0's shadow MMU resolves the fault", [FactID.l0ShadowMMUResolves: true], { _ in .l0Handles("mmu/mmu.c:kvm_handle_page_fault", level: level, detail: "kvm_page_fault; the guest re-executes") }),
+                Branch("the fault is the guest's own", [FactID.l0ShadowMMUResolves: false], { $0.queueException(ExceptionVector.pageFault, errorCode: UInt32(truncatingIfNeeded: exit.exitInfo1), level: level, after: exit, by: "mmu/mmu.c:kvm_handle_page_fault") }),
             ])
         case ExceptionVector.debug:
             return branch(
-                .dbHandler, field: "host guest debugging", fact: "host.guest-debug", host.guestDebug,
+                .dbHandler, field: "host guest debugging", fact: FactID.hostGuestDebug, host.guestDebug,
                 yes: { _ in .userspaceExit("svm/svm.c:db_interception", detail: "KVM_EXIT_DEBUG (or L0 single-step bookkeeping)") },
                 no: { evaluator in
                     // Not debugged by the VMM: the #DB is the guest's unless L0 set TF itself
@@ -116,7 +116,7 @@ extension Evaluator {
             guard level == .l2 else { return livelock }
             // In guest mode the emulator first asks whether L1 intercepts VMMCALL (POST_EXCEPT).
             return branch(
-                .emulatorIntercept, field: InterceptWords.fieldName(ofBit: InterceptBit.vmmcall), l1Intercepts(InterceptBit.vmmcall),
+                .emulatorIntercept, field: InterceptWords.fieldName(ofBit: InterceptBit.vmmcall), fact: FactID.intercept(InterceptBit.vmmcall), l1Intercepts(InterceptBit.vmmcall),
                 yes: { _ in
                     .reflect(.vmmcall, info1: exit.exitInfo1, info2: exit.exitInfo2, handler: "svm/svm.c:svm_check_intercept",
                              detail: "emulator intercept: reason hypercall after a UD excp exit")
@@ -128,8 +128,8 @@ extension Evaluator {
                 .udEmulate, [.event("instruction bytes", bytes.hexBytes)], .unknown,
                 note: "an EmulateOnUD instruction (VMCALL, SYSCALL, SYSENTER, SYSEXIT, RSM, RDPID, MOVBE): the result depends on mode and guest CPUID")
             return fork(missing: ["emulator result for \(bytes.hexBytes)"], [
-                Branch("the emulator executes it", ["emulator.executes-on-ud": true], { _ in .emulate("x86.c:handle_ud", level: level, detail: "emulated on #UD") }),
-                Branch("the emulator rejects it", ["emulator.executes-on-ud": false], { $0.queueException(ExceptionVector.invalidOpcode, errorCode: nil, level: level, after: exit, by: "x86.c:handle_ud") }),
+                Branch("the emulator executes it", [FactID.emulatorExecutesOnUD: true], { _ in .emulate("x86.c:handle_ud", level: level, detail: "emulated on #UD") }),
+                Branch("the emulator rejects it", [FactID.emulatorExecutesOnUD: false], { $0.queueException(ExceptionVector.invalidOpcode, errorCode: nil, level: level, after: exit, by: "x86.c:handle_ud") }),
             ])
         }
         record(.udEmulate, [.event("instruction bytes", bytes.hexBytes)], .no, note: "emulation fails: #UD is re-queued")

@@ -36,7 +36,7 @@ extension Evaluator {
         let note = vector == ExceptionVector.pageFault
             ? "a host async-PF notification pending for this vCPU also keeps #PF in L0 (transient, not an input)" : nil
         return branch(
-            .exitSpecialException, field: "L0 exception bitmap \(ExceptionVector.name(vector))", fact: "l0.intercepts-exception[\(vector)]", l0Bit,
+            .exitSpecialException, field: "L0 exception bitmap \(ExceptionVector.name(vector))", fact: FactID.l0InterceptsException(vector), l0Bit,
             extra: [.event("exit_code", code.description)] + evidence, note: note,
             yes: { $0.l0ExceptionHandler(vector: vector, exit: exit, level: .l2) },
             no: { $0.l1Interception(exit) })

@@ -51,7 +51,7 @@ extension Evaluator {
     mutating func ioInterception(_ exit: HardwareExit) -> Outcome {
         let reflect = Outcome.reflect(exit.exitCode, info1: exit.exitInfo1, info2: exit.exitInfo2)
         return branch(
-            .ioProt, field: InterceptWords.fieldName(ofBit: InterceptBit.ioioProt), l1Intercepts(InterceptBit.ioioProt),
+            .ioProt, field: InterceptWords.fieldName(ofBit: InterceptBit.ioioProt), fact: FactID.intercept(InterceptBit.ioioProt), l1Intercepts(InterceptBit.ioioProt),
             yes: { evaluator in
                 let io = IOIOExitInfo(exit.exitInfo1)
                 let startBit = io.port % 8
@@ -91,13 +91,13 @@ extension Evaluator {
         }
         record(.iopmBits, evidence, .unknown)
         let unknownPorts = bits.filter { $0.bit == nil }.map(\.port)
-        var clear: [String: Bool] = [:]
+        var clear: [Fact: Bool] = [:]
         for port in unknownPorts { clear[FactID.iopm(port)] = false }
         // "Any of several bits is set" is not a conjunction: one port names its own bit, more
         // ports get a fact for the group.
-        let anySet: [String: Bool] = unknownPorts.count == 1
+        let anySet: [Fact: Bool] = unknownPorts.count == 1
             ? [FactID.iopm(unknownPorts[0]): true]
-            : ["iopm[\(Hex.format(unknownPorts[0]))-\(Hex.format(unknownPorts[unknownPorts.count - 1]))].any": true]
+            : [FactID.iopmAny(unknownPorts[0], unknownPorts[unknownPorts.count - 1]): true]
         if unknownPorts.count > 1, clear.keys.contains(where: { fact($0)?.value == true }) {
             record(.factKnown, [Evidence(field: "a known set bit among", value: unknown.joined(separator: ", "))], "reflect")
             return reflect

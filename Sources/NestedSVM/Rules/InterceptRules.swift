@@ -48,13 +48,13 @@ extension Evaluator {
         case VMExitCode.readCR0.rawValue...0x1f:
             let bit = Int(code.rawValue)
             return branch(
-                .interceptCR, field: InterceptWords.fieldName(ofBit: bit), l1Intercepts(bit),
+                .interceptCR, field: InterceptWords.fieldName(ofBit: bit), fact: FactID.intercept(bit), l1Intercepts(bit),
                 extra: [.event("exit_code", code.description)],
                 yes: { _ in reflect }, no: { $0.l0CRHandler(exit) })
         case VMExitCode.readDR0.rawValue...0x3f:
             let bit = Int(code.rawValue)
             return branch(
-                .interceptDR, field: InterceptWords.fieldName(ofBit: bit), l1Intercepts(bit),
+                .interceptDR, field: InterceptWords.fieldName(ofBit: bit), fact: FactID.intercept(bit), l1Intercepts(bit),
                 extra: [.event("exit_code", code.description)],
                 note: "the DR intercept word is never printed by kvm_nested_intercepts",
                 yes: { _ in reflect }, no: { $0.l0Handler(exit, level: .l2) })
@@ -90,12 +90,12 @@ extension Evaluator {
             }
             let check: (inout Evaluator) -> Outcome = { evaluator in
                 evaluator.branch(
-                    .interceptBit, field: InterceptWords.fieldName(ofBit: bit), evaluator.l1Intercepts(bit), extra: extra,
+                    .interceptBit, field: InterceptWords.fieldName(ofBit: bit), fact: FactID.intercept(bit), evaluator.l1Intercepts(bit), extra: extra,
                     yes: { _ in reflect }, no: { $0.l0Handler(exit, level: .l2) })
             }
             if profile.clearsInterceptsForMissingCPUID, let feature = Self.cpuidGatedIntercepts[code.rawValue] {
                 return branch(
-                    .interceptCPUIDCleared, field: "guest CPUID \(feature.rawValue)", fact: "guest.cpuid.\(feature.rawValue)",
+                    .interceptCPUIDCleared, field: "guest CPUID \(feature.rawValue)", fact: FactID.guestCPUID(feature),
                     state.guest.features[feature], extra: [.profile("clears intercepts for missing CPUID", "yes", profile)],
                     note: "without the feature KVM drops L1's intercept bit; vmcb01 still intercepts and L0's handler raises #UD",
                     yes: check, no: { $0.l0Handler(exit, level: .l2) })

@@ -88,7 +88,7 @@ extension Evaluator {
         case VMExitCode.hlt.rawValue: return handled("x86.c:kvm_emulate_halt")
         case VMExitCode.invlpg.rawValue:
             return branch(
-                .invlpgDecode, field: "host decode_assists", fact: "host.decode-assists", host.decodeAssists,
+                .invlpgDecode, field: "host decode_assists", fact: FactID.hostDecodeAssists, host.decodeAssists,
                 yes: { _ in .l0Handles("svm/svm.c:invlpg_interception", level: level, detail: "kvm_mmu_invlpg(exit_info_1), skip") },
                 no: { _ in .emulate("svm/svm.c:invlpg_interception", level: level, detail: "kvm_emulate_instruction") })
         case VMExitCode.invlpga.rawValue: return invlpgaHandler(exit, level: level)
@@ -134,7 +134,7 @@ extension Evaluator {
             return handled(code.rawValue == 0x8f ? "svm/svm.c:efer_trap" : "svm/svm.c:cr_trap", "SEV-ES guests only")
         case VMExitCode.invpcid.rawValue:
             return branch(
-                .cpuidFeature, field: "guest CPUID invpcid", fact: "guest.cpuid.invpcid", state.guest.features[.invpcid],
+                .cpuidFeature, field: "guest CPUID invpcid", fact: FactID.guestCPUID(.invpcid), state.guest.features[.invpcid],
                 yes: { _ in .l0Handles("svm/svm.c:invpcid_interception", level: level, detail: "type = exit_info_2, descriptor at exit_info_1") },
                 no: { $0.queueException(ExceptionVector.invalidOpcode, errorCode: nil, level: level, after: exit, by: "svm/svm.c:invpcid_interception") })
         case VMExitCode.npf.rawValue:
@@ -192,9 +192,9 @@ extension Evaluator {
             return fork(missing: [InterceptWords.fieldName(ofBit: InterceptBit.selectiveCR0)] + (changesOther == nil ? ["new CR0 value"] : []), [
                 Branch("L1 does not use the selective CR0 intercept", [FactID.intercept(InterceptBit.selectiveCR0): false], { $0.crHandler(exit, level: .l2) }),
                 Branch("L1 uses the selective CR0 intercept and the write changes a bit other than TS/MP",
-                       [FactID.intercept(InterceptBit.selectiveCR0): true, "cr0-write.changes-other-bits": true], { _ in sel }),
+                       [FactID.intercept(InterceptBit.selectiveCR0): true, FactID.cr0WriteChangesOtherBits: true], { _ in sel }),
                 Branch("L1 uses the selective CR0 intercept and the write changes only TS/MP",
-                       [FactID.intercept(InterceptBit.selectiveCR0): true, "cr0-write.changes-other-bits": false], { $0.crHandler(exit, level: .l2) }),
+                       [FactID.intercept(InterceptBit.selectiveCR0): true, FactID.cr0WriteChangesOtherBits: false], { $0.crHandler(exit, level: .l2) }),
             ])
         }
         if !selective.value {
@@ -206,8 +206,8 @@ extension Evaluator {
                 .selectiveCR0, evidence, .unknown,
                 note: "needs the old and the written CR0; SVM_CR0_SELECTIVE_MASK = TS|MP")
             return fork(missing: ["new CR0 value"], [
-                Branch("the write changes a CR0 bit other than TS/MP", ["cr0-write.changes-other-bits": true], { _ in sel }),
-                Branch("the write changes only TS/MP", ["cr0-write.changes-other-bits": false], { $0.crHandler(exit, level: .l2) }),
+                Branch("the write changes a CR0 bit other than TS/MP", [FactID.cr0WriteChangesOtherBits: true], { _ in sel }),
+                Branch("the write changes only TS/MP", [FactID.cr0WriteChangesOtherBits: false], { $0.crHandler(exit, level: .l2) }),
             ])
         }
         record(.selectiveCR0, evidence, .from(changesOther.value), note: "SVM_CR0_SELECTIVE_MASK = TS|MP")

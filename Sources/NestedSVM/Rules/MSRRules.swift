@@ -27,13 +27,13 @@ extension Evaluator {
         let reflect = Outcome.reflect(exit.exitCode, info1: exit.exitInfo1, info2: exit.exitInfo2)
         let write = exit.exitInfo1 & 1 != 0
         return branch(
-            .msrProt, field: InterceptWords.fieldName(ofBit: InterceptBit.msrProt), l1Intercepts(InterceptBit.msrProt),
+            .msrProt, field: InterceptWords.fieldName(ofBit: InterceptBit.msrProt), fact: FactID.intercept(InterceptBit.msrProt), l1Intercepts(InterceptBit.msrProt),
             yes: { evaluator in
                 guard let rcx = exit.rcx else {
                     evaluator.record(
                         .msrNumber, [Evidence(field: "RCX", value: nil), .event("exit_info_1", Hex.format(exit.exitInfo1))],
                         .unknown)
-                    let id = "msrpm[ecx].\(write ? "write" : "read")"
+                    let id = FactID.msrpm(nil, write: write)
                     return evaluator.fork(missing: ["RCX (MSR number)"], [
                         Branch("ECX names an MSR outside the MSRPM ranges, or its MSRPM \(write ? "write" : "read") bit is set", [id: true]) { _ in reflect },
                         Branch("ECX names an MSR inside the ranges whose MSRPM \(write ? "write" : "read") bit is clear", [id: false]) { _ in
@@ -65,7 +65,7 @@ extension Evaluator {
             .yes)
         let field = "msrpm[\(Hex.format(msr))].\(write ? "write" : "read")"
         return branch(
-            .msrpmBit, field: field, state.vmcb12.msrpm.bit(msr: msr, write: write),
+            .msrpmBit, field: field, fact: FactID.msrpm(msr, write: write), state.vmcb12.msrpm.bit(msr: msr, write: write),
             note: "an unreadable L1 MSRPM also reflects",
             yes: { _ in reflect }, no: { $0.l0MSR(exit, msr: msr) })
     }

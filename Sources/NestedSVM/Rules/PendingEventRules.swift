@@ -44,40 +44,40 @@ extension Evaluator {
             let infoNote = ExceptionVector.hasErrorCode(vector)
                 ? "exit_info_1 = the error code" : "no error code: exit_info_1 keeps vmcb02's value from the last exit"
             return branch(
-                .pendingException, field: InterceptWords.fieldName(ofBit: bit), l1Intercepts(bit),
+                .pendingException, field: InterceptWords.fieldName(ofBit: bit), fact: FactID.intercept(bit), l1Intercepts(bit),
                 extra: [Evidence(field: "queued", value: pending.description, source: exit == nil ? "event" : "L0 handler")],
                 note: "\(infoNote); \(blocking)",
                 yes: { _ in .reflect(code, info1: info1, info2: info2, handler: "svm/nested.c:nested_svm_inject_exception_vmexit") },
                 no: { _ in injected })
         case .initSignal:
             return branch(
-                .pendingINIT, field: InterceptWords.fieldName(ofBit: InterceptBit.initSignal), l1Intercepts(InterceptBit.initSignal),
+                .pendingINIT, field: InterceptWords.fieldName(ofBit: InterceptBit.initSignal), fact: FactID.intercept(InterceptBit.initSignal), l1Intercepts(InterceptBit.initSignal),
                 note: blocking,
                 yes: { _ in .reflect(.initSignal, info1: 0, info2: 0, handler: "svm/nested.c:nested_svm_simple_vmexit") },
                 no: { _ in .l0Handles("svm/nested.c:svm_check_nested_events", level: .l2, detail: "INIT stays latched while L2 runs") })
         case .smi:
             return branch(
-                .pendingSMI, field: InterceptWords.fieldName(ofBit: InterceptBit.smi), l1Intercepts(InterceptBit.smi),
+                .pendingSMI, field: InterceptWords.fieldName(ofBit: InterceptBit.smi), fact: FactID.intercept(InterceptBit.smi), l1Intercepts(InterceptBit.smi),
                 note: "L1's SMI intercept is ignored when kvm_amd intercept_smi=0; \(blocking)",
                 yes: { _ in .reflect(.smi, info1: 0, info2: 0, handler: "svm/nested.c:nested_svm_simple_vmexit") },
                 no: { _ in .l0Handles("x86.c:enter_smm", level: .l2, detail: "the SMI is delivered by L0 (kvm_smm_transition)") })
         case .nmi:
             return branch(
-                .pendingNMI, field: InterceptWords.fieldName(ofBit: InterceptBit.nmi), l1Intercepts(InterceptBit.nmi),
+                .pendingNMI, field: InterceptWords.fieldName(ofBit: InterceptBit.nmi), fact: FactID.intercept(InterceptBit.nmi), l1Intercepts(InterceptBit.nmi),
                 note: blocking,
                 yes: { _ in .reflect(.nmi, info1: 0, info2: 0, handler: "svm/nested.c:nested_svm_simple_vmexit") },
                 no: { _ in .injectNMI(into: .l2, handler: "svm/svm.c:svm_inject_nmi", detail: "the NMI is injected into L2 unless NMIs are masked") })
         case .interrupt:
             return interruptBlocking { evaluator in
                 evaluator.branch(
-                    .pendingINTR, field: InterceptWords.fieldName(ofBit: InterceptBit.intr), evaluator.l1Intercepts(InterceptBit.intr),
+                    .pendingINTR, field: InterceptWords.fieldName(ofBit: InterceptBit.intr), fact: FactID.intercept(InterceptBit.intr), evaluator.l1Intercepts(InterceptBit.intr),
                     note: blocking,
                     yes: { _ in .reflect(.intr, info1: 0, info2: 0, handler: "svm/nested.c:nested_svm_simple_vmexit", detail: "preceded by kvm_nested_intr_vmexit") },
                     no: { _ in .injectInterrupt(nil, into: .l2, handler: "svm/svm.c:svm_inject_irq", detail: "the interrupt is injected into L2 (kvm_inj_virq) unless an interrupt shadow defers it") })
             }
         case .tripleFault:
             return branch(
-                .pendingTripleFault, field: InterceptWords.fieldName(ofBit: InterceptBit.shutdown), l1Intercepts(InterceptBit.shutdown),
+                .pendingTripleFault, field: InterceptWords.fieldName(ofBit: InterceptBit.shutdown), fact: FactID.intercept(InterceptBit.shutdown), l1Intercepts(InterceptBit.shutdown),
                 yes: { _ in .reflect(.shutdown, info1: 0, info2: 0, handler: "svm/nested.c:nested_svm_simple_vmexit") },
                 no: { _ in .userspaceExit("x86.c:kvm_check_request", detail: "KVM_EXIT_SHUTDOWN") })
         }
@@ -94,7 +94,7 @@ extension Evaluator {
         func byIF(_ level: GuestLevel, _ evaluator: inout Evaluator) -> Outcome {
             let flag = evaluator.registers(of: level).interruptsEnabled
             return evaluator.branch(
-                .pendingINTRBlocked, field: "\(level) RFLAGS.IF", fact: "\(level.factPrefix).rflags-if", flag,
+                .pendingINTRBlocked, field: "\(level) RFLAGS.IF", fact: FactID.rflagsIF(level), flag,
                 extra: [.flag("vmcb12 V_INTR_MASKING", masking)],
                 note: level == .l1 ? "V_INTR_MASKING: the interrupt belongs to L1; vmcb01's RFLAGS.IF decides" : "no V_INTR_MASKING: L2's RFLAGS.IF decides",
                 yes: unblocked, no: { _ in stays("\(level)'s RFLAGS.IF is clear") })
@@ -102,8 +102,8 @@ extension Evaluator {
         guard let masking else {
             record(.pendingINTRBlocked, [.flag("vmcb12 V_INTR_MASKING", nil)], .unknown)
             return fork(missing: ["vmcb12 int_ctl"], [
-                Branch("L1 sets V_INTR_MASKING", ["vmcb12.v-intr-masking": true], { byIF(.l1, &$0) }),
-                Branch("L1 does not set V_INTR_MASKING", ["vmcb12.v-intr-masking": false], { byIF(.l2, &$0) }),
+                Branch("L1 sets V_INTR_MASKING", [FactID.vIntrMasking: true], { byIF(.l1, &$0) }),
+                Branch("L1 does not set V_INTR_MASKING", [FactID.vIntrMasking: false], { byIF(.l2, &$0) }),
             ])
         }
         return masking.value ? byIF(.l1, &self) : byIF(.l2, &self)

@@ -96,7 +96,7 @@ extension Evaluator {
         }
         if !unknown.isEmpty {
             record(.vmrunEnter, unknown.map { Evidence(field: "check \($0)", value: nil) }, .unknown)
-            var passAll: [String: Bool] = [:]
+            var passAll: [Fact: Bool] = [:]
             for id in unknown { passAll[FactID.vmrunCheck(id)] = true }
             return fork(missing: unknown.map { "inputs of check \($0)" }, [
                 Branch("checks \(unknown.joined(separator: ", ")) pass", passAll) { _ in

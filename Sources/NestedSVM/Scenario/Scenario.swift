@@ -173,10 +173,10 @@ public struct Scenario: Sendable, Equatable {
         }
         if let facts = try reader.object("assumptions") {
             for key in facts.keys {
-                guard FactID.isKnown(key) else {
+                guard let id = Fact(id: key) else {
                     throw ScenarioError(path: "\(facts.path).\(key)", message: "unknown fact id (see docs/decide.md, Facts)")
                 }
-                if let fact = try facts.known(key, ObjectReader.flag) { state.assumptions[key] = fact }
+                if let fact = try facts.known(key, ObjectReader.flag) { state.assumptions[id] = fact }
             }
         }
         return state

@@ -212,13 +212,13 @@ public struct VCPUState: Sendable, Equatable, Codable {
     /// Yes/no facts the caller knows, by `FactID` (e.g. `rax.legal-page`): given in a
     /// scenario, or settled by a recorded outcome during replay. Consulted at every fork
     /// before forking; each carries its source.
-    public var assumptions: [String: Known<Bool>]
+    public var assumptions: [Fact: Known<Bool>]
 
     /// Builds a state; omitted parts are unknown.
     public init(
         level: Known<GuestLevel>? = nil, vmcb12: VMCB12 = VMCB12(), l1: GuestRegisters = GuestRegisters(),
         l2: GuestRegisters = GuestRegisters(), hsavePA: Known<UInt64>? = nil, inSMM: Known<Bool>? = nil,
-        guest: GuestFacts = GuestFacts(), assumptions: [String: Known<Bool>] = [:]
+        guest: GuestFacts = GuestFacts(), assumptions: [Fact: Known<Bool>] = [:]
     ) {
         self.assumptions = assumptions
         self.level = level
@@ -244,6 +244,6 @@ public struct VCPUState: Sendable, Equatable, Codable {
         hsavePA = try container.decodeIfPresent(Known<UInt64>.self, forKey: .hsavePA)
         inSMM = try container.decodeIfPresent(Known<Bool>.self, forKey: .inSMM)
         guest = try container.decode(GuestFacts.self, forKey: .guest)
-        assumptions = try container.decodeIfPresent([String: Known<Bool>].self, forKey: .assumptions) ?? [:]
+        assumptions = try container.decodeIfPresent([Fact: Known<Bool>].self, forKey: .assumptions) ?? [:]
     }
 }

@@ -60,7 +60,7 @@ public struct LabFactsComparison: Sendable {
         var agree = 0
         var differ = 0
         var uncovered = 0
-        var wanted: [Int: [String: Bool]] = [:]
+        var wanted: [Int: [Fact: Bool]] = [:]
         let baseline = result.exits
         for position in baseline.indices where baseline.isMatchByInference(at: position) {
             settledExits += 1

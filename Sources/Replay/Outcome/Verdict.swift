@@ -35,7 +35,7 @@ public struct Verdict: Sendable, Hashable, Codable {
     public var inferred: [String]
     /// The facts (`FactID` → value) every alternative that fits the recorded outcome assumes:
     /// what the trace settled at this exit, in a form another profile's model can consult.
-    public var settled: [String: Bool]
+    public var settled: [Fact: Bool]
     /// Inputs the model lacked and nothing settled (undetermined only).
     public var missing: [String]
     /// One-line explanation.
@@ -68,7 +68,7 @@ public struct Verdict: Sendable, Hashable, Codable {
     }
 
     /// Creates a verdict.
-    public init(kind: Kind, differences: [Difference] = [], inferred: [String] = [], settled: [String: Bool] = [:],
+    public init(kind: Kind, differences: [Difference] = [], inferred: [String] = [], settled: [Fact: Bool] = [:],
                 missing: [String] = [], explanation: String) {
         self.kind = kind
         self.settled = settled

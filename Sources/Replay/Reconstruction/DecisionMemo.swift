@@ -7,12 +7,16 @@ import NestedSVM
 /// becomes evidence text in the decision path, and the guest RIP only the decision's
 /// subject line. Neither reaches the outcome or the deciding rule, which is all a replay
 /// keeps per exit (the path is re-run on demand, ``ReplayResult/decision(for:profile:assumptions:)``).
-/// So the key is the event and state with every source blanked and the RIP dropped. A field
-/// this blanking does not know of (one added to NestedSVM later) still takes part in the
-/// comparison with its source, which can only make the memo miss, never answer wrongly.
 ///
-/// `ReplayDecisionMemoTests` checks memoised and direct outcomes agree exit by exit on the
-/// shipped traces.
+/// The key (``DecisionKey``) never compares states: the thread's tracked values are named by
+/// an id (``StateInterner``) computed once per revision (``TrackedVCPU/revision`` moves only
+/// when a value the model reads changes), and what an exit adds on top — its level, the
+/// ledger's facts for its configuration, its own MSR faults and operand facts, the facts
+/// files that apply — is part of the key as values. An exit whose state a probe refines is
+/// decided directly.
+///
+/// `DecisionMemoTests` checks memoised and direct outcomes agree exit by exit on the shipped
+/// traces, and that exits differing in one such value get different keys.
 struct DecisionMemo: Sendable {
     /// Distinct inputs are remembered up to this many; past it the model runs directly
     /// (keeps a pathological trace, where nothing repeats, from growing the memo without bound).
@@ -24,18 +28,19 @@ struct DecisionMemo: Sendable {
     private(set) var answers: [DecisionAnswer] = []
     private var byKey: [DecisionKey: Int] = [:]
     private var unmodelled: [UInt32: Int] = [:]
-    /// Model runs (misses).
+    /// Ids of the tracked values the model reads.
+    var contents = StateInterner()
+    /// Model runs (misses and direct decisions).
     private(set) var runs = 0
 
-    /// The answer (an index into ``answers``) for `event` in `state`, from the memo when the
-    /// same values were decided before.
-    mutating func decide(_ event: Event, state: VCPUState, model: DecisionModel) -> Int {
-        let key = DecisionKey(event: event, state: state)
-        if let known = byKey[key] { return known }
+    /// The answer (an index into ``answers``) for `event` in `state`, from the memo when an
+    /// exit with the same `key` was decided before; `key` nil decides directly.
+    mutating func decide(_ event: Event, key: DecisionKey?, state: VCPUState, model: DecisionModel) -> Int {
+        if let key, let known = byKey[key] { return known }
         runs += 1
         let decision = model.decision(for: event, state: state)
         let answer = store(DecisionAnswer(outcome: intern(decision.outcome), decidingRule: decision.path.last?.rule))
-        if byKey.count < Self.capacity { byKey[key] = answer }
+        if let key, byKey.count < Self.capacity { byKey[key] = answer }
         return answer
     }
 
@@ -61,24 +66,124 @@ struct DecisionMemo: Sendable {
     }
 }
 
-/// The values a decision reads: the event without its RIP and the state, every `Known`
-/// source blanked.
+/// What one exit's decision reads, as values: the event without its RIP and sources, the id
+/// of the thread's tracked values, and what the exit adds to them.
 struct DecisionKey: Hashable, Sendable {
-    let event: Event
-    let state: VCPUState
+    /// The ledger's facts for one thread's configuration: facts are only added, so the count
+    /// names the set.
+    struct LedgerScope: Hashable, Sendable {
+        var pid: Int32
+        var configuration: Int
+        var count: Int
+    }
 
-    init(event: Event, state: VCPUState) {
+    /// Which facts-file entries apply (``FactsFile`` entries are scoped by these two).
+    struct FactsScope: Hashable, Sendable {
+        var vmcb12Address: UInt64?
+        var vcpu: UInt32?
+    }
+
+    let event: Event
+    /// ``StateInterner`` id of vmcb12, L1's and L2's registers and `MSR_VM_HSAVE_PA`.
+    var content: Int
+    /// The level the model is told ran.
+    var level: GuestLevel?
+    /// The ledger's facts applied to vmcb12, when there are any.
+    var ledger: LedgerScope?
+    /// L0's MSR faults the exit's own `kvm_msr` events state.
+    var msrFaults: [UInt32: Bool]
+    /// The facts the exit's own events prove (``ModelInputs/assumptions(level:)``).
+    var operands: [Fact: Bool]
+    /// The facts files' scope, when `--facts` is given.
+    var facts: FactsScope?
+
+    init(event: Event, content: Int, level: GuestLevel?, ledger: LedgerScope?, msrFaults: [UInt32: Bool],
+         operands: [Fact: Bool], facts: FactsScope?) {
         self.event = event.withoutProvenance
-        self.state = state.withoutProvenance
+        self.content = content
+        self.level = level
+        self.ledger = ledger
+        self.msrFaults = msrFaults
+        self.operands = operands
+        self.facts = facts
     }
 
     static func == (lhs: DecisionKey, rhs: DecisionKey) -> Bool {
-        lhs.event == rhs.event && lhs.state == rhs.state
+        lhs.content == rhs.content && lhs.level == rhs.level && lhs.ledger == rhs.ledger && lhs.facts == rhs.facts
+            && lhs.msrFaults == rhs.msrFaults && lhs.operands == rhs.operands && lhs.event == rhs.event
     }
 
-    /// Hashes a few cheap values (all compared by `==` too, so equal keys hash equally).
     func hash(into hasher: inout Hasher) {
-        switch event {
+        event.hashValues(into: &hasher)
+        hasher.combine(content)
+        hasher.combine(level)
+        hasher.combine(ledger)
+        hasher.combine(msrFaults.count)
+        hasher.combine(operands.count)
+        hasher.combine(facts)
+    }
+}
+
+/// Names the values of tracked vCPU states the model reads (vmcb12, L1's and L2's registers,
+/// `MSR_VM_HSAVE_PA`, sources left out) by small ids: equal values, equal ids. A state keeps
+/// its id (``TrackedVCPU/content``) until one of those values changes, so a thread's state is
+/// compared and hashed once per change, not once per exit.
+struct StateInterner: Sendable {
+    /// An id, valid for the interner that made it at the state's revision.
+    struct Stamp: Sendable {
+        var interner: UInt64
+        var revision: Int
+        var id: Int
+    }
+
+    /// Tells this interner's stamps from those of another walk (checkpoints carry states over).
+    let identity = UInt64.random(in: 1...UInt64.max)
+    private var ids: [ContentKey: Int] = [:]
+
+    /// The id of `tracked`'s values, stamped on it.
+    mutating func id(of tracked: inout TrackedVCPU) -> Int {
+        if let stamp = tracked.content, stamp.interner == identity, stamp.revision == tracked.revision { return stamp.id }
+        let key = ContentKey(tracked)
+        let id: Int
+        if let known = ids[key] {
+            id = known
+        } else {
+            id = ids.count
+            ids[key] = id
+        }
+        tracked.content = Stamp(interner: identity, revision: tracked.revision, id: id)
+        return id
+    }
+
+    /// The values, every source blanked.
+    private struct ContentKey: Hashable, Sendable {
+        let state: VCPUState
+
+        init(_ tracked: TrackedVCPU) {
+            state = VCPUState(vmcb12: tracked.vmcb12, l1: tracked.l1, l2: tracked.l2, hsavePA: tracked.hsavePA).withoutProvenance
+        }
+
+        static func == (lhs: ContentKey, rhs: ContentKey) -> Bool { lhs.state == rhs.state }
+
+        /// Hashes a few cheap values (all compared by `==` too, so equal keys hash equally).
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(state.l1.efer?.value)
+            hasher.combine(state.l2.efer?.value)
+            hasher.combine(state.l1.cr0?.value)
+            hasher.combine(state.vmcb12.intercepts.word3?.value)
+            hasher.combine(state.vmcb12.intercepts.word4?.value)
+            hasher.combine(state.vmcb12.intCtl?.value)
+            hasher.combine(state.vmcb12.eventInj?.value)
+            hasher.combine(state.vmcb12.nestedCR3?.value)
+            hasher.combine(state.hsavePA?.value)
+        }
+    }
+}
+
+extension Event {
+    /// Hashes a few cheap values of the event (all compared by `==` too).
+    func hashValues(into hasher: inout Hasher) {
+        switch self {
         case .hardwareExit(let exit):
             hasher.combine(0)
             hasher.combine(exit.exitCode.rawValue)
@@ -86,6 +191,7 @@ struct DecisionKey: Hashable, Sendable {
             hasher.combine(exit.exitInfo2)
             hasher.combine(exit.exitIntInfo)
             hasher.combine(exit.rcx?.value)
+            hasher.combine(exit.rax?.value)
         case .pending:
             hasher.combine(1)
         case .vmrunConsistencyFailure(let message):
@@ -94,15 +200,6 @@ struct DecisionKey: Hashable, Sendable {
             hasher.combine(2)
             hasher.combine(vector)
         }
-        hasher.combine(state.level?.value)
-        hasher.combine(state.l1.efer?.value)
-        hasher.combine(state.l2.efer?.value)
-        hasher.combine(state.vmcb12.intercepts.word3?.value)
-        hasher.combine(state.vmcb12.intercepts.word4?.value)
-        hasher.combine(state.vmcb12.nestedCR3?.value)
-        hasher.combine(state.vmcb12.msrpm.entries.count)
-        hasher.combine(state.vmcb12.iopm.ports.count)
-        hasher.combine(state.assumptions.count)
     }
 }
 

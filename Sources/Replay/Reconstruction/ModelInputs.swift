@@ -49,14 +49,14 @@ struct ModelInputs {
     /// A `GP excp` exit with error code 0 that reaches its `kvm_entry` without any
     /// `kvm_emulate_insn` proves L0 does not intercept #GP: `svm/svm.c:gp_interception`
     /// decodes every #GP with error code 0 first.
-    func assumptions(level: Level?) -> [String: Known<Bool>] {
+    func assumptions(level: Level?) -> [Fact: Known<Bool>] {
         guard origin == .hardwareExit else { return [:] }
-        var facts: [String: Known<Bool>] = [:]
+        var facts: [Fact: Known<Bool>] = [:]
         if exit.exitReason.rawValue == ModelInputs.gpExitCode, (exit.exitInfo1 ?? 0) == 0,
             let entry = events.numbers.last(where: { trace.name(of: $0) == "kvm_entry" }),
             !events.numbers.contains(where: { trace.name(of: $0) == "kvm_emulate_insn" })
         {
-            facts["l0.intercepts-exception[13]"] = Known(
+            facts[FactID.l0InterceptsException(13)] = Known(
                 false, source: "no kvm_emulate_insn before the entry at line \(trace.lineNumber(of: entry)): gp_interception would have decoded this #GP")
         }
         guard let level else { return facts }

@@ -158,9 +158,9 @@ struct ProbeValues: Sendable {
     /// With a `vmrun_vmcb12` line the model runs the checks on the fields itself; the model
     /// reads these facts only for a check the fields leave undecided (one whose input is not
     /// in vmcb12, e.g. the guest CPUID bits `efer-valid` asks for).
-    var passedChecks: [String: Known<Bool>] {
+    var passedChecks: [Fact: Known<Bool>] {
         guard guestMode == false else { return [:] }
-        var facts: [String: Known<Bool>] = [:]
+        var facts: [Fact: Known<Bool>] = [:]
         for (event, function) in ProbeSchema.checkFunctions {
             guard let check = checks[event] else { continue }
             let passed = event == ProbeSchema.loadCR3Event ? check.result == 0 : check.result == 1

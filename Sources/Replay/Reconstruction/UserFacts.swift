@@ -77,7 +77,7 @@ enum UserFacts {
             }
             for (id, known) in facts.assumptions {
                 var current = state.assumptions[id]
-                fill(&current, Optional(known), id)
+                fill(&current, Optional(known), id.description)
                 state.assumptions[id] = current
             }
         }
@@ -99,8 +99,8 @@ enum UserFacts {
             fill(&target.intercepts.word5, facts.intercepts.word5, "vmcb12.intercepts.word5")
             for (msr, entry) in facts.msrpm.entries {
                 var current = target.msrpm.entries[msr] ?? MSRPermissionMap.Entry()
-                fill(&current.read, entry.read, FactID.msrpm(msr, write: false))
-                fill(&current.write, entry.write, FactID.msrpm(msr, write: true))
+                fill(&current.read, entry.read, FactID.msrpm(msr, write: false).description)
+                fill(&current.write, entry.write, FactID.msrpm(msr, write: true).description)
                 target.msrpm.entries[msr] = current
             }
             if let others = facts.msrpm.otherBits {
@@ -108,8 +108,8 @@ enum UserFacts {
                 for (msr, entry) in target.msrpm.entries where facts.msrpm.entries[msr] == nil {
                     var current = entry
                     if MSRPermissionMap.position(msr: msr, write: false) != nil {
-                        fill(&current.read, others.read, FactID.msrpm(msr, write: false))
-                        fill(&current.write, others.write, FactID.msrpm(msr, write: true))
+                        fill(&current.read, others.read, FactID.msrpm(msr, write: false).description)
+                        fill(&current.write, others.write, FactID.msrpm(msr, write: true).description)
                     }
                     target.msrpm.entries[msr] = current
                 }
@@ -120,13 +120,13 @@ enum UserFacts {
             }
             for (port, known) in facts.iopm.ports {
                 var current = target.iopm.ports[port]
-                fill(&current, known, FactID.iopm(port))
+                fill(&current, known, FactID.iopm(port).description)
                 target.iopm.ports[port] = current
             }
             if let others = facts.iopm.otherBits {
                 for (port, known) in target.iopm.ports where facts.iopm.ports[port] == nil && port <= IOPermissionMap.lastBit {
                     var current: Known<Bool>? = known
-                    fill(&current, others, FactID.iopm(port))
+                    fill(&current, others, FactID.iopm(port).description)
                     target.iopm.ports[port] = current
                 }
                 fill(&target.iopm.otherBits, others, "iopm[*]")

@@ -33,6 +33,12 @@ struct TrackedVCPU: Sendable {
     var configuration = 0
     /// Line of the event that started the current configuration.
     var configurationLine: Int?
+    /// Bumped whenever a value the model reads (vmcb12, L1's and L2's registers,
+    /// `MSR_VM_HSAVE_PA`) changes value; a new source for the same value does not count. The
+    /// decision memo keys on it (``DecisionMemo``) instead of comparing states.
+    private(set) var revision = 0
+    /// The memo's id for the values at ``revision`` (``StateInterner``), once computed.
+    var content: StateInterner.Stamp?
 
     /// EFER MSR number (`MSR_EFER`, APM vol. 2 §3.1.7).
     static let eferMSR: UInt32 = 0xC000_0080
@@ -58,6 +64,7 @@ struct TrackedVCPU: Sendable {
         case .nestedVMEnter(let enter):
             guestMode = Known(true, from: source)
             let previous = (vmcb12Address?.value, vmcb12.nestedPaging?.value)
+            let before = vmcb12
             vmcb12Address = Known(enter.vmcb, from: source)
             nestedRIP = Known(enter.nestedRIP, from: source)
             vmcb12.nestedPaging = Known(enter.nestedPaging, from: source)
@@ -71,6 +78,7 @@ struct TrackedVCPU: Sendable {
             // With nested paging off vmcb12's nested_cr3 is not used: an earlier VMRUN's
             // value would be stale.
             if !enter.nestedPaging { vmcb12.nestedCR3 = nil }
+            if !Self.sameEntryValues(before, vmcb12) { revise() }
             // A successful VMRUN proves the consistency checks on EFER.SVME passed for L2.
             if previous.0 != enter.vmcb || previous.1 != enter.nestedPaging { bumpConfiguration(line: line) }
         case .nestedIntercepts(let words):
@@ -80,6 +88,7 @@ struct TrackedVCPU: Sendable {
                 word3: Known(words.word3, from: source), word4: Known(words.word4, from: source),
                 word5: words.word5.map { Known($0, from: source) })
             if !Self.sameIntercepts(vmcb12.intercepts, new) { bumpConfiguration(line: line) }
+            if !Self.sameIntercepts(vmcb12.intercepts, new) || vmcb12.intercepts.dr != nil { revise() }
             vmcb12.intercepts = new
         case .nestedVMExitInject:
             guestMode = Known(false, from: source)
@@ -95,21 +104,40 @@ struct TrackedVCPU: Sendable {
             let value = Known(msr.data, from: source)
             let inL2 = guestMode?.value == true
             if msr.msr == Self.eferMSR {
+                if (inL2 ? l2.efer : l1.efer)?.value != msr.data { revise() }
                 if inL2 { l2.efer = value } else { l1.efer = value }
             } else if msr.msr == Self.hsaveMSR, !inL2 {
+                if hsavePA?.value != msr.data { revise() }
                 hsavePA = value
             }
         case .cr(let cr):
             let value = Known(cr.value, from: source)
             let inL2 = guestMode?.value == true
             switch cr.cr {
-            case 0: if inL2 { l2.cr0 = value } else { l1.cr0 = value }
-            case 4: if inL2 { l2.cr4 = value } else { l1.cr4 = value }
+            case 0:
+                if (inL2 ? l2.cr0 : l1.cr0)?.value != cr.value { revise() }
+                if inL2 { l2.cr0 = value } else { l1.cr0 = value }
+            case 4:
+                if (inL2 ? l2.cr4 : l1.cr4)?.value != cr.value { revise() }
+                if inL2 { l2.cr4 = value } else { l1.cr4 = value }
             default: break
             }
         default:
             break
         }
+    }
+
+    /// A value the model reads changed: a new revision, no memo id yet.
+    private mutating func revise() {
+        revision += 1
+        content = nil
+    }
+
+    /// Whether a `kvm_nested_vmenter` left the values it sets as they were.
+    private static func sameEntryValues(_ a: VMCB12, _ b: VMCB12) -> Bool {
+        a.nestedPaging?.value == b.nestedPaging?.value && a.intCtl?.value == b.intCtl?.value
+            && a.eventInj?.value == b.eventInj?.value && a.nestedCR3?.value == b.nestedCR3?.value
+            && a.cr3?.value == b.cr3?.value
     }
 
     private mutating func bumpConfiguration(line: Int) {

@@ -39,7 +39,7 @@ public struct ProfileDiff: Sendable {
         /// carried facts its path consulted.
         public var hingedOn: [String]
         /// The facts carried over from the first profile (settled by the recorded outcome).
-        public var settled: [String: Bool]
+        public var settled: [Fact: Bool]
         /// The first profile's cases that fit the recorded outcome, `outcome [if condition]`.
         public var firstFits: [String]
         /// The second profile's cases left by the carried facts, `outcome [if condition]`.
@@ -118,7 +118,7 @@ public struct ProfileDiff: Sendable {
 
     /// The change between decision `a` (first profile) and `b` (second, decided with the
     /// `carried` facts), or nil when they agree. Exit-specific fields are left for the caller.
-    static func change(_ a: Decision, _ b: Decision, recorded: RecordedOutcome, carried: [String: Known<Bool>]) -> Change? {
+    static func change(_ a: Decision, _ b: Decision, recorded: RecordedOutcome, carried: [Fact: Known<Bool>]) -> Change? {
         let fitting = fittingAlternatives(a.outcome, recorded: recorded)
         let possible = resolvedAlternatives(b.outcome, facts: carried, fitting: fitting)
         let before = Set(fitting.map { signature($0.outcome) })
@@ -164,7 +164,7 @@ public struct ProfileDiff: Sendable {
     /// of the architecture left by the carried facts produces it (by the same comparison as
     /// `check`: L0's transparent handling counts as "no #VMEXIT"). An architectural answer
     /// that forks with one case fitting the trace is not a divergence: KVM may be right.
-    static func divergence(_ a: Decision, _ b: Decision, recorded: RecordedOutcome, carried: [String: Known<Bool>]) -> Change? {
+    static func divergence(_ a: Decision, _ b: Decision, recorded: RecordedOutcome, carried: [Fact: Known<Bool>]) -> Change? {
         guard recorded.kind != .unknown else { return nil }
         let fitting = fittingAlternatives(a.outcome, recorded: recorded)
         let possible = resolvedAlternatives(b.outcome, facts: carried, fitting: fitting)
@@ -234,7 +234,7 @@ public struct ProfileDiff: Sendable {
     /// The alternatives of `outcome` compatible with `facts` and with at least one of the
     /// first profile's `fitting` alternatives (the trace proves one of those holds); the
     /// outcome itself when determined; all of them when the facts exclude every one.
-    static func resolvedAlternatives(_ outcome: Outcome, facts: [String: Known<Bool>], fitting: [Alternative] = []) -> [Alternative] {
+    static func resolvedAlternatives(_ outcome: Outcome, facts: [Fact: Known<Bool>], fitting: [Alternative] = []) -> [Alternative] {
         guard outcome.kind == .undetermined else { return [Alternative(condition: "", outcome: outcome)] }
         let alternatives = outcome.alternatives ?? []
         let worlds = (fitting.isEmpty ? [[:]] : fitting.map(\.assumptions)).map { world in
@@ -252,19 +252,19 @@ public struct ProfileDiff: Sendable {
         return keys.filter { key in
             let values = alternatives.map { $0.assumptions[key] }
             return Set(values.map { $0.map { $0 ? 1 : 0 } ?? -1 }).count > 1
-        }.sorted()
+        }.map(\.description).sorted()
     }
 
     /// The carried facts the second decision's path or chosen alternative used.
-    private static func carriedFacts(consultedBy decision: Decision, alternatives: [Alternative], carried: [String: Known<Bool>]) -> [String] {
+    private static func carriedFacts(consultedBy decision: Decision, alternatives: [Alternative], carried: [Fact: Known<Bool>]) -> [String] {
         var used = Set<String>()
         for step in decision.path {
             for evidence in step.evidence where evidence.field.hasPrefix("fact ") {
                 let id = String(evidence.field.dropFirst(5))
-                if carried[id] != nil || evidence.source?.contains("settled under") == true { used.insert(id) }
+                if carried[Fact(parsing: id)] != nil || evidence.source?.contains("settled under") == true { used.insert(id) }
             }
         }
-        for alternative in alternatives { used.formUnion(alternative.assumptions.keys.filter { carried[$0] != nil }) }
+        for alternative in alternatives { used.formUnion(alternative.assumptions.keys.filter { carried[$0] != nil }.map(\.description)) }
         return used.sorted()
     }
 

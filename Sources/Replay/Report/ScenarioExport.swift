@@ -121,7 +121,7 @@ public enum ScenarioExport {
         if !rejects.isEmpty { guest["l0_rejects_msr"] = rejects }
         if !guest.isEmpty { out["guest"] = guest }
         var assumptions: [String: Any] = [:]
-        for (id, known) in state.assumptions { assumptions[id] = flag(known) }
+        for (id, known) in state.assumptions { assumptions[id.description] = flag(known) }
         if !assumptions.isEmpty { out["assumptions"] = assumptions }
         return out
     }

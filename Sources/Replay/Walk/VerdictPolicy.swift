@@ -52,7 +52,7 @@ enum VerdictPolicy {
     }
 
     /// The facts every alternative of `consistent` assumes with the same value.
-    static func settledFacts(_ consistent: [Alternative]) -> [String: Bool] {
+    static func settledFacts(_ consistent: [Alternative]) -> [Fact: Bool] {
         guard var common = consistent.first?.assumptions else { return [:] }
         for alternative in consistent.dropFirst() {
             common = common.filter { alternative.assumptions[$0.key] == $0.value }

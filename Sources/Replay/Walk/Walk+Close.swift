@@ -21,14 +21,17 @@ extension Walk {
         }
         let recorded = RecordedOutcomeReader.read(events: events, entry: entry, level: current.level, origin: current.origin)
         var decidedState = built.model
-        decidedState.assumptions.merge(built.inputs.assumptions(level: current.level)) { known, _ in known }
+        let operands = built.inputs.assumptions(level: current.level)
+        decidedState.assumptions.merge(operands) { known, _ in known }
         // svmdbg capture's probes at this exit, if any: registers the stock events lack (ProbeValues).
         let probe = current.origin == .hardwareExit
             ? ProbeValues(trace: trace, first: current.first, events: current.events, exitCode: current.exit.exitReason.rawValue, level: current.level) : nil
         probe?.apply(to: &decidedState)
         let answer: Int
         if let event = built.inputs.event().map({ probe?.refine($0) ?? $0 }) {
-            answer = memo.decide(event, state: decidedState, model: model)
+            // A probe refines state and event beyond what the key holds: decided directly.
+            let key = probe == nil ? decisionKey(event, current: current, built: built, state: decidedState, operands: operands) : nil
+            answer = memo.decide(event, key: key, state: decidedState, model: model)
         } else {
             answer = memo.unmodelledSynthesized(code: current.exit.exitReason.rawValue)
         }
@@ -92,6 +95,26 @@ extension Walk {
             evidence: head.map { UInt32(truncatingIfNeeded: $0.rawValue) } ?? CompactExit.noEvent, flags: flags))
     }
 
+
+    /// The memo key of one exit (``DecisionKey``): the id of the tracked values it was decided
+    /// on, stamped back on the thread's state when that has not changed since the exit opened.
+    mutating func decisionKey(
+        _ event: Event, current: ExitSpan, built: ExitState, state: VCPUState, operands: [Fact: Known<Bool>]
+    ) -> DecisionKey {
+        var tracked = built.unledgered
+        let content = memo.contents.id(of: &tracked)
+        let pid = current.state.pid
+        if tracked.revision == current.state.revision, vcpus[pid]?.revision == tracked.revision {
+            vcpus[pid]?.content = tracked.content
+        }
+        let count = ledger.count(pid: pid, configuration: tracked.configuration)
+        return DecisionKey(
+            event: event, content: content, level: state.level?.value,
+            ledger: count > 0 ? DecisionKey.LedgerScope(pid: pid, configuration: tracked.configuration, count: count) : nil,
+            msrFaults: built.msrFaults, operands: operands.mapValues(\.value),
+            facts: options.facts.isEmpty
+                ? nil : DecisionKey.FactsScope(vmcb12Address: built.tracked.vmcb12Address?.value, vcpu: current.exit.vcpu ?? built.tracked.vcpu))
+    }
 
     /// The index of `recorded` (its evidence and entry left out) in ``recordedTable``.
     mutating func intern(recorded: RecordedOutcome) -> Int {

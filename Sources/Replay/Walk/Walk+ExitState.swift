@@ -14,6 +14,10 @@ extension Walk {
         var inputs: ModelInputs
         /// Where a facts file (`--facts`) contradicts the trace or an inference at this exit.
         var conflicts: [FactConflict] = []
+        /// ``tracked`` before the ledger's facts were added (what ``StateInterner`` names).
+        var unledgered: TrackedVCPU
+        /// L0's MSR faults the exit's own `kvm_msr` events added to the guest facts.
+        var msrFaults: [UInt32: Bool] = [:]
     }
 
     /// Builds the state the model sees at `current`: the thread's tracked state when the exit
@@ -33,15 +37,19 @@ extension Walk {
         if let level = current.level {
             state.guestMode = Known(level == .l2, from: current.levelSource)
         }
+        let unledgered = state
         var vmcb12 = state.vmcb12
         ledger.apply(to: &vmcb12, pid: state.pid, configuration: state.configuration)
         state.vmcb12 = vmcb12
+        if ledger.count(pid: state.pid, configuration: state.configuration) > 0 { state.content = nil }
         let inputs = ModelInputs(trace: trace, origin: current.origin, exit: current.exit, events: events)
         var guest = options.guest
+        var msrFaults: [UInt32: Bool] = [:]
         // A kvm_msr inside the exit states whether L0's emulation of that MSR faulted.
         for (number, payload) in events.all where kinds[trace.nameID(of: number)] == .msr {
             if case .msr(let msr) = payload, guest.l0RejectsMSR[msr.msr] == nil {
                 guest.l0RejectsMSR[msr.msr] = Known(msr.faulted, from: .msrEvent(line: trace.lineNumber(of: number), faulted: msr.faulted))
+                msrFaults[msr.msr] = msr.faulted
             }
         }
         var model = state.modelState(guest: guest)
@@ -50,6 +58,6 @@ extension Walk {
             conflicts = UserFacts.apply(
                 options.facts, to: &model, vmcb12Address: state.vmcb12Address?.value, vcpu: current.exit.vcpu ?? state.vcpu)
         }
-        return ExitState(tracked: state, model: model, inputs: inputs, conflicts: conflicts)
+        return ExitState(tracked: state, model: model, inputs: inputs, conflicts: conflicts, unledgered: unledgered, msrFaults: msrFaults)
     }
 }

@@ -26,7 +26,7 @@ extension Walk {
         for (id, value) in settled.sorted(by: { $0.key < $1.key }) {
             guard let known = Self.factValue(id, in: built.model), known.value != value else { continue }
             out.append(Verdict.Difference(
-                field: id, model: "\(known.value ? 1 : 0) [\(known.source)]",
+                field: id.description, model: "\(known.value ? 1 : 0) [\(known.source)]",
                 recorded: "\(value ? 1 : 0) [settled by the recorded outcome at line \(current.firstLine)]"))
         }
         return out.isEmpty ? nil : out
@@ -34,20 +34,20 @@ extension Walk {
 
     /// The value of fact `id` in `state` when the state holds it directly (permission-map bits,
     /// intercept bits, the facts' `assumptions`).
-    static func factValue(_ id: String, in state: VCPUState) -> Known<Bool>? {
+    static func factValue(_ id: Fact, in state: VCPUState) -> Known<Bool>? {
         if let known = state.assumptions[id] { return known }
-        if let (msr, write) = PermissionField.msr(id) { return state.vmcb12.msrpm.bit(msr: msr, write: write) }
-        if let port = PermissionField.port(id) { return state.vmcb12.iopm.bit(port: port) }
-        if id.hasPrefix("vmcb12.intercept["), id.hasSuffix("]"), let bit = Int(id.dropFirst(17).dropLast()) {
-            return state.vmcb12.intercepts.bit(bit)
+        switch id {
+        case .msrpm(let msr?, let write): return state.vmcb12.msrpm.bit(msr: msr, write: write)
+        case .iopm(let port): return state.vmcb12.iopm.bit(port: port)
+        case .intercept(let bit): return state.vmcb12.intercepts.bit(bit)
+        default: return nil
         }
-        return nil
     }
 
     /// Stores the settled permission-map bits (MSRPM, IOPM fact ids) for later exits of the
     /// same configuration.
-    mutating func learn(_ settled: [String: Bool], current: ExitSpan) {
-        for (field, first) in settled.sorted(by: { $0.key < $1.key }) where PermissionField.isLearnable(field) {
+    mutating func learn(_ settled: [Fact: Bool], current: ExitSpan) {
+        for (field, first) in settled.sorted(by: { $0.key < $1.key }) where InferenceLedger.isLearnable(field) {
             let source = Provenance.recordedOutcome(line: current.firstLine)
             if let earlier = ledger.learn(
                 pid: current.state.pid, configuration: current.state.configuration, field: field, value: first,

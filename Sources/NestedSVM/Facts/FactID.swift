@@ -49,6 +49,29 @@ public enum FactID {
     public static func rflagsIF(_ level: GuestLevel) -> String { "\(level.factPrefix).rflags-if" }
     /// L0's host has vGIF (and KVM uses it).
     public static let hostVGIF = "host.vgif"
+    /// GIF is set as KVM's `gif_set` sees it while L2 runs (cleared only by an L2 CLGI that L0
+    /// emulates).
+    public static let gif = "vcpu.gif"
+    /// NMIs are masked (an NMI handler has not yet executed IRET: `HF_NMI_MASK` in 6.1,
+    /// `nmi_masked` or vmcb's V_NMI_BLOCKING in 6.12+, `svm/svm.c:svm_get_nmi_mask`).
+    public static let nmiMasked = "vcpu.nmi-masked"
+    /// The running level is in an interrupt shadow (STI / MOV SS: `SVM_INTERRUPT_SHADOW_MASK`).
+    public static let interruptShadow = "vcpu.interrupt-shadow"
+    /// A nested VMRUN has been emulated but L2 has not run yet (`nested_run_pending`).
+    public static let nestedRunPending = "nested.run-pending"
+    /// An event waits for re-injection (`kvm_event_needs_reinjection`: an exception, NMI or
+    /// interrupt re-queued from EXITINTINFO by `svm_complete_interrupts`).
+    public static let eventNeedsReinjection = "vcpu.event-needs-reinjection"
+    /// L1 may use nested vNMI: its CPUID has VNMI and L0 uses vNMI (`nested_vnmi_enabled`
+    /// needs this and V_NMI_ENABLE in vmcb12).
+    public static let l1VNMI = "l1.vnmi-usable"
+    /// vmcb12's int_ctl lets its virtual interrupt through the priority test (V_IGN_TPR, or
+    /// V_INTR_PRIO > V_TPR).
+    public static let vIRQPriority = "vmcb12.v-irq-priority"
+    /// vmcb12's int_ctl sets V_NMI_ENABLE.
+    public static let vNMIEnable = "vmcb12.v-nmi-enable"
+    /// vmcb12's int_ctl sets V_NMI_BLOCKING.
+    public static let vNMIBlocking = "vmcb12.v-nmi-blocking"
     /// L1 has written a non-zero `MSR_VM_HSAVE_PA`.
     public static let hsaveSet = "l1.hsave-set"
     /// vmcb12 enables nested paging (NP_ENABLE).
@@ -77,6 +100,7 @@ public enum FactID {
         levelL2, inSMM, smmFromGuestMode, hsaveSet, nestedPaging, l1NPTWalkFaults, vmrunChecksPass,
         "emulator.executes-on-ud", "l0.emulates-at-npf", "l0.shadow-mmu-resolves", "host.decode-assists",
         "host.guest-debug", "cr0-write.changes-other-bits", vIntrMasking, "l1.rflags-if", "l2.rflags-if", hostVGIF, msrExitIsWrite, nmiSingleStep,
+        gif, nmiMasked, interruptShadow, nestedRunPending, eventNeedsReinjection, l1VNMI, vIRQPriority, vNMIEnable, vNMIBlocking,
     ]
 
     /// Whether `id` is a fact the model knows (a typo in a scenario's `assumptions` must not

@@ -587,6 +587,13 @@ extension Evaluator {
             return intercepted(InterceptBit.shutdown, .shutdown) { _ in
                 .userspaceExit("architecture: shutdown", detail: "the CPU enters the shutdown state; the machine stops")
             }
+        case .virtualInterrupt, .virtualNMI:
+            // APM §15.21.4 (V_IRQ) / §15.21.10 (vNMI): the CPU takes it inside the guest; a VINTR
+            // intercept exits first for V_IRQ.
+            if case .virtualInterrupt = pending {
+                return intercepted(InterceptBit.vintr, .vintr) { _ in Self.continues(.l2, "the CPU takes \(pending.description) in the guest") }
+            }
+            return Self.continues(.l2, "the CPU takes \(pending.description) in the guest")
         }
     }
 }

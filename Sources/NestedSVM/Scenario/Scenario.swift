@@ -347,6 +347,15 @@ public struct Scenario: Sendable, Equatable {
             case "nmi": return .pending(.nmi)
             case "interrupt": return .pending(.interrupt)
             case "triple_fault": return .pending(.tripleFault)
+            case "v_irq":
+                var vector: UInt8?
+                if let (value, path, _) = reader.leaf("vector") {
+                    let number = try ObjectReader.number(value, path)
+                    guard number <= 0xff else { throw ScenarioError(path: path, message: "vector must be 0-255") }
+                    vector = UInt8(number)
+                }
+                return .pending(.virtualInterrupt(vector: vector))
+            case "v_nmi": return .pending(.virtualNMI)
             case "exception":
                 guard let (value, path, _) = reader.leaf("vector") else { throw ScenarioError(path: "\(reader.path).vector", message: "missing") }
                 let vector = try ObjectReader.number(value, path)
@@ -355,7 +364,7 @@ public struct Scenario: Sendable, Equatable {
                 if let (value, path, _) = reader.leaf("error_code") { errorCode = UInt32(truncatingIfNeeded: try ObjectReader.number(value, path)) }
                 return .pending(.exception(vector: UInt8(vector), errorCode: errorCode))
             default:
-                throw ScenarioError(path: "\(reader.path).pending", message: "expected init, exception, smi, nmi, interrupt or triple_fault")
+                throw ScenarioError(path: "\(reader.path).pending", message: "expected init, exception, smi, nmi, interrupt, triple_fault, v_irq or v_nmi")
             }
         case "exception":
             try reader.allowOnly(["type", "vector", "error_code", "insn_bytes"])

@@ -206,6 +206,11 @@ public enum ScenarioExport {
             case .nmi: return ["type": "pending", "pending": "nmi"]
             case .interrupt: return ["type": "pending", "pending": "interrupt"]
             case .tripleFault: return ["type": "pending", "pending": "triple_fault"]
+            case .virtualInterrupt(let vector):
+                var out: [String: Any] = ["type": "pending", "pending": "v_irq"]
+                if let vector { out["vector"] = Int(vector) }
+                return out
+            case .virtualNMI: return ["type": "pending", "pending": "v_nmi"]
             case .exception(let vector, let errorCode):
                 var out: [String: Any] = ["type": "pending", "pending": "exception", "vector": Int(vector)]
                 if let errorCode { out["error_code"] = hex(errorCode) }

@@ -90,4 +90,7 @@ public enum PendingEvent: Sendable, Equatable, Codable {
     case virtualInterrupt(vector: UInt8?)
     /// A virtual NMI L1 requests for L2 with V_NMI_PENDING in vmcb12's `int_ctl` (nested vNMI).
     case virtualNMI
+    /// Several events pending at once; KVM takes them in its order (triple fault, INIT,
+    /// exception, SMI, NMI, interrupt; vmcb12's virtual NMI and interrupt only after entry).
+    case simultaneous([PendingEvent])
 }

@@ -121,3 +121,54 @@ import Testing
         #expect(facts.state.assumptions[FactID.gif]?.value == false)
     }
 }
+
+/// Several events pending at once (`svm_check_nested_events` order) and INIT without L1's
+/// intercept (`lapic.c:kvm_apic_accept_events`).
+@Suite struct EventOrderTests {
+    typealias S = EventBlockingTests
+
+    @Test("the first event in KVM's order that is not blocked decides")
+    func order() {
+        let open = [FactID.nmiMasked: false, FactID.interruptShadow: false]
+        // NMI (not intercepted) ranks above the intercepted interrupt: the NMI is injected, the interrupt waits.
+        let both = Fixture.decide(.pending(.simultaneous([.interrupt, .nmi])), S.state(word3: S.intr, facts: open))
+        #expect(Expect(both.outcome) == .nmi(.l2))
+        #expect(both.path.first?.rule == Rule.pendingOrder.id)
+        // Masked NMIs: the NMI stays pending and the interrupt's #VMEXIT follows.
+        let masked = Fixture.decide(.pending(.simultaneous([.nmi, .interrupt])), S.state(word3: S.intr, facts: [FactID.nmiMasked: true]))
+        #expect(Expect(masked.outcome) == .reflect(.intr, info1: 0))
+        // An SMI in SMM is skipped; an intercepted NMI exits.
+        var smm = S.state(word3: S.smi | S.nmi)
+        smm.inSMM = Fixture.known(true)
+        #expect(Expect(Fixture.decide(.pending(.simultaneous([.nmi, .smi])), smm).outcome) == .reflect(.nmi, info1: 0))
+        // Unknown NMI masking: the masked branch goes on with the interrupt.
+        let unknown = Fixture.decide(.pending(.simultaneous([.nmi, .interrupt])), S.state(word3: S.intr))
+        let outcomes = (unknown.outcome.alternatives ?? []).map { Expect($0.outcome) }
+        #expect(outcomes.contains(.reflect(.intr, info1: 0)))
+        #expect(outcomes.contains(.nmi(.l2)))
+        #expect(!outcomes.contains(.noExit))
+    }
+
+    @Test("INIT that L1 does not intercept resets the vCPU out of guest mode; GIF clear or SMM keep it latched")
+    func initReset() {
+        let reset = Fixture.decide(.pending(.initSignal), S.state(word3: 0))
+        #expect(reset.outcome.kind == .l0Handles)
+        #expect(reset.outcome.level == .l1)
+        #expect(reset.outcome.handler == "lapic.c:kvm_apic_accept_events")
+        #expect(Expect(Fixture.decide(.pending(.initSignal), S.state(word3: 0, facts: [FactID.gif: false])).outcome) == .noExit)
+        var smm = S.state(word3: 0)
+        smm.inSMM = Fixture.known(true)
+        #expect(Expect(Fixture.decide(.pending(.initSignal), smm).outcome) == .noExit)
+        // Intercepted INIT exits whatever GIF or SMM (svm_check_nested_events checks INIT first).
+        #expect(Expect(Fixture.decide(.pending(.initSignal), S.state(word3: 1 << 3, facts: [FactID.gif: false])).outcome) == .reflect(.initSignal, info1: 0))
+    }
+
+    @Test("a list of pending events parses in any order")
+    func parsesList() throws {
+        let scenario = try Scenario(json: Data(#"{"event": {"type": "pending", "pending": ["interrupt", "exception"], "vector": 13, "error_code": 0}}"#.utf8))
+        #expect(scenario.event == .pending(.simultaneous([.interrupt, .exception(vector: 13, errorCode: 0)])))
+        #expect(throws: ScenarioError.self) {
+            try Scenario(json: Data(#"{"event": {"type": "pending", "pending": [1]}}"#.utf8))
+        }
+    }
+}

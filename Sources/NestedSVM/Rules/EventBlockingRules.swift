@@ -190,3 +190,119 @@ extension Evaluator {
         }
     }
 }
+
+extension Rule {
+    /// Several pending events: KVM looks at them in a fixed order and the first one that is
+    /// not blocked decides.
+    public static let pendingOrder = Rule(
+        "svm.pending.order", "which pending event does KVM look at first (triple fault, INIT, exception, SMI, NMI, interrupt; then vmcb12's vNMI, V_IRQ)?",
+        kernel: "svm/nested.c:svm_check_nested_events")
+    /// INIT that L1 does not intercept resets the vCPU, unless GIF is clear or the vCPU is in SMM.
+    public static let pendingINITAccepted = Rule(
+        "svm.pending.init-accepted", "is INIT allowed (GIF set, not in SMM: kvm_apic_init_sipi_allowed)?",
+        kernel: "lapic.c:kvm_apic_accept_events")
+}
+
+extension PendingEvent {
+    /// KVM's order: `KVM_REQ_TRIPLE_FAULT` is handled before events (`x86.c:vcpu_enter_guest`),
+    /// then `svm_check_nested_events` looks at INIT, exceptions, SMI, NMI, interrupts (and
+    /// `kvm_check_and_inject_events` injects in the same order); vmcb12's virtual NMI and
+    /// interrupt are taken by the CPU after the entry, behind anything KVM injects.
+    var kvmRank: Int {
+        switch self {
+        case .tripleFault: 0
+        case .initSignal: 1
+        case .exception: 2
+        case .smi: 3
+        case .nmi: 4
+        case .interrupt: 5
+        case .virtualNMI: 6
+        case .virtualInterrupt: 7
+        case .simultaneous: 8
+        }
+    }
+}
+
+extension Evaluator {
+    /// INIT in guest mode that L1 does not intercept: `lapic.c:kvm_apic_accept_events` accepts
+    /// it when `kvm_apic_init_sipi_allowed` (not in SMM, and `svm_apic_init_signal_blocked`:
+    /// GIF set): `kvm_vcpu_reset` leaves guest mode (`kvm_leave_nested`) — L2 is gone and the
+    /// vCPU restarts (an AP waits for SIPI). Otherwise INIT stays latched.
+    mutating func initNotIntercepted() -> Outcome {
+        let latched: (String) -> Outcome = { why in
+            .noExit(level: .l2, detail: "INIT stays latched: \(why)", handler: "lapic.c:kvm_apic_accept_events")
+        }
+        return guestModeGIF(blocked: "INIT", handler: "svm/svm.c:svm_apic_init_signal_blocked") { evaluator in
+            evaluator.branch(
+                .pendingINITAccepted, field: "vcpu in SMM", fact: FactID.inSMM, evaluator.state.inSMM ?? evaluator.fact(FactID.inSMM),
+                yes: { _ in latched("INIT is blocked in SMM") },
+                no: { _ in
+                    .l0Handles(
+                        "lapic.c:kvm_apic_accept_events", level: .l1,
+                        detail: "INIT resets the vCPU: kvm_vcpu_reset leaves guest mode (kvm_leave_nested); an AP then waits for SIPI")
+                })
+        }
+    }
+
+    /// Several events pending together: the first in KVM's order decides unless it stays
+    /// pending (blocked: `no_exit`), then the next one is looked at. An event that is
+    /// delivered, exits, or is deferred with -EBUSY ends the look (`kvm_check_and_inject_events`:
+    /// after one injection `can_inject` is false and the others wait).
+    mutating func decideSimultaneous(_ events: [PendingEvent]) -> Outcome {
+        let ordered = events.flatMap { event -> [PendingEvent] in
+            if case .simultaneous(let inner) = event { return inner }
+            return [event]
+        }.sorted { $0.kvmRank < $1.kvmRank }
+        guard !ordered.isEmpty else {
+            return .noExit(level: .l2, detail: "no event is pending")
+        }
+        record(
+            .pendingOrder, [.event("pending", ordered.map(\.description).joined(separator: ", "))], Answer(rawValue: ordered[0].description),
+            note: "the first event that is not blocked decides; the others wait")
+        return firstUnblocked(ordered[...])
+    }
+
+    private mutating func firstUnblocked(_ rest: ArraySlice<PendingEvent>) -> Outcome {
+        guard let head = rest.first else { return .noExit(level: .l2, detail: "every pending event is blocked") }
+        let outcome = decidePending(head, after: nil)
+        let remaining = rest.dropFirst()
+        guard !remaining.isEmpty else { return outcome }
+        switch outcome.kind {
+        case .noExit:
+            record(.pendingOrder, [.event("blocked", head.description)], Answer(rawValue: remaining.first!.description), note: "\(head.description) stays pending; the next event is looked at")
+            return firstUnblocked(remaining)
+        case .undetermined:
+            // Branches in which the head stays pending go on with the next events.
+            var alternatives: [Alternative] = []
+            var missing = outcome.missing ?? []
+            for alternative in outcome.alternatives ?? [] {
+                guard alternative.outcome.kind == .noExit else {
+                    alternatives.append(alternative)
+                    continue
+                }
+                var copy = self
+                copy.path = []
+                for (id, value) in alternative.assumptions where copy.facts[id] == nil {
+                    copy.facts[id] = Known(value, source: "assumed: \(alternative.condition)")
+                }
+                let next = copy.firstUnblocked(remaining)
+                let rules = alternative.rules + copy.path.map(\.rule)
+                if next.kind == .undetermined, let inner = next.alternatives, !inner.isEmpty {
+                    for branch in inner {
+                        alternatives.append(Alternative(
+                            condition: "\(alternative.condition); \(branch.condition)",
+                            assumptions: alternative.assumptions.merging(branch.assumptions) { outer, _ in outer },
+                            rules: rules + branch.rules, outcome: branch.outcome))
+                    }
+                    for name in next.missing ?? [] where !missing.contains(name) { missing.append(name) }
+                } else {
+                    alternatives.append(Alternative(condition: alternative.condition, assumptions: alternative.assumptions, rules: rules, outcome: next))
+                }
+            }
+            if let first = alternatives.first?.outcome, alternatives.allSatisfy({ $0.outcome.sameResult(as: first) }) { return first }
+            return .undetermined(alternatives, missing: missing)
+        default:
+            return outcome
+        }
+    }
+}

@@ -57,7 +57,7 @@ extension Evaluator {
                     .pendingINIT, field: InterceptWords.fieldName(ofBit: InterceptBit.initSignal), evaluator.l1Intercepts(InterceptBit.initSignal),
                     note: blocking,
                     yes: { _ in .reflect(.initSignal, info1: 0, info2: 0, handler: "svm/nested.c:nested_svm_simple_vmexit") },
-                    no: { _ in .l0Handles("svm/nested.c:svm_check_nested_events", level: .l2, detail: "INIT stays latched while L2 runs") })
+                    no: { evaluator in evaluator.initNotIntercepted() })
             }
         case .smi:
             // svm_check_nested_events: `smi_pending && !svm_smi_blocked` — GIF clear or SMM block it.
@@ -112,6 +112,8 @@ extension Evaluator {
             return decideVirtualInterrupt(vector: vector)
         case .virtualNMI:
             return decideVirtualNMI()
+        case .simultaneous(let events):
+            return decideSimultaneous(events)
         case .tripleFault:
             return branch(
                 .pendingTripleFault, field: InterceptWords.fieldName(ofBit: InterceptBit.shutdown), l1Intercepts(InterceptBit.shutdown),

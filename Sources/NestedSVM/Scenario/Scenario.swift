@@ -340,32 +340,18 @@ public struct Scenario: Sendable, Equatable {
             return .hardwareExit(exit)
         case "pending":
             try reader.allowOnly(["type", "pending", "vector", "error_code"])
-            guard let kind = try reader.string("pending") else { throw ScenarioError(path: "\(reader.path).pending", message: "missing") }
-            switch kind {
-            case "init": return .pending(.initSignal)
-            case "smi": return .pending(.smi)
-            case "nmi": return .pending(.nmi)
-            case "interrupt": return .pending(.interrupt)
-            case "triple_fault": return .pending(.tripleFault)
-            case "v_irq":
-                var vector: UInt8?
-                if let (value, path, _) = reader.leaf("vector") {
-                    let number = try ObjectReader.number(value, path)
-                    guard number <= 0xff else { throw ScenarioError(path: path, message: "vector must be 0-255") }
-                    vector = UInt8(number)
+            if let (value, path, _) = reader.leaf("pending"), case .array(let items) = value {
+                // Several events pending at once (KVM's order decides, `decide.md`).
+                var events: [PendingEvent] = []
+                for (index, item) in items.enumerated() {
+                    guard case .string(let kind) = item else { throw ScenarioError(path: "\(path)[\(index)]", message: "expected an event name") }
+                    events.append(try pendingEvent(kind, path: "\(path)[\(index)]", reader))
                 }
-                return .pending(.virtualInterrupt(vector: vector))
-            case "v_nmi": return .pending(.virtualNMI)
-            case "exception":
-                guard let (value, path, _) = reader.leaf("vector") else { throw ScenarioError(path: "\(reader.path).vector", message: "missing") }
-                let vector = try ObjectReader.number(value, path)
-                guard vector < 32 else { throw ScenarioError(path: path, message: "vector must be 0-31") }
-                var errorCode: UInt32?
-                if let (value, path, _) = reader.leaf("error_code") { errorCode = UInt32(truncatingIfNeeded: try ObjectReader.number(value, path)) }
-                return .pending(.exception(vector: UInt8(vector), errorCode: errorCode))
-            default:
-                throw ScenarioError(path: "\(reader.path).pending", message: "expected init, exception, smi, nmi, interrupt, triple_fault, v_irq or v_nmi")
+                guard !events.isEmpty else { throw ScenarioError(path: path, message: "expected at least one event") }
+                return .pending(events.count == 1 ? events[0] : .simultaneous(events))
             }
+            guard let kind = try reader.string("pending") else { throw ScenarioError(path: "\(reader.path).pending", message: "missing") }
+            return .pending(try pendingEvent(kind, path: "\(reader.path).pending", reader))
         case "exception":
             try reader.allowOnly(["type", "vector", "error_code", "insn_bytes"])
             guard let (value, path, _) = reader.leaf("vector") else { throw ScenarioError(path: "\(reader.path).vector", message: "missing") }
@@ -382,6 +368,36 @@ public struct Scenario: Sendable, Equatable {
             return .vmrunConsistencyFailure(message: message)
         default:
             throw ScenarioError(path: "\(reader.path).type", message: "expected exit, pending, exception or vmrun_failed")
+        }
+    }
+
+    /// One pending event by name; `vector` / `error_code` of the event object belong to an
+    /// `exception` or `v_irq`.
+    private static func pendingEvent(_ kind: String, path: String, _ reader: ObjectReader) throws(ScenarioError) -> PendingEvent {
+        switch kind {
+        case "init": return .initSignal
+        case "smi": return .smi
+        case "nmi": return .nmi
+        case "interrupt": return .interrupt
+        case "triple_fault": return .tripleFault
+        case "v_irq":
+            var vector: UInt8?
+            if let (value, path, _) = reader.leaf("vector") {
+                let number = try ObjectReader.number(value, path)
+                guard number <= 0xff else { throw ScenarioError(path: path, message: "vector must be 0-255") }
+                vector = UInt8(number)
+            }
+            return .virtualInterrupt(vector: vector)
+        case "v_nmi": return .virtualNMI
+        case "exception":
+            guard let (value, path, _) = reader.leaf("vector") else { throw ScenarioError(path: "\(reader.path).vector", message: "missing") }
+            let vector = try ObjectReader.number(value, path)
+            guard vector < 32 else { throw ScenarioError(path: path, message: "vector must be 0-31") }
+            var errorCode: UInt32?
+            if let (value, path, _) = reader.leaf("error_code") { errorCode = UInt32(truncatingIfNeeded: try ObjectReader.number(value, path)) }
+            return .exception(vector: UInt8(vector), errorCode: errorCode)
+        default:
+            throw ScenarioError(path: path, message: "expected init, exception, smi, nmi, interrupt, triple_fault, v_irq or v_nmi")
         }
     }
 

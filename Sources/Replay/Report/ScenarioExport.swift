@@ -211,6 +211,8 @@ public enum ScenarioExport {
                 if let vector { out["vector"] = Int(vector) }
                 return out
             case .virtualNMI: return ["type": "pending", "pending": "v_nmi"]
+            case .simultaneous(let events):
+                return ["type": "pending", "pending": events.map { (Self.event(.pending($0))["pending"] as? String) ?? "?" }]
             case .exception(let vector, let errorCode):
                 var out: [String: Any] = ["type": "pending", "pending": "exception", "vector": Int(vector)]
                 if let errorCode { out["error_code"] = hex(errorCode) }

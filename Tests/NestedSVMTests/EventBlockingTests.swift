@@ -172,3 +172,22 @@ import Testing
         }
     }
 }
+
+/// An event L1 injects with EVENTINJ meeting a broken IDT (kvm-unit-tests `exc_inject`).
+@Suite struct EventInjectionIDTTests {
+    @Test("EVENTINJ through a broken IDT is the fault the CPU raises while delivering it, with an IDT error code")
+    func brokenIDT() throws {
+        let np = try Scenario(json: Data(#"{"event": {"type": "event_inj", "event_inj": "0x80000300", "idt": "not_present"}}"#.utf8))
+        #expect(np.event == .guestException(vector: 11, errorCode: 0x3))
+        let soft = try Scenario(json: Data(#"{"event": {"type": "event_inj", "event_inj": "0x80000480", "idt": "beyond_limit"}}"#.utf8))
+        #expect(soft.event == .guestException(vector: 13, errorCode: 0x80 << 3 | 2))
+        #expect(throws: ScenarioError.self) {
+            try Scenario(json: Data(#"{"event": {"type": "event_inj", "event_inj": "0x300", "idt": "not_present"}}"#.utf8))
+        }
+        // L1 intercepts #NP: reflected with the IDT error code; otherwise the CPU delivers #NP in L2.
+        var state = Fixture.l2(VMCB12(intercepts: Fixture.intercepts(exceptions: 1 << 11)))
+        #expect(Expect(Fixture.decide(np.event, state).outcome) == .reflect(.exception(11), info1: 0x3))
+        state.vmcb12.intercepts.exceptions = Fixture.known(0)
+        #expect(Expect(Fixture.decide(np.event, state).outcome) == .noExit)
+    }
+}

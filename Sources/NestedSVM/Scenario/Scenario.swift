@@ -310,7 +310,7 @@ public struct Scenario: Sendable, Equatable {
     }
 
     private static func event(_ reader: ObjectReader) throws(ScenarioError) -> Event {
-        guard let type = try reader.string("type") else { throw ScenarioError(path: "\(reader.path).type", message: "missing (exit, pending, exception or vmrun_failed)") }
+        guard let type = try reader.string("type") else { throw ScenarioError(path: "\(reader.path).type", message: "missing (exit, pending, exception, event_inj or vmrun_failed)") }
         switch type {
         case "exit":
             try reader.allowOnly([
@@ -362,12 +362,30 @@ public struct Scenario: Sendable, Equatable {
             var insn: [UInt8]?
             if let (value, path, _) = reader.leaf("insn_bytes") { insn = try bytes(value, path) }
             return .guestException(vector: UInt8(vector), errorCode: errorCode, instructionBytes: insn)
+        case "event_inj":
+            // An event L1 injects with vmcb12's EVENTINJ whose delivery through L2's IDT faults
+            // (`idt`: `not_present` gate → #NP, `beyond_limit` → #GP): the CPU raises that
+            // exception while delivering it, with an IDT error code (vector << 3 | IDT | EXT;
+            // EXT clear only for a software interrupt, type 4). Decided as the exception L2 raises.
+            try reader.allowOnly(["type", "event_inj", "idt"])
+            guard let (value, path, _) = reader.leaf("event_inj") else { throw ScenarioError(path: "\(reader.path).event_inj", message: "missing") }
+            let inj = UInt32(truncatingIfNeeded: try ObjectReader.number(value, path))
+            guard inj & EventInjection.validBit != 0 else { throw ScenarioError(path: path, message: "EVENTINJ.V (bit 31) is clear: nothing is injected") }
+            let fault: UInt8
+            switch try reader.string("idt") {
+            case "not_present": fault = 11  // #NP
+            case "beyond_limit": fault = ExceptionVector.generalProtection
+            default: throw ScenarioError(path: "\(reader.path).idt", message: "expected not_present or beyond_limit")
+            }
+            let type = (inj >> 8) & 7
+            let errorCode = (inj & 0xff) << 3 | 2 | (type == 4 ? 0 : 1)
+            return .guestException(vector: fault, errorCode: errorCode)
         case "vmrun_failed":
             try reader.allowOnly(["type", "message"])
             guard let message = try reader.string("message") else { throw ScenarioError(path: "\(reader.path).message", message: "missing") }
             return .vmrunConsistencyFailure(message: message)
         default:
-            throw ScenarioError(path: "\(reader.path).type", message: "expected exit, pending, exception or vmrun_failed")
+            throw ScenarioError(path: "\(reader.path).type", message: "expected exit, pending, exception, event_inj or vmrun_failed")
         }
     }
 

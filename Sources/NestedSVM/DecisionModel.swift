@@ -56,6 +56,9 @@ extension PendingEvent: CustomStringConvertible {
         case .nmi: "NMI"
         case .interrupt: "interrupt"
         case .tripleFault: "triple fault"
+        case .virtualInterrupt(let vector): "virtual interrupt (V_IRQ)" + (vector.map { " vector \(Hex.format($0))" } ?? "")
+        case .virtualNMI: "virtual NMI (V_NMI_PENDING)"
+        case .simultaneous(let events): events.map(\.description).joined(separator: " + ")
         }
     }
 }

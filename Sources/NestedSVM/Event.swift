@@ -84,4 +84,13 @@ public enum PendingEvent: Sendable, Equatable, Codable {
     case interrupt
     /// A triple fault of L2 (`KVM_REQ_TRIPLE_FAULT`, `svm/nested.c:nested_svm_triple_fault`).
     case tripleFault
+    /// A virtual interrupt L1 requests for L2 with V_IRQ in vmcb12's `int_ctl` (vector from
+    /// vmcb12's `int_vector`, when known): copied into vmcb02
+    /// (`svm/nested.c:nested_vmcb02_prepare_control`), taken by the CPU inside L2.
+    case virtualInterrupt(vector: UInt8?)
+    /// A virtual NMI L1 requests for L2 with V_NMI_PENDING in vmcb12's `int_ctl` (nested vNMI).
+    case virtualNMI
+    /// Several events pending at once; KVM takes them in its order (triple fault, INIT,
+    /// exception, SMI, NMI, interrupt; vmcb12's virtual NMI and interrupt only after entry).
+    case simultaneous([PendingEvent])
 }

@@ -171,6 +171,10 @@ import Testing
     func injected() {
         var state = Fixture.l2(VMCB12(intercepts: Fixture.intercepts(word3: 0), intCtl: Fixture.known(0)))
         state.l2.interruptsEnabled = Fixture.known(true)
+        // svm_interrupt_blocked: without L1's INTR intercept an interrupt shadow also blocks it.
+        state.assumptions[FactID.interruptShadow] = Fixture.known(false)
         #expect(Expect(Fixture.decide(.pending(.interrupt), state).outcome) == .interrupt(.l2))
+        state.assumptions[FactID.interruptShadow] = Fixture.known(true)
+        #expect(Expect(Fixture.decide(.pending(.interrupt), state).outcome) == .noExit)
     }
 }

@@ -21,6 +21,7 @@ public enum Fact: Sendable, Hashable {
     case emulatorExecutesOnUD, l0EmulatesAtNPF, l0ShadowMMUResolves, hostDecodeAssists, hostGuestDebug
     case cr0WriteChangesOtherBits
     case vmcb12VirtualVMLoadVMSave, vlsUsableForL2, hostForceEmulationPrefix, l0RejectsCR4Write, l0RejectsXSETBV
+    case gif, nmiMasked, interruptShadow, nestedRunPending, eventNeedsReinjection, l1VNMI, vIRQPriority, vNMIEnable, vNMIBlocking
     // Facts only the architectural (APM) model forks on.
     case cr0WriteChangesNonTSMP, ownException, ownExceptionIntercepted, raisedForGuest, raxCheckBeforeIntercept, cpuSKINIT
     /// One VMRUN consistency check passes (`vmrun.check.ID`).
@@ -53,6 +54,7 @@ public enum Fact: Sendable, Hashable {
         .cr0WriteChangesOtherBits, .cr0WriteChangesNonTSMP, .ownException, .ownExceptionIntercepted, .raisedForGuest,
         .raxCheckBeforeIntercept, .cpuSKINIT,
         .vmcb12VirtualVMLoadVMSave, .vlsUsableForL2, .hostForceEmulationPrefix, .l0RejectsCR4Write, .l0RejectsXSETBV,
+        .gif, .nmiMasked, .interruptShadow, .nestedRunPending, .eventNeedsReinjection, .l1VNMI, .vIRQPriority, .vNMIEnable, .vNMIBlocking,
     ]
 
     private static let plainByID: [String: Fact] = Dictionary(uniqueKeysWithValues: plainCases.map { ($0.description, $0) })
@@ -167,6 +169,15 @@ extension Fact: CustomStringConvertible {
         case .hostForceEmulationPrefix: "host.force-emulation-prefix"
         case .l0RejectsCR4Write: "l0.rejects-cr4-write"
         case .l0RejectsXSETBV: "l0.rejects-xsetbv"
+        case .gif: "vcpu.gif"
+        case .nmiMasked: "vcpu.nmi-masked"
+        case .interruptShadow: "vcpu.interrupt-shadow"
+        case .nestedRunPending: "nested.run-pending"
+        case .eventNeedsReinjection: "vcpu.event-needs-reinjection"
+        case .l1VNMI: "l1.vnmi-usable"
+        case .vIRQPriority: "vmcb12.v-irq-priority"
+        case .vNMIEnable: "vmcb12.v-nmi-enable"
+        case .vNMIBlocking: "vmcb12.v-nmi-blocking"
         case .vmrunCheck(let id): "vmrun.check.\(id)"
         case .intercept(let bit): "vmcb12.intercept[\(bit)]"
         case .msrpm(let msr, let write): "msrpm[\(msr.map { Hex.format($0) } ?? "ecx")].\(write ? "write" : "read")"

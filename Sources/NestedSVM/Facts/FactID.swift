@@ -50,6 +50,29 @@ public enum FactID {
     public static func rflagsIF(_ level: GuestLevel) -> Fact { .rflagsIF(level) }
     /// L0's host has vGIF (and KVM uses it).
     public static let hostVGIF: Fact = .hostVGIF
+    /// GIF is set as KVM's `gif_set` sees it while L2 runs (cleared only by an L2 CLGI that L0
+    /// emulates).
+    public static let gif: Fact = .gif
+    /// NMIs are masked (an NMI handler has not yet executed IRET: `HF_NMI_MASK` in 6.1,
+    /// `nmi_masked` or vmcb's V_NMI_BLOCKING in 6.12+, `svm/svm.c:svm_get_nmi_mask`).
+    public static let nmiMasked: Fact = .nmiMasked
+    /// The running level is in an interrupt shadow (STI / MOV SS: `SVM_INTERRUPT_SHADOW_MASK`).
+    public static let interruptShadow: Fact = .interruptShadow
+    /// A nested VMRUN has been emulated but L2 has not run yet (`nested_run_pending`).
+    public static let nestedRunPending: Fact = .nestedRunPending
+    /// An event waits for re-injection (`kvm_event_needs_reinjection`: an exception, NMI or
+    /// interrupt re-queued from EXITINTINFO by `svm_complete_interrupts`).
+    public static let eventNeedsReinjection: Fact = .eventNeedsReinjection
+    /// L1 may use nested vNMI: its CPUID has VNMI and L0 uses vNMI (`nested_vnmi_enabled`
+    /// needs this and V_NMI_ENABLE in vmcb12).
+    public static let l1VNMI: Fact = .l1VNMI
+    /// vmcb12's int_ctl lets its virtual interrupt through the priority test (V_IGN_TPR, or
+    /// V_INTR_PRIO > V_TPR).
+    public static let vIRQPriority: Fact = .vIRQPriority
+    /// vmcb12's int_ctl sets V_NMI_ENABLE.
+    public static let vNMIEnable: Fact = .vNMIEnable
+    /// vmcb12's int_ctl sets V_NMI_BLOCKING.
+    public static let vNMIBlocking: Fact = .vNMIBlocking
     /// L1 has written a non-zero `MSR_VM_HSAVE_PA`.
     public static let hsaveSet: Fact = .hsaveSet
     /// vmcb12 enables nested paging (NP_ENABLE).
@@ -125,6 +148,7 @@ public enum FactID {
         emulatorExecutesOnUD, l0EmulatesAtNPF, l0ShadowMMUResolves, hostDecodeAssists,
         hostGuestDebug, cr0WriteChangesOtherBits, vIntrMasking, rflagsIF(.l1), rflagsIF(.l2), hostVGIF, msrExitIsWrite, nmiSingleStep,
         vmcb12VirtualVMLoadVMSave, vlsUsableForL2, hostForceEmulationPrefix, l0RejectsCR4Write, l0RejectsXSETBV,
+        gif, nmiMasked, interruptShadow, nestedRunPending, eventNeedsReinjection, l1VNMI, vIRQPriority, vNMIEnable, vNMIBlocking,
     ].map(\.description))
 
     /// Whether `id` is a fact the model knows (a typo in a scenario's `assumptions` must not

@@ -587,6 +587,18 @@ extension Evaluator {
             return intercepted(InterceptBit.shutdown, .shutdown) { _ in
                 .userspaceExit("architecture: shutdown", detail: "the CPU enters the shutdown state; the machine stops")
             }
+        case .simultaneous(let events):
+            if events.count == 1, let only = events.first { return apmPending(only) }
+            record(.apmUnmodelled, [.event("pending", pending.description)], .no, note: "the priority of simultaneous events: no source at hand")
+            return .undetermined([], missing: ["the architecture's priority among simultaneous pending events (no source at hand)"])
+        case .virtualInterrupt, .virtualNMI:
+            // APM §15.21.4 (V_IRQ) / §15.21.10 (vNMI): the CPU takes it inside the guest; a VINTR
+            // intercept exits first for V_IRQ.
+            if case .virtualInterrupt = pending {
+                return intercepted(InterceptBit.vintr, .vintr) { _ in Self.continues(.l2, "the CPU takes \(pending.description) in the guest") }
+            }
+            record(.apmPending, [.event("pending", pending.description)], .no, note: "a virtual NMI is taken in the guest; L1's NMI intercept concerns physical NMIs")
+            return Self.continues(.l2, "the CPU takes \(pending.description) in the guest")
         }
     }
 }

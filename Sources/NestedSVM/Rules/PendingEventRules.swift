@@ -43,38 +43,77 @@ extension Evaluator {
             let injected = Outcome.inject(vector, errorCode: ExceptionVector.hasErrorCode(vector) ? (errorCode ?? 0) : nil, into: .l2, handler: "svm/svm.c:svm_inject_exception", detail: "kvm_inj_exception")
             let infoNote = ExceptionVector.hasErrorCode(vector)
                 ? "exit_info_1 = the error code" : "no error code: exit_info_1 keeps vmcb02's value from the last exit"
-            return branch(
-                .pendingException, field: InterceptWords.fieldName(ofBit: bit), fact: FactID.intercept(bit), l1Intercepts(bit),
-                extra: [Evidence(field: "queued", value: pending.description, source: exit == nil ? "event" : "L0 handler")],
-                note: "\(infoNote); \(blocking)",
-                yes: { _ in .reflect(code, info1: info1, info2: info2, handler: "svm/nested.c:nested_svm_inject_exception_vmexit") },
-                no: { _ in injected })
-        case .initSignal:
-            return branch(
-                .pendingINIT, field: InterceptWords.fieldName(ofBit: InterceptBit.initSignal), fact: FactID.intercept(InterceptBit.initSignal), l1Intercepts(InterceptBit.initSignal),
-                note: blocking,
-                yes: { _ in .reflect(.initSignal, info1: 0, info2: 0, handler: "svm/nested.c:nested_svm_simple_vmexit") },
-                no: { _ in .l0Handles("svm/nested.c:svm_check_nested_events", level: .l2, detail: "INIT stays latched while L2 runs") })
-        case .smi:
-            return branch(
-                .pendingSMI, field: InterceptWords.fieldName(ofBit: InterceptBit.smi), fact: FactID.intercept(InterceptBit.smi), l1Intercepts(InterceptBit.smi),
-                note: "L1's SMI intercept is ignored when kvm_amd intercept_smi=0; \(blocking)",
-                yes: { _ in .reflect(.smi, info1: 0, info2: 0, handler: "svm/nested.c:nested_svm_simple_vmexit") },
-                no: { _ in .l0Handles("x86.c:enter_smm", level: .l2, detail: "the SMI is delivered by L0 (kvm_smm_transition)") })
-        case .nmi:
-            return branch(
-                .pendingNMI, field: InterceptWords.fieldName(ofBit: InterceptBit.nmi), fact: FactID.intercept(InterceptBit.nmi), l1Intercepts(InterceptBit.nmi),
-                note: blocking,
-                yes: { _ in .reflect(.nmi, info1: 0, info2: 0, handler: "svm/nested.c:nested_svm_simple_vmexit") },
-                no: { _ in .injectNMI(into: .l2, handler: "svm/svm.c:svm_inject_nmi", detail: "the NMI is injected into L2 unless NMIs are masked") })
-        case .interrupt:
-            return interruptBlocking { evaluator in
+            return unlessBusy(pending) { evaluator in
                 evaluator.branch(
-                    .pendingINTR, field: InterceptWords.fieldName(ofBit: InterceptBit.intr), fact: FactID.intercept(InterceptBit.intr), evaluator.l1Intercepts(InterceptBit.intr),
-                    note: blocking,
-                    yes: { _ in .reflect(.intr, info1: 0, info2: 0, handler: "svm/nested.c:nested_svm_simple_vmexit", detail: "preceded by kvm_nested_intr_vmexit") },
-                    no: { _ in .injectInterrupt(nil, into: .l2, handler: "svm/svm.c:svm_inject_irq", detail: "the interrupt is injected into L2 (kvm_inj_virq) unless an interrupt shadow defers it") })
+                    .pendingException, field: InterceptWords.fieldName(ofBit: bit), evaluator.l1Intercepts(bit),
+                    extra: [Evidence(field: "queued", value: pending.description, source: exit == nil ? "event" : "L0 handler")],
+                    note: "\(infoNote); \(blocking)",
+                    yes: { _ in .reflect(code, info1: info1, info2: info2, handler: "svm/nested.c:nested_svm_inject_exception_vmexit") },
+                    no: { _ in injected })
             }
+        case .initSignal:
+            return unlessBusy(pending) { evaluator in
+                evaluator.branch(
+                    .pendingINIT, field: InterceptWords.fieldName(ofBit: InterceptBit.initSignal), evaluator.l1Intercepts(InterceptBit.initSignal),
+                    note: blocking,
+                    yes: { _ in .reflect(.initSignal, info1: 0, info2: 0, handler: "svm/nested.c:nested_svm_simple_vmexit") },
+                    no: { evaluator in evaluator.initNotIntercepted() })
+            }
+        case .smi:
+            // svm_check_nested_events: `smi_pending && !svm_smi_blocked` — GIF clear or SMM block it.
+            return unlessBusy(pending) { evaluator in
+                evaluator.guestModeGIF(blocked: "the SMI", handler: "svm/svm.c:svm_smi_blocked") { evaluator in
+                    evaluator.branch(
+                        .pendingSMIBlocked, field: "vcpu in SMM", fact: FactID.inSMM, evaluator.state.inSMM ?? evaluator.fact(FactID.inSMM),
+                        yes: { _ in .noExit(level: .l2, detail: "the SMI stays pending: the vCPU is in SMM", handler: "svm/svm.c:svm_smi_blocked") },
+                        no: { evaluator in
+                            evaluator.branch(
+                                .pendingSMI, field: InterceptWords.fieldName(ofBit: InterceptBit.smi), evaluator.l1Intercepts(InterceptBit.smi),
+                                note: "L1's SMI intercept is ignored when kvm_amd intercept_smi=0; \(blocking)",
+                                yes: { _ in .reflect(.smi, info1: 0, info2: 0, handler: "svm/nested.c:nested_svm_simple_vmexit") },
+                                no: { _ in .l0Handles("x86.c:enter_smm", level: .l2, detail: "the SMI is delivered by L0 (kvm_smm_transition)") })
+                        })
+                }
+            }
+        case .nmi:
+            // svm_nmi_blocked: GIF; with L1's NMI intercept nothing else blocks (the #VMEXIT is
+            // not an injection); otherwise masked NMIs or an interrupt shadow block it.
+            return unlessBusy(pending) { evaluator in
+                evaluator.guestModeGIF(blocked: "the NMI", handler: "svm/svm.c:svm_nmi_blocked") { evaluator in
+                    evaluator.branch(
+                        .pendingNMI, field: InterceptWords.fieldName(ofBit: InterceptBit.nmi), evaluator.l1Intercepts(InterceptBit.nmi),
+                        note: blocking,
+                        yes: { _ in .reflect(.nmi, info1: 0, info2: 0, handler: "svm/nested.c:nested_svm_simple_vmexit") },
+                        no: { evaluator in
+                            evaluator.nmiUnblocked {
+                                .injectNMI(into: .l2, handler: "svm/svm.c:svm_inject_nmi", detail: "the NMI is injected into L2")
+                            }
+                        })
+                }
+            }
+        case .interrupt:
+            return unlessBusy(pending) { evaluator in
+                evaluator.guestModeGIF(blocked: "the interrupt", handler: "svm/svm.c:svm_interrupt_blocked") { evaluator in
+                    evaluator.interruptBlocking { evaluator in
+                        evaluator.branch(
+                            .pendingINTR, field: InterceptWords.fieldName(ofBit: InterceptBit.intr), evaluator.l1Intercepts(InterceptBit.intr),
+                            note: "\(blocking); a #VMEXIT is not blocked by the interrupt shadow",
+                            yes: { _ in .reflect(.intr, info1: 0, info2: 0, handler: "svm/nested.c:nested_svm_simple_vmexit", detail: "preceded by kvm_nested_intr_vmexit") },
+                            no: { evaluator in
+                                evaluator.branch(
+                                    .pendingINTRShadow, field: "interrupt shadow", fact: FactID.interruptShadow, evaluator.fact(FactID.interruptShadow),
+                                    yes: { _ in .noExit(level: .l2, detail: "the interrupt stays pending: L2 is in an interrupt shadow", handler: "svm/svm.c:svm_interrupt_blocked") },
+                                    no: { _ in .injectInterrupt(nil, into: .l2, handler: "svm/svm.c:svm_inject_irq", detail: "the interrupt is injected into L2 (kvm_inj_virq)") })
+                            })
+                    }
+                }
+            }
+        case .virtualInterrupt(let vector):
+            return decideVirtualInterrupt(vector: vector)
+        case .virtualNMI:
+            return decideVirtualNMI()
+        case .simultaneous(let events):
+            return decideSimultaneous(events)
         case .tripleFault:
             return branch(
                 .pendingTripleFault, field: InterceptWords.fieldName(ofBit: InterceptBit.shutdown), fact: FactID.intercept(InterceptBit.shutdown), l1Intercepts(InterceptBit.shutdown),
@@ -107,6 +146,23 @@ extension Evaluator {
             ])
         }
         return masking.value ? byIF(.l1, &self) : byIF(.l2, &self)
+    }
+
+    /// `svm_nmi_blocked` for an NMI L1 does not intercept: masked NMIs (an NMI handler has not
+    /// executed IRET yet) or an interrupt shadow keep it pending.
+    mutating func nmiUnblocked(_ injected: @escaping () -> Outcome) -> Outcome {
+        let stays: (String) -> Outcome = { why in
+            .noExit(level: .l2, detail: "the NMI stays pending: \(why)", handler: "svm/svm.c:svm_nmi_blocked")
+        }
+        return branch(
+            .pendingNMIBlocked, field: "NMIs masked", fact: FactID.nmiMasked, fact(FactID.nmiMasked),
+            note: "HF_NMI_MASK (6.1), nmi_masked or V_NMI_BLOCKING (6.12+): set from an NMI's delivery to its IRET",
+            yes: { _ in stays("NMIs are masked until the handler's IRET") },
+            no: { evaluator in
+                evaluator.branch(
+                    .pendingNMIBlocked, field: "interrupt shadow", fact: FactID.interruptShadow, evaluator.fact(FactID.interruptShadow),
+                    yes: { _ in stays("L2 is in an interrupt shadow") }, no: { _ in injected() })
+            })
     }
 
     /// An exception a handler queued for `level`: for L2 it goes through

@@ -49,6 +49,7 @@ extension Evaluator {
                 if case .exception(let vector, let errorCode) = pending {
                     return .inject(vector, errorCode: ExceptionVector.hasErrorCode(vector) ? (errorCode ?? 0) : nil, into: .l1, handler: "svm/svm.c:svm_inject_exception", detail: "kvm_inj_exception")
                 }
+                if let inert = virtualEventOutsideGuestMode(pending) { return inert }
                 switch pending {
                 case .interrupt:
                     return .injectInterrupt(nil, into: .l1, handler: "x86.c:kvm_check_and_inject_events", detail: "delivered to L1 when its RFLAGS.IF and GIF allow")

@@ -339,7 +339,7 @@ public struct Scenario: Sendable, Equatable {
     }
 
     private static func event(_ reader: ObjectReader) throws(ScenarioError) -> Event {
-        guard let type = try reader.string("type") else { throw ScenarioError(path: "\(reader.path).type", message: "missing (exit, forced_emulation, pending, exception or vmrun_failed)") }
+        guard let type = try reader.string("type") else { throw ScenarioError(path: "\(reader.path).type", message: "missing (exit, forced_emulation, pending, exception, event_inj or vmrun_failed)") }
         switch type {
         case "exit":
             try reader.allowOnly([
@@ -387,23 +387,18 @@ public struct Scenario: Sendable, Equatable {
             return .hardwareExit(exit)
         case "pending":
             try reader.allowOnly(["type", "pending", "vector", "error_code"])
-            guard let kind = try reader.string("pending") else { throw ScenarioError(path: "\(reader.path).pending", message: "missing") }
-            switch kind {
-            case "init": return .pending(.initSignal)
-            case "smi": return .pending(.smi)
-            case "nmi": return .pending(.nmi)
-            case "interrupt": return .pending(.interrupt)
-            case "triple_fault": return .pending(.tripleFault)
-            case "exception":
-                guard let (value, path, _) = reader.leaf("vector") else { throw ScenarioError(path: "\(reader.path).vector", message: "missing") }
-                let vector = try ObjectReader.number(value, path)
-                guard vector < 32 else { throw ScenarioError(path: path, message: "vector must be 0-31") }
-                var errorCode: UInt32?
-                if let (value, path, _) = reader.leaf("error_code") { errorCode = UInt32(truncatingIfNeeded: try ObjectReader.number(value, path)) }
-                return .pending(.exception(vector: UInt8(vector), errorCode: errorCode))
-            default:
-                throw ScenarioError(path: "\(reader.path).pending", message: "expected init, exception, smi, nmi, interrupt or triple_fault")
+            if let (value, path, _) = reader.leaf("pending"), case .array(let items) = value {
+                // Several events pending at once (KVM's order decides, `decide.md`).
+                var events: [PendingEvent] = []
+                for (index, item) in items.enumerated() {
+                    guard case .string(let kind) = item else { throw ScenarioError(path: "\(path)[\(index)]", message: "expected an event name") }
+                    events.append(try pendingEvent(kind, path: "\(path)[\(index)]", reader))
+                }
+                guard !events.isEmpty else { throw ScenarioError(path: path, message: "expected at least one event") }
+                return .pending(events.count == 1 ? events[0] : .simultaneous(events))
             }
+            guard let kind = try reader.string("pending") else { throw ScenarioError(path: "\(reader.path).pending", message: "missing") }
+            return .pending(try pendingEvent(kind, path: "\(reader.path).pending", reader))
         case "exception":
             try reader.allowOnly(["type", "vector", "error_code", "insn_bytes"])
             guard let (value, path, _) = reader.leaf("vector") else { throw ScenarioError(path: "\(reader.path).vector", message: "missing") }
@@ -414,12 +409,60 @@ public struct Scenario: Sendable, Equatable {
             var insn: [UInt8]?
             if let (value, path, _) = reader.leaf("insn_bytes") { insn = try bytes(value, path) }
             return .guestException(vector: UInt8(vector), errorCode: errorCode, instructionBytes: insn)
+        case "event_inj":
+            // An event L1 injects with vmcb12's EVENTINJ whose delivery through L2's IDT faults
+            // (`idt`: `not_present` gate → #NP, `beyond_limit` → #GP): the CPU raises that
+            // exception while delivering it, with an IDT error code (vector << 3 | IDT | EXT;
+            // EXT clear only for a software interrupt, type 4). Decided as the exception L2 raises.
+            try reader.allowOnly(["type", "event_inj", "idt"])
+            guard let (value, path, _) = reader.leaf("event_inj") else { throw ScenarioError(path: "\(reader.path).event_inj", message: "missing") }
+            let inj = UInt32(truncatingIfNeeded: try ObjectReader.number(value, path))
+            guard inj & EventInjection.validBit != 0 else { throw ScenarioError(path: path, message: "EVENTINJ.V (bit 31) is clear: nothing is injected") }
+            let fault: UInt8
+            switch try reader.string("idt") {
+            case "not_present": fault = 11  // #NP
+            case "beyond_limit": fault = ExceptionVector.generalProtection
+            default: throw ScenarioError(path: "\(reader.path).idt", message: "expected not_present or beyond_limit")
+            }
+            let type = (inj >> 8) & 7
+            let errorCode = (inj & 0xff) << 3 | 2 | (type == 4 ? 0 : 1)
+            return .guestException(vector: fault, errorCode: errorCode)
         case "vmrun_failed":
             try reader.allowOnly(["type", "message"])
             guard let message = try reader.string("message") else { throw ScenarioError(path: "\(reader.path).message", message: "missing") }
             return .vmrunConsistencyFailure(message: message)
         default:
-            throw ScenarioError(path: "\(reader.path).type", message: "expected exit, forced_emulation, pending, exception or vmrun_failed")
+            throw ScenarioError(path: "\(reader.path).type", message: "expected exit, forced_emulation, pending, exception, event_inj or vmrun_failed")
+        }
+    }
+
+    /// One pending event by name; `vector` / `error_code` of the event object belong to an
+    /// `exception` or `v_irq`.
+    private static func pendingEvent(_ kind: String, path: String, _ reader: ObjectReader) throws(ScenarioError) -> PendingEvent {
+        switch kind {
+        case "init": return .initSignal
+        case "smi": return .smi
+        case "nmi": return .nmi
+        case "interrupt": return .interrupt
+        case "triple_fault": return .tripleFault
+        case "v_irq":
+            var vector: UInt8?
+            if let (value, path, _) = reader.leaf("vector") {
+                let number = try ObjectReader.number(value, path)
+                guard number <= 0xff else { throw ScenarioError(path: path, message: "vector must be 0-255") }
+                vector = UInt8(number)
+            }
+            return .virtualInterrupt(vector: vector)
+        case "v_nmi": return .virtualNMI
+        case "exception":
+            guard let (value, path, _) = reader.leaf("vector") else { throw ScenarioError(path: "\(reader.path).vector", message: "missing") }
+            let vector = try ObjectReader.number(value, path)
+            guard vector < 32 else { throw ScenarioError(path: path, message: "vector must be 0-31") }
+            var errorCode: UInt32?
+            if let (value, path, _) = reader.leaf("error_code") { errorCode = UInt32(truncatingIfNeeded: try ObjectReader.number(value, path)) }
+            return .exception(vector: UInt8(vector), errorCode: errorCode)
+        default:
+            throw ScenarioError(path: path, message: "expected init, exception, smi, nmi, interrupt, triple_fault, v_irq or v_nmi")
         }
     }
 

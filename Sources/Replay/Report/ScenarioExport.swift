@@ -206,6 +206,24 @@ public enum ScenarioExport {
             case .nmi: return ["type": "pending", "pending": "nmi"]
             case .interrupt: return ["type": "pending", "pending": "interrupt"]
             case .tripleFault: return ["type": "pending", "pending": "triple_fault"]
+            case .virtualInterrupt(let vector):
+                var out: [String: Any] = ["type": "pending", "pending": "v_irq"]
+                if let vector { out["vector"] = Int(vector) }
+                return out
+            case .virtualNMI: return ["type": "pending", "pending": "v_nmi"]
+            case .simultaneous(let events):
+                // One list; the `vector` / `error_code` of its exception or virtual interrupt at the top.
+                var out: [String: Any] = ["type": "pending"]
+                var names: [String] = []
+                for single in events {
+                    var one = Self.event(.pending(single))
+                    names.append((one["pending"] as? String) ?? "?")
+                    one["type"] = nil
+                    one["pending"] = nil
+                    out.merge(one) { first, _ in first }
+                }
+                out["pending"] = names
+                return out
             case .exception(let vector, let errorCode):
                 var out: [String: Any] = ["type": "pending", "pending": "exception", "vector": Int(vector)]
                 if let errorCode { out["error_code"] = hex(errorCode) }

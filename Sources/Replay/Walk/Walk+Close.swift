@@ -59,6 +59,18 @@ extension Walk {
                     explanation: "the trace fails VMRUN on a check the \(options.profile.name) profile does not have"))
             }
         }
+        if verdictTable[verdictID].kind == .match, current.origin == .hardwareExit,
+            let lost = Reinjection.mismatch(
+                intrInfo: current.exit.intrInfo, errorCode: current.exit.errorCode, outcome: outcome, recorded: recorded,
+                payloads: events.payloads, traceRecords: { [names = trace.eventNames] in names.contains($0) })
+        {
+            // svm_complete_interrupts re-queued the event in flight; the trace lost its re-injection.
+            var verdict = verdictTable[verdictID]
+            verdict.kind = .mismatch
+            verdict.differences.append(lost)
+            verdict.explanation = Reinjection.explanation
+            verdictID = intern(verdict: verdict)
+        }
         if !built.conflicts.isEmpty {
             // A facts file and the trace (or an inference from a recorded outcome) disagree.
             verdictID = intern(verdict: Verdict(

@@ -386,8 +386,13 @@ for insn, code, feat, op in (("rdtscp", "rdtscp", "rdtscp", "0f 01 f9"), ("skini
 
 # ---- pending events (pending_event, pending_event_cli, svm_intr_intercept_mix_*, nmi, init, smi) ----
 INTR, NMI, SMI, INIT = 1, 2, 4, 8
+# The harness's L2 is not inside an NMI handler and the event is recognised outside an
+# STI/MOV SS shadow (the tests' sti is followed by a nop or more code before the check).
+HARNESS_EVENT_FACTS = {"vcpu.nmi-masked": False, "vcpu.interrupt-shadow": False}
 def pend(name, test, assertion, description, kind, word3_bits, masking, l1_if, l2_if, expect, file=F, suite=KUT):
     st = base_state(word3=0x80000000 | word3_bits, int_ctl=(1 << 24) if masking else 0, l1_if=l1_if, l2_if=l2_if)
+    if kind in ("nmi", "interrupt"):
+        st["assumptions"] = dict(HARNESS_EVENT_FACTS)
     emit(name, suite, file, test, assertion, description, st, {"type": "pending", "pending": kind}, expect)
 pend("pending-event-intr-intercepted", "pending_event",
      "with INTERCEPT_INTR and V_INTR_MASKING, a self-IPI pending at VMRUN exits with SVM_EXIT_INTR before the guest runs",
@@ -607,5 +612,70 @@ emit("sel-cr0-write-nointercept-emulate", KUT, F, "sel cr0 write nointercept emu
      "without any CR0 intercept an emulated MOV to CR0 does not exit to L1: L2 continues",
      "L2 NPF on an MMIO page holding `mov %rax, %cr0`, no CR0 intercepts in vmcb12: L0's emulator executes it",
      npf_mmio_state(), npf_mmio_event("0f 22 c0"), {"kind": "emulate", "level": "L2"})
+
+# ---- virtual interrupts, vNMI, GIF (helper "events": svm/nested.c:nested_vmcb02_prepare_control,
+# svm/svm.c:svm_{interrupt,nmi,smi}_blocked) ----
+V_IRQ, V_INTR_MASKING, V_NMI_PENDING, V_NMI_ENABLE = 1 << 8, 1 << 24, 1 << 11, 1 << 26
+VINTR = 1 << 4  # word3 bit 4 = intercept bit 100
+def virq_state(int_ctl, l2_if, word3=0x80000000):
+    st = base_state(word3=word3, int_ctl=int_ctl, l1_if=0, l2_if=l2_if)
+    st["assumptions"] = dict(HARNESS_EVENT_FACTS)
+    return st
+VIRQ_PRIO_F = V_INTR_MASKING | V_IRQ | (0xf << 16)
+emit("virq-inject-before-sti", KUT, F, "virq_inject",
+     "with V_IRQ at the highest priority and no VINTR intercept, the virtual interrupt must not fire while L2 runs with IF clear ('fired before L2 sti')",
+     "V_IRQ pending in vmcb12 (vector 0xf1, priority 15), L2's RFLAGS.IF clear: the CPU holds it, nothing exits",
+     virq_state(VIRQ_PRIO_F, 0), {"type": "pending", "pending": "v_irq", "vector": 0xf1}, {"kind": "no_exit", "level": "L2"})
+emit("virq-inject-after-sti", KUT, F, "virq_inject",
+     "after L2's sti the virtual interrupt fires inside L2 (virq_isr runs, 'not fired after L2 sti' otherwise) and V_IRQ is clear at the next exit",
+     "V_IRQ pending in vmcb12 (vector 0xf1, priority 15), L2's IF set, no VINTR intercept: the CPU delivers vector 0xf1 in L2, no exit",
+     virq_state(VIRQ_PRIO_F, 1), {"type": "pending", "pending": "v_irq", "vector": 0xf1},
+     {"kind": "inject_interrupt", "vector": 0xf1, "level": "L2"})
+emit("virq-inject-vintr-intercepted", KUT, F, "virq_inject",
+     "stage 1: with INTERCEPT_VINTR the virtual interrupt does not fire; L2's sti leads to an SVM_EXIT_VINTR #VMEXIT instead",
+     "V_IRQ pending, L1 intercepts VINTR, L2's IF set: #VMEXIT(VINTR) to L1",
+     virq_state(VIRQ_PRIO_F, 1, word3=0x80000000 | VINTR), {"type": "pending", "pending": "v_irq", "vector": 0xf1},
+     reflect("vintr", 0, 0))
+emit("virq-inject-priority-below-tpr", KUT, F, "virq_inject",
+     "with V_INTR_PRIO below V_TPR (V_IGN_TPR clear) the virtual interrupt must not fire even with L2's IF set",
+     "V_IRQ pending with priority 0 and V_TPR 15, L2's IF set: held by the priority test, nothing exits",
+     virq_state(V_INTR_MASKING | V_IRQ | 0xf, 1), {"type": "pending", "pending": "v_irq", "vector": 0xf1},
+     {"kind": "no_exit", "level": "L2"})
+emit("st-int-ctl-vintr-in-l2", ST, SD + "svm_int_ctl_test.c", "svm_int_ctl_test",
+     "L1 sets V_IRQ (priority 1) without V_INTR_MASKING or VINTR intercept: L2's vintr handler runs (vintr_irq_called)",
+     "V_IRQ pending (vector 0x20, priority 1 above V_TPR 0), L2's IF set, no VINTR intercept: the CPU delivers it in L2",
+     virq_state(V_IRQ | (1 << 16), 1), {"type": "pending", "pending": "v_irq", "vector": 0x20},
+     {"kind": "inject_interrupt", "vector": 0x20, "level": "L2"})
+st = virq_state(V_NMI_ENABLE | V_NMI_PENDING, 0, word3=0x80000000 | NMI)
+st["assumptions"]["l1.vnmi-usable"] = True
+emit("vnmi-pending-delivered", KUT, F, "vnmi",
+     "with vNMI enabled and NMIs intercepted, setting V_NMI_PENDING makes the NMI fire inside L2 (nmi_fired) without an NMI #VMEXIT",
+     "V_NMI_PENDING in vmcb12 with V_NMI_ENABLE (nested vNMI): the CPU delivers the NMI in L2, no exit (6.12+: int_ctl_vmcb12_bits carries the V_NMI bits)",
+     st, {"type": "pending", "pending": "v_nmi"}, {"kind": "inject_nmi", "level": "L2"}, profiles=["6.12", "upstream"])
+st = virq_state(0, 1, word3=0x80000000 | INTR)
+st["assumptions"]["vcpu.gif"] = False
+emit("intr-mix-gif-clear", KUT, F, "svm_intr_intercept_mix_gif",
+     "L2 clears GIF, sets IF and sends itself an IPI: 'No interrupt expected' until its stgi (then SVM_EXIT_INTR)",
+     "interrupt pending while L2's CLGI has cleared GIF, INTR intercepted, L2's IF set: svm_interrupt_blocked, nothing exits",
+     st, {"type": "pending", "pending": "interrupt"}, {"kind": "no_exit", "level": "L2"})
+st = virq_state(0, 0, word3=0x80000000 | NMI)
+st["assumptions"]["vcpu.gif"] = False
+emit("nmi-mix-gif-clear", KUT, F, "svm_intr_intercept_mix_nmi",
+     "an NMI sent while L2 runs with GIF clear must not exit ('No NMI expected') until L2's stgi, then SVM_EXIT_NMI",
+     "NMI pending while GIF is clear, NMI intercepted: svm_nmi_blocked, nothing exits",
+     st, {"type": "pending", "pending": "nmi"}, {"kind": "no_exit", "level": "L2"})
+st = virq_state(0, 0, word3=0x80000000 | SMI)
+st["assumptions"]["vcpu.gif"] = False
+emit("smi-mix-gif-clear", KUT, F, "svm_intr_intercept_mix_smi",
+     "an SMI sent while L2 runs with GIF clear must not exit ('No SMI expected') until L2's stgi, then SVM_EXIT_SMI",
+     "SMI pending while GIF is clear, SMI intercepted: svm_smi_blocked, nothing exits",
+     st, {"type": "pending", "pending": "smi"}, {"kind": "no_exit", "level": "L2"})
+
+# ---- EVENTINJ meeting a broken IDT (exc_inject) ----
+st = base_state(excp=1 << 11)
+emit("exc-inject-idt-not-present", KUT, F, "exc_inject",
+     "L1 injects #DE with EVENTINJ while L2's #DE gate is not present and L1 intercepts #NP: the VMRUN ends in an NP exception #VMEXIT whose exit_int_info is valid (the #DE)",
+     "EVENTINJ #DE (0x80000300) through a not-present IDT gate: the CPU raises #NP (error code 0x3: IDT, EXT) while delivering it; L1 intercepts #NP: reflected as NP excp",
+     st, {"type": "event_inj", "event_inj": "0x80000300", "idt": "not_present"}, reflect("NP excp", 0x3))
 
 print(len(written), "scenarios")

@@ -21,6 +21,24 @@ public struct FactsFile: Sendable, Equatable {
         public var vmcb12Address: UInt64?
         /// Applies only to this vCPU id.
         public var vcpu: UInt32?
+        /// Applies only from the `first`-th to the `last`-th VMRUN L1 executes on the vCPU
+        /// (1-based, counted from the start of the trace; `last` nil: every later one): the
+        /// VMRUN's own exit and every exit until the next VMRUN.
+        public var vmruns: ClosedRange<Int>?
+        /// L1 maps, in its NPT, the page of every #NPF #VMEXIT it receives at a GPA below this
+        /// address (present, writable, user, executable) before it runs L2 again: the
+        /// mapping is added to `state.vmcb12.npt` from the reflected #NPF's line on.
+        public var npfMapsBelow: Known<UInt64>?
+        /// Applies only to exits of this level (`"level": "L1"|"L2"`).
+        public var level: GuestLevel?
+        /// Applies only to exits at this guest RIP (the instruction the exit is for).
+        public var rip: UInt64?
+        /// The operand registers of the instruction an exit is for (`"operands": {"rax", "rcx"}`):
+        /// with a `vmrun` scope, of those L1 VMRUNs only; with a `rip` scope, of the instruction there.
+        public var rax: Known<UInt64>?
+        public var rcx: Known<UInt64>?
+        /// The VMRUN-scoped RAX (older name of ``rax`` for VMRUN entries).
+        public var vmrunRAX: Known<UInt64>? { vmruns != nil ? rax : nil }
         /// The facts, in the model's terms.
         public var state: VCPUState
         /// Where the entry comes from (file and JSON path), for messages.
@@ -35,10 +53,18 @@ public struct FactsFile: Sendable, Equatable {
         }
 
         /// Whether the entry applies to an exit with this vmcb12 address and vCPU: a scope the
-        /// exit does not show (address or vCPU unknown) does not apply.
-        public func applies(vmcb12Address address: UInt64?, vcpu id: UInt32?) -> Bool {
+        /// exit does not show (address, vCPU or VMRUN count unknown) does not apply.
+        public func applies(
+            vmcb12Address address: UInt64?, vcpu id: UInt32?, vmrun ordinal: Int? = nil, level exitLevel: GuestLevel? = nil,
+            rip exitRIP: UInt64? = nil
+        ) -> Bool {
+            if let level, exitLevel != level { return false }
+            if let rip, exitRIP != rip { return false }
             if let vmcb12Address, address != vmcb12Address { return false }
             if let vcpu, id != vcpu { return false }
+            if let vmruns {
+                guard let ordinal, vmruns.contains(ordinal) else { return false }
+            }
             return true
         }
     }
@@ -78,10 +104,10 @@ public struct FactsFile: Sendable, Equatable {
         var defaultSource = "facts \(path)"
         if case .string(let source)? = object["source"] { defaultSource = "facts \(path): \(source)" }
         let top = ObjectReader(object: object, path: "$", source: defaultSource)
-        try top.allowOnly(["description", "source", "scope", "state", "entries"])
+        try top.allowOnly(["description", "source", "scope", "state", "entries", "l1_npf_handler", "operands"])
         description = try top.string("description") ?? ""
         var entries: [Entry] = []
-        if top.object["state"] != nil || top.object["scope"] != nil {
+        if top.object["state"] != nil || top.object["scope"] != nil || top.object["l1_npf_handler"] != nil || top.object["operands"] != nil {
             entries.append(try Self.entry(top, path: path))
         }
         if let list = top.object["entries"] {
@@ -92,7 +118,7 @@ public struct FactsFile: Sendable, Equatable {
                 var source = defaultSource
                 if case .string(let own)? = inner["source"] { source = "facts \(path): \(own)" }
                 let reader = ObjectReader(object: inner, path: itemPath, source: source)
-                try reader.allowOnly(["description", "source", "scope", "state"])
+                try reader.allowOnly(["description", "source", "scope", "state", "l1_npf_handler", "operands"])
                 entries.append(try Self.entry(reader, path: path))
             }
         }
@@ -100,12 +126,48 @@ public struct FactsFile: Sendable, Equatable {
         self.entries = entries
     }
 
+    /// A VMRUN scope: `N`, `"N"`, `"N-M"` or `"N-"` (from the N-th on), 1-based.
+    static func vmrunRange(_ value: JSONValue, _ path: String) throws(ScenarioError) -> ClosedRange<Int> {
+        let message = "expected a VMRUN ordinal N (1-based), \"N-M\" or \"N-\""
+        if case .unsigned(let number) = value {
+            guard number >= 1, number <= UInt64(Int32.max) else { throw ScenarioError(path: path, message: message) }
+            return Int(number)...Int(number)
+        }
+        guard case .string(let text) = value else { throw ScenarioError(path: path, message: message) }
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard (1...2).contains(parts.count), let first = Int(parts[0]), first >= 1 else { throw ScenarioError(path: path, message: message) }
+        if parts.count == 1 { return first...first }
+        if parts[1].isEmpty { return first...Int(Int32.max) }
+        guard let last = Int(parts[1]), last >= first else { throw ScenarioError(path: path, message: message) }
+        return first...last
+    }
+
     private static func entry(_ reader: ObjectReader, path: String) throws(ScenarioError) -> Entry {
         var entry = Entry(state: VCPUState(), origin: "\(path) \(reader.path)")
         if let scope = try reader.object("scope") {
-            try scope.allowOnly(["vmcb12", "vcpu"])
+            try scope.allowOnly(["vmcb12", "vcpu", "vmrun", "level", "rip"])
+            if let (value, valuePath, _) = scope.leaf("rip") { entry.rip = try ObjectReader.number(value, valuePath) }
+            if let (value, valuePath, _) = scope.leaf("level") {
+                guard case .string(let text) = value, let level = GuestLevel(rawValue: text.uppercased()) else {
+                    throw ScenarioError(path: valuePath, message: "expected \"L1\" or \"L2\"")
+                }
+                entry.level = level
+            }
             if let (value, valuePath, _) = scope.leaf("vmcb12") { entry.vmcb12Address = try ObjectReader.number(value, valuePath) }
             if let (value, valuePath, _) = scope.leaf("vcpu") { entry.vcpu = try ObjectReader.number32(value, valuePath) }
+            if let (value, valuePath, _) = scope.leaf("vmrun") { entry.vmruns = try vmrunRange(value, valuePath) }
+        }
+        if let handler = try reader.object("l1_npf_handler") {
+            try handler.allowOnly(["maps_below"])
+            entry.npfMapsBelow = try handler.known("maps_below", ObjectReader.number)
+        }
+        if let operands = try reader.object("operands") {
+            try operands.allowOnly(["rax", "rcx"])
+            guard entry.vmruns != nil || entry.rip != nil else {
+                throw ScenarioError(path: operands.path, message: "operands belong to one instruction: scope the entry to a \"vmrun\" or a \"rip\"")
+            }
+            entry.rax = try operands.known("rax", ObjectReader.number)
+            entry.rcx = try operands.known("rcx", ObjectReader.number)
         }
         if let state = try reader.object("state") {
             entry.state = try Scenario.state(state)

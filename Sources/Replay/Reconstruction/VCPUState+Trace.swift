@@ -33,6 +33,11 @@ struct TrackedVCPU: Sendable {
     var configuration = 0
     /// Line of the event that started the current configuration.
     var configurationLine: Int?
+    /// L1 VMRUN exits seen on this thread (the scope of a facts file's `"vmrun"` entries).
+    var l1VMRUNs = 0
+    /// #NPF #VMEXITs reflected to L1 (`kvm_nested_vmexit_inject`): GPA and line, for a facts
+    /// file that says how L1's NPF handler changes its NPT.
+    var reflectedNPFs: [(gpa: UInt64, line: Int)] = []
 
     /// EFER MSR number (`MSR_EFER`, APM vol. 2 §3.1.7).
     static let eferMSR: UInt32 = 0xC000_0080
@@ -81,13 +86,15 @@ struct TrackedVCPU: Sendable {
                 word5: words.word5.map { Known($0, from: source) })
             if !Self.sameIntercepts(vmcb12.intercepts, new) { bumpConfiguration(line: line) }
             vmcb12.intercepts = new
-        case .nestedVMExitInject:
+        case .nestedVMExitInject(let inject):
             guestMode = Known(false, from: source)
+            if inject.exitReason.rawValue == 0x400 { reflectedNPFs.append((inject.exitInfo2, line)) }
         case .nestedVMExit(let exit):
             guestMode = Known(true, from: source)
             if let id = exit.vcpu { vcpu = id }
         case .exit(let exit):
             if let id = exit.vcpu { vcpu = id }
+            if exit.exitReason.rawValue == VMRUNInput.exitCode, guestMode?.value != true { l1VMRUNs += 1 }
         case .entry(let entry):
             vcpu = entry.vcpu
         case .msr(let msr):

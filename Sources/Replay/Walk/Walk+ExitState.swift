@@ -36,7 +36,7 @@ extension Walk {
         var vmcb12 = state.vmcb12
         ledger.apply(to: &vmcb12, pid: state.pid, configuration: state.configuration)
         state.vmcb12 = vmcb12
-        let inputs = ModelInputs(trace: trace, origin: current.origin, exit: current.exit, events: events)
+        var inputs = ModelInputs(trace: trace, origin: current.origin, exit: current.exit, events: events)
         var guest = options.guest
         // A kvm_msr inside the exit states whether L0's emulation of that MSR faulted.
         for (number, payload) in events.all where kinds[trace.nameID(of: number)] == .msr {
@@ -47,8 +47,25 @@ extension Walk {
         var model = state.modelState(guest: guest)
         var conflicts: [FactConflict] = []
         if !options.facts.isEmpty {
-            conflicts = UserFacts.apply(
-                options.facts, to: &model, vmcb12Address: state.vmcb12Address?.value, vcpu: current.exit.vcpu ?? state.vcpu)
+            // The VMRUN being decided counts itself; every later exit belongs to the last VMRUN.
+            let ownVMRUN = current.level == .l1 && current.exit.exitReason.rawValue == VMRUNInput.exitCode
+            let applied = UserFacts.applyAll(
+                options.facts, to: &model, vmcb12Address: state.vmcb12Address?.value, vcpu: current.exit.vcpu ?? state.vcpu,
+                vmrun: state.l1VMRUNs + (ownVMRUN ? 1 : 0), reflectedNPFs: state.reflectedNPFs,
+                level: current.level.map { $0 == .l2 ? GuestLevel.l2 : .l1 }, rip: current.exit.guestRIP, ownVMRUN: ownVMRUN)
+            conflicts = applied.conflicts
+            inputs.factRAX = applied.operands.rax
+            inputs.factRCX = applied.operands.rcx
+            // The exit's own events may print the operand (kvm_nested_vmenter: RAX of a VMRUN,
+            // kvm_msr: ECX): a facts value that differs is a conflict.
+            let shown = inputs.shownOperands()
+            for (name, fact, other) in [("rax", applied.operands.rax, shown.rax), ("rcx", applied.operands.rcx, shown.rcx)] {
+                // kvm_msr prints ECX (32 bits).
+                guard let fact, let other, (name == "rcx" ? fact.value & 0xffff_ffff : fact.value) != other.value else { continue }
+                conflicts.append(FactConflict(
+                    field: name, fact: "\(NestedSVM.Hex.format(fact.value)) [\(fact.source)]",
+                    other: "\(NestedSVM.Hex.format(other.value)) [\(other.source)]"))
+            }
         }
         return ExitState(tracked: state, model: model, inputs: inputs, conflicts: conflicts)
     }

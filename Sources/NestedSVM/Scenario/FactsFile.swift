@@ -29,6 +29,12 @@ public struct FactsFile: Sendable, Equatable {
         /// address (present, writable, user, executable) before it runs L2 again: the
         /// mapping is added to `state.vmcb12.npt` from the reflected #NPF's line on.
         public var npfMapsBelow: Known<UInt64>?
+        /// Applies only to the exit of the `n`-th VMLOAD / VMSAVE L1 executes (1-based, like
+        /// `vmruns`; the instruction's own exit or a #GP exit whose decoded instruction it is).
+        public var vmloads: ClosedRange<Int>?
+        public var vmsaves: ClosedRange<Int>?
+        /// Whether the entry is scoped to VMLOAD or VMSAVE occurrences.
+        public var instructionScoped: Bool { vmloads != nil || vmsaves != nil }
         /// Applies only to exits of this level (`"level": "L1"|"L2"`).
         public var level: GuestLevel?
         /// Applies only to exits at this guest RIP (the instruction the exit is for).
@@ -56,8 +62,12 @@ public struct FactsFile: Sendable, Equatable {
         /// exit does not show (address, vCPU or VMRUN count unknown) does not apply.
         public func applies(
             vmcb12Address address: UInt64?, vcpu id: UInt32?, vmrun ordinal: Int? = nil, level exitLevel: GuestLevel? = nil,
-            rip exitRIP: UInt64? = nil
+            rip exitRIP: UInt64? = nil, l1Instruction: (kind: SVMInstruction, ordinal: Int)? = nil
         ) -> Bool {
+            for (range, kind) in [(vmloads, SVMInstruction.vmload), (vmsaves, .vmsave)] {
+                guard let range else { continue }
+                guard let l1Instruction, l1Instruction.kind == kind, range.contains(l1Instruction.ordinal) else { return false }
+            }
             if let level, exitLevel != level { return false }
             if let rip, exitRIP != rip { return false }
             if let vmcb12Address, address != vmcb12Address { return false }
@@ -126,7 +136,7 @@ public struct FactsFile: Sendable, Equatable {
         self.entries = entries
     }
 
-    /// A VMRUN scope: `N`, `"N"`, `"N-M"` or `"N-"` (from the N-th on), 1-based.
+    /// A VMRUN (VMLOAD, VMSAVE) scope: `N`, `"N"`, `"N-M"` or `"N-"` (from the N-th on), 1-based.
     static func vmrunRange(_ value: JSONValue, _ path: String) throws(ScenarioError) -> ClosedRange<Int> {
         let message = "expected a VMRUN ordinal N (1-based), \"N-M\" or \"N-\""
         if case .unsigned(let number) = value {
@@ -145,7 +155,9 @@ public struct FactsFile: Sendable, Equatable {
     private static func entry(_ reader: ObjectReader, path: String) throws(ScenarioError) -> Entry {
         var entry = Entry(state: VCPUState(), origin: "\(path) \(reader.path)")
         if let scope = try reader.object("scope") {
-            try scope.allowOnly(["vmcb12", "vcpu", "vmrun", "level", "rip"])
+            try scope.allowOnly(["vmcb12", "vcpu", "vmrun", "vmload", "vmsave", "level", "rip"])
+            if let (value, valuePath, _) = scope.leaf("vmload") { entry.vmloads = try vmrunRange(value, valuePath) }
+            if let (value, valuePath, _) = scope.leaf("vmsave") { entry.vmsaves = try vmrunRange(value, valuePath) }
             if let (value, valuePath, _) = scope.leaf("rip") { entry.rip = try ObjectReader.number(value, valuePath) }
             if let (value, valuePath, _) = scope.leaf("level") {
                 guard case .string(let text) = value, let level = GuestLevel(rawValue: text.uppercased()) else {
@@ -163,8 +175,8 @@ public struct FactsFile: Sendable, Equatable {
         }
         if let operands = try reader.object("operands") {
             try operands.allowOnly(["rax", "rcx"])
-            guard entry.vmruns != nil || entry.rip != nil else {
-                throw ScenarioError(path: operands.path, message: "operands belong to one instruction: scope the entry to a \"vmrun\" or a \"rip\"")
+            guard entry.vmruns != nil || entry.rip != nil || entry.instructionScoped else {
+                throw ScenarioError(path: operands.path, message: "operands belong to one instruction: scope the entry to a \"vmrun\", \"vmload\", \"vmsave\" or a \"rip\"")
             }
             entry.rax = try operands.known("rax", ObjectReader.number)
             entry.rcx = try operands.known("rcx", ObjectReader.number)

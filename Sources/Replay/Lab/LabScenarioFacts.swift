@@ -376,6 +376,21 @@ public struct LabScenarioFacts: Sendable {
                 "description": "VMRUN 2: RAX = \(bad) (lab/src/l1.c:bad_rax)", "scope": ["vmrun": 2], "operands": ["rax": Self.hex(rax)],
             ])
         }
+        if flow == "l1-vmload" || flow == "l1-vmsave" {
+            // l1.c:flow_l1_insn: the first on the aux VMCB, the second with the bad RAX.
+            let aux: UInt64 = 0x32000
+            let rax: UInt64 = bad == "misaligned" ? aux + 0x10 : bad == "illegal" ? 1 << 40 : 0x1_0000_0000
+            let kind = flow == "l1-vmload" ? "vmload" : "vmsave"
+            entries.append(["description": "\(kind.uppercased()) 1 on LAB_VMCB_AUX (lab/src/l1.c:flow_l1_insn)", "scope": [kind: 1], "operands": ["rax": Self.hex(aux)]])
+            entries.append(["description": "\(kind.uppercased()) 2: RAX = \(bad) (lab/src/l1.c:bad_rax)", "scope": [kind: 2], "operands": ["rax": Self.hex(rax)]])
+        }
+        if flowL2 || flow == "l1-vmrun" {
+            // L2 runs on vmcb12's EFER (SVME set) and CR0 (PG set); no L2 program writes EFER or clears CR0.PG (lab/src/l1.S).
+            entries.append([
+                "description": "L2's EFER.SVME and CR0.PG: vmcb12's, never changed by an L2 program", "scope": ["level": "L2"],
+                "state": ["assumptions": ["l2.efer-svme": 1, "l2.paging": 1]],
+            ])
+        }
         for (step, rip) in stepRIPs.sorted(by: { $0.key < $1.key }) {
             guard let registers = stepRegisters[step], registers.rax != nil || registers.rcx != nil else { continue }
             var operands: [String: Any] = [:]

@@ -37,18 +37,21 @@ enum UserFacts {
     /// VMRUN exit (`ownVMRUN`), a RIP-scoped entry's at an exit at that RIP.
     static func applyAll(
         _ files: [FactsFile], to state: inout VCPUState, vmcb12Address: UInt64?, vcpu: UInt32?, vmrun: Int? = nil,
-        reflectedNPFs: [(gpa: UInt64, line: Int)] = [], level: GuestLevel? = nil, rip: UInt64? = nil, ownVMRUN: Bool = false
+        reflectedNPFs: [(gpa: UInt64, line: Int)] = [], level: GuestLevel? = nil, rip: UInt64? = nil,
+        l1Instruction: (kind: SVMInstruction, ordinal: Int)? = nil
     ) -> (conflicts: [FactConflict], operands: Operands) {
         var conflicts: [FactConflict] = []
         var operands = Operands()
         var npfMapsBelow: [(Known<UInt64>, String)] = []
         for file in files {
-            for entry in file.entries where entry.applies(vmcb12Address: vmcb12Address, vcpu: vcpu, vmrun: vmrun, level: level, rip: rip) {
+            for entry in file.entries where entry.applies(
+                vmcb12Address: vmcb12Address, vcpu: vcpu, vmrun: vmrun, level: level, rip: rip, l1Instruction: l1Instruction)
+            {
                 var filler = Filler()
                 filler.fill(&state, with: entry.state)
                 conflicts += filler.conflicts
                 if let below = entry.npfMapsBelow { npfMapsBelow.append((below, entry.origin)) }
-                if entry.rip != nil || (entry.vmruns != nil && ownVMRUN) {
+                if entry.rip != nil || entry.instructionScoped || (entry.vmruns != nil && l1Instruction?.kind == .vmrun) {
                     if operands.rax == nil { operands.rax = entry.rax }
                     if operands.rcx == nil { operands.rcx = entry.rcx }
                 }

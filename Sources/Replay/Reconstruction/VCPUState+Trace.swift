@@ -33,8 +33,10 @@ struct TrackedVCPU: Sendable {
     var configuration = 0
     /// Line of the event that started the current configuration.
     var configurationLine: Int?
-    /// L1 VMRUN exits seen on this thread (the scope of a facts file's `"vmrun"` entries).
-    var l1VMRUNs = 0
+    /// L1's VMRUN, VMLOAD and VMSAVE instructions that exited so far on this thread (their own
+    /// exit, or a #GP exit whose decoded instruction is one): the `"vmrun"`, `"vmload"`,
+    /// `"vmsave"` scopes of a facts file. Counted when the exit closes (`Walk.close`).
+    var l1Instructions: [SVMInstruction: Int] = [:]
     /// #NPF #VMEXITs reflected to L1 (`kvm_nested_vmexit_inject`): GPA and line, for a facts
     /// file that says how L1's NPF handler changes its NPT.
     var reflectedNPFs: [(gpa: UInt64, line: Int)] = []
@@ -94,7 +96,6 @@ struct TrackedVCPU: Sendable {
             if let id = exit.vcpu { vcpu = id }
         case .exit(let exit):
             if let id = exit.vcpu { vcpu = id }
-            if exit.exitReason.rawValue == VMRUNInput.exitCode, guestMode?.value != true { l1VMRUNs += 1 }
         case .entry(let entry):
             vcpu = entry.vcpu
         case .msr(let msr):

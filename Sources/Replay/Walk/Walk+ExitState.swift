@@ -14,6 +14,28 @@ extension Walk {
         var inputs: ModelInputs
         /// Where a facts file (`--facts`) contradicts the trace or an inference at this exit.
         var conflicts: [FactConflict] = []
+        /// The L1 VMRUN/VMLOAD/VMSAVE this exit is for (its exit code, or the decoded
+        /// instruction of a #GP exit), counted in ``TrackedVCPU/l1Instructions`` when it closes.
+        var l1Instruction: SVMInstruction?
+    }
+
+    /// The L1 SVM instruction (VMRUN, VMLOAD, VMSAVE) an exit is for.
+    func l1Instruction(of current: ExitSpan, events: ExitEvents) -> SVMInstruction? {
+        guard current.level == .l1, current.origin == .hardwareExit else { return nil }
+        switch current.exit.exitReason.rawValue {
+        case 0x80: return .vmrun
+        case 0x82: return .vmload
+        case 0x83: return .vmsave
+        default: break
+        }
+        for (_, payload) in events.all {
+            guard case .emulateInsn(let insn) = payload, insn.rip == current.exit.guestRIP else { continue }
+            guard let bytes = insn.bytes, let instruction = SVMInstruction(bytes: bytes),
+                [SVMInstruction.vmrun, .vmload, .vmsave].contains(instruction)
+            else { return nil }
+            return instruction
+        }
+        return nil
     }
 
     /// Builds the state the model sees at `current`: the thread's tracked state when the exit
@@ -46,13 +68,14 @@ extension Walk {
         }
         var model = state.modelState(guest: guest)
         var conflicts: [FactConflict] = []
+        let instruction = options.facts.isEmpty ? nil : l1Instruction(of: current, events: events)
         if !options.facts.isEmpty {
-            // The VMRUN being decided counts itself; every later exit belongs to the last VMRUN.
-            let ownVMRUN = current.level == .l1 && current.exit.exitReason.rawValue == VMRUNInput.exitCode
+            // The instruction being decided counts itself; every later exit belongs to the last VMRUN.
+            let occurrence = instruction.map { (kind: $0, ordinal: state.l1Instructions[$0, default: 0] + 1) }
             let applied = UserFacts.applyAll(
                 options.facts, to: &model, vmcb12Address: state.vmcb12Address?.value, vcpu: current.exit.vcpu ?? state.vcpu,
-                vmrun: state.l1VMRUNs + (ownVMRUN ? 1 : 0), reflectedNPFs: state.reflectedNPFs,
-                level: current.level.map { $0 == .l2 ? GuestLevel.l2 : .l1 }, rip: current.exit.guestRIP, ownVMRUN: ownVMRUN)
+                vmrun: state.l1Instructions[.vmrun, default: 0] + (instruction == .vmrun ? 1 : 0), reflectedNPFs: state.reflectedNPFs,
+                level: current.level.map { $0 == .l2 ? GuestLevel.l2 : .l1 }, rip: current.exit.guestRIP, l1Instruction: occurrence)
             conflicts = applied.conflicts
             inputs.factRAX = applied.operands.rax
             inputs.factRCX = applied.operands.rcx
@@ -67,6 +90,6 @@ extension Walk {
                     other: "\(NestedSVM.Hex.format(other.value)) [\(other.source)]"))
             }
         }
-        return ExitState(tracked: state, model: model, inputs: inputs, conflicts: conflicts)
+        return ExitState(tracked: state, model: model, inputs: inputs, conflicts: conflicts, l1Instruction: instruction)
     }
 }

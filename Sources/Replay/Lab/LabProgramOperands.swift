@@ -84,6 +84,12 @@ public enum LabProgramOperands {
     static func apply(mnemonic: String, operands: [String], to registers: inout Registers) {
         if writesRAX.contains(mnemonic) { registers.rax = nil }
         if writesRCX.contains(mnemonic) || mnemonic.hasPrefix("rep") || mnemonic.hasPrefix("loop") { registers.rcx = nil }
+        // Register operands these only read: SVM instructions, comparisons, pushes, port output.
+        let readsOnly: Set<String> = ["vmrun", "vmload", "vmsave", "invlpga", "skinit", "lmsw", "push", "pushq", "out", "outb", "outw", "outl"]
+        if readsOnly.contains(mnemonic) || mnemonic.hasPrefix("cmp") || mnemonic.hasPrefix("test") || mnemonic.hasPrefix("bt") { return }
+        // A one-operand instruction writes it only for these.
+        let writesOnlyOperand: Set<String> = ["pop", "popq", "inc", "incl", "incq", "dec", "decl", "decq", "neg", "negq", "not", "notq", "bswap", "smsw", "rdrand", "rdseed", "rdpid"]
+        if operands.count == 1, !writesOnlyOperand.contains(mnemonic), !mnemonic.hasPrefix("set") { return }
         guard let destination = operands.last else { return }
         let isRAX = raxNames.contains(destination)
         let isRCX = rcxNames.contains(destination)

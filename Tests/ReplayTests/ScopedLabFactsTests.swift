@@ -144,9 +144,23 @@ import TraceKit
             #expect(throws: ScenarioError.self, "\(json)") { try Self.facts(json) }
             do {
                 _ = try Self.facts(json)
-            } catch {
+            } catch let error as ScenarioError {
                 #expect(error.path == path, "\(json): \(error)")
-            }
+            } catch {}
+        }
+    }
+
+    @Test("a bad facts file read from disk names its line")
+    func errorLine() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).facts.json")
+        try "{\n  \"entries\": [\n    {\"state\": {}},\n    {\"scope\": {\"vmrun\": \"2-1\"}}\n  ]\n}\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        do {
+            _ = try FactsFile.read(path: file.path)
+            Issue.record("a bad scope was accepted")
+        } catch {
+            #expect(error.line == 4)
+            #expect(error.description.hasPrefix("line 4: $.entries[1].scope.vmrun: "), "\(error.description)")
         }
     }
 

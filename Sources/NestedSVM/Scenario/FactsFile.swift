@@ -98,7 +98,13 @@ public struct FactsFile: Sendable, Equatable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ScenarioError(path: "$", message: "cannot read the file")
         }
-        return try FactsFile(json: data, path: path)
+        do {
+            return try FactsFile(json: data, path: path)
+        } catch {
+            var located = error
+            located.line = JSONLines.line(of: error.path, in: data) ?? 1
+            throw located
+        }
     }
 
     /// Parses the JSON text of a facts file.
@@ -188,5 +194,73 @@ public struct FactsFile: Sendable, Equatable {
             }
         }
         return entry
+    }
+}
+
+/// Where a JSON path (`$.entries[1].state.vmcb12.asd`) lies in a JSON text: the line of the
+/// value (or of its key), for error messages with file and line. A path not found gives its
+/// nearest present parent's line; text that is not JSON stops the scan where it breaks.
+enum JSONLines {
+    static func line(of target: String, in data: Data) -> Int? {
+        let bytes = [UInt8](data)
+        var lines: [String: Int] = [:]
+        var line = 1
+        // Open containers: object (path, last key) or array (path, index).
+        var stack: [(object: Bool, path: String, key: String, index: Int)] = []
+        var expectingKey = false
+        var index = 0
+        func valuePath() -> String {
+            guard let top = stack.last else { return "$" }
+            return top.object ? "\(top.path).\(top.key)" : "\(top.path)[\(top.index)]"
+        }
+        func record(_ path: String) { if lines[path] == nil { lines[path] = line } }
+        while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: "\n"):
+                line += 1
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                let path = valuePath()
+                record(path)
+                stack.append((byte == UInt8(ascii: "{"), path, "", 0))
+                expectingKey = byte == UInt8(ascii: "{")
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                _ = stack.popLast()
+                expectingKey = false
+            case UInt8(ascii: ","):
+                if let top = stack.last {
+                    if top.object { expectingKey = true } else { stack[stack.count - 1].index += 1 }
+                }
+            case UInt8(ascii: ":"):
+                expectingKey = false
+            case UInt8(ascii: "\""):
+                var end = index + 1
+                var text: [UInt8] = []
+                while end < bytes.count, bytes[end] != UInt8(ascii: "\"") {
+                    if bytes[end] == UInt8(ascii: "\\") { end += 1 }
+                    if end < bytes.count { text.append(bytes[end]) }
+                    end += 1
+                }
+                if expectingKey, stack.last?.object == true {
+                    stack[stack.count - 1].key = String(decoding: text, as: UTF8.self)
+                    record(valuePath())
+                } else {
+                    record(valuePath())
+                }
+                index = end
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"):
+                break
+            default:
+                record(valuePath())
+                while index + 1 < bytes.count, !",}]\n \t\r".utf8.contains(bytes[index + 1]) { index += 1 }
+            }
+            index += 1
+        }
+        var path = target
+        while true {
+            if let found = lines[path] { return found }
+            guard let cut = path.lastIndex(where: { $0 == "." || $0 == "[" }) else { return nil }
+            path = String(path[..<cut])
+        }
     }
 }

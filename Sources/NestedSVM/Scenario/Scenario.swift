@@ -464,13 +464,16 @@ public struct ScenarioError: Error, Equatable, Sendable, CustomStringConvertible
     public var path: String
     /// What is wrong with it.
     public var message: String
+    /// The 1-based line of the offending value in the file, when known (facts files).
+    public var line: Int?
     /// Builds an error.
-    public init(path: String, message: String) {
+    public init(path: String, message: String, line: Int? = nil) {
         self.path = path
         self.message = message
+        self.line = line
     }
-    /// `$.path: message`.
-    public var description: String { "\(path): \(message)" }
+    /// `$.path: message`, or `line N: $.path: message`.
+    public var description: String { (line.map { "line \($0): " } ?? "") + "\(path): \(message)" }
 }
 
 /// Reads one JSON object, tracking its path and the provenance to cite.

@@ -38,6 +38,17 @@ extension Evaluator {
         case ExceptionVector.generalProtection:
             return gpHandler(exit, level: level)
         case ExceptionVector.pageFault:
+            if let walk = guestWalkFaults(exit, level: level) {
+                // The guest's own page tables are known: its walk decides (else L0's shadow is stale).
+                record(
+                    .pfShadow, [.event("exit_info_1 (error code)", Hex.format(exit.exitInfo1)), .event("exit_info_2 (address)", Hex.format(exit.exitInfo2)),
+                                .flag("\(level) page-table walk faults", walk)],
+                    .from(!walk.value), note: "the guest's walk decides: a fault is the guest's own, else L0's shadow MMU resolves it")
+                if walk.value {
+                    return queueException(ExceptionVector.pageFault, errorCode: UInt32(truncatingIfNeeded: exit.exitInfo1), level: level, after: exit, by: "mmu/mmu.c:kvm_handle_page_fault")
+                }
+                return .l0Handles("mmu/mmu.c:kvm_handle_page_fault", level: level, detail: "kvm_page_fault; the guest re-executes")
+            }
             record(
                 .pfShadow, [.event("exit_info_1 (error code)", Hex.format(exit.exitInfo1)), .event("exit_info_2 (address)", Hex.format(exit.exitInfo2))],
                 .unknown, note: "depends on L0's shadow page tables and the guest's tables, which are not inputs")

@@ -27,7 +27,7 @@ extension Evaluator {
                     .npf, info1: nil, info2: exit.exitInfo2, handler: "svm/nested.c:nested_svm_inject_npf_exit",
                     detail: "exit_info_1 keeps bits 63:32 (\(Hex.format(exit.exitInfo1 & npfHighBitsMask))), bits 31:0 = error code of KVM's walk of L1's NPT")
                 return evaluator.branch(
-                    .npfL1Walk, field: "L1 NPT walk faults for \(Hex.format(exit.exitInfo2))", fact: FactID.l1NPTWalkFaults, exit.l1NPTWalkFaults,
+                    .npfL1Walk, field: "L1 NPT walk faults for \(Hex.format(exit.exitInfo2))", fact: FactID.l1NPTWalkFaults, exit.l1NPTWalkFaults ?? evaluator.l1NPTWalkFaults(exit),
                     note: "L1's nested page tables are not traced",
                     yes: { _ in reflect }, no: { $0.npfKeptByL0(exit, fixed: fixed) })
             },

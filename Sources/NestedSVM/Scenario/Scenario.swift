@@ -209,7 +209,7 @@ public struct Scenario: Sendable, Equatable {
     private static func vmcb12(_ reader: ObjectReader) throws(ScenarioError) -> VMCB12 {
         try reader.allowOnly([
             "intercepts", "msrpm", "iopm", "nested_paging", "nested_cr3", "int_ctl", "event_inj", "virt_ext", "asid",
-            "msrpm_base_pa", "iopm_base_pa", "efer", "cr0", "cr3", "cr4", "dr6", "dr7", "cs_attrib", "pdptes",
+            "msrpm_base_pa", "iopm_base_pa", "efer", "cr0", "cr3", "cr4", "dr6", "dr7", "cs_attrib", "pdptes", "npt",
         ])
         var vmcb = VMCB12()
         if let intercepts = try reader.object("intercepts") { vmcb.intercepts = try interceptWords(intercepts) }
@@ -261,7 +261,44 @@ public struct Scenario: Sendable, Equatable {
         vmcb.csAttributes = try reader.known("cs_attrib") { value, path throws(ScenarioError) in
             UInt16(truncatingIfNeeded: try ObjectReader.number(value, path))
         }
+        vmcb.npt = try pageMap(reader, "npt")
         return vmcb
+    }
+
+    /// A page map: `[{"from": ADDR, "to": ADDR, "present": 0|1, "writable": 0|1, "user": 0|1,
+    /// "executable": 0|1, "source": "..."}, ...]`, first match wins (`PageMap`); `executable`
+    /// (no NX along the walk) may be left out, a fetch is then undecided.
+    static func pageMap(_ reader: ObjectReader, _ key: String) throws(ScenarioError) -> PageMap? {
+        guard let value = reader.object[key] else { return nil }
+        let path = "\(reader.path).\(key)"
+        guard case .array(let items) = value else {
+            throw ScenarioError(path: path, message: "expected an array of {from, to, present, writable, user} ranges")
+        }
+        var map = PageMap()
+        for (index, item) in items.enumerated() {
+            let itemPath = "\(path)[\(index)]"
+            guard case .object(let object) = item else { throw ScenarioError(path: itemPath, message: "expected an object") }
+            var source = reader.source
+            if case .string(let own)? = object["source"] { source = own }
+            let range = ObjectReader(object: object, path: itemPath, source: source)
+            try range.allowOnly(["from", "to", "present", "writable", "user", "executable", "source"])
+            guard let first = try range.known("from", ObjectReader.number), let last = try range.known("to", ObjectReader.number) else {
+                throw ScenarioError(path: itemPath, message: "give \"from\" and \"to\" (inclusive)")
+            }
+            guard first.value <= last.value else { throw ScenarioError(path: "\(itemPath).from", message: "from is above to") }
+            guard let present = try range.known("present", ObjectReader.flag) else {
+                throw ScenarioError(path: itemPath, message: "give \"present\"")
+            }
+            let writable = try range.known("writable", ObjectReader.flag)
+            let user = try range.known("user", ObjectReader.flag)
+            if present.value, writable == nil || user == nil {
+                throw ScenarioError(path: itemPath, message: "a present range gives \"writable\" and \"user\"")
+            }
+            map.ranges.append(PageMap.Range(
+                first: first.value, last: last.value, present: present.value, writable: writable?.value ?? false,
+                user: user?.value ?? false, executable: try range.known("executable", ObjectReader.flag)?.value, source: source))
+        }
+        return map
     }
 
     private static func interceptWords(_ reader: ObjectReader) throws(ScenarioError) -> InterceptWords {
@@ -288,8 +325,8 @@ public struct Scenario: Sendable, Equatable {
     }
 
     private static func registers(_ reader: ObjectReader) throws(ScenarioError) -> GuestRegisters {
-        try reader.allowOnly(["efer", "cr0", "cr4", "cpl", "rflags_if"])
-        return GuestRegisters(
+        try reader.allowOnly(["efer", "cr0", "cr4", "cpl", "rflags_if", "page_tables"])
+        var registers = GuestRegisters(
             efer: try reader.known("efer", ObjectReader.number), cr0: try reader.known("cr0", ObjectReader.number),
             cr4: try reader.known("cr4", ObjectReader.number),
             cpl: try reader.known("cpl") { value, path throws(ScenarioError) in
@@ -298,6 +335,8 @@ public struct Scenario: Sendable, Equatable {
                 return UInt8(cpl)
             },
             interruptsEnabled: try reader.known("rflags_if", ObjectReader.flag))
+        registers.pageTables = try pageMap(reader, "page_tables")
+        return registers
     }
 
     private static func guestFacts(_ reader: ObjectReader) throws(ScenarioError) -> GuestFacts {
@@ -515,13 +554,16 @@ public struct ScenarioError: Error, Equatable, Sendable, CustomStringConvertible
     public var path: String
     /// What is wrong with it.
     public var message: String
+    /// The 1-based line of the offending value in the file, when known (facts files).
+    public var line: Int?
     /// Builds an error.
-    public init(path: String, message: String) {
+    public init(path: String, message: String, line: Int? = nil) {
         self.path = path
         self.message = message
+        self.line = line
     }
-    /// `$.path: message`.
-    public var description: String { "\(path): \(message)" }
+    /// `$.path: message`, or `line N: $.path: message`.
+    public var description: String { (line.map { "line \($0): " } ?? "") + "\(path): \(message)" }
 }
 
 /// Reads one JSON object, tracking its path and the provenance to cite.

@@ -37,6 +37,8 @@ public struct VMCB12: Sendable, Equatable, Codable {
     public var dr7: Known<UInt64>?
     /// Save area: `cs.attrib` (bit 9 L, bit 10 D/B).
     public var csAttributes: Known<UInt16>?
+    /// What L1's nested page tables (at `nested_cr3`) map for L2's guest-physical addresses.
+    public var npt: PageMap?
 
     /// Builds a vmcb12 description; omitted fields are unknown.
     public init(
@@ -81,6 +83,8 @@ public struct GuestRegisters: Sendable, Equatable, Codable {
     public var cpl: Known<UInt8>?
     /// RFLAGS.IF (6.12 keeps L0's VINTR intercept for L2 only while L1's IF is set).
     public var interruptsEnabled: Known<Bool>?
+    /// What the level's own page tables (at its CR3) map for its linear addresses.
+    public var pageTables: PageMap?
 
     /// Builds a register set; omitted registers are unknown.
     public init(

@@ -12,6 +12,17 @@ struct ModelInputs {
     let exit: KVMExit
     /// The exit's events, in order, with their payloads.
     let events: ExitEvents
+    /// RAX and RCX of the exit's instruction as a facts file gives them (an entry's
+    /// `operands`), used when the exit's own events do not show them.
+    var factRAX: Known<UInt64>?
+    var factRCX: Known<UInt64>?
+
+    init(trace: LoadedTrace, origin: ExitRecord.Origin, exit: KVMExit, events: ExitEvents) {
+        self.trace = trace
+        self.origin = origin
+        self.exit = exit
+        self.events = events
+    }
 
     /// The model's event, or nil when the model has no event for it (a synthesized #VMEXIT
     /// whose code no pending event produces).
@@ -20,6 +31,27 @@ struct ModelInputs {
             return pendingEvent(for: exit.exitReason.rawValue, errorCode: exit.exitInfo1).map { .pending($0) }
         }
         var instruction: [UInt8]?
+        var (rax, rcx) = shownOperands()
+        for (number, payload) in events.all {
+            switch payload {
+            case .emulateInsn(let insn) where instruction == nil && insn.rip == exit.guestRIP:
+                instruction = insn.bytes
+            default:
+                break
+            }
+        }
+        if rax == nil { rax = factRAX }
+        if rcx == nil { rcx = factRCX }
+        return .hardwareExit(HardwareExit(
+            exitCode: VMExitCode(rawValue: exit.exitReason.rawValue), exitInfo1: exit.exitInfo1 ?? 0,
+            exitInfo2: exit.exitInfo2 ?? 0, exitIntInfo: exit.intrInfo ?? 0, exitIntInfoErr: exit.errorCode ?? 0,
+            rip: exit.guestRIP, instructionBytes: instruction, rax: rax, rcx: rcx))
+    }
+
+    /// The operands the exit's own events print: RAX of a VMRUN (kvm_nested_vmenter's vmcb),
+    /// ECX of an MSR exit (kvm_msr).
+    func shownOperands() -> (rax: Known<UInt64>?, rcx: Known<UInt64>?) {
+        guard origin != .synthesized else { return (nil, nil) }
         var rcx: Known<UInt64>?
         var rax: Known<UInt64>?
         for (number, payload) in events.all {
@@ -27,18 +59,13 @@ struct ModelInputs {
             case .nestedVMEnter(let enter) where rax == nil && exit.exitReason.rawValue == VMRUNInput.exitCode:
                 // nested_svm_vmrun reads vmcb12's address from RAX; kvm_nested_vmenter prints it.
                 rax = Known(enter.vmcb, from: .eventNote(name: "kvm_nested_vmenter", line: trace.lineNumber(of: number), note: "vmcb = RAX"))
-            case .emulateInsn(let insn) where instruction == nil && insn.rip == exit.guestRIP:
-                instruction = insn.bytes
             case .msr(let msr) where rcx == nil && exit.exitReason.rawValue == 0x7c:
                 rcx = Known(UInt64(msr.msr), from: .event(name: "kvm_msr", line: trace.lineNumber(of: number)))
             default:
                 break
             }
         }
-        return .hardwareExit(HardwareExit(
-            exitCode: VMExitCode(rawValue: exit.exitReason.rawValue), exitInfo1: exit.exitInfo1 ?? 0,
-            exitInfo2: exit.exitInfo2 ?? 0, exitIntInfo: exit.intrInfo ?? 0, exitIntInfoErr: exit.errorCode ?? 0,
-            rip: exit.guestRIP, instructionBytes: instruction, rax: rax, rcx: rcx))
+        return (rax, rcx)
     }
 
     /// Facts the exit's own events prove about the level that ran, by `FactID`: a

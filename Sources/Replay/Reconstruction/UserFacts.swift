@@ -19,16 +19,58 @@ struct FactConflict: Sendable, Hashable {
 enum UserFacts {
     /// Applies every entry of `files` whose scope fits (`vmcb12Address`, `vcpu`) to `state`;
     /// returns the conflicts found.
-    static func apply(_ files: [FactsFile], to state: inout VCPUState, vmcb12Address: UInt64?, vcpu: UInt32?) -> [FactConflict] {
+    static func apply(
+        _ files: [FactsFile], to state: inout VCPUState, vmcb12Address: UInt64?, vcpu: UInt32?, vmrun: Int? = nil,
+        reflectedNPFs: [(gpa: UInt64, line: Int)] = []
+    ) -> [FactConflict] {
+        applyAll(files, to: &state, vmcb12Address: vmcb12Address, vcpu: vcpu, vmrun: vmrun, reflectedNPFs: reflectedNPFs).conflicts
+    }
+
+    /// The operand registers the facts give for the instruction of one exit.
+    struct Operands {
+        var rax: Known<UInt64>?
+        var rcx: Known<UInt64>?
+    }
+
+    /// ``apply(_:to:vmcb12Address:vcpu:vmrun:reflectedNPFs:)``, also returning the operands
+    /// (RAX, RCX) entries give for the exit's instruction: a VMRUN-scoped entry's at that L1
+    /// VMRUN exit (`ownVMRUN`), a RIP-scoped entry's at an exit at that RIP.
+    static func applyAll(
+        _ files: [FactsFile], to state: inout VCPUState, vmcb12Address: UInt64?, vcpu: UInt32?, vmrun: Int? = nil,
+        reflectedNPFs: [(gpa: UInt64, line: Int)] = [], level: GuestLevel? = nil, rip: UInt64? = nil,
+        l1Instruction: (kind: SVMInstruction, ordinal: Int)? = nil
+    ) -> (conflicts: [FactConflict], operands: Operands) {
         var conflicts: [FactConflict] = []
+        var operands = Operands()
+        var npfMapsBelow: [(Known<UInt64>, String)] = []
         for file in files {
-            for entry in file.entries where entry.applies(vmcb12Address: vmcb12Address, vcpu: vcpu) {
+            for entry in file.entries where entry.applies(
+                vmcb12Address: vmcb12Address, vcpu: vcpu, vmrun: vmrun, level: level, rip: rip, l1Instruction: l1Instruction)
+            {
                 var filler = Filler()
                 filler.fill(&state, with: entry.state)
                 conflicts += filler.conflicts
+                if let below = entry.npfMapsBelow { npfMapsBelow.append((below, entry.origin)) }
+                if entry.rip != nil || entry.instructionScoped || (entry.vmruns != nil && l1Instruction?.kind == .vmrun) {
+                    if operands.rax == nil { operands.rax = entry.rax }
+                    if operands.rcx == nil { operands.rcx = entry.rcx }
+                }
             }
         }
-        return conflicts
+        // L1's NPF handler as the facts describe it: the page of every #NPF reflected to L1 so
+        // far (the trace's kvm_nested_vmexit_inject) is mapped from then on, ahead of the map.
+        if let (below, _) = npfMapsBelow.first, var npt = state.vmcb12.npt {
+            var added: [PageMap.Range] = []
+            for npf in reflectedNPFs.reversed() where npf.gpa < below.value {
+                let page = npf.gpa & ~UInt64(0xfff)
+                added.append(PageMap.Range(
+                    first: page, last: page | 0xfff, present: true, writable: true, user: true, executable: true,
+                    source: "\(below.source): L1 maps the page of each #NPF below \(NestedSVM.Hex.format(below.value)) it receives; one was reflected at line \(npf.line)"))
+            }
+            npt.ranges = added + npt.ranges
+            state.vmcb12.npt = npt
+        }
+        return (conflicts, operands)
     }
 
     /// Whether `source` names an inference from a recorded outcome (``InferenceLedger``).
@@ -61,6 +103,7 @@ enum UserFacts {
             fillVMCB12(&state.vmcb12, facts.vmcb12)
             fillRegisters(&state.l1, facts.l1, "l1")
             fillRegisters(&state.l2, facts.l2, "l2")
+            if state.vmcb12.npt == nil { state.vmcb12.npt = facts.vmcb12.npt }
             fill(&state.hsavePA, facts.hsavePA, "hsave_pa")
             fill(&state.inSMM, facts.inSMM, "smm")
             fill(&state.guest.maxPhysAddr, facts.guest.maxPhysAddr, "guest.maxphyaddr")
@@ -88,6 +131,8 @@ enum UserFacts {
             fill(&target.cr4, facts.cr4, "\(prefix).cr4")
             fill(&target.cpl, facts.cpl, "\(prefix).cpl")
             fill(&target.interruptsEnabled, facts.interruptsEnabled, "\(prefix).rflags_if")
+            // The trace never shows page tables: the first facts entry that gives them wins.
+            if target.pageTables == nil { target.pageTables = facts.pageTables }
         }
 
         mutating func fillVMCB12(_ target: inout VMCB12, _ facts: VMCB12) {

@@ -39,6 +39,13 @@ struct TrackedVCPU: Sendable {
     private(set) var revision = 0
     /// The memo's id for the values at ``revision`` (``StateInterner``), once computed.
     var content: StateInterner.Stamp?
+    /// L1's VMRUN, VMLOAD and VMSAVE instructions that exited so far on this thread (their own
+    /// exit, or a #GP exit whose decoded instruction is one): the `"vmrun"`, `"vmload"`,
+    /// `"vmsave"` scopes of a facts file. Counted when the exit closes (`Walk.close`).
+    var l1Instructions: [SVMInstruction: Int] = [:]
+    /// #NPF #VMEXITs reflected to L1 (`kvm_nested_vmexit_inject`): GPA and line, for a facts
+    /// file that says how L1's NPF handler changes its NPT.
+    var reflectedNPFs: [(gpa: UInt64, line: Int)] = []
 
     /// EFER MSR number (`MSR_EFER`, APM vol. 2 §3.1.7).
     static let eferMSR: UInt32 = 0xC000_0080
@@ -90,8 +97,9 @@ struct TrackedVCPU: Sendable {
             if !Self.sameIntercepts(vmcb12.intercepts, new) { bumpConfiguration(line: line) }
             if !Self.sameIntercepts(vmcb12.intercepts, new) || vmcb12.intercepts.dr != nil { revise() }
             vmcb12.intercepts = new
-        case .nestedVMExitInject:
+        case .nestedVMExitInject(let inject):
             guestMode = Known(false, from: source)
+            if inject.exitReason.rawValue == 0x400 { reflectedNPFs.append((inject.exitInfo2, line)) }
         case .nestedVMExit(let exit):
             guestMode = Known(true, from: source)
             if let id = exit.vcpu { vcpu = id }

@@ -9,6 +9,9 @@ extension Walk {
         exitsSinceCheckpoint[current.state.pid, default: 0] += 1
         let events = ExitEvents(trace: trace, numbers: current.events, decoded: current.payloads, mask: readMask)
         let built = exitState(for: current, events: events)
+        if let instruction = built.l1Instruction {
+            vcpus[current.state.pid, default: TrackedVCPU(pid: current.state.pid)].l1Instructions[instruction, default: 0] += 1
+        }
         switch mode {
         case .replay:
             break

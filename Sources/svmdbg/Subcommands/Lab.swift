@@ -143,7 +143,9 @@ struct LabFactsCommand: ParsableCommand {
             Reads each lab/scenarios/NAME.scn like the lab's VMM does and writes DIR/NAME.facts.json \
             (docs/facts.md): L1 at CPL 0, MSR_VM_HSAVE_PA, no SMM, the L1 VM's memslot, and the vmcb12 \
             L1 builds at 0x31000 (intercepts, the whole MSRPM and IOPM, control fields, save area). \
-            Fields a VMRUN attempt, action or inject changes are left out. `lab run` writes the same \
+            Fields a VMRUN attempt, action or inject changes are given per VMRUN; L1's page tables and \
+            NPT as page maps; with the run's manifest DIR/NAME.json, RAX/RCX of each L2 step from \
+            lab/src/l1.S. `lab run` writes the same \
             file next to each manifest; this command makes it for runs recorded before. \
             -o - prints one scenario's file. An existing file is kept unless --force.
             """)
@@ -161,7 +163,14 @@ struct LabFactsCommand: ParsableCommand {
         var generated: [LabScenarioFacts] = []
         for path in scenarios {
             do {
-                generated.append(try LabScenarioFacts(path: path))
+                var facts = try LabScenarioFacts(path: path)
+                // The run's manifest next to the output gives the L2 steps' RIPs (lab_config).
+                let manifest = URL(fileURLWithPath: output).appendingPathComponent("\(facts.name).json").path
+                if output != "-", FileManager.default.fileExists(atPath: manifest) {
+                    let source = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("../src/l1.S").standardized.path
+                    try facts.addSteps(manifest: manifest, l1Source: source)
+                }
+                generated.append(facts)
             } catch {
                 StandardError.write("svmdbg lab facts: error: \(error.description)\n")
                 throw ExitCode(SVMDebugExitCode.unusable)

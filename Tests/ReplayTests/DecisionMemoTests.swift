@@ -97,7 +97,7 @@ import TraceKit
         var moved = exit
         moved.rip = 0x2000
         func key(_ exit: HardwareExit, content: Int = 0, operands: [Fact: Bool] = [:]) -> DecisionKey {
-            DecisionKey(event: .hardwareExit(exit), content: content, level: .l2, ledger: nil, msrFaults: [:], operands: operands, facts: nil)
+            DecisionKey(event: .hardwareExit(exit), content: content, level: .l2, ledger: nil, msrFaults: [:], operands: operands)
         }
         #expect(key(exit) == key(moved))
         var read = exit

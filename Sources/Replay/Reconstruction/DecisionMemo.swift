@@ -11,9 +11,10 @@ import NestedSVM
 /// The key (``DecisionKey``) never compares states: the thread's tracked values are named by
 /// an id (``StateInterner``) computed once per revision (``TrackedVCPU/revision`` moves only
 /// when a value the model reads changes), and what an exit adds on top — its level, the
-/// ledger's facts for its configuration, its own MSR faults and operand facts, the facts
-/// files that apply — is part of the key as values. An exit whose state a probe refines is
-/// decided directly.
+/// ledger's facts for its configuration, its own MSR faults and operand facts — is part of
+/// the key as values. An exit whose state a probe refines, and every exit of a replay with
+/// facts files (`--facts`: entries scoped by vmcb12, vCPU, VMRUN attempt…), is decided
+/// directly.
 ///
 /// `DecisionMemoTests` checks memoised and direct outcomes agree exit by exit on the shipped
 /// traces, and that exits differing in one such value get different keys.
@@ -77,12 +78,6 @@ struct DecisionKey: Hashable, Sendable {
         var count: Int
     }
 
-    /// Which facts-file entries apply (``FactsFile`` entries are scoped by these two).
-    struct FactsScope: Hashable, Sendable {
-        var vmcb12Address: UInt64?
-        var vcpu: UInt32?
-    }
-
     let event: Event
     /// ``StateInterner`` id of vmcb12, L1's and L2's registers and `MSR_VM_HSAVE_PA`.
     var content: Int
@@ -94,22 +89,18 @@ struct DecisionKey: Hashable, Sendable {
     var msrFaults: [UInt32: Bool]
     /// The facts the exit's own events prove (``ModelInputs/assumptions(level:)``).
     var operands: [Fact: Bool]
-    /// The facts files' scope, when `--facts` is given.
-    var facts: FactsScope?
 
-    init(event: Event, content: Int, level: GuestLevel?, ledger: LedgerScope?, msrFaults: [UInt32: Bool],
-         operands: [Fact: Bool], facts: FactsScope?) {
+    init(event: Event, content: Int, level: GuestLevel?, ledger: LedgerScope?, msrFaults: [UInt32: Bool], operands: [Fact: Bool]) {
         self.event = event.withoutProvenance
         self.content = content
         self.level = level
         self.ledger = ledger
         self.msrFaults = msrFaults
         self.operands = operands
-        self.facts = facts
     }
 
     static func == (lhs: DecisionKey, rhs: DecisionKey) -> Bool {
-        lhs.content == rhs.content && lhs.level == rhs.level && lhs.ledger == rhs.ledger && lhs.facts == rhs.facts
+        lhs.content == rhs.content && lhs.level == rhs.level && lhs.ledger == rhs.ledger
             && lhs.msrFaults == rhs.msrFaults && lhs.operands == rhs.operands && lhs.event == rhs.event
     }
 
@@ -120,7 +111,6 @@ struct DecisionKey: Hashable, Sendable {
         hasher.combine(ledger)
         hasher.combine(msrFaults.count)
         hasher.combine(operands.count)
-        hasher.combine(facts)
     }
 }
 

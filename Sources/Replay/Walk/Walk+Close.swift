@@ -32,8 +32,10 @@ extension Walk {
         probe?.apply(to: &decidedState)
         let answer: Int
         if let event = built.inputs.event().map({ probe?.refine($0) ?? $0 }) {
-            // A probe refines state and event beyond what the key holds: decided directly.
-            let key = probe == nil ? decisionKey(event, current: current, built: built, state: decidedState, operands: operands) : nil
+            // A probe refines state and event, facts files fill them by scopes beyond what the key
+            // holds: such exits are decided directly.
+            let key = probe == nil && options.facts.isEmpty
+                ? decisionKey(event, current: current, built: built, state: decidedState, operands: operands) : nil
             answer = memo.decide(event, key: key, state: decidedState, model: model)
         } else {
             answer = memo.unmodelledSynthesized(code: current.exit.exitReason.rawValue)
@@ -126,9 +128,7 @@ extension Walk {
         return DecisionKey(
             event: event, content: content, level: state.level?.value,
             ledger: count > 0 ? DecisionKey.LedgerScope(pid: pid, configuration: tracked.configuration, count: count) : nil,
-            msrFaults: built.msrFaults, operands: operands.mapValues(\.value),
-            facts: options.facts.isEmpty
-                ? nil : DecisionKey.FactsScope(vmcb12Address: built.tracked.vmcb12Address?.value, vcpu: current.exit.vcpu ?? built.tracked.vcpu))
+            msrFaults: built.msrFaults, operands: operands.mapValues(\.value))
     }
 
     /// The index of `recorded` (its evidence and entry left out) in ``recordedTable``.

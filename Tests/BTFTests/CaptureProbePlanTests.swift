@@ -168,17 +168,28 @@ import Testing
         #expect(plan.fields.contains { $0.name == ProbeSchema.msrpmBase } && plan.fields.contains { $0.name == ProbeSchema.iopmBase })
     }
 
-    @Test("guest_read is a return probe reading the buffer, only where return probes fetch arguments", arguments: ["6.12.117", "6.1.192"])
+    @Test("guest_read: a return probe reading the buffer where return probes fetch arguments, else entry + stack window", arguments: ["6.12.117", "6.1.192"])
     func guestRead(kernel: String) throws {
         let (vmlinux, _) = try BTFFixture.kvmAMD(kernel)
         let kvm = try BTF(bytes: BTFFixture.bytes(kernel, "kvm.btf"), base: vmlinux, source: "kvm")
         let modern = Tracefs.Features(
             readme: "place: [<module>:]<symbol>\n$arg<N>\n kernel return probes support: $retval, $arg<N>, $comm", dynamicEvents: true, kprobeEvents: true)
-        #expect(try ProbePlan.readDefinition(btf: kvm, place: ProbePlan.readPlace(mapPlace: "kvm:kvm_vcpu_map"), features: modern).get()
-            == "r:svmdbg/guest_read kvm:kvm_vcpu_read_guest gpa=$arg2:x64 len=$arg4:u64 val=+0($arg3):x32 ret=$retval:s32")
+        let made = try ProbePlan.readDefinitions(btf: kvm, place: ProbePlan.readPlace(mapPlace: "kvm:kvm_vcpu_map"), features: modern).get()
+        #expect(made.map(\.event) == ["guest_read"])
+        #expect(made.first?.definition == "r:svmdbg/guest_read kvm:kvm_vcpu_read_guest gpa=$arg2:x64 len=$arg4:u64 val=+0($arg3):x32 ret=$retval:s32")
+        // Debian 6.1: no arguments at return probes: the entry records where the buffer is, the
+        // return a window of the stack (the callers' buffers are their locals).
         let older = Tracefs.Features(
             readme: "place: [<module>:]<symbol>\n$arg<N>\n kernel return probes support: $retval, $comm", dynamicEvents: true, kprobeEvents: true)
-        #expect(throws: CaptureFrontend.Refusal.self) { try ProbePlan.readDefinition(btf: kvm, place: "kvm:kvm_vcpu_read_guest", features: older).get() }
-        #expect(throws: CaptureFrontend.Refusal.self) { try ProbePlan.readDefinition(btf: nil, place: "kvm_vcpu_read_guest", features: modern).get() }
+        let pair = try ProbePlan.readDefinitions(btf: kvm, place: "kvm:kvm_vcpu_read_guest", features: older).get()
+        #expect(pair.map(\.event) == ["guest_read_entry", "guest_read"])
+        #expect(pair[0].definition == "p:svmdbg/guest_read_entry kvm:kvm_vcpu_read_guest gpa=$arg2:x64 len=$arg4:u64 data=$arg3:x64")
+        #expect(pair[1].definition.hasPrefix("r:svmdbg/guest_read kvm:kvm_vcpu_read_guest sp=$stack:x64 s0=-16($stack):x64 s1=-8($stack):x64 s2=+0($stack):x64 "))
+        #expect(pair[1].definition.hasSuffix(" s15=+104($stack):x64 ret=$retval:s32"))
+        #expect(!pair[1].definition.contains("$arg"))
+        let noArgN = Tracefs.Features(readme: "place: [<module>:]<symbol>\n", dynamicEvents: true, kprobeEvents: true)
+        #expect(try ProbePlan.readDefinitions(btf: kvm, place: "kvm:kvm_vcpu_read_guest", features: noArgN).get()[0].definition
+            == "p:svmdbg/guest_read_entry kvm:kvm_vcpu_read_guest gpa=%si:x64 len=%cx:u64 data=%dx:x64")
+        #expect(throws: CaptureFrontend.Refusal.self) { try ProbePlan.readDefinitions(btf: nil, place: "kvm_vcpu_read_guest", features: modern).get() }
     }
 }

@@ -34,11 +34,26 @@ struct ProbeValues: Sendable {
     /// the first 4 bytes of the buffer after the read (little-endian), the result, the line.
     let reads: [(gpa: UInt64, length: UInt64, value: UInt64, result: Int64, line: Int)]
 
+    /// The page-table walks KVM traced in this exit (`kvmmmu` walker tracepoints).
+    let walks: NPTWalks
+
     /// Guest page size (APM vol. 2 §5.1): `gpa_to_gfn` shifts by 12.
     static let pageShift: UInt64 = 12
 
     /// RFLAGS.IF (APM vol. 2 §3.1.6).
     static let rflagsIF: UInt64 = 1 << 9
+
+    /// Values made directly (tests): no maps, check returns, VMRUN fields or reads.
+    init(payload: ProbePayload, line: Int, guestMode: Bool?, walks: NPTWalks = NPTWalks()) {
+        self.payload = payload
+        self.line = line
+        self.guestMode = guestMode
+        self.maps = []
+        self.checks = [:]
+        self.vmrun = nil
+        self.reads = []
+        self.walks = walks
+    }
 
     /// The probe of a hardware exit whose first event is `first` and whose later events are
     /// `events`, or nil when it has none that belongs to it: the first `exit_regs` among
@@ -54,15 +69,27 @@ struct ProbeValues: Sendable {
         var enteredGFN: UInt64?
         var vmrun: (ProbePayload, Int)?
         var reads: [(gpa: UInt64, length: UInt64, value: UInt64, result: Int64, line: Int)] = []
+        // The last guest_read_entry line (kernels without arguments at return probes).
+        var readEntry: ProbePayload?
+        var walks = NPTWalks()
         for number in events {
             let name = trace.name(of: number)
             if name == "kvm_entry" { break }
-            if name == ProbeSchema.vmrunVMCB12Event || name == ProbeSchema.guestReadEvent, case .probe(let probe) = trace.payload(of: number) {
+            if let walkEvent = WalkEvent(name) {
+                walks.add(walkEvent, text: trace.rawText(of: number), line: trace.lineNumber(of: number))
+                continue
+            }
+            if name == ProbeSchema.vmrunVMCB12Event || name == ProbeSchema.guestReadEvent || name == ProbeSchema.guestReadEntryEvent,
+               case .probe(let probe) = trace.payload(of: number) {
                 if name == ProbeSchema.vmrunVMCB12Event {
                     if vmrun == nil { vmrun = (probe, trace.lineNumber(of: number)) }
-                } else if let gpa = probe[ProbeSchema.readGPA], let length = probe[ProbeSchema.readLength],
-                          let value = probe[ProbeSchema.readValue], let result = probe[ProbeSchema.mapResult] {
-                    reads.append((gpa, length, value, Int64(Int32(truncatingIfNeeded: result)), trace.lineNumber(of: number)))
+                } else if name == ProbeSchema.guestReadEntryEvent {
+                    readEntry = probe
+                } else if let read = Self.read(probe, entry: readEntry) {
+                    reads.append((read.gpa, read.length, read.value, read.result, trace.lineNumber(of: number)))
+                    readEntry = nil
+                } else {
+                    readEntry = nil
                 }
                 continue
             }
@@ -80,6 +107,7 @@ struct ProbeValues: Sendable {
         if found == nil { found = Self.precedingProbe(trace: trace, first: first) }
         guard let (payload, line) = found else { return nil }
         self.maps = maps
+        self.walks = walks
         self.vmrun = vmrun
         self.reads = reads
         self.checks = Self.checkReturns(trace: trace, events: events)
@@ -103,12 +131,40 @@ struct ProbeValues: Sendable {
         payload[field].map { Known(UInt32(truncatingIfNeeded: $0), source: source(field)) }
     }
 
-    /// `event` with RAX and RCX filled in where the stock events left them unknown.
+    /// `event` with RAX and RCX filled in where the stock events left them unknown, and, for
+    /// an L2 #NPF, whether KVM's walk of L1's nested page tables for the faulting GPA faulted
+    /// (``NPTWalks/walkFaults(at:)``): an input of the reflect-or-fix decision, which the model
+    /// still takes (it asks first whether L1 runs L2 with nested paging at all).
     func refine(_ event: Event) -> Event {
         guard case .hardwareExit(var exit) = event else { return event }
         if exit.rax == nil { exit.rax = known("rax") }
         if exit.rcx == nil { exit.rcx = known("rcx") }
+        if exit.l1NPTWalkFaults == nil, guestMode == true, exit.exitCode == .npf {
+            exit.l1NPTWalkFaults = walks.walkFaults(at: exit.exitInfo2)
+        }
         return .hardwareExit(exit)
+    }
+
+    /// A `guest_read` line as (address, length, first bytes, result): its own fields where the
+    /// kernel fetched arguments at the return; else the address, length and buffer of the
+    /// `guest_read_entry` line before it on the thread, and the buffer's bytes taken from the
+    /// stack window the return line recorded (nil when the buffer is outside the window).
+    static func read(_ probe: ProbePayload, entry: ProbePayload?) -> (gpa: UInt64, length: UInt64, value: UInt64, result: Int64)? {
+        guard let result = probe[ProbeSchema.mapResult].map({ Int64(Int32(truncatingIfNeeded: $0)) }) else { return nil }
+        if let gpa = probe[ProbeSchema.readGPA], let length = probe[ProbeSchema.readLength], let value = probe[ProbeSchema.readValue] {
+            return (gpa, length, value, result)
+        }
+        guard let entry, let gpa = entry[ProbeSchema.readGPA], let length = entry[ProbeSchema.readLength],
+              let data = entry[ProbeSchema.readData], let sp = probe[ProbeSchema.stackPointer], (1...4).contains(length) else { return nil }
+        let start = sp &+ UInt64(bitPattern: Int64(ProbeSchema.stackWindowStart))
+        var value: UInt64 = 0
+        for index in 0..<length {
+            let offset = (data &+ index) &- start
+            guard offset < UInt64(8 * ProbeSchema.stackWindowNames.count),
+                  let word = probe[ProbeSchema.stackWindowNames[Int(offset / 8)]] else { return nil }
+            value |= (word >> (8 * (offset % 8)) & 0xff) << (8 * index)
+        }
+        return (gpa, length, value, result)
     }
 
     /// How far back from a `kvm_exit` the probe of a 6.1-style trace is looked for, in events of
@@ -353,5 +409,84 @@ extension ReplayResult {
             ProbeRegister(name: gprs.contains(field.name) ? field.name.uppercased() : field.name, value: field.value,
                           source: probe.source(field.name))
         }
+    }
+}
+
+/// The `kvmmmu` walker tracepoints (`mmu/mmutrace.h`, traced by
+/// `mmu/paging_tmpl.h:FNAME(walk_addr_generic)`, 6.1 and 6.12).
+enum WalkEvent {
+    /// `kvm_mmu_pagetable_walk: addr %llx pferr %x %s`: a walk starts.
+    case start
+    /// `kvm_mmu_paging_element: pte %llx level %u`: one entry read.
+    case element
+    /// `kvm_mmu_walker_error: pferr %x %s`: the walk faulted with that error code.
+    case error
+
+    init?(_ name: String) {
+        switch name {
+        case "kvm_mmu_pagetable_walk": self = .start
+        case "kvm_mmu_paging_element": self = .element
+        case "kvm_mmu_walker_error": self = .error
+        default: return nil
+        }
+    }
+}
+
+/// The walks of one exit, in order: each walk's address, the entries it read, and its error
+/// code when it faulted.
+///
+/// An L2 #NPF with L1 using nested paging reaches `FNAME(page_fault)` of the shadow-NPT MMU,
+/// whose `FNAME(walk_addr)` walks L1's NPT for the faulting GPA (`fault->addr`, the exit's
+/// EXITINFO2); a walk that faults ends with `kvm_mmu_walker_error` and `FNAME(page_fault)`
+/// hands its error to `kvm_inject_emulated_page_fault` → `nested_svm_inject_npf_exit`. The
+/// tracepoints give the walk's input and result (the entries of L1's tables, faulted or not),
+/// never whether KVM reflected the exit.
+struct NPTWalks: Sendable {
+    struct Walk: Sendable {
+        var address: UInt64
+        var line: Int
+        var entries: [(pte: UInt64, level: UInt64)] = []
+        var error: (code: UInt64, line: Int)?
+    }
+
+    private(set) var walks: [Walk] = []
+
+    mutating func add(_ event: WalkEvent, text: String, line: Int) {
+        switch event {
+        case .start:
+            guard let address = Self.hex(after: "addr ", in: text) else { return }
+            walks.append(Walk(address: address, line: line))
+        case .element:
+            guard !walks.isEmpty, let pte = Self.hex(after: "pte ", in: text) else { return }
+            walks[walks.count - 1].entries.append((pte, Self.number(after: "level ", in: text) ?? 0))
+        case .error:
+            guard !walks.isEmpty, walks[walks.count - 1].error == nil, let code = Self.hex(after: "pferr ", in: text) else { return }
+            walks[walks.count - 1].error = (code, line)
+        }
+    }
+
+    /// Whether the first walk of `address` in this exit faulted, with the lines that show it;
+    /// nil without such a walk.
+    func walkFaults(at address: UInt64) -> Known<Bool>? {
+        guard let walk = walks.first(where: { $0.address == address }) else { return nil }
+        let entries = walk.entries.map { "L\($0.level) 0x\(String($0.pte, radix: 16))" }.joined(separator: ", ")
+        let read = entries.isEmpty ? "" : ", entries \(entries)"
+        if let error = walk.error {
+            return Known(true, source: "trace kvm_mmu_pagetable_walk line \(walk.line) (addr 0x\(String(address, radix: 16))\(read)); kvm_mmu_walker_error line \(error.line) (pferr 0x\(String(error.code, radix: 16)))")
+        }
+        return Known(false, source: "trace kvm_mmu_pagetable_walk line \(walk.line) (addr 0x\(String(address, radix: 16))\(read)), no kvm_mmu_walker_error before the next walk")
+    }
+
+    /// The hex number after `key` in `text` (the printk `%llx`/`%x` have no 0x).
+    static func hex(after key: String, in text: String) -> UInt64? {
+        guard let range = text.range(of: ": " + key) ?? text.range(of: " " + key) else { return nil }
+        let digits = text[range.upperBound...].prefix { $0.isHexDigit }
+        return UInt64(digits, radix: 16)
+    }
+
+    /// The decimal number after `key` in `text`.
+    static func number(after key: String, in text: String) -> UInt64? {
+        guard let range = text.range(of: " " + key) else { return nil }
+        return UInt64(text[range.upperBound...].prefix { $0.isNumber })
     }
 }

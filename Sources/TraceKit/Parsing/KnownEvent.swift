@@ -13,6 +13,8 @@ enum KnownEvent: UInt8, Sendable, CaseIterable {
     case probeVCPUMapEntry
     /// `svmdbg capture`'s `vmrun_vmcb12` and `guest_read` probes.
     case probeVMRunVMCB12, probeGuestRead
+    /// `svmdbg capture`'s `guest_read_entry` probe (kernels without arguments at return probes).
+    case probeGuestReadEntry
 
     /// The tracepoint name.
     var tracepoint: String {
@@ -47,6 +49,7 @@ enum KnownEvent: UInt8, Sendable, CaseIterable {
         case .probeVCPUMapEntry: ProbeSchema.vcpuMapEntryEvent
         case .probeVMRunVMCB12: ProbeSchema.vmrunVMCB12Event
         case .probeGuestRead: ProbeSchema.guestReadEvent
+        case .probeGuestReadEntry: ProbeSchema.guestReadEntryEvent
         }
     }
 

@@ -70,7 +70,7 @@ enum PayloadParser {
             if c.literal("unload"), c.isAtEnd { return .fpu(loaded: false) }
             return nil
         case .probeExitRegs, .probeVCPUMap, .probeCheckSave, .probeCheckControls, .probeLoadCR3, .probeVCPUMapEntry,
-             .probeVMRunVMCB12, .probeGuestRead:
+             .probeVMRunVMCB12, .probeGuestRead, .probeGuestReadEntry:
             return probe(&c).map(EventPayload.probe)
         }
     }

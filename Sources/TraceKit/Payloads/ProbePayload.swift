@@ -73,11 +73,28 @@ public enum ProbeSchema {
     /// L1's MSRPM word (`nested_svm_exit_handled_msr`) and IOPM bytes
     /// (`nested_svm_intercept_ioio`) with it.
     public static let guestReadEvent = "guest_read"
+    /// Entry probe on `kvm_vcpu_read_guest` for kernels whose return probes cannot fetch
+    /// arguments (Debian 6.1): the address (``readGPA``), the length (``readLength``) and the
+    /// buffer's address (``readData``). Its `guest_read` return line (the thread's next) then
+    /// carries the stack pointer at the return (``stackPointer``) and a window of the caller's
+    /// stack (``stackWindowNames``), where the buffer lies: `nested_svm_exit_handled_msr`'s
+    /// `value` and `nested_svm_intercept_ioio`'s `val` are locals of the caller.
+    public static let guestReadEntryEvent = "guest_read_entry"
     /// Every probe event name svmdbg defines.
     public static let eventNames: Set<String> = [
         exitRegsEvent, vcpuMapEvent, vcpuMapEntryEvent, checkSaveEvent, checkControlsEvent, loadCR3Event,
-        vmrunVMCB12Event, guestReadEvent,
+        vmrunVMCB12Event, guestReadEvent, guestReadEntryEvent,
     ]
+
+    /// `guest_read_entry`: the buffer's (kernel) address (`data`, 3rd argument).
+    public static let readData = "data"
+    /// `guest_read` without arguments: the stack pointer when the function returned (`$stack`).
+    public static let stackPointer = "sp"
+    /// `guest_read` without arguments: the first window word is at `sp + stackWindowStart`.
+    public static let stackWindowStart: Int = -16
+    /// `guest_read` without arguments: the window's 8-byte words, `s0` at `sp + stackWindowStart`,
+    /// `s1` 8 bytes above, …
+    public static let stackWindowNames: [String] = (0..<16).map { "s\($0)" }
 
     /// `guest_read`: the guest-physical address (`gpa`, 2nd argument).
     public static let readGPA = "gpa"

@@ -57,6 +57,31 @@ struct CaptureSession {
         }))
     }
 
+    /// The tracepoint system of KVM's MMU events (`arch/x86/kvm/mmu/mmutrace.h`).
+    static let walkSystem = "kvmmmu"
+    /// The page-table walker's tracepoints (`mmu/paging_tmpl.h:FNAME(walk_addr_generic)`, 6.1 and
+    /// 6.12): the walk's address, each entry read, and the error code when it faults. For an L2
+    /// #NPF under L1's nested paging KVM walks L1's NPT with it (`FNAME(page_fault)` →
+    /// `FNAME(walk_addr)`) before deciding to reflect (`nested_svm_inject_npf_exit`).
+    static let walkEvents = ["kvm_mmu_pagetable_walk", "kvm_mmu_paging_element", "kvm_mmu_walker_error"]
+
+    /// Enables the walker tracepoints the kernel has in the instance; returns those enabled.
+    mutating func enableWalkEvents() -> [String] {
+        var enabled: [String] = []
+        let tracefs = tracefs
+        let instance = self.instance
+        for event in Self.walkEvents {
+            let enable = "\(instance)/events/\(Self.walkSystem)/\(event)/enable"
+            guard tracefs.exists(enable), (try? tracefs.write("1", to: enable)) != nil else { continue }
+            enabled.append(event)
+            undo.append(("disable \(Self.walkSystem)/\(event) in \(tracefs.path(instance))", {
+                guard tracefs.exists(instance) else { return }
+                try tracefs.write("0", to: enable)
+            }))
+        }
+        return enabled
+    }
+
     /// Defines the probe of `plan` and enables it in the instance. When the plan uses BTF
     /// arguments and the kernel refuses them, `fallback` (offsets only) is tried.
     mutating func addProbe(_ plan: ProbePlan, fallback: ProbePlan?, features: Tracefs.Features) throws -> ProbePlan {

@@ -182,16 +182,21 @@ struct ProbePlan: Sendable, Equatable {
     /// The function the `guest_read` return probe is placed on (`virt/kvm/kvm_main.c`, module kvm).
     static let readFunction = "kvm_vcpu_read_guest"
 
-    /// The `guest_read` return probe on `kvm_vcpu_read_guest(vcpu, gpa, data, len)`: the
-    /// address, the length, the first 4 bytes of `data` after the read, and the result. Only
-    /// where return probes fetch arguments (the buffer must be read after the function filled
-    /// it; an entry probe would see the old bytes): 6.12 yes, 6.1 no. `btf` is kvm's and must
-    /// name the parameters `gpa`, `data`, `len`.
-    static func readDefinition(btf: BTF?, place: String, features: Tracefs.Features) -> Result<String, CaptureFrontend.Refusal> {
+    /// The `guest_read` probes on `kvm_vcpu_read_guest(vcpu, gpa, data, len)`, as (event,
+    /// definition) pairs. The bytes must be read after the function filled the buffer (an entry
+    /// probe would see the old bytes), so:
+    /// - where return probes fetch arguments (6.12): one return probe with the address, the
+    ///   length, the first 4 bytes of `data` and the result;
+    /// - otherwise (Debian 6.1): an entry probe `guest_read_entry` with the address, the length
+    ///   and the buffer's address (`$argN`, or `%si`/`%cx`/`%dx` without them), and a return probe
+    ///   with the stack pointer at the return, a window of 16 words of the stack around it and the
+    ///   result. The callers that read L1's bitmaps (`svm/nested.c:nested_svm_exit_handled_msr`,
+    ///   `nested_svm_intercept_ioio`) read into a local, which lies in that window; Replay pairs
+    ///   the two lines by order on the thread and takes the bytes at the buffer's address.
+    ///
+    /// `btf` is kvm's and must name the parameters `vcpu`, `gpa`, `data`, `len`.
+    static func readDefinitions(btf: BTF?, place: String, features: Tracefs.Features) -> Result<[(event: String, definition: String)], CaptureFrontend.Refusal> {
         guard features.kprobes else { return .failure(.init(description: "no kprobe events for the return probe")) }
-        guard features.argumentsAtReturn else {
-            return .failure(.init(description: "return probes cannot fetch arguments on this kernel (tracefs README), so the bytes \(readFunction) read cannot be recorded"))
-        }
         guard let parameters = btf?.functionParameters(readFunction) else {
             return .failure(.init(description: "no \(readFunction) in the kvm BTF (/sys/kernel/btf/kvm)"))
         }
@@ -199,7 +204,19 @@ struct ProbePlan: Sendable, Equatable {
             return .failure(.init(description: "\(readFunction)'s parameters are not (vcpu, gpa, data, len) in this kernel's BTF"))
         }
         let group = ProbeSchema.group
-        return .success("r:\(group)/\(ProbeSchema.guestReadEvent) \(place) \(ProbeSchema.readGPA)=$arg2:x64 \(ProbeSchema.readLength)=$arg4:u64 \(ProbeSchema.readValue)=+0($arg3):x32 \(ProbeSchema.mapResult)=$retval:s32")
+        if features.argumentsAtReturn {
+            return .success([(ProbeSchema.guestReadEvent, "r:\(group)/\(ProbeSchema.guestReadEvent) \(place) \(ProbeSchema.readGPA)=$arg2:x64 \(ProbeSchema.readLength)=$arg4:u64 \(ProbeSchema.readValue)=+0($arg3):x32 \(ProbeSchema.mapResult)=$retval:s32")])
+        }
+        // x86-64 SysV: arguments 2, 3, 4 are in %rsi, %rdx, %rcx at function entry.
+        let (gpa, data, length) = features.argN ? ("$arg2", "$arg3", "$arg4") : ("%si", "%dx", "%cx")
+        let window = ProbeSchema.stackWindowNames.enumerated().map { index, name in
+            let offset = ProbeSchema.stackWindowStart + 8 * index
+            return "\(name)=\(offset < 0 ? "-\(-offset)" : "+\(offset)")($stack):x64"
+        }.joined(separator: " ")
+        return .success([
+            (ProbeSchema.guestReadEntryEvent, "p:\(group)/\(ProbeSchema.guestReadEntryEvent) \(place) \(ProbeSchema.readGPA)=\(gpa):x64 \(ProbeSchema.readLength)=\(length):u64 \(ProbeSchema.readData)=\(data):x64"),
+            (ProbeSchema.guestReadEvent, "r:\(group)/\(ProbeSchema.guestReadEvent) \(place) \(ProbeSchema.stackPointer)=$stack:x64 \(window) \(ProbeSchema.mapResult)=$retval:s32"),
+        ])
     }
 
     /// Fields the kernel can resolve itself from the argument's BTF (`CONFIG_PROBE_EVENTS_BTF_ARGS`:

@@ -48,12 +48,15 @@ enum CaptureCommands {
                 }
             case .failure(let refusal): StandardOutput.text("# no \(ProbeSchema.vcpuMapEvent) probe: \(refusal.description)\n")
             }
-            switch ProbePlan.readDefinition(btf: kvm?.btf, place: ProbePlan.readPlace(mapPlace: kvm?.place), features: features) {
-            case .success(let definition):
-                StandardOutput.text("# add:    echo '\(definition)' >> \(controlPath(features, tracefs))\n")
-                StandardOutput.text("# remove: echo '\(ProbePlan.removal(of: ProbeSchema.guestReadEvent))' >> \(controlPath(features, tracefs))\n")
+            switch ProbePlan.readDefinitions(btf: kvm?.btf, place: ProbePlan.readPlace(mapPlace: kvm?.place), features: features) {
+            case .success(let definitions):
+                for (event, definition) in definitions {
+                    StandardOutput.text("# add:    echo '\(definition)' >> \(controlPath(features, tracefs))\n")
+                    StandardOutput.text("# remove: echo '\(ProbePlan.removal(of: event))' >> \(controlPath(features, tracefs))\n")
+                }
             case .failure(let refusal): StandardOutput.text("# no \(ProbeSchema.guestReadEvent) probe: \(refusal.description)\n")
             }
+            StandardOutput.text("# tracepoints enabled in the instance when present: " + CaptureSession.walkEvents.map { "\(CaptureSession.walkSystem)/\($0)" }.joined(separator: ", ") + " (KVM's walks of L1's nested page tables)\n")
             return SVMDebugExitCode.success
         }
     }

@@ -127,16 +127,27 @@ struct CaptureFrontend {
                 case .failure(let refusal):
                     StandardError.write("svmdbg capture: no \(ProbeSchema.vcpuMapEvent) probe: \(refusal.description)\n")
                 }
-                switch ProbePlan.readDefinition(btf: kvm?.btf, place: ProbePlan.readPlace(mapPlace: kvm?.place), features: features) {
-                case .success(let definition):
+                switch ProbePlan.readDefinitions(btf: kvm?.btf, place: ProbePlan.readPlace(mapPlace: kvm?.place), features: features) {
+                case .success(let definitions):
                     do {
-                        try session.addExtraProbe(definition, event: ProbeSchema.guestReadEvent, features: features)
-                        StandardError.write("svmdbg capture: probe \(ProbeSchema.group)/\(ProbeSchema.guestReadEvent) on the return of \(ProbePlan.readPlace(mapPlace: kvm?.place)) (MSRPM/IOPM bytes)\n")
+                        for (event, definition) in definitions {
+                            try session.addExtraProbe(definition, event: event, features: features)
+                        }
+                        let how = definitions.count > 1 ? "entry and return (stack window)" : "return"
+                        StandardError.write("svmdbg capture: probe\(definitions.count > 1 ? "s" : "") " + definitions.map { "\(ProbeSchema.group)/\($0.event)" }.joined(separator: ", ") + " on the \(how) of \(ProbePlan.readPlace(mapPlace: kvm?.place)) (MSRPM/IOPM bytes)\n")
                     } catch {
                         StandardError.write("svmdbg capture: no \(ProbeSchema.guestReadEvent) probe: \(error)\n")
                     }
                 case .failure(let refusal):
                     StandardError.write("svmdbg capture: no \(ProbeSchema.guestReadEvent) probe: \(refusal.description)\n")
+                }
+            }
+            if request.probes {
+                let enabled = session.enableWalkEvents()
+                if enabled.isEmpty {
+                    StandardError.write("svmdbg capture: no \(CaptureSession.walkSystem) walk tracepoints in this kernel: L1's nested page-table walks are not recorded\n")
+                } else {
+                    StandardError.write("svmdbg capture: tracepoints " + enabled.map { "\(CaptureSession.walkSystem)/\($0)" }.joined(separator: ", ") + " (KVM's walks of L1's nested page tables)\n")
                 }
             }
             for note in session.notes { StandardError.write("svmdbg capture: \(note)\n") }
@@ -190,7 +201,7 @@ struct CaptureFrontend {
         MainActor.assumeIsolated {
             do {
                 try TUIFrontend.runLive(
-                    path: path, kind: .file, format: .tracefs, options: ReplayOptions(profile: .v6_12),
+                    path: path, kind: .file, format: .tracefs, options: Self.liveOptions(),
                     environment: ProcessInfo.processInfo.environment, traceName: name)
                 return SVMDebugExitCode.success
             } catch {
@@ -198,6 +209,24 @@ struct CaptureFrontend {
                 return SVMDebugExitCode.unusable
             }
         }
+    }
+
+    /// The replay options of `--open`: the profile of the running kernel (its release's
+    /// `major.minor`, e.g. `6.1.0-57-amd64` → 6.1; 6.12 when no shipped profile has that name)
+    /// and the host facts kvm_amd's module parameters state (`npt`, `vgif`, `nrips`, `vls`),
+    /// each citing its file: the capture runs on the host it describes.
+    static func liveOptions(root: String = "") -> ReplayOptions {
+        let release = (try? String(contentsOfFile: root + "/proc/sys/kernel/osrelease", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        let parts = release.split(whereSeparator: { !$0.isNumber }).prefix(2)
+        let profile = parts.count == 2 ? KernelProfile(named: parts.joined(separator: ".")) : nil
+        var host = HostFacts()
+        for key in ["npt", "vgif", "nrips", "vls"] {
+            let file = root + "/sys/module/kvm_amd/parameters/" + key
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
+            try? host.set(key: key, value: text.trimmingCharacters(in: .whitespacesAndNewlines), source: file)
+        }
+        return ReplayOptions(profile: profile ?? .v6_12, host: host)
     }
 
     private func wait(signals: SignalWatcher) -> Status {

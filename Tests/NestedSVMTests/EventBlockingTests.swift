@@ -9,7 +9,7 @@ import Testing
 @Suite struct EventBlockingTests {
     static let intr: UInt32 = 1, nmi: UInt32 = 2, smi: UInt32 = 4, vintr: UInt32 = 1 << 4
 
-    static func state(word3: UInt32, intCtl: UInt32 = 0, l2IF: Bool = true, facts: [String: Bool] = [:]) -> VCPUState {
+    static func state(word3: UInt32, intCtl: UInt32 = 0, l2IF: Bool = true, facts: [Fact: Bool] = [:]) -> VCPUState {
         var state = Fixture.l2(VMCB12(intercepts: Fixture.intercepts(word3: word3), intCtl: Fixture.known(intCtl)))
         state.l1.interruptsEnabled = Fixture.known(true)
         state.l2.interruptsEnabled = Fixture.known(l2IF)

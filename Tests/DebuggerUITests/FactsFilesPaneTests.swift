@@ -18,8 +18,13 @@ import TraceKit
     @Test("a scoped entry applies to the exits whose vmcb12 the replay tracked there; another address to none")
     func scopedCounts() throws {
         let shipped = try FactsFile.read(path: RepositoryPaths.trace("lab/6.12-no-npt/cpuid-toggle.facts.json").path)
-        let scoped = try #require(shipped.entries.first { $0.vmcb12Address != nil })
-        let address = try #require(scoped.vmcb12Address)
+        // The shipped file scopes its vmcb12 by VMRUN ordinal; the same entry scoped by the
+        // vmcb12 address L1 builds (lab/src/l1.c: 0x31000) instead.
+        var scoped = try #require(shipped.entries.first { $0.vmruns != nil })
+        scoped.vmruns = nil
+        scoped.rax = nil
+        scoped.vmcb12Address = 0x31000
+        let address: UInt64 = 0x31000
         var moved = scoped
         moved.vmcb12Address = address + 0x1000
         let files = [shipped, FactsFile(path: "scoped.json", entries: [scoped]), FactsFile(path: "moved.json", entries: [moved])]
@@ -30,7 +35,7 @@ import TraceKit
         #expect(tracked > 0)
         #expect(uses.map(\.path) == [shipped.path, "scoped.json", "moved.json"])
         #expect(uses[0].exits == result.exits.count)  // its first entry has no scope
-        #expect(uses[0].scopes == ["every exit", "vmcb12 \(Hex.format(address))"])
+        #expect(uses[0].scopes == ["every exit", "vmrun 1-", "L2", "L2 rip 0x10264", "L2 rip 0x1026a", "L2 rip 0x10273", "L2 rip 0x10294"])
         #expect(uses[0].entries == shipped.entries.count)
         let scanned = FactsFileUse.vmcb12Addresses(result)
         let differing = result.exits.indices.filter { result.state(at: $0).vmcb12Address?.value != scanned[$0] }
@@ -54,7 +59,8 @@ import TraceKit
         let text = FactsOverlay.lines(state, width: 100).map(\.text)
         #expect(text.contains("facts files (given, --facts)"))
         #expect(text.contains { $0.contains(shipped.path.suffix(30)) })
-        #expect(text.contains { $0.contains("2 entries, scope every exit, vmcb12 0x31000; applied to \(result.exits.count) of \(result.exits.count) exits") })
+        #expect(text.contains { $0.contains("\(shipped.entries.count) entries, scope every exit, vmrun 1-, L2, L2 rip 0x10264") })
+        #expect(text.joined(separator: " ").contains("applied to \(result.exits.count) of \(result.exits.count) exits"))
         // Without --facts the pane says none was given.
         let plain = ReplaySession(result: try Self.replay([]))
         var other = AppState(size: Size(columns: 120, rows: 40), glyphs: .unicode)

@@ -171,7 +171,7 @@ import Testing
         let facts = try FactsFile(json: Data(scenario.json().utf8), path: "export.facts.json")
         // The lab's state for this scenario: its facts, plus the attempt's pokes.
         var state = try #require(facts.entries.first { $0.vmcb12Address == nil }).state
-        state.vmcb12 = try #require(facts.entries.first { $0.vmcb12Address != nil }).state.vmcb12
+        state.vmcb12 = try #require(facts.entries.first { $0.vmcb12Address != nil || $0.vmruns != nil }).state.vmcb12
         #expect(state.vmcb12.asid == nil, "the poked field is left to the attempt")
         state.vmcb12.asid = Known(0, source: "attempt 0x58/32 put 0x0")
         state.level = Known(.l1, source: "test")

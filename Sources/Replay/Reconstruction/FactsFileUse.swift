@@ -27,9 +27,16 @@ public struct FactsFileUse: Sendable, Hashable {
         guard !files.isEmpty else { return [] }
         var counts = Array(repeating: 0, count: files.count)
         let addresses = vmcb12Addresses(result)
+        let instructions = l1Instructions(result)
         for (index, exit) in result.exits.enumerated() {
+            let level = exit.level.map { $0 == .l2 ? GuestLevel.l2 : .l1 }
+            let counted = instructions[index]
             for (f, file) in files.enumerated()
-            where file.entries.contains(where: { $0.applies(vmcb12Address: addresses[index], vcpu: exit.vcpu) }) {
+            where file.entries.contains(where: {
+                $0.applies(
+                    vmcb12Address: addresses[index], vcpu: exit.vcpu, vmrun: counted.vmrun, level: level, rip: exit.rip,
+                    l1Instruction: counted.own)
+            }) {
                 counts[f] += 1
             }
         }
@@ -42,6 +49,33 @@ public struct FactsFileUse: Sendable, Hashable {
             return FactsFileUse(path: file.path, description: file.description, scopes: scopes,
                                 entries: file.entries.count, exits: counts[f])
         }
+    }
+
+    /// For each exit (by index): the L1 VMRUNs its thread ran up to and including it (the
+    /// `vmrun` scope) and, for an L1 VMLOAD/VMSAVE/VMRUN exit, which one of its kind it is (the
+    /// `vmload`/`vmsave` scopes), counted from exit codes as `Walk.exitState` counts them. A #GP
+    /// exit the walk decodes as one of these instructions is not counted here, so with such
+    /// exits the pane's count can be lower than the exits the replay applied the entry to.
+    static func l1Instructions(_ result: ReplayResult) -> [(vmrun: Int, own: (kind: SVMInstruction, ordinal: Int)?)] {
+        var counted = [(vmrun: Int, own: (kind: SVMInstruction, ordinal: Int)?)](repeating: (0, nil), count: result.exits.count)
+        var seen: [Int32: [SVMInstruction: Int]] = [:]
+        let order = result.exits.indices.sorted { result.exits[$0].firstEvent < result.exits[$1].firstEvent }
+        for index in order {
+            let exit = result.exits[index]
+            var own: SVMInstruction?
+            if exit.level == .l1, exit.origin == .hardwareExit {
+                switch exit.exitCode {
+                case 0x80: own = .vmrun
+                case 0x82: own = .vmload
+                case 0x83: own = .vmsave
+                default: break
+                }
+            }
+            if let own { seen[exit.pid, default: [:]][own, default: 0] += 1 }
+            let thread = seen[exit.pid] ?? [:]
+            counted[index] = (thread[.vmrun, default: 0], own.map { ($0, thread[$0, default: 0]) })
+        }
+        return counted
     }
 
     /// The vmcb12 address each exit's state has (by exit index): its thread's last VMRUN
@@ -81,11 +115,19 @@ public struct FactsFileUse: Sendable, Hashable {
 
     /// An entry's scope in words.
     static func scope(of entry: FactsFile.Entry) -> String {
-        switch (entry.vmcb12Address, entry.vcpu) {
-        case (nil, nil): "every exit"
-        case (let address?, nil): "vmcb12 \(Hex.format(address))"
-        case (nil, let vcpu?): "vcpu \(vcpu)"
-        case (let address?, let vcpu?): "vmcb12 \(Hex.format(address)) on vcpu \(vcpu)"
+        func range(_ name: String, _ range: ClosedRange<Int>?) -> String? {
+            guard let range else { return nil }
+            if range.upperBound == Int(Int32.max) { return "\(name) \(range.lowerBound)-" }
+            return range.count == 1 ? "\(name) \(range.lowerBound)" : "\(name) \(range.lowerBound)-\(range.upperBound)"
         }
+        var parts: [String] = []
+        if let address = entry.vmcb12Address { parts.append("vmcb12 \(Hex.format(address))") }
+        if let level = entry.level { parts.append(level == .l2 ? "L2" : "L1") }
+        if let rip = entry.rip { parts.append("rip \(Hex.format(rip))") }
+        for part in [range("vmrun", entry.vmruns), range("vmload", entry.vmloads), range("vmsave", entry.vmsaves)] {
+            if let part { parts.append(part) }
+        }
+        if parts.isEmpty { return entry.vcpu.map { "vcpu \($0)" } ?? "every exit" }
+        return parts.joined(separator: " ") + (entry.vcpu.map { " on vcpu \($0)" } ?? "")
     }
 }

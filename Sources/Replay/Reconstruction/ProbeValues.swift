@@ -322,6 +322,26 @@ struct ProbeValues: Sendable {
         vmcb.intercepts.word4 = known32(names[4]) ?? vmcb.intercepts.word4
         vmcb.intercepts.word5 = known32(names[5]) ?? vmcb.intercepts.word5
         state.vmcb12 = vmcb
+        if let base = vmcb.msrpmBase?.value, let readable = msrpmReadable(base: base),
+           state.assumptions[FactID.vmrunCheck("msrpm-read")] == nil {
+            state.assumptions[FactID.vmrunCheck("msrpm-read")] = readable
+        }
+    }
+
+    /// Whether L1's MSRPM could be read at this VMRUN: `svm/nested.c:nested_svm_vmrun_msrpm`
+    /// reads the map with `kvm_vcpu_read_guest` after `enter_svm_guest_mode`, and this exit's
+    /// `guest_read` lines inside the map's two pages (base with bits 11:0 cleared) show each
+    /// read's result. That is the input of check `msrpm-read` (are the pages backed), not the
+    /// VMRUN's outcome: the model still runs every other check. Nil when no read is traced.
+    func msrpmReadable(base: UInt64) -> Known<Bool>? {
+        let first = base & ~0xfff
+        let hits = reads.filter { $0.gpa >= first && $0.gpa - first < 0x2000 }
+        guard let last = hits.last else { return nil }
+        let event = "probe svmdbg/\(ProbeSchema.guestReadEvent)"
+        if let failed = hits.first(where: { $0.result != 0 }) {
+            return Known(false, source: "\(event) line \(failed.line) (kvm_vcpu_read_guest of L1's MSRPM at 0x\(String(failed.gpa, radix: 16)) returned \(failed.result))")
+        }
+        return Known(true, source: "\(event) lines \(hits[0].line)-\(last.line) (\(hits.count) reads of L1's MSRPM returned 0)")
     }
 
     /// In guest mode: the MSRPM and IOPM bytes KVM read from L1's memory at this exit

@@ -14,7 +14,11 @@ public enum LabProgramOperands {
     }
 
     /// The registers at each step of program `name` in the assembly text `source`.
-    public static func steps(program name: String, source: String) -> [Int: Registers] {
+    /// `skipped(mnemonic, operands)` names instructions that do not execute (intercepted and
+    /// skipped by L1, or faulting): they write nothing.
+    public static func steps(
+        program name: String, source: String, skipped: (String, [String]) -> Bool = { _, _ in false }
+    ) -> [Int: Registers] {
         var out: [Int: Registers] = [:]
         var inside = false
         var current = Registers()
@@ -46,7 +50,10 @@ public enum LabProgramOperands {
                 current = Registers()
                 continue
             }
-            apply(mnemonic: words[0].lowercased(), operands: operands(of: line, mnemonic: words[0]), to: &current)
+            let mnemonic = words[0].lowercased()
+            let operandList = operands(of: line, mnemonic: words[0])
+            if skipped(mnemonic, operandList) { continue }
+            apply(mnemonic: mnemonic, operands: operandList, to: &current)
         }
         return out
     }

@@ -64,6 +64,8 @@ public struct LabScenarioFacts: Sendable {
     public var path: String
     /// Intercept words 0–5 as `vmm.c` packs them.
     var intercepts = [UInt32](repeating: 0, count: 6)
+    /// The `intercepts` names as the scenario lists them.
+    var interceptNames: Set<String> = []
     var msrRead: [UInt64] = []
     var msrWrite: [UInt64] = []
     var ioPorts: [UInt64] = []
@@ -121,6 +123,7 @@ public struct LabScenarioFacts: Sendable {
             }
             switch key {
             case "intercepts":
+                interceptNames.formUnion(words)
                 for word in words {
                     guard let (slot, bit) = Self.intercept(word) else {
                         throw ParseError(file: path, line: index + 1, message: "unknown intercept '\(word)'")
@@ -188,8 +191,27 @@ public struct LabScenarioFacts: Sendable {
             throw ParseError(file: l1Source, line: 0, message: "cannot read the file")
         }
         stepRIPs = table.rips
-        stepRegisters = LabProgramOperands.steps(program: table.program, source: text)
+        stepRegisters = LabProgramOperands.steps(program: table.program, source: text, skipped: skippedInstructions)
         stepSource = "lab/src/l1.S PROG \(table.program), step RIPs from \(URL(fileURLWithPath: manifest).lastPathComponent)"
+    }
+
+    /// The L2 instructions that never execute, so never write a register, under this
+    /// scenario: those L1 intercepts (lab/src/l1.c's exit loop only moves L2's RIP past them,
+    /// emulating nothing) and, at CPL 3, the privileged ones (#GP; L1's or L2's handler skips
+    /// them and the exception stub restores every register).
+    public func skippedInstructions(_ mnemonic: String, _ operands: [String]) -> Bool {
+        let intercepted: [String: Set<String>] = [
+            "cpuid": ["cpuid"], "rdtsc": ["rdtsc"], "rdtscp": ["rdtscp"], "rdpmc": ["rdpmc"], "hlt": ["hlt"],
+            "vmmcall": ["vmmcall"], "invd": ["invd"], "pause": ["pause"],
+        ]
+        // Only intercepts no `action` changes during the run (their word stays as vmcb_init set it).
+        for (name, mnemonics) in intercepted where interceptNames.contains(name) && mnemonics.contains(mnemonic) {
+            if let (slot, _) = Self.intercept(name), !changedWords.contains(slot) { return true }
+        }
+        guard cpl == 3 else { return false }
+        let privileged: Set<String> = ["rdmsr", "wrmsr", "hlt", "invd", "wbinvd", "lgdt", "lidt", "lldt", "ltr", "lmsw", "clts", "invlpg", "rdpmc"]
+        if privileged.contains(mnemonic) { return true }
+        return mnemonic.hasPrefix("mov") && operands.contains { $0.hasPrefix("%cr") || $0.hasPrefix("%dr") }
     }
 
     /// The intercept word and bit of a `vmm.c` intercept name.

@@ -72,7 +72,7 @@ import Testing
         try tmux.waitFor("cpuid-toggle.trace  #0/")
         try tmux.type("H")
         try tmux.waitFor(all: ["facts files (given, --facts)", "cpuid-toggle.facts.json",
-                               "2 entries, scope every exit, vmcb12 0x31000; applied to"])
+                               "entries, scope every exit, vmrun 1-, L2, L2 rip 0x10264", "applied to"])
         try tmux.press("Escape")
         try tmux.waitFor("pane closed") { !$0.contains("Host facts and profile") }
         // The recorded or predicted outcome, in check --json's words or short.

@@ -9,16 +9,7 @@ enum StandardError {
     /// (messages quote file names and trace text, which must never drive the terminal).
     static func write(_ text: String) {
         ProgressLine.eraseActive()
-        var bytes = Array(TerminalSafe.escapeKeepingLineBreaks(text).utf8)
-        bytes.withUnsafeMutableBufferPointer { buffer in
-            guard let base = buffer.baseAddress else { return }
-            var offset = 0
-            while offset < buffer.count {
-                let written = Glibc.write(STDERR_FILENO, base + offset, buffer.count - offset)
-                if written <= 0 { return }
-                offset += written
-            }
-        }
+        ProgressLine.writeRaw(TerminalSafe.escapeKeepingLineBreaks(text))
     }
 }
 

@@ -31,7 +31,8 @@ extension Walk {
             ? ProbeValues(trace: trace, first: current.first, events: current.events, exitCode: current.exit.exitReason.rawValue, level: current.level) : nil
         probe?.apply(to: &decidedState)
         let answer: Int
-        if let event = built.inputs.event().map({ probe?.refine($0) ?? $0 }) {
+        let event = built.inputs.event().map { probe?.refine($0) ?? $0 }
+        if let event {
             // A probe refines state and event, facts files fill them by scopes beyond what the key
             // holds: such exits are decided directly.
             let key = probe == nil && options.facts.isEmpty
@@ -62,6 +63,10 @@ extension Walk {
                     kind: .mismatch,
                     differences: [Verdict.Difference(field: "check", model: check.outcome.description, recorded: message)],
                     explanation: "the trace fails VMRUN on a check the \(options.profile.name) profile does not have"))
+            } else if options.profile.kind != .architectural, let event,
+                let wrong = FailedCheckPolicy.verdict(message: message, decision: model.decision(for: event, state: decidedState))
+            {
+                verdictID = intern(verdict: wrong)
             }
         }
         if verdictTable[verdictID].kind == .match, current.origin == .hardwareExit,

@@ -69,4 +69,31 @@ import TraceKit
         _ = other.reduce(.viewLoaded(ViewLoader.load(other, from: plain)))
         #expect(FactsOverlay.lines(other, width: 100).map(\.text).contains { $0.hasPrefix("facts files: none given") })
     }
+
+    @Test("H lists the host keys a trace never proves, and at 80x24 the last fact scrolls the facts-file lines into view")
+    func smallTerminal() throws {
+        let shipped = try FactsFile.read(path: RepositoryPaths.trace("lab/6.12-no-npt/cpuid-toggle.facts.json").path)
+        let session = ReplaySession(result: try Self.replay([shipped]))
+        var state = AppState(size: Size(columns: 80, rows: 24), glyphs: .unicode)
+        _ = state.reduce(.indexProgressed(SessionInfo(session)))
+        _ = state.reduce(.keyPressed(.character("H")))
+        _ = state.reduce(.viewLoaded(ViewLoader.load(state, from: session)))
+        let keys = state.session.hostFacts.map(\.key)
+        #expect(keys.suffix(2) == ["guest_debug_sw_bp", "force_emulation_prefix"])
+        func screenText() -> String {
+            var screen = Screen(size: state.size)
+            guard case .facts(let cursor) = state.overlay else { return "" }
+            FactsOverlay.render(state, cursor: cursor, into: &screen)
+            return (0..<state.size.rows).map { screen.text(ofRow: $0) }.joined(separator: "\n")
+        }
+        let first = screenText()
+        #expect(first.contains("svme_addr_chk"))
+        #expect(!first.contains("facts files (given, --facts)"), "24 rows hold the facts or the files, not both: \(first)")
+        #expect(first.contains("more: move down"))
+        for _ in keys { _ = state.reduce(.keyPressed(.down)) }
+        let last = screenText()
+        #expect(last.contains("force_emulation_prefix"))
+        #expect(last.contains("facts files (given, --facts)"), "\(last)")
+        #expect(!last.contains("more: move down"))
+    }
 }

@@ -37,9 +37,10 @@ public struct HostFactRow: Sendable, Hashable {
         self.isToggle = isToggle
     }
 
-    /// The rows of a replay: every `HostFacts` key, in `--host` order.
+    /// The rows of a replay: every `HostFacts` key, in `--host` order, then the keys a trace
+    /// never proves (`guest_debug_sw_bp`, `force_emulation_prefix`) that still decide exits.
     public static func rows(of result: ReplayResult) -> [HostFactRow] {
-        HostFacts.keys.map { key in
+        HostFacts.allKeys.map { key in
             let used = HostFactKey.known(key, in: result.host)
             let given = HostFactKey.known(key, in: result.options.host)
             let inferred = HostFactKey.known(key, in: result.inferredHost)
@@ -70,6 +71,8 @@ public enum HostFactKey {
         case "vls": return bool(facts.vls)
         case "vmware_backdoor": return bool(facts.vmwareBackdoor)
         case "guest_debug": return bool(facts.guestDebug)
+        case "guest_debug_sw_bp": return bool(facts.guestDebugSoftwareBreakpoints)
+        case "force_emulation_prefix": return bool(facts.forceEmulationPrefix)
         default: return nil
         }
     }
@@ -88,6 +91,8 @@ public enum HostFactKey {
         case "vls": facts.vls = fact
         case "vmware_backdoor": facts.vmwareBackdoor = fact
         case "guest_debug": facts.guestDebug = fact
+        case "guest_debug_sw_bp": facts.guestDebugSoftwareBreakpoints = fact
+        case "force_emulation_prefix": facts.forceEmulationPrefix = fact
         default: break
         }
         return facts

@@ -1,3 +1,4 @@
+import NestedSVM
 import Replay
 
 /// The host facts and profile pane (`H`): each host fact with the value the replay used and
@@ -28,7 +29,10 @@ public enum FactsOverlay {
             case .inferred: from = "trace"
             case .unknown: from = "unknown"
             }
-            var why = fact.source ?? (fact.origin == .unknown ? "not in the trace and not given (--host \(fact.key)=\(fact.isToggle ? "0|1" : "N"))" : "")
+            let hint = "--host \(fact.key)=\(fact.isToggle ? "0|1" : "N")"
+            let unknown = HostFacts.inputOnlyKeys.contains(fact.key)
+                ? "no trace event shows it; not given (\(hint))" : "not in the trace and not given (\(hint))"
+            var why = fact.source ?? (fact.origin == .unknown ? unknown : "")
             if let shows = fact.traceShows { why += "; the trace shows \(shows)" }
             if !fact.isToggle, fact.origin != .unknown { why += " (a number: --host \(fact.key)=N)" }
             let head = Columns.fit(fact.key, keyWidth) + "  " + value + "  " + Columns.fit(from, 8) + "  "
@@ -71,12 +75,23 @@ public enum FactsOverlay {
         Frame.draw(title: "Host facts and profile (Enter: trace→1→0, replays; p profile; Esc)", in: rect, glyphs: state.glyphs, into: &screen)
         let inner = rect.inset(by: 1)
         let cursorLine = body.firstIndex { $0.fact == cursor } ?? 0
-        let top = max(0, min(cursorLine - inner.height + 2, body.count - inner.height))
+        var top = max(0, min(cursorLine - inner.height + 2, body.count - inner.height))
+        if cursor == body.compactMap(\.fact).last {
+            // On the last fact the pane scrolls to its end, so the facts-file lines below the
+            // facts can be read on a small terminal.
+            top = max(0, min(cursorLine, body.count - inner.height))
+        }
         for (row, line) in body.dropFirst(top).prefix(inner.height).enumerated() {
             let style: Style = line.fact == cursor ? .selected : line.style
             let rowRect = Rect(x: inner.x, y: inner.y + row, width: inner.width, height: 1)
             screen.fill(rowRect, style: style)
             screen.write(line.text, x: inner.x, y: inner.y + row, style: style, clip: rowRect)
+        }
+        let below = body.count - top - inner.height
+        if below > 0, rect.width > 24 {
+            let mark = " \(below) more: move down "
+            screen.write(mark, x: rect.x + rect.width - 2 - TextWidth.columns(of: mark), y: rect.y + rect.height - 1, style: .dim,
+                clip: Rect(x: rect.x + 1, y: rect.y + rect.height - 1, width: rect.width - 2, height: 1))
         }
     }
 }

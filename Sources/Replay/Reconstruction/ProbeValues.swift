@@ -37,6 +37,9 @@ struct ProbeValues: Sendable {
     /// The page-table walks KVM traced in this exit (`kvmmmu` walker tracepoints).
     let walks: NPTWalks
 
+    /// The exit's EXITINFO2 as `kvm_exit` printed it (for a #PF exit, the faulting address).
+    let exitInfo2: UInt64?
+
     /// Guest page size (APM vol. 2 §5.1): `gpa_to_gfn` shifts by 12.
     static let pageShift: UInt64 = 12
 
@@ -44,7 +47,7 @@ struct ProbeValues: Sendable {
     static let rflagsIF: UInt64 = 1 << 9
 
     /// Values made directly (tests): no maps, check returns, VMRUN fields or reads.
-    init(payload: ProbePayload, line: Int, guestMode: Bool?, walks: NPTWalks = NPTWalks()) {
+    init(payload: ProbePayload, line: Int, guestMode: Bool?, walks: NPTWalks = NPTWalks(), exitInfo2: UInt64? = nil) {
         self.payload = payload
         self.line = line
         self.guestMode = guestMode
@@ -53,6 +56,7 @@ struct ProbeValues: Sendable {
         self.vmrun = nil
         self.reads = []
         self.walks = walks
+        self.exitInfo2 = exitInfo2
     }
 
     /// The probe of a hardware exit whose first event is `first` and whose later events are
@@ -108,6 +112,7 @@ struct ProbeValues: Sendable {
         guard let (payload, line) = found else { return nil }
         self.maps = maps
         self.walks = walks
+        if case .exit(let exit) = trace.payload(of: first) { self.exitInfo2 = exit.exitInfo2 } else { self.exitInfo2 = nil }
         self.vmrun = vmrun
         self.reads = reads
         self.checks = Self.checkReturns(trace: trace, events: events)
@@ -261,6 +266,9 @@ struct ProbeValues: Sendable {
         if let rflags = payload[ProbeSchema.rflags] {
             ran.interruptsEnabled = Known(rflags & Self.rflagsIF != 0, source: source(ProbeSchema.rflags) + " IF")
         }
+        if let range = shadowWalkRange(guestMode: guestMode, nestedPaging: state.vmcb12.nestedPaging?.value) {
+            ran.pageTables = PageMap(ranges: [range] + (ran.pageTables?.ranges ?? []))
+        }
         if guestMode {
             state.l2 = ran
             state.l1.efer = known(ProbeSchema.l1EFER) ?? state.l1.efer
@@ -283,6 +291,31 @@ struct ProbeValues: Sendable {
             state.l1 = ran
             applyVMRUN(to: &state)
         }
+    }
+
+    /// `SVM_EXIT_EXCP_BASE + PF_VECTOR`: a #PF L0 intercepts.
+    static let pageFaultExitCode: UInt64 = 0x4e
+
+    /// At a #PF exit under shadow paging: what KVM's walk of the running level's own page
+    /// tables for the faulting address (EXITINFO2) read, as a range of that level's page map
+    /// (``NPTWalks/guestPageRange(at:nxEnabled:)``), for the model to walk.
+    ///
+    /// Path (`svm/svm.c:pf_interception` → `mmu/mmu.c:kvm_handle_page_fault` →
+    /// `kvm_mmu_page_fault` → `kvm_mmu_do_page_fault` → the shadow MMU's
+    /// `mmu/paging_tmpl.h:FNAME(page_fault)` → `FNAME(walk_addr)` on `vcpu->arch.mmu`): L0
+    /// intercepts #PF only without NPT (with NPT, vmcb02 intercepts it only for L1, and
+    /// `nested_svm_exit_handled` reflects it without a walk). Without nested NPT the MMU is
+    /// `root_mmu` at both levels, so the walk reads L1's tables at an L1 #PF and L2's at an L2
+    /// #PF. A walk that faults makes `FNAME(page_fault)` queue the #PF for the guest
+    /// (`kvm_inject_emulated_page_fault`); the model decides that itself from the entries.
+    /// Nil at other exits, in guest mode with vmcb12's NP_ENABLE set, or without a walk of
+    /// that address.
+    func shadowWalkRange(guestMode: Bool, nestedPaging: Bool?) -> PageMap.Range? {
+        guard payload[ProbeSchema.exitCode] == Self.pageFaultExitCode, !(guestMode && nestedPaging == true),
+              let address = exitInfo2 else { return nil }
+        // EFER.NXE (bit 11) of the level that ran: vcpu->arch.efer is that level's EFER.
+        let nxEnabled = payload[ProbeSchema.efer].map { $0 & (1 << 11) != 0 }
+        return walks.guestPageRange(at: address, nxEnabled: nxEnabled)
     }
 
     /// The provenance of a `vmrun_vmcb12` field.
@@ -465,7 +498,10 @@ struct NPTWalks: Sendable {
     struct Walk: Sendable {
         var address: UInt64
         var line: Int
-        var entries: [(pte: UInt64, level: UInt64)] = []
+        /// The access the walk checks (`pferr`: the error code bits of the fault).
+        var access: UInt64?
+        /// The entries of the last pass, root first.
+        var entries: [(pte: UInt64, level: UInt64, line: Int)] = []
         var error: (code: UInt64, line: Int)?
     }
 
@@ -475,10 +511,15 @@ struct NPTWalks: Sendable {
         switch event {
         case .start:
             guard let address = Self.hex(after: "addr ", in: text) else { return }
-            walks.append(Walk(address: address, line: line))
+            walks.append(Walk(address: address, line: line, access: Self.hex(after: "pferr ", in: text)))
         case .element:
             guard !walks.isEmpty, let pte = Self.hex(after: "pte ", in: text) else { return }
-            walks[walks.count - 1].entries.append((pte, Self.number(after: "level ", in: text) ?? 0))
+            let level = Self.number(after: "level ", in: text) ?? 0
+            // Levels fall within one pass; a level at or above the last one is a new pass:
+            // `FNAME(walk_addr_generic)` retries from `retry_walk:` after a failed A/D update
+            // without tracing a new walk start.
+            if let last = walks[walks.count - 1].entries.last, level >= last.level { walks[walks.count - 1].entries.removeAll() }
+            walks[walks.count - 1].entries.append((pte, level, line))
         case .error:
             guard !walks.isEmpty, walks[walks.count - 1].error == nil, let code = Self.hex(after: "pferr ", in: text) else { return }
             walks[walks.count - 1].error = (code, line)
@@ -496,6 +537,59 @@ struct NPTWalks: Sendable {
         }
         return Known(false, source: "trace kvm_mmu_pagetable_walk line \(walk.line) (addr 0x\(String(address, radix: 16))\(read)), no kvm_mmu_walker_error before the next walk")
     }
+
+    /// What the first walk of `address` read, as one range of a guest page map: the region the
+    /// last entry maps (a 4-KiB, 2-MiB or 1-GiB page, or the whole region a non-present entry
+    /// covers), present or not, and R/W, U/S, NX combined over every level as
+    /// `FNAME(walk_addr_generic)` combines them (`pte_access = pt_access & (pte ^ nx_mask)`).
+    /// The source cites the walk and each entry by line.
+    ///
+    /// Nil, so unknown, when the walk is not one the page map can hold: no walk of that
+    /// address; 32-bit paging (first entry at level 2); an entry left incomplete (a present
+    /// non-leaf last entry: the walk stopped on a memslot or a read); NX set with EFER.NXE
+    /// clear, or a walker error with PFERR_RSVD (reserved bits, which the map cannot state).
+    /// With PAE the first entry is a PDPTE (level 3, `mmu->get_pdptr`): only its present bit
+    /// counts, as in the kernel.
+    func guestPageRange(at address: UInt64, nxEnabled: Bool?) -> PageMap.Range? {
+        guard let walk = walks.first(where: { $0.address == address }), let first = walk.entries.first,
+              let last = walk.entries.last, first.level >= 3, first.level <= 5, last.level >= 1 else { return nil }
+        if let error = walk.error, error.code & Self.reservedBit != 0 { return nil }
+        let pae = first.level == 3
+        var writable = true, user = true, noExecute = false
+        for (index, entry) in walk.entries.enumerated() {
+            let present = entry.pte & 1 != 0
+            guard present || index == walk.entries.count - 1 else { return nil }
+            if !present { break }
+            if pae && index == 0 { continue }
+            writable = writable && entry.pte & 0x2 != 0
+            user = user && entry.pte & 0x4 != 0
+            noExecute = noExecute || entry.pte >> 63 != 0
+        }
+        let present = last.pte & 1 != 0
+        if present {
+            // A leaf: level 1, or PS (bit 7) at level 2, or at level 3 in 4-/5-level paging.
+            let leaf = last.level == 1 || (last.pte & 0x80 != 0 && (last.level == 2 || (last.level == 3 && !pae)))
+            guard leaf else { return nil }
+        }
+        var executable: Bool? = true
+        if present && noExecute {
+            // NX with EFER.NXE clear (or unknown) may be a reserved-bit fault.
+            guard nxEnabled == true else { return nil }
+            executable = false
+        }
+        let size: UInt64 = 1 << (12 + 9 * (last.level - 1))
+        let start = address & ~(size - 1)
+        let lines = walk.entries.map(\.line)
+        let entries = walk.entries.map { "L\($0.level) 0x\(String($0.pte, radix: 16))" }.joined(separator: ", ")
+        let access = walk.access.map { ", pferr 0x\(String($0, radix: 16))" } ?? ""
+        let source = "trace kvm_mmu_pagetable_walk line \(walk.line) (addr 0x\(String(address, radix: 16))\(access)); kvm_mmu_paging_element lines \(lines.first!)-\(lines.last!) (\(entries))"
+        return PageMap.Range(
+            first: start, last: start + (size - 1), present: present, writable: present && writable, user: present && user,
+            executable: present ? executable : nil, source: source)
+    }
+
+    /// `PFERR_RSVD_MASK`: the walk faulted on reserved bits.
+    static let reservedBit: UInt64 = 0x8
 
     /// The hex number after `key` in `text` (the printk `%llx`/`%x` have no 0x).
     static func hex(after key: String, in text: String) -> UInt64? {

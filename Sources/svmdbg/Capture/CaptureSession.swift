@@ -62,7 +62,9 @@ struct CaptureSession {
     /// The page-table walker's tracepoints (`mmu/paging_tmpl.h:FNAME(walk_addr_generic)`, 6.1 and
     /// 6.12): the walk's address, each entry read, and the error code when it faults. For an L2
     /// #NPF under L1's nested paging KVM walks L1's NPT with it (`FNAME(page_fault)` →
-    /// `FNAME(walk_addr)`) before deciding to reflect (`nested_svm_inject_npf_exit`).
+    /// `FNAME(walk_addr)`) before deciding to reflect (`nested_svm_inject_npf_exit`). With an L0
+    /// without NPT, a #PF of L1 or L2 exits to L0 (`svm/svm.c:pf_interception`), whose shadow
+    /// MMU walks that level's own page tables the same way before queueing the #PF for it.
     static let walkEvents = ["kvm_mmu_pagetable_walk", "kvm_mmu_paging_element", "kvm_mmu_walker_error"]
 
     /// Enables the walker tracepoints the kernel has in the instance; returns those enabled.

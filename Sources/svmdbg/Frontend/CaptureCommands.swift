@@ -56,7 +56,7 @@ enum CaptureCommands {
                 }
             case .failure(let refusal): StandardOutput.text("# no \(ProbeSchema.guestReadEvent) probe: \(refusal.description)\n")
             }
-            StandardOutput.text("# tracepoints enabled in the instance when present: " + CaptureSession.walkEvents.map { "\(CaptureSession.walkSystem)/\($0)" }.joined(separator: ", ") + " (KVM's walks of L1's nested page tables)\n")
+            StandardOutput.text("# tracepoints enabled in the instance when present: " + CaptureSession.walkEvents.map { "\(CaptureSession.walkSystem)/\($0)" }.joined(separator: ", ") + " (KVM's page-table walks: L1's NPT at an L2 #NPF, the level's own tables at a #PF under shadow paging)\n")
             return SVMDebugExitCode.success
         }
     }

@@ -145,9 +145,9 @@ struct CaptureFrontend {
             if request.probes {
                 let enabled = session.enableWalkEvents()
                 if enabled.isEmpty {
-                    StandardError.write("svmdbg capture: no \(CaptureSession.walkSystem) walk tracepoints in this kernel: L1's nested page-table walks are not recorded\n")
+                    StandardError.write("svmdbg capture: no \(CaptureSession.walkSystem) walk tracepoints in this kernel: KVM's page-table walks (L1's NPT, shadow paging) are not recorded\n")
                 } else {
-                    StandardError.write("svmdbg capture: tracepoints " + enabled.map { "\(CaptureSession.walkSystem)/\($0)" }.joined(separator: ", ") + " (KVM's walks of L1's nested page tables)\n")
+                    StandardError.write("svmdbg capture: tracepoints " + enabled.map { "\(CaptureSession.walkSystem)/\($0)" }.joined(separator: ", ") + " (KVM's page-table walks: L1's NPT at an L2 #NPF, the level's own tables at a #PF under shadow paging)\n")
                 }
             }
             for note in session.notes { StandardError.write("svmdbg capture: \(note)\n") }

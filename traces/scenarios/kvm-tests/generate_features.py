@@ -205,3 +205,49 @@ emit("hv-l2-tlb-flush-trap", ST, HV, "hyperv_svm_test",
      expect_by_profile={"6.12": reflect("0xf0000000", 1, 0), "upstream": reflect("0xf0000000", 1, 0), "6.1": reflect("hypercall")})
 
 print(len(g["written"]), "feature scenarios")
+
+# ---- further assertions of svm_tests.c about one nested event (item 5 of issue #15) ----
+pend = g["pend"]
+virq_state, VIRQ_PRIO_F = g["virq_state"], g["VIRQ_PRIO_F"]
+pend("interrupt-direct", "interrupt",
+     "stage 0: without the INTR intercept the timer interrupt is taken inside L2 ('direct interrupt while running guest', also '+ hlt')",
+     "interrupt pending while L2 runs with IF set, L1 intercepts neither INTR nor uses V_INTR_MASKING: KVM injects it into L2",
+     "interrupt", 0, False, 1, 1, {"kind": "inject_interrupt", "level": "L2"})
+pend("interrupt-intercepted", "interrupt",
+     "stage 1: with INTERCEPT_INTR and V_INTR_MASKING the timer interrupt exits with SVM_EXIT_INTR ('intercepted interrupt while running guest', also '+ hlt')",
+     "interrupt pending for L1 (test_run runs L1 with IF set), L1 intercepts INTR with V_INTR_MASKING: #VMEXIT(INTR)",
+     "interrupt", INTR, True, 1, 0, reflect("interrupt", 0, 0))
+pend("nmi-hlt-direct", "nmi_hlt",
+     "stage 1: without INTERCEPT_NMI an NMI sent while L2 halts is taken inside L2 ('direct NMI + hlt')",
+     "NMI pending while L2 is halted, L1 does not intercept NMI: injected into L2 (the halt ends)",
+     "nmi", 0, False, 0, 0, {"kind": "inject_nmi", "level": "L2"})
+pend("nmi-hlt-intercepted", "nmi_hlt",
+     "stage 2: with INTERCEPT_NMI an NMI sent while L2 halts exits with SVM_EXIT_NMI ('NMI intercept while running guest')",
+     "NMI pending while L2 is halted, L1 intercepts NMI: #VMEXIT(NMI)",
+     "nmi", NMI, False, 0, 0, reflect("nmi", 0, 0))
+st = virq_state(VIRQ_PRIO_F, 1)
+st["assumptions"]["vcpu.interrupt-shadow"] = True
+emit("virq-within-shadow-held", KUT, F, "virq_inject_within_shadow",
+     "L1 enters L2 with int_state's interrupt shadow and V_IRQ pending: the virtual interrupt must not fire on the first instruction (virq_rip is one instruction later)",
+     "V_IRQ pending (vector 0xf1, priority 15), L2's IF set, but the interrupt shadow L1 put in vmcb12 int_state holds: the CPU waits one instruction",
+     st, {"type": "pending", "pending": "v_irq", "vector": 0xf1}, NO_EXIT)
+st = virq_state(VIRQ_PRIO_F, 1)
+emit("virq-within-shadow-fires", KUT, F, "virq_inject_within_shadow",
+     "after the shadowed instruction V_IRQ fires inside L2 ('V_IRQ did not fire' otherwise) before the VMMCALL",
+     "V_IRQ pending, L2's IF set, the shadow over: the CPU delivers vector 0xf1 in L2, no #VMEXIT (VINTR not intercepted)",
+     st, {"type": "pending", "pending": "v_irq", "vector": 0xf1}, {"kind": "inject_interrupt", "vector": 0xf1, "level": "L2"})
+st = base_state()
+emit("cpuid-osxsave-l0", KUT, F, "svm_cr4_osxsave_test",
+     "L2 (CR4.OSXSAVE set from L1's CR4) runs CPUID and checks OSXSAVE; L1 does not intercept CPUID and the guest finishes with VMMCALL",
+     "L2 CPUID that L1 does not intercept: L0 always intercepts CPUID and emulates it for L2 (kvm_emulate_cpuid, OSXSAVE from L2's CR4); nothing reaches L1",
+     st, {"type": "exit", "exit_code": "cpuid", "exit_info_1": 0, "exit_info_2": 0, "exit_int_info": 0, "insn_bytes": "0f a2"}, l0())
+st = base_state()
+st["vmcb12"]["nested_paging"] = 0
+st["guest"]["cpuid"]["npt"] = 0
+emit("cr3-read-nointercept-no-npt", KUT, F, "cr3 read nointercept",
+     "without INTERCEPT_CR3_READ, L2's mov from CR3 returns its CR3 and the guest ends with VMMCALL ([svm_no_npt]: L0 shadows CR3)",
+     "L2 MOV from CR3 on a host without NPT (kvm-unit-tests' svm_no_npt run): L0 intercepts CR3 reads for its shadow paging and serves the read (cr_interception); L1 does not intercept it",
+     st, {"type": "exit", "exit_code": "read_cr3", "exit_info_1": "0x8000000000000000", "exit_info_2": 0, "exit_int_info": 0, "insn_bytes": "0f 20 d8"},
+     l0(), host=dict(HOST, npt=0))
+
+print(len(g["written"]), "feature scenarios in all")

@@ -162,6 +162,22 @@ import Testing
         #expect(!(try Self.differences(scenario)).isEmpty)
     }
 
+    @Test("LBR MSRs: L1's DEBUGCTL.LBR or nested LBRV decides whether L2's read exits at all")
+    func lbrPassThrough() throws {
+        var plain = try Self.load("lbrv-test1-lbr-from-passthrough")
+        #expect(try Self.differences(plain).isEmpty)
+        plain.state.assumptions[Self.fact("l1.debugctl-lbr")] = Known(false, source: "test")
+        #expect(Self.decide(plain).kind == .l0Handles)
+        #expect(!(try Self.differences(plain)).isEmpty)
+        plain.state.assumptions[Self.fact("l1.debugctl-lbr")] = nil
+        #expect(Self.decide(plain).kind == .undetermined)
+
+        var nested = try Self.load("lbrv-nested-test2-lbr-from-passthrough")
+        #expect(try Self.differences(nested).isEmpty)
+        nested.state.guest.features[.lbrv] = Known(false, source: "test")  // LBR_CTL ignored; L1's DEBUGCTL.LBR is clear
+        #expect(Self.decide(nested).kind == .l0Handles)
+    }
+
     @Test("scenario parsing: feature events and host keys, with errors naming the path")
     func parsing() throws {
         let bad = #"{"event": {"type": "pause_loop", "bursts": []}}"#

@@ -89,6 +89,8 @@ public enum FeatureFact: String, Sendable, Hashable, CaseIterable, Codable {
     case hvTLBLockCount = "hv.tlb-lock-count"
     /// L0's own MSR permission map intercepts the access (`svm/svm.c:svm_vcpu_init_msrpm`).
     case l0InterceptsMSR = "l0.msrpm-intercepts"
+    /// L1's DEBUGCTL.LBR was set at VMRUN (vmcb02 then inherits LBR virtualization from vmcb01).
+    case l1DebugctlLBR = "l1.debugctl-lbr"
 }
 
 extension FeatureEvent {

@@ -28,6 +28,16 @@ enum HyperVExit {
     static let flushCodes: Set<UInt64> = [0x0002, 0x0003, 0x0013, 0x0014]
 }
 
+extension Rule {
+    /// L0's bit for the last-branch MSRs follows LBR virtualization of the running VMCB.
+    public static let lbrMSRIntercept = Rule(
+        "svm.lbr.msr-intercept", "does L0 intercept the LBR MSRs while L2 runs (no LBR virtualization in vmcb02: neither nested LBRV nor L1's DEBUGCTL.LBR)?",
+        kernel: "svm/svm.c:svm_update_lbrv")
+}
+
+/// LASTBRANCHFROMIP, LASTBRANCHTOIP, LASTINTFROMIP, LASTINTTOIP.
+let lbrMSRs: Set<UInt32> = [0x1db, 0x1dc, 0x1dd, 0x1de]
+
 /// MSRs every L0 passes through to a 64-bit guest (`direct_access_msrs` with `.always`, 6.1
 /// and 6.12): the segment bases. Other MSRs' L0 bits are not modelled (an input).
 private let l0AlwaysPassesMSR: Set<UInt32> = [0xc000_0100, 0xc000_0101, 0xc000_0102]
@@ -45,8 +55,16 @@ extension Evaluator {
         let noExit: (String) -> Outcome = { why in
             .noExit(level: .l2, detail: "the CPU runs the \(access.write ? "WRMSR" : "RDMSR") in L2: \(why)", handler: "svm/nested.c:nested_svm_vmrun_msrpm")
         }
-        let l0Bit: Known<Bool>? = l0AlwaysPassesMSR.contains(access.msr)
-            ? Known(false, source: "svm/svm.c:direct_access_msrs (always passed through)") : fact(FeatureFact.l0InterceptsMSR.fact)
+        let l0Bit: Known<Bool>?
+        if l0AlwaysPassesMSR.contains(access.msr) {
+            l0Bit = Known(false, source: "svm/svm.c:direct_access_msrs (always passed through)")
+        } else if let stated = fact(FeatureFact.l0InterceptsMSR.fact) {
+            l0Bit = stated
+        } else if lbrMSRs.contains(access.msr) {
+            l0Bit = lbrMSRsIntercepted()
+        } else {
+            l0Bit = nil
+        }
         // The CPU exits iff the map vmcb02 uses has the bit.
         let withMap: (inout Evaluator, Known<Bool>?, String) -> Outcome = { evaluator, l1Bit, which in
             let evidence: [Evidence] = [.flag("L0 MSRPM \(Hex.format(access.msr)) \(direction)", l0Bit), .flag("\(which) \(Hex.format(access.msr)) \(direction)", l1Bit)]
@@ -155,5 +173,28 @@ extension Evaluator {
         }
         record(.hypervL2TLBFlush, evidence, .yes, note: "nested_svm_is_l2_tlb_flush_hcall: NESTED_EXIT_HOST before L1's VMMCALL intercept")
         return handled(&self)
+    }
+}
+
+extension Evaluator {
+    /// While L2 runs, vmcb02 has LBR virtualization (and L0 passes the LBR MSRs through, 6.1
+    /// `svm_enable_lbrv`, 6.12/upstream `svm_recalc_lbr_msr_intercepts`) when nested LBRV is on
+    /// (L1's CPUID LBRV and LBR_CTL in vmcb12's virt_ext) or DEBUGCTL.LBR of the VMCB whose LBR
+    /// state vmcb02 carries is set — vmcb12's with nested LBRV, else L1's (copied from vmcb01).
+    mutating func lbrMSRsIntercepted() -> Known<Bool>? {
+        let cpuid = state.guest.features[.lbrv] ?? fact(FactID.guestCPUID(.lbrv))
+        let lbrCtl = state.vmcb12.virtExt.map { Known($0.value & 1 != 0, source: $0.source) }
+        let l1LBR = fact(FeatureFact.l1DebugctlLBR.fact)
+        let evidence: [Evidence] = [.flag("guest CPUID lbrv", cpuid), .flag("vmcb12 virt_ext LBR_CTL", lbrCtl), .flag("L1 DEBUGCTL.LBR at VMRUN", l1LBR)]
+        let nested: Bool? = cpuid?.value == false || lbrCtl?.value == false ? false : (cpuid?.value == true && lbrCtl?.value == true ? true : nil)
+        let intercepted: Bool?
+        switch (nested, l1LBR?.value) {
+        case (true?, _): intercepted = false
+        case (false?, let lbr?): intercepted = !lbr
+        default: intercepted = nil
+        }
+        record(.lbrMSRIntercept, evidence, intercepted.map { Answer.from($0) } ?? .unknown,
+               note: nested == true ? "nested LBRV: svm_update_lbrv enables LBR virtualization for vmcb02 (vmcb12's DEBUGCTL)" : "without nested LBRV vmcb02 follows L1's DEBUGCTL.LBR")
+        return intercepted.map { Known($0, source: "svm.lbr.msr-intercept") }
     }
 }

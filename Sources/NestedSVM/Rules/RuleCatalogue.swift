@@ -80,7 +80,7 @@ extension Rule {
         // vGIF, pause filter, MSR permission map merge, Hyper-V (Rules/{VGIF,PauseFilter,HyperV}Rules.swift).
         .vgifHost, .vgifL0Intercept, .nestedVGIF, .gifAfterL2Instruction,
         .pauseVMCB02Intercept, .pauseFilter, .pauseFilterExits,
-        .vmcb02MSRPM, .hypervMSRBitmap, .hypervL2TLBFlush, .hypervTrapAfterFlush,
+        .vmcb02MSRPM, .lbrMSRIntercept, .hypervMSRBitmap, .hypervL2TLBFlush, .hypervTrapAfterFlush,
         .vmmcall,
         .vmrunEnter,
         .vmrunFailureMessage,

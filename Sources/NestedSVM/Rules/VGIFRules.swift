@@ -121,7 +121,9 @@ extension Evaluator {
         let gif = fact(FactID.gif) ?? Known(true, source: "svm_set_gif(true) at VMRUN (no CLGI of L2 stated)")
         let waits: Known<Bool>?
         if let then {
-            waits = Known(then.waitsForGIFWindow, source: "event (then: \(then.description))")
+            // NMIs masked (before the handler's IRET): svm_enable_nmi_window waits for the IRET, not STGI.
+            let masked = fact(FactID.nmiMasked)?.value == true && then == .nmi
+            waits = Known(then.waitsForGIFWindow && !masked, source: "event (then: \(then.description))" + (masked ? " with NMIs masked" : ""))
         } else {
             waits = fact(FeatureFact.l0STGIWindow.fact)
         }

@@ -251,3 +251,30 @@ emit("cr3-read-nointercept-no-npt", KUT, F, "cr3 read nointercept",
      l0(), host=dict(HOST, npt=0))
 
 print(len(g["written"]), "feature scenarios in all")
+
+# ---- LBR MSRs as accesses: does L2's RDMSR of the last-branch IPs exit at all? (svm/svm.c:
+# svm_update_lbrv: vmcb02 has LBR virtualization with nested LBRV or L1's DEBUGCTL.LBR, and L0
+# then passes the LBR MSRs through) ----
+def lbr_access_state(nested, l1_lbr):
+    st = base_state()
+    st["guest"]["cpuid"]["lbrv"] = 1
+    if nested: st["vmcb12"]["virt_ext"] = hex(LBR_CTL)
+    st["guest"]["l0_rejects_msr"] = {hex(LBR_FROM): 0}
+    st["assumptions"] = {"l1.debugctl-lbr": l1_lbr}
+    return st
+LBR_READ = {"type": "msr_access", "msr": hex(LBR_FROM), "write": 0}
+emit("lbrv-test1-lbr-from-passthrough", KUT, F, "svm_lbrv_test1",
+     "L1 enables DEBUGCTL.LBR before VMRUN (no LBR_CTL): L2's get_lbr_ips reads the branch L2 made, and L1's next exit is VMMCALL",
+     "L2 RDMSR LASTBRANCHFROMIP with L1's DEBUGCTL.LBR set at VMRUN: vmcb02 inherits LBR virtualization (svm_update_lbrv), L0 passes the LBR MSRs through: the CPU runs it, no exit",
+     lbr_access_state(False, True), LBR_READ, NO_EXIT)
+emit("lbrv-test2-lbr-from-l0", KUT, F, "svm_lbrv_test2",
+     "L1 clears DEBUGCTL before VMRUN: L2's first get_lbr_ips still sees L1's last branch (host_branch2) and L1's next exit is VMMCALL",
+     "L2 RDMSR LASTBRANCHFROMIP with L1's DEBUGCTL.LBR clear and no LBR_CTL: no LBR virtualization, L0 intercepts the LBR MSRs and serves the read (svm_get_msr); L1 does not intercept MSRs",
+     lbr_access_state(False, False), LBR_READ, l0())
+for n in (1, 2):
+    emit(f"lbrv-nested-test{n}-lbr-from-passthrough", KUT, F, f"svm_lbrv_nested_test{n}",
+         "with LBR_CTL in vmcb12's virt_ext, L2's LBR reads see L2's own (vmcb12) LBR state and L1's next exit is VMMCALL",
+         "L2 RDMSR LASTBRANCHFROMIP with nested LBRV (L1's CPUID LBRV, LBR_CTL): vmcb02 has LBR virtualization with vmcb12's LBR state, L0 passes the LBR MSRs through: no exit",
+         lbr_access_state(True, n == 1), LBR_READ, NO_EXIT)
+
+print(len(g["written"]), "feature scenarios with the LBR accesses")

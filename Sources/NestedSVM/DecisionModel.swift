@@ -41,6 +41,8 @@ public struct DecisionModel: Sendable, Equatable {
             return "L1 VMRUN rejected: kvm_nested_vmenter_failed \"\(message)\""
         case .guestException(let vector, let errorCode, _):
             return "L2 raises \(ExceptionVector.name(vector))" + (errorCode.map { " (\(Hex.format($0)))" } ?? "")
+        case .feature(let feature):
+            return feature.subject
         }
     }
 }

@@ -13,6 +13,9 @@ public enum Event: Sendable, Equatable, Codable {
     /// only if vmcb02's exception bitmap — L0's (vmcb01) and L1's (vmcb12) — has the vector;
     /// otherwise the CPU delivers it through L2's IDT and nothing reaches L0.
     case guestException(vector: UInt8, errorCode: UInt32?, instructionBytes: [UInt8]? = nil)
+    /// An instruction of L2 whose first question is whether the CPU exits at all (vGIF, the
+    /// pause filter, the merged MSR bitmap: `Rules/FeatureEvents.swift`).
+    case feature(FeatureEvent)
 }
 
 /// A hardware #VMEXIT with the values the VMCB (and the trace) report.

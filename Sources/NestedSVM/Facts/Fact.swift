@@ -42,6 +42,8 @@ public enum Fact: Sendable, Hashable {
     case guestCPUID(GuestFeature)
     /// L0's exception bitmap intercepts `vector`.
     case l0InterceptsException(UInt8)
+    /// A fact of the vGIF / pause-filter / Hyper-V rules (`Rules/FeatureEvents.swift`).
+    case feature(FeatureFact)
     /// Any other id (a field's name as a fact, see ``FactID/of(field:)``); built by the parser.
     case named(String)
 
@@ -82,6 +84,7 @@ public enum Fact: Sendable, Hashable {
     /// The typed case `text` names, if any (not yet checked to be canonical).
     private static func typed(_ text: String) -> Fact? {
         if let plain = plainByID[text] { return plain }
+        if let feature = FeatureFact(rawValue: text) { return .feature(feature) }
         func inner(_ prefix: String, _ suffix: String = "]") -> Substring? {
             guard text.hasPrefix(prefix), text.hasSuffix(suffix), text.count >= prefix.count + suffix.count else { return nil }
             return text.dropFirst(prefix.count).dropLast(suffix.count)
@@ -187,6 +190,7 @@ extension Fact: CustomStringConvertible {
         case .instruction(let name): "insn.\(name)"
         case .guestCPUID(let feature): "guest.cpuid.\(feature.rawValue)"
         case .l0InterceptsException(let vector): "l0.intercepts-exception[\(vector)]"
+        case .feature(let feature): feature.rawValue
         case .named(let id): id
         }
     }

@@ -155,6 +155,7 @@ public enum FactID {
     /// silently become an unused fact). Parameterised ids are checked for their shape.
     public static func isKnown(_ id: String) -> Bool {
         if plain.contains(id) { return true }
+        if FeatureFact(rawValue: id) != nil { return true }
         for level in [GuestLevel.l1, .l2] where [eferSVME(level), paging(level), svmEnabled(level), cpl0(level)].map(\.description).contains(id) {
             return true
         }

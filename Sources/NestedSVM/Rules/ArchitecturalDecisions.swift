@@ -45,6 +45,8 @@ extension Evaluator {
             let exit = HardwareExit(exitCode: .exception(vector), exitInfo1: UInt64(code ?? 0), instructionBytes: bytes)
             hardwareExitCode = exit.exitCode
             return apmRouteException(vector, exit: exit, level: .l2)
+        case .feature(let feature):
+            return apmFeature(feature)
         }
     }
 

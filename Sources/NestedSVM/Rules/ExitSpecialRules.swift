@@ -28,6 +28,8 @@ extension Evaluator {
         case .npf:
             record(.exitSpecialNPF, [.event("exit_code", code.description)], .yes)
             return nestedPageFault(exit)
+        case .vmmcall:
+            if let hyperV = hypervL2TLBFlush(exit) { return hyperV }
         default:
             break
         }

@@ -77,6 +77,10 @@ extension Rule {
         .udEmulate,
         .vmloadVMSaveL2,
         .vmcb02Intercept,
+        // vGIF, pause filter, MSR permission map merge, Hyper-V (Rules/{VGIF,PauseFilter,HyperV}Rules.swift).
+        .vgifHost, .vgifL0Intercept, .nestedVGIF, .gifAfterL2Instruction,
+        .pauseVMCB02Intercept, .pauseFilter, .pauseFilterExits,
+        .vmcb02MSRPM, .lbrMSRIntercept, .hypervMSRBitmap, .hypervL2TLBFlush, .hypervTrapAfterFlush,
         .vmmcall,
         .vmrunEnter,
         .vmrunFailureMessage,

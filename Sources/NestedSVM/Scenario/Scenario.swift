@@ -471,13 +471,14 @@ public struct Scenario: Sendable, Equatable {
             guard let message = try reader.string("message") else { throw ScenarioError(path: "\(reader.path).message", message: "missing") }
             return .vmrunConsistencyFailure(message: message)
         default:
-            throw ScenarioError(path: "\(reader.path).type", message: "expected exit, forced_emulation, pending, exception, event_inj or vmrun_failed")
+            if let feature = try featureEvent(type, reader) { return feature }
+            throw ScenarioError(path: "\(reader.path).type", message: "expected exit, forced_emulation, pending, exception, event_inj, vmrun_failed, stgi, clgi, pause_loop or msr_access")
         }
     }
 
     /// One pending event by name; `vector` / `error_code` of the event object belong to an
     /// `exception` or `v_irq`.
-    private static func pendingEvent(_ kind: String, path: String, _ reader: ObjectReader) throws(ScenarioError) -> PendingEvent {
+    static func pendingEvent(_ kind: String, path: String, _ reader: ObjectReader) throws(ScenarioError) -> PendingEvent {
         switch kind {
         case "init": return .initSignal
         case "smi": return .smi

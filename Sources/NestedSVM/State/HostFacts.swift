@@ -10,6 +10,13 @@ public struct HostFacts: Sendable, Equatable, Codable {
     public var svmeAddrChk: Known<Bool>?
     /// `kvm_amd vgif`: with vGIF, STGI/CLGI of L1 and L2 do not exit.
     public var vgif: Known<Bool>?
+    /// `kvm_pause_in_guest`: the VMM disabled PAUSE exits (KVM_X86_DISABLE_EXITS_PAUSE, QEMU
+    /// `-overcommit cpu-pm=on`); vmcb01 then does not intercept PAUSE (`svm/svm.c:init_vmcb`).
+    public var pauseInGuest: Known<Bool>?
+    /// `kvm_amd pause_filter_count`: the start and floor of L0's PLE window.
+    public var pauseFilterCount: Known<UInt64>?
+    /// `kvm_amd pause_filter_thresh`.
+    public var pauseFilterThresh: Known<UInt64>?
     /// `kvm_amd npt`: with NPT off L0 intercepts #PF (shadow paging) and refuses nested NPT.
     public var npt: Known<Bool>?
     /// `kvm_amd nrips`: next-RIP save; without it KVM decodes to skip instructions.
@@ -68,7 +75,7 @@ public struct HostFacts: Sendable, Equatable, Codable {
     ]
     /// Keys `init(parsing:source:)` and scenario files also accept; never inferred from a
     /// trace, so listings leave them out.
-    public static let inputOnlyKeys = ["guest_debug_sw_bp", "force_emulation_prefix"]
+    public static let inputOnlyKeys = ["guest_debug_sw_bp", "force_emulation_prefix"] + featureKeys
     /// Every key `init(parsing:source:)` accepts.
     public static var allKeys: [String] { keys + inputOnlyKeys }
 
@@ -112,6 +119,12 @@ public struct HostFacts: Sendable, Equatable, Codable {
         case "guest_debug": guestDebug = try flag()
         case "guest_debug_sw_bp": guestDebugSoftwareBreakpoints = try flag()
         case "force_emulation_prefix": forceEmulationPrefix = try flag()
+        case "pause_in_guest": pauseInGuest = try flag()
+        case "pause_filter_count", "pause_filter_thresh":
+            guard let number = UInt64(value), number <= 0xffff else {
+                throw ParseError(description: "host fact \(key)=\(value): expected a number 0-65535")
+            }
+            if key == "pause_filter_count" { pauseFilterCount = Known(number, source: source) } else { pauseFilterThresh = Known(number, source: source) }
         case "maxphyaddr":
             guard let bits = Int(value), (1...64).contains(bits) else {
                 throw ParseError(description: "host fact maxphyaddr=\(value): expected a number 1-64")
@@ -126,7 +139,7 @@ public struct HostFacts: Sendable, Equatable, Codable {
     /// These facts, with every fact `overrides` knows replacing this one's (an explicit
     /// `--host` wins over a scenario file).
     public func overridden(by overrides: HostFacts) -> HostFacts {
-        HostFacts(
+        var merged = HostFacts(
             svmeAddrChk: overrides.svmeAddrChk ?? svmeAddrChk, vgif: overrides.vgif ?? vgif,
             npt: overrides.npt ?? npt, nrips: overrides.nrips ?? nrips,
             decodeAssists: overrides.decodeAssists ?? decodeAssists,
@@ -134,5 +147,9 @@ public struct HostFacts: Sendable, Equatable, Codable {
             vmwareBackdoor: overrides.vmwareBackdoor ?? vmwareBackdoor, guestDebug: overrides.guestDebug ?? guestDebug,
             guestDebugSoftwareBreakpoints: overrides.guestDebugSoftwareBreakpoints ?? guestDebugSoftwareBreakpoints,
             forceEmulationPrefix: overrides.forceEmulationPrefix ?? forceEmulationPrefix)
+        merged.pauseInGuest = overrides.pauseInGuest ?? pauseInGuest
+        merged.pauseFilterCount = overrides.pauseFilterCount ?? pauseFilterCount
+        merged.pauseFilterThresh = overrides.pauseFilterThresh ?? pauseFilterThresh
+        return merged
     }
 }

@@ -151,6 +151,12 @@ public enum GuestFeature: String, Sendable, Hashable, Codable, CaseIterable {
     case pks
     /// CPUID 7.1 EAX bit 26 (LAM): CR4.LAM_SUP (bit 28).
     case lam
+    /// CPUID 0x8000000A EDX bit 1 (LBR virtualization) exposed to L1: vmcb12's LBR_CTL counts only with it.
+    case lbrv
+    /// CPUID 0x8000000A EDX bit 10 (pause filter): vmcb12's pause_filter_count counts only with it.
+    case pausefilter
+    /// CPUID 0x8000000A EDX bit 12 (pause filter threshold): vmcb12's pause_filter_thresh counts only with it.
+    case pfthreshold
 }
 
 /// An inclusive range of guest-physical addresses.

@@ -236,6 +236,8 @@ public enum ScenarioExport {
             if let errorCode { out["error_code"] = hex(errorCode) }
             if let bytes { out["insn_bytes"] = bytes.map { String(format: "%02x", $0) }.joined(separator: " ") }
             return out
+        case .feature(let feature):
+            return feature.scenarioJSON
         }
     }
 }

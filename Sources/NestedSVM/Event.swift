@@ -13,6 +13,9 @@ public enum Event: Sendable, Equatable, Codable {
     /// only if vmcb02's exception bitmap — L0's (vmcb01) and L1's (vmcb12) — has the vector;
     /// otherwise the CPU delivers it through L2's IDT and nothing reaches L0.
     case guestException(vector: UInt8, errorCode: UInt32?, instructionBytes: [UInt8]? = nil)
+    /// L1's EVENTINJ (vmcb12) on its way through L2's IDT: the CPU delivers it without an
+    /// intercept check; only a fault of the delivery can exit (`EventInjectionDelivery`).
+    case eventInjection(EventInjectionDelivery)
 }
 
 /// A hardware #VMEXIT with the values the VMCB (and the trace) report.

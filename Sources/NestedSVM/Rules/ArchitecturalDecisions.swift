@@ -45,6 +45,9 @@ extension Evaluator {
             let exit = HardwareExit(exitCode: .exception(vector), exitInfo1: UInt64(code ?? 0), instructionBytes: bytes)
             hardwareExitCode = exit.exitCode
             return apmRouteException(vector, exit: exit, level: .l2)
+        case .eventInjection(let delivery):
+            // The same CPU delivery; vmcb12's bitmap alone routes a fault (no L0).
+            return decideEventInjection(delivery)
         }
     }
 

@@ -64,6 +64,8 @@ extension Evaluator {
             return decideConsistencyFailureMessage(message)
         case .guestException(let vector, let errorCode, let bytes):
             return decideGuestException(vector: vector, errorCode: errorCode, bytes: bytes)
+        case .eventInjection(let delivery):
+            return decideEventInjection(delivery)
         }
     }
 

@@ -189,6 +189,9 @@ extension Event {
         case .guestException(let vector, _, _):
             hasher.combine(2)
             hasher.combine(vector)
+        case .eventInjection(let delivery):
+            hasher.combine(3)
+            hasher.combine(delivery.eventInj)
         }
     }
 }

@@ -236,6 +236,14 @@ public enum ScenarioExport {
             if let errorCode { out["error_code"] = hex(errorCode) }
             if let bytes { out["insn_bytes"] = bytes.map { String(format: "%02x", $0) }.joined(separator: " ") }
             return out
+        case .eventInjection(let delivery):
+            var out: [String: Any] = ["type": "event_inj", "event_inj": hex(delivery.eventInj)]
+            if let errorCode = delivery.errorCode { out["event_inj_err"] = hex(errorCode) }
+            if let gate = delivery.gate(delivery.vector) { out["idt"] = gate.rawValue }
+            var gates: [String: Any] = Dictionary(uniqueKeysWithValues: delivery.gates.map { (String($0.key), $0.value.rawValue as Any) })
+            if let other = delivery.otherGates { gates["*"] = other.rawValue }
+            if !gates.isEmpty { out["idt_gates"] = gates }
+            return out
         }
     }
 }

@@ -17,10 +17,22 @@ public struct DecisionModel: Sendable, Equatable {
     /// Decides `event` given what is known of the vCPU.
     public func decision(for event: Event, state: VCPUState) -> Decision {
         var evaluator = Evaluator(state: state, host: host, profile: profile)
-        let outcome = evaluator.decide(event)
+        var outcome = evaluator.decide(event)
+        if profile.kind != .architectural {
+            outcome = evaluator.withSingleStepFollowUps(outcome, vmrunEvent: Self.isVMRUN(event, state: state))
+        }
         return Decision(
             subject: Self.subject(of: event, state: state), outcome: outcome, path: evaluator.path,
             profile: profile.name)
+    }
+
+    /// Whether `event` is L1's VMRUN (its exit at L1, or its failure message).
+    static func isVMRUN(_ event: Event, state: VCPUState) -> Bool {
+        switch event {
+        case .vmrunConsistencyFailure: return true
+        case .hardwareExit(let exit): return exit.exitCode == .vmrun && state.level?.value != .l2
+        default: return false
+        }
     }
 
     /// One-line description of an event, e.g. `L2 exit msr (0x07c) info1 0x1 info2 0x0`.
@@ -43,6 +55,8 @@ public struct DecisionModel: Sendable, Equatable {
             return "L2 raises \(ExceptionVector.name(vector))" + (errorCode.map { " (\(Hex.format($0)))" } ?? "")
         case .feature(let feature):
             return feature.subject
+        case .eventInjection(let delivery):
+            return "L1 injects \(delivery.eventDescription) into L2 (EVENTINJ \(Hex.format(delivery.eventInj, width: 8)))"
         }
     }
 }

@@ -16,6 +16,9 @@ public enum Event: Sendable, Equatable, Codable {
     /// An instruction of L2 whose first question is whether the CPU exits at all (vGIF, the
     /// pause filter, the merged MSR bitmap: `Rules/FeatureEvents.swift`).
     case feature(FeatureEvent)
+    /// L1's EVENTINJ (vmcb12) on its way through L2's IDT: the CPU delivers it without an
+    /// intercept check; only a fault of the delivery can exit (`EventInjectionDelivery`).
+    case eventInjection(EventInjectionDelivery)
 }
 
 /// A hardware #VMEXIT with the values the VMCB (and the trace) report.

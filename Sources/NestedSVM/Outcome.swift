@@ -56,12 +56,17 @@ public struct Outcome: Sendable, Equatable, Codable, CustomStringConvertible {
     public var alternatives: [Alternative]?
     /// For `undetermined`: the inputs that were missing.
     public var missing: [String]?
+    /// What KVM or the CPU does right after this outcome, in order (JSON `then`, added
+    /// later; absent when nothing follows or nothing is predicted): e.g. the #DB
+    /// `svm/nested.c:nested_svm_vmexit` queues for L1 when L1 single-stepped its VMRUN.
+    public var then: [Outcome]?
 
     /// Builds an outcome; prefer the static constructors.
     public init(
         kind: Kind, exitCode: VMExitCode? = nil, exitInfo1: UInt64? = nil, exitInfo2: UInt64? = nil,
         vector: UInt8? = nil, errorCode: UInt32? = nil, level: GuestLevel? = nil, handler: String? = nil,
-        detail: String? = nil, check: String? = nil, alternatives: [Alternative]? = nil, missing: [String]? = nil
+        detail: String? = nil, check: String? = nil, alternatives: [Alternative]? = nil, missing: [String]? = nil,
+        then: [Outcome]? = nil
     ) {
         self.kind = kind
         self.exitCode = exitCode
@@ -75,6 +80,14 @@ public struct Outcome: Sendable, Equatable, Codable, CustomStringConvertible {
         self.check = check
         self.alternatives = alternatives
         self.missing = missing
+        self.then = then
+    }
+
+    /// This outcome followed by `next` (appended to `then`).
+    public func followed(by next: Outcome) -> Outcome {
+        var out = self
+        out.then = (then ?? []) + [next]
+        return out
     }
 
     /// A #VMEXIT to L1 with the given code and infos.
@@ -145,11 +158,24 @@ public struct Outcome: Sendable, Equatable, Codable, CustomStringConvertible {
     public func sameResult(as other: Outcome) -> Bool {
         kind == other.kind && kind != .undetermined && exitCode == other.exitCode && exitInfo1 == other.exitInfo1
             && exitInfo2 == other.exitInfo2 && vector == other.vector && errorCode == other.errorCode
-            && level == other.level && check == other.check
+            && level == other.level && check == other.check && Self.sameFollowUps(then, other.then)
     }
 
-    /// One line, e.g. `reflect to L1: msr (0x07c) info1 0x1 info2 0x0`.
+    /// Whether two follow-up lists give the same results, in order (`nil` = none).
+    static func sameFollowUps(_ lhs: [Outcome]?, _ rhs: [Outcome]?) -> Bool {
+        let left = lhs ?? [], right = rhs ?? []
+        return left.count == right.count && zip(left, right).allSatisfy { $0.sameResult(as: $1) }
+    }
+
+    /// One line, e.g. `reflect to L1: msr (0x07c) info1 0x1 info2 0x0`; follow-ups are
+    /// appended as `; then …`.
     public var description: String {
+        guard let then, !then.isEmpty else { return head }
+        return head + then.map { "; then \($0.description)" }.joined()
+    }
+
+    /// The outcome itself, without its follow-ups.
+    private var head: String {
         switch kind {
         case .reflectToL1:
             var text = "reflect to L1: \(exitCode.map(\.description) ?? "?")"
@@ -192,7 +218,7 @@ public struct Outcome: Sendable, Equatable, Codable, CustomStringConvertible {
         case exitInfo2 = "exit_info_2"
         case vector
         case errorCode = "error_code"
-        case level, handler, detail, check, alternatives, missing
+        case level, handler, detail, check, alternatives, missing, then
     }
 
     /// Decodes the JSON form.
@@ -210,6 +236,7 @@ public struct Outcome: Sendable, Equatable, Codable, CustomStringConvertible {
         check = try container.decodeIfPresent(String.self, forKey: .check)
         alternatives = try container.decodeIfPresent([Alternative].self, forKey: .alternatives)
         missing = try container.decodeIfPresent([String].self, forKey: .missing)
+        then = try container.decodeIfPresent([Outcome].self, forKey: .then)
     }
 
     /// Encodes the JSON form (absent fields are omitted; exit codes are plain numbers).
@@ -227,6 +254,7 @@ public struct Outcome: Sendable, Equatable, Codable, CustomStringConvertible {
         try container.encodeIfPresent(check, forKey: .check)
         try container.encodeIfPresent(alternatives, forKey: .alternatives)
         try container.encodeIfPresent(missing, forKey: .missing)
+        if let then, !then.isEmpty { try container.encode(then, forKey: .then) }
     }
 }
 

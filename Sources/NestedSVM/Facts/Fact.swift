@@ -22,6 +22,7 @@ public enum Fact: Sendable, Hashable {
     case cr0WriteChangesOtherBits
     case vmcb12VirtualVMLoadVMSave, vlsUsableForL2, hostForceEmulationPrefix, l0RejectsCR4Write, l0RejectsXSETBV
     case gif, nmiMasked, interruptShadow, nestedRunPending, eventNeedsReinjection, l1VNMI, vIRQPriority, vNMIEnable, vNMIBlocking
+    case l1RFLAGSTF
     // Facts only the architectural (APM) model forks on.
     case cr0WriteChangesNonTSMP, ownException, ownExceptionIntercepted, raisedForGuest, raxCheckBeforeIntercept, cpuSKINIT
     /// One VMRUN consistency check passes (`vmrun.check.ID`).
@@ -57,6 +58,7 @@ public enum Fact: Sendable, Hashable {
         .raxCheckBeforeIntercept, .cpuSKINIT,
         .vmcb12VirtualVMLoadVMSave, .vlsUsableForL2, .hostForceEmulationPrefix, .l0RejectsCR4Write, .l0RejectsXSETBV,
         .gif, .nmiMasked, .interruptShadow, .nestedRunPending, .eventNeedsReinjection, .l1VNMI, .vIRQPriority, .vNMIEnable, .vNMIBlocking,
+        .l1RFLAGSTF,
     ]
 
     private static let plainByID: [String: Fact] = Dictionary(uniqueKeysWithValues: plainCases.map { ($0.description, $0) })
@@ -181,6 +183,7 @@ extension Fact: CustomStringConvertible {
         case .vIRQPriority: "vmcb12.v-irq-priority"
         case .vNMIEnable: "vmcb12.v-nmi-enable"
         case .vNMIBlocking: "vmcb12.v-nmi-blocking"
+        case .l1RFLAGSTF: "l1.rflags-tf"
         case .vmrunCheck(let id): "vmrun.check.\(id)"
         case .intercept(let bit): "vmcb12.intercept[\(bit)]"
         case .msrpm(let msr, let write): "msrpm[\(msr.map { Hex.format($0) } ?? "ecx")].\(write ? "write" : "read")"

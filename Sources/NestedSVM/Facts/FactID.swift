@@ -141,6 +141,10 @@ public enum FactID {
     /// L0's XSETBV emulation rejects the write (`x86.c:__kvm_set_xcr` fails → #GP).
     public static let l0RejectsXSETBV: Fact = .l0RejectsXSETBV
 
+    /// L1's RFLAGS.TF when it executed its (last) VMRUN: vmcb01's saved RFLAGS, which
+    /// `svm/nested.c:nested_svm_vmexit` tests to queue a #DB for L1 after the #VMEXIT.
+    public static let l1RFLAGSTF: Fact = .l1RFLAGSTF
+
     /// Fact ids without parameters that a scenario's `assumptions` may give.
     static let plain: Set<String> = Set([
         raxPageAligned, raxBelowMaxPhysAddr, raxLegalPage, raxBacked, emulatorRejectsRAX, raxBits63to48Clear,
@@ -149,6 +153,7 @@ public enum FactID {
         hostGuestDebug, cr0WriteChangesOtherBits, vIntrMasking, rflagsIF(.l1), rflagsIF(.l2), hostVGIF, msrExitIsWrite, nmiSingleStep,
         vmcb12VirtualVMLoadVMSave, vlsUsableForL2, hostForceEmulationPrefix, l0RejectsCR4Write, l0RejectsXSETBV,
         gif, nmiMasked, interruptShadow, nestedRunPending, eventNeedsReinjection, l1VNMI, vIRQPriority, vNMIEnable, vNMIBlocking,
+        l1RFLAGSTF,
     ].map(\.description))
 
     /// Whether `id` is a fact the model knows (a typo in a scenario's `assumptions` must not

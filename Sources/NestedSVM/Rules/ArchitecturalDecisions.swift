@@ -47,6 +47,9 @@ extension Evaluator {
             return apmRouteException(vector, exit: exit, level: .l2)
         case .feature(let feature):
             return apmFeature(feature)
+        case .eventInjection(let delivery):
+            // The same CPU delivery; vmcb12's bitmap alone routes a fault (no L0).
+            return decideEventInjection(delivery)
         }
     }
 

@@ -162,7 +162,7 @@ extension Rule {
         .apmLevel, .apmL0Event, .apmCPUIDFeature, .apmIntercept, .apmInterceptCRDR, .apmSelectiveCR0, .apmMSR, .apmIO, .apmExecutes,
         .apmExceptionOrigin, .apmExceptionIntercept, .apmSVMPreChecks, .apmRAXCheck, .apmRAXOrder, .apmVMMCALL,
         .apmSVMExecutes, .apmVGIF, .apmSKINIT, .apmVMCB02Invalid, .apmNPF, .apmUnmodelled, .apmHsave, .apmVMRUNEnter,
-        .apmFailureMessage, .apmPending, .apmFeature, .factKnown,
+        .apmFailureMessage, .apmPending, .apmFeature, .apmEventInjGate, .apmEventInjDoubleFault, .factKnown,
     ] + APMConsistencyCheck.all.map(Rule.apmConsistency)
 }
 

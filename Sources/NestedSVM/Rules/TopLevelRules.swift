@@ -66,6 +66,8 @@ extension Evaluator {
             return decideGuestException(vector: vector, errorCode: errorCode, bytes: bytes)
         case .feature(let feature):
             return decideFeature(feature)
+        case .eventInjection(let delivery):
+            return decideEventInjection(delivery)
         }
     }
 

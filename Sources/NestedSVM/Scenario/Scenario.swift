@@ -105,7 +105,7 @@ public struct Scenario: Sendable, Equatable {
     }
 
     private static func expectation(_ reader: ObjectReader) throws(ScenarioError) -> ScenarioExpectation {
-        try reader.allowOnly(["kind", "exit_code", "exit_info_1", "exit_info_2", "vector", "error_code", "level", "check", "text", "lines"])
+        try reader.allowOnly(["kind", "exit_code", "exit_info_1", "exit_info_2", "vector", "error_code", "level", "check", "text", "lines", "then"])
         guard let kindText = try reader.string("kind") else { throw ScenarioError(path: "\(reader.path).kind", message: "missing") }
         guard let kind = Outcome.Kind(rawValue: kindText) else {
             throw ScenarioError(path: "\(reader.path).kind", message: "unknown outcome kind '\(kindText)' (expected one of: \(Outcome.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
@@ -127,6 +127,18 @@ public struct Scenario: Sendable, Equatable {
         }?.value
         expectation.check = try reader.string("check")
         expectation.text = try reader.string("text")
+        if let value = reader.object["then"] {
+            guard case .array(let items) = value else {
+                throw ScenarioError(path: "\(reader.path).then", message: "expected a list of outcomes, found \(value.typeName)")
+            }
+            var then: [ScenarioExpectation] = []
+            for (index, item) in items.enumerated() {
+                let path = "\(reader.path).then[\(index)]"
+                guard case .object(let inner) = item else { throw ScenarioError(path: path, message: "expected an object, found \(item.typeName)") }
+                then.append(try Self.expectation(ObjectReader(object: inner, path: path, source: reader.source)))
+            }
+            expectation.then = then
+        }
         return expectation
     }
 
@@ -453,19 +465,48 @@ public struct Scenario: Sendable, Equatable {
             // (`idt`: `not_present` gate → #NP, `beyond_limit` → #GP): the CPU raises that
             // exception while delivering it, with an IDT error code (vector << 3 | IDT | EXT;
             // EXT clear only for a software interrupt, type 4). Decided as the exception L2 raises.
-            try reader.allowOnly(["type", "event_inj", "idt"])
+            // With `idt: present`, `idt_gates` (vector → gate, "*" for the rest) or
+            // `event_inj_err` the delivery is followed through the IDT (`EventInjectionDelivery`:
+            // delivered into L2, or #NP/#GP → #DF → triple fault). The old form — `idt` alone,
+            // `not_present` or `beyond_limit` — stays the exception L2 raises, as before.
+            try reader.allowOnly(["type", "event_inj", "event_inj_err", "idt", "idt_gates"])
             guard let (value, path, _) = reader.leaf("event_inj") else { throw ScenarioError(path: "\(reader.path).event_inj", message: "missing") }
             let inj = UInt32(truncatingIfNeeded: try ObjectReader.number(value, path))
             guard inj & EventInjection.validBit != 0 else { throw ScenarioError(path: path, message: "EVENTINJ.V (bit 31) is clear: nothing is injected") }
-            let fault: UInt8
-            switch try reader.string("idt") {
-            case "not_present": fault = 11  // #NP
-            case "beyond_limit": fault = ExceptionVector.generalProtection
-            default: throw ScenarioError(path: "\(reader.path).idt", message: "expected not_present or beyond_limit")
-            }
             let type = (inj >> 8) & 7
-            let errorCode = (inj & 0xff) << 3 | 2 | (type == 4 ? 0 : 1)
-            return .guestException(vector: fault, errorCode: errorCode)
+            guard [0, 2, 3, 4].contains(type) else { throw ScenarioError(path: path, message: "EVENTINJ type \(type) is reserved (VMRUN fails: check event-inj)") }
+            func gate(_ text: String, _ path: String) throws(ScenarioError) -> EventInjectionDelivery.Gate {
+                guard let gate = EventInjectionDelivery.Gate(rawValue: text) else {
+                    throw ScenarioError(path: path, message: "expected present, not_present, beyond_limit or unmapped")
+                }
+                return gate
+            }
+            let idt = try reader.string("idt").map { text throws(ScenarioError) in try gate(text, "\(reader.path).idt") }
+            let gatesReader = try reader.object("idt_gates")
+            var errorCode: UInt32?
+            if let (value, path, _) = reader.leaf("event_inj_err") { errorCode = UInt32(truncatingIfNeeded: try ObjectReader.number(value, path)) }
+            if let idt, idt == .notPresent || idt == .beyondLimit, gatesReader == nil, errorCode == nil {
+                let fault: UInt8 = idt == .notPresent ? 11 : ExceptionVector.generalProtection
+                let errorCode = (inj & 0xff) << 3 | 2 | (type == 4 ? 0 : 1)
+                return .guestException(vector: fault, errorCode: errorCode)
+            }
+            guard idt != nil || gatesReader != nil else {
+                throw ScenarioError(path: "\(reader.path).idt", message: "missing (give idt, idt_gates or both)")
+            }
+            var delivery = EventInjectionDelivery(eventInj: inj, errorCode: errorCode)
+            if let gatesReader {
+                for key in gatesReader.keys {
+                    guard let text = try gatesReader.string(key) else { continue }
+                    let value = try gate(text, "\(gatesReader.path).\(key)")
+                    if key == "*" { delivery.otherGates = value; continue }
+                    guard let vector = ObjectReader.parseNumber(key), vector <= 0xff else {
+                        throw ScenarioError(path: "\(gatesReader.path).\(key)", message: "expected a vector 0-255 or \"*\"")
+                    }
+                    delivery.gates[UInt8(vector)] = value
+                }
+            }
+            if let idt { delivery.gates[UInt8(inj & 0xff)] = idt }
+            return .eventInjection(delivery)
         case "vmrun_failed":
             try reader.allowOnly(["type", "message"])
             guard let message = try reader.string("message") else { throw ScenarioError(path: "\(reader.path).message", message: "missing") }

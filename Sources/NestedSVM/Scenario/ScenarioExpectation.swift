@@ -42,6 +42,9 @@ public struct ScenarioExpectation: Sendable, Equatable {
     /// What the trace recorded, in words (`text`), for a scenario exported from a trace; the
     /// comparison never reads it.
     public var text: String?
+    /// What must follow the outcome, in order (`"then"`: a list of expectations, compared
+    /// with `Outcome/then`); `[]` expects nothing to follow, absent is not compared.
+    public var then: [ScenarioExpectation]?
 
     /// Builds an expectation.
     public init(
@@ -77,6 +80,16 @@ public struct ScenarioExpectation: Sendable, Equatable {
         compare("error_code", errorCode, outcome.errorCode) { Hex.format($0) }
         compare("level", level, outcome.level) { $0.rawValue }
         compare("check", check, outcome.check) { $0 }
+        if let then {
+            let actual = outcome.then ?? []
+            if actual.count != then.count {
+                out.append("then: expected \(then.isEmpty ? "nothing" : then.map(\.summary).joined(separator: "; ")), model \(actual.isEmpty ? "nothing" : actual.map(\.description).joined(separator: "; "))")
+            } else {
+                for (index, (expected, followUp)) in zip(then, actual).enumerated() {
+                    out += expected.differences(from: followUp).map { "then[\(index)] \($0)" }
+                }
+            }
+        }
         return out
     }
 
@@ -90,6 +103,7 @@ public struct ScenarioExpectation: Sendable, Equatable {
         if let errorCode { parts.append("error code \(Hex.format(errorCode))") }
         if let level { parts.append("level \(level.rawValue)") }
         if let check { parts.append("check \(check)") }
+        if let then, !then.isEmpty { parts.append("then " + then.map(\.summary).joined(separator: "; then ")) }
         return parts.joined(separator: " ")
     }
 }

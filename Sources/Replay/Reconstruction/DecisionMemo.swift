@@ -192,6 +192,9 @@ extension Event {
         case .feature(let feature):
             hasher.combine(3)
             hasher.combine(feature.subject)
+        case .eventInjection(let delivery):
+            hasher.combine(4)
+            hasher.combine(delivery.eventInj)
         }
     }
 }

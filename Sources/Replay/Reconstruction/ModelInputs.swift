@@ -77,6 +77,7 @@ struct ModelInputs {
     /// `kvm_emulate_insn` proves L0 does not intercept #GP: `svm/svm.c:gp_interception`
     /// decodes every #GP with error code 0 first.
     func assumptions(level: Level?) -> [Fact: Known<Bool>] {
+        if origin == .synthesized { return pendingEventFacts() }
         guard origin == .hardwareExit else { return [:] }
         var facts: [Fact: Known<Bool>] = [:]
         if exit.exitReason.rawValue == ModelInputs.gpExitCode, (exit.exitInfo1 ?? 0) == 0,
@@ -94,6 +95,64 @@ struct ModelInputs {
             facts[FactID.paging(guestLevel)] = Known(
                 true, source: "kvm_emulate_insn line \(trace.lineNumber(of: number)) decodes in prot64: long mode active, so CR0.PG = 1")
             break
+        }
+        return facts
+    }
+
+    /// The -EBUSY inputs of `svm/nested.c:svm_check_nested_events` that the trace states for
+    /// a synthesized #VMEXIT, each with its line; a fact the trace does not settle is left out
+    /// (the model then decides the event as it is once nothing blocks it).
+    ///
+    /// * `nested.run-pending`: `nested_svm_vmrun` sets it and `svm/svm.c:svm_vcpu_run` clears it
+    ///   after the first run of L2. Scanning back on the vCPU's thread, a `kvm_entry` met before
+    ///   any `kvm_nested_vmenter`/`kvm_nested_vmrun` proves it clear; a VMRUN met first (no entry
+    ///   since) proves it set — only in a trace that records `kvm_entry` at all.
+    /// * `vcpu.event-needs-reinjection`: `svm/svm.c:svm_complete_interrupts` re-queues the event
+    ///   of the previous exit's EXITINTINFO; a `kvm_inj_virq`/`kvm_inj_exception` between that
+    ///   exit and this check (an injection whose entry never came) also leaves one injected.
+    ///   The previous `kvm_exit` printing `intr_info` without the valid bit, and no injection
+    ///   since, proves it clear; a valid one, or such an injection, proves it set.
+    func pendingEventFacts() -> [Fact: Known<Bool>] {
+        guard let first = events.numbers.first else { return [:] }
+        let pid = trace.pid(of: first)
+        let entriesTraced = trace.eventNameCounts["kvm_entry", default: 0] > 0
+        var facts: [Fact: Known<Bool>] = [:]
+        var runPendingSettled = false
+        var reinjectionSettled = false
+        var number = first.rawValue - 1
+        var budget = 50_000
+        while number >= 0, budget > 0, !(runPendingSettled && reinjectionSettled) {
+            let event = EventNumber(rawValue: number)
+            number -= 1
+            budget -= 1
+            guard trace.pid(of: event) == pid else { continue }
+            let name = trace.name(of: event)
+            let line = trace.lineNumber(of: event)
+            switch name {
+            case "kvm_entry" where !runPendingSettled:
+                facts[FactID.nestedRunPending] = Known(
+                    false, source: "kvm_entry line \(line): L2 ran since its VMRUN (svm_vcpu_run clears nested_run_pending)")
+                runPendingSettled = true
+            case "kvm_nested_vmenter", "kvm_nested_vmrun":
+                if !runPendingSettled, entriesTraced {
+                    facts[FactID.nestedRunPending] = Known(
+                        true, source: "\(name) line \(line) with no kvm_entry since: nested_run_pending is still set")
+                }
+                runPendingSettled = true
+            case "kvm_inj_virq", "kvm_inj_exception" where !reinjectionSettled:
+                facts[FactID.eventNeedsReinjection] = Known(
+                    true, source: "\(name) line \(line) before this check with no entry since: the event is injected, not yet delivered")
+                reinjectionSettled = true
+            case "kvm_exit" where !reinjectionSettled:
+                reinjectionSettled = true
+                guard case .exit(let previous) = trace.payload(of: event), let info = previous.intrInfo else { break }
+                let valid = info & EventInjection.validBit != 0
+                facts[FactID.eventNeedsReinjection] = Known(
+                    valid, source: "kvm_exit line \(line) intr_info \(Hex.format(info, width: 8)): svm_complete_interrupts "
+                        + (valid ? "re-queues that event" : "re-queues nothing"))
+            default:
+                break
+            }
         }
         return facts
     }

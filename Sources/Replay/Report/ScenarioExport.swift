@@ -238,6 +238,14 @@ public enum ScenarioExport {
             return out
         case .feature(let feature):
             return feature.scenarioJSON
+        case .eventInjection(let delivery):
+            var out: [String: Any] = ["type": "event_inj", "event_inj": hex(delivery.eventInj)]
+            if let errorCode = delivery.errorCode { out["event_inj_err"] = hex(errorCode) }
+            if let gate = delivery.gate(delivery.vector) { out["idt"] = gate.rawValue }
+            var gates: [String: Any] = Dictionary(uniqueKeysWithValues: delivery.gates.map { (String($0.key), $0.value.rawValue as Any) })
+            if let other = delivery.otherGates { gates["*"] = other.rawValue }
+            if !gates.isEmpty { out["idt_gates"] = gates }
+            return out
         }
     }
 }

@@ -76,6 +76,10 @@ public struct LoadedTrace: Sendable {
     /// All events, decoded lazily as they are accessed.
     public var events: TraceEvents { TraceEvents(trace: self) }
 
+    /// Bytes the index holds (16 per event plus block bases, thread table and the entries
+    /// that did not fit a slot; see ``CompactIndex``).
+    public var indexByteCount: Int { index.byteCount }
+
     /// Size of the (decompressed) text in bytes.
     public var textByteCount: Int { text.count }
 

@@ -165,9 +165,9 @@ import Testing
         #expect(statistics.threads.map(\.vcpu) == [0, 1])
     }
 
-    @Test("an index entry is 32 bytes")
+    @Test("an index slot is 16 bytes")
     func compactIndex() {
-        #expect(MemoryLayout<IndexEntry>.stride == 32)
+        #expect(MemoryLayout<IndexSlot>.stride == 16)
     }
 }
 

@@ -129,11 +129,11 @@ private func generatedTrace(megabytes: Int) throws -> [UInt8] {
         #expect(bytes.withUnsafeBufferPointer { Indexer.chunkCuts($0, style: serial.style, chunking: .chunks(8)) }.count > 2)
     }
 
-    @Test("the index stays at 32 bytes per event plus one slot per non-event line")
+    @Test("the index stays at 16 bytes per event plus one slot per non-event line")
     func memory() throws {
         let bytes = try generatedTrace(megabytes: 4)
         let trace = index(bytes, chunks: 8)
-        #expect(MemoryLayout<IndexEntry>.stride == 32)
+        #expect(MemoryLayout<IndexSlot>.stride == 16)
         // One slot per line (malloc may round the allocation up by a few slots).
         #expect(trace.index.capacity <= trace.lineAccounting.read + 16)
         #expect(trace.index.capacity - trace.index.count <= trace.lineAccounting.read - trace.count + 16)

@@ -6,7 +6,7 @@ extension LoadedTrace {
         LoadedTrace(
             source: source, format: format, compression: .none, diagnostics: [], diagnosticCount: 0,
             diagnosticCountsByKind: [:], lineAccounting: LineAccounting(), gaps: [], threads: [:],
-            text: TraceText(bytes: []), index: [], names: [], kinds: [],
+            text: TraceText(bytes: []), index: CompactIndex(), names: [], kinds: [],
             style: format == .perfScript ? .spaced : .dashed)
     }
 

@@ -1,7 +1,9 @@
-/// One event's place in the index: 32 bytes, fixed size, no heap references.
+/// One event's place in the index as the indexer writes it and readers see it: 32 bytes,
+/// fixed size, no heap references. The index stores it as a 16-byte ``IndexSlot``
+/// (``CompactIndex``), losslessly.
 ///
 /// Everything else about the event (comm, payload, vCPU) is decoded from the loaded
-/// bytes on demand. `MemoryLayout<IndexEntry>.stride == 32` is checked by a test.
+/// bytes on demand.
 struct IndexEntry: Sendable, Hashable {
     /// Byte offset of the line's first byte in the text (low 48 bits, ``lineStart``) and
     /// where its payload starts, counted from the line's first byte (high 16 bits,

@@ -13,27 +13,29 @@ struct IndexSetup: Sendable {
     var forcedLayout: Bool
 }
 
-/// A chunk's window into the index being built: entries are written in place, at most
-/// `capacity` of them (a chunk has no more events than lines).
+/// A chunk's window into the index being built: slots are written in place, at most
+/// `capacity` of them (a chunk has no more events than lines), encoded against the chunk's
+/// own ``IndexTables`` (positions counted from the chunk's first event).
 struct EntryBuffer {
-    let start: UnsafeMutablePointer<IndexEntry>
+    let start: UnsafeMutablePointer<IndexSlot>
     let capacity: Int
     private(set) var count = 0
+    private(set) var tables = IndexTables()
 
-    init(start: UnsafeMutablePointer<IndexEntry>, capacity: Int) {
+    init(start: UnsafeMutablePointer<IndexSlot>, capacity: Int) {
         self.start = start
         self.capacity = capacity
     }
 
     mutating func append(_ entry: IndexEntry) {
         precondition(count < capacity, "more events than lines in an index chunk")
-        (start + count).initialize(to: entry)
+        (start + count).initialize(to: tables.encode(entry, at: count))
         count += 1
     }
 
     subscript(position: Int) -> IndexEntry {
-        get { start[position] }
-        nonmutating set { start[position] = newValue }
+        get { tables.decode(start[position], at: position) }
+        set { start[position] = tables.encode(newValue, at: position) }
     }
 }
 
@@ -57,6 +59,8 @@ struct ChunkScan: Sendable {
     /// This chunk's name table (ids in its entries index it).
     var names: [String]
     var kinds: [KnownEvent?]
+    /// What this chunk's slots are encoded against.
+    var tables = IndexTables()
 }
 
 /// Adds up the chunks' progress and hands it on, one call at a time and never going back.
@@ -94,7 +98,7 @@ final class IndexProgressReporter: Sendable {
 /// bytes and writes only its own disjoint range of entries, and the caller waits for all.
 struct SharedPointers: @unchecked Sendable {
     let base: UnsafeBufferPointer<UInt8>
-    let storage: UnsafeMutablePointer<IndexEntry>?
+    let storage: UnsafeMutablePointer<IndexSlot>?
 }
 
 /// One value per parallel job, written by the jobs, read after they all returned.
@@ -121,8 +125,8 @@ final class ParallelSlots<Value: Sendable>: Sendable {
 /// chunk first, in parallel); event numbers and name ids are renumbered at the merge, which
 /// interns names chunk by chunk in order and so gives each its first-appearance id.
 /// Entries are written in place into one allocation sized by the line count and moved down
-/// over the metadata lines' unused slots: the index stays at 32 bytes per event (plus 32 per
-/// non-event line) with no second copy.
+/// over the metadata lines' unused slots: the index stays at 16 bytes per event (plus 16 per
+/// non-event line, and the small ``IndexTables``) with no second copy.
 extension Indexer {
     /// How the text is cut: by size and core count, or (tests) into a fixed number of chunks.
     enum Chunking: Sendable, Equatable {
@@ -221,7 +225,7 @@ extension Indexer {
     /// Scans the chunks `cuts` delimit (in parallel when more than one) and merges them;
     /// nil when a cut turned out to matter (see the type's notes).
     static func indexChunks(_ base: UnsafeBufferPointer<UInt8>, cuts: [Int], setup: IndexSetup,
-                            reporter: IndexProgressReporter) -> (ChunkScan, [IndexEntry])? {
+                            reporter: IndexProgressReporter) -> (ChunkScan, CompactIndex)? {
         let chunks = cuts.count - 1
         var lineCounts = [Int](repeating: 0, count: chunks)
         if chunks == 1 {
@@ -239,7 +243,7 @@ extension Indexer {
         let totalLines = firstLines[chunks - 1] + lineCounts[chunks - 1]
 
         var merged: ChunkScan?
-        let entries = [IndexEntry](unsafeUninitializedCapacity: max(totalLines, 1)) { buffer, initialized in
+        let slots = [IndexSlot](unsafeUninitializedCapacity: max(totalLines, 1)) { buffer, initialized in
             initialized = 0
             guard let storage = buffer.baseAddress else { return }
             let shared = SharedPointers(base: base, storage: storage)
@@ -263,13 +267,13 @@ extension Indexer {
             initialized = result.eventCount
             merged = result
         }
-        return merged.map { ($0, entries) }
+        return merged.map { ($0, CompactIndex(slots: slots, tables: $0.tables)) }
     }
 
     /// Joins chunk results in order, renumbering names and events and moving each chunk's
     /// entries down to follow the previous chunk's; nil when a cut turned out to matter.
     private static func merge(_ scans: [ChunkScan], cuts: [Int], firstLines: [Int],
-                              storage: UnsafeMutablePointer<IndexEntry>) -> ChunkScan? {
+                              storage: UnsafeMutablePointer<IndexSlot>) -> ChunkScan? {
         if scans.count == 1 { return scans[0] }
         for (chunk, scan) in scans.enumerated() {
             if scan.joinedThrough > cuts[chunk + 1] || scan.pseudoThreads > 0 || scan.names.count >= Int(UInt16.max) {
@@ -296,14 +300,15 @@ extension Indexer {
                     remap.append(id)
                 }
             }
+            // Each chunk's slots are read against its own tables and written again against
+            // the whole index's, moving down over the metadata lines' unused slots: a slot is
+            // always read before anything is written at or after its place.
             let source = storage + firstLines[chunk]
             let identity = remap.enumerated().allSatisfy { Int($1) == $0 }
-            if !identity {
-                for position in 0..<scan.eventCount { source[position].nameID = remap[Int(source[position].nameID)] }
-            }
-            let destination = storage + total.eventCount
-            if destination != source, scan.eventCount > 0 {
-                memmove(destination, source, scan.eventCount * MemoryLayout<IndexEntry>.stride)
+            for position in 0..<scan.eventCount {
+                var entry = scan.tables.decode(source[position], at: position)
+                if !identity { entry.nameID = remap[Int(entry.nameID)] }
+                storage[total.eventCount + position] = total.tables.encode(entry, at: total.eventCount + position)
             }
             for gap in scan.gaps {
                 let global = EventNumber(total.eventCount + gap.rawValue)
@@ -337,7 +342,7 @@ extension Indexer {
     }
 
     /// Builds the trace from the merged scan: trace.dat diagnostics, sorting, reader notes.
-    private static func finish(_ scan: ChunkScan, entries: [IndexEntry], text: TraceText, setup: IndexSetup,
+    private static func finish(_ scan: ChunkScan, entries: CompactIndex, text: TraceText, setup: IndexSetup,
                                compression: TraceCompression, datDiagnostics: [TraceDatDiagnostic]) -> LoadedTrace {
         var diagnostics = scan.diagnostics
         var diagnosticTotal = scan.diagnosticTotal

@@ -499,7 +499,8 @@ struct Indexer {
         return ChunkScan(accounting: accounting, diagnostics: diagnostics, diagnosticTotal: diagnosticTotal,
                          diagnosticsByKind: diagnosticsByKind, threads: threads, gaps: gaps, eventCount: entries.count,
                          shapes: shapes, quotedLines: quotedLines, joinedLines: joinedLines, pseudoThreads: pseudoPIDs.count,
-                         integerNanoseconds: integerNanoseconds, joinedThrough: joinedThrough, names: names, kinds: kinds)
+                         integerNanoseconds: integerNanoseconds, joinedThrough: joinedThrough, names: names, kinds: kinds,
+                         tables: entries.tables)
     }
 
     /// The first 80 bytes of `bytes`, as text.

@@ -1,8 +1,8 @@
 /// A loaded and indexed trace: the text bytes, one compact index entry per event, the
 /// line accounting and the diagnostics.
 ///
-/// Events are decoded on demand from the bytes (``event(at:)``); the index keeps 32
-/// bytes per event. A value type: copies share storage.
+/// Events are decoded on demand from the bytes (``event(at:)``); the index keeps 16
+/// bytes per event (``CompactIndex``). A value type: copies share storage.
 public struct LoadedTrace: Sendable {
     /// The input's name as given (path, or `-` for stdin).
     public let source: String
@@ -30,7 +30,7 @@ public struct LoadedTrace: Sendable {
     /// The (decompressed) text: a read-only file mapping for plain files.
     let text: TraceText
     /// One entry per event, in file order.
-    let index: [IndexEntry]
+    let index: CompactIndex
     /// Event names by name id.
     let names: [String]
     /// Known-event kind by name id.
@@ -44,7 +44,7 @@ public struct LoadedTrace: Sendable {
 
     init(source: String, format: TraceFormat, compression: TraceCompression, diagnostics: [Diagnostic],
          diagnosticCount: Int, diagnosticCountsByKind: [Diagnostic.Kind: Int], lineAccounting: LineAccounting,
-         gaps: [EventNumber], threads: [Int32: ThreadSummary], text: TraceText, index: [IndexEntry],
+         gaps: [EventNumber], threads: [Int32: ThreadSummary], text: TraceText, index: CompactIndex,
          names: [String], kinds: [KnownEvent?], style: LinePrefix.Style, readerNotes: [String] = []) {
         self.source = source
         self.format = format
@@ -76,6 +76,10 @@ public struct LoadedTrace: Sendable {
     /// All events, decoded lazily as they are accessed.
     public var events: TraceEvents { TraceEvents(trace: self) }
 
+    /// Bytes the index holds (16 per event plus block bases, thread table and the entries
+    /// that did not fit a slot; see ``CompactIndex``).
+    public var indexByteCount: Int { index.byteCount }
+
     /// Size of the (decompressed) text in bytes.
     public var textByteCount: Int { text.count }
 
@@ -99,7 +103,7 @@ public struct LoadedTrace: Sendable {
     public func name(of number: EventNumber) -> String { names[Int(index[number.rawValue].nameID)] }
 
     /// The pid of event `number`, without decoding.
-    public func pid(of number: EventNumber) -> Int32 { index[number.rawValue].pid }
+    public func pid(of number: EventNumber) -> Int32 { index.pid(at: number.rawValue) }
 
     /// The timestamp of event `number`, without decoding.
     public func timestamp(of number: EventNumber) -> TraceTimestamp { index[number.rawValue].timestamp }
@@ -204,14 +208,14 @@ public struct LoadedTrace: Sendable {
     /// Event numbers of one thread (a vCPU thread for KVM events), in order. O(count).
     public func eventNumbers(forPID pid: Int32) -> [EventNumber] {
         var numbers: [EventNumber] = []
-        for (position, entry) in index.enumerated() where entry.pid == pid { numbers.append(EventNumber(position)) }
+        for position in index.indices where index.pid(at: position) == pid { numbers.append(EventNumber(position)) }
         return numbers
     }
 
     /// Event numbers of every thread, grouped by pid, each in order. One pass.
     public func eventNumbersByPID() -> [Int32: [EventNumber]] {
         var streams: [Int32: [EventNumber]] = [:]
-        for (position, entry) in index.enumerated() { streams[entry.pid, default: []].append(EventNumber(position)) }
+        for position in index.indices { streams[index.pid(at: position), default: []].append(EventNumber(position)) }
         return streams
     }
 
@@ -225,7 +229,7 @@ public struct LoadedTrace: Sendable {
     public func eventNumbers(forVM tgid: Int32) -> [EventNumber] {
         let pids = Set(threads.values.filter { $0.tgid == tgid }.map(\.pid))
         var numbers: [EventNumber] = []
-        for (position, entry) in index.enumerated() where pids.contains(entry.pid) { numbers.append(EventNumber(position)) }
+        for position in index.indices where pids.contains(index.pid(at: position)) { numbers.append(EventNumber(position)) }
         return numbers
     }
 }

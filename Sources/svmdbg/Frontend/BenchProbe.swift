@@ -77,6 +77,7 @@ enum BenchProbe {
             parts["report"] = reported - replayed
             parts["reportBytes"] = Double(document.utf8.count)
             parts["exitRecordBytes"] = Double(ReplayExits.compactRecordBytes)
+            parts["indexBytes"] = Double(trace.indexByteCount)
             parts["mismatch"] = Double(result.summary.mismatch)
             parts["undetermined"] = Double(result.summary.undetermined)
             return finish(start: start, events: trace.count, exits: result.exits.count, parts: parts, keep: result)

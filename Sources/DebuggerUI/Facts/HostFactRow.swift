@@ -51,13 +51,16 @@ public struct HostFactRow: Sendable, Hashable {
             }
             return HostFactRow(
                 key: key, value: used?.value, origin: origin, source: used?.source, traceShows: shows,
-                isToggle: key != "maxphyaddr")
+                isToggle: !HostFactKey.numericKeys.contains(key))
         }
     }
 }
 
 /// Reading and setting one `HostFacts` field by its `--host` key.
 public enum HostFactKey {
+    /// Keys whose value is a number, given with `--host KEY=N` (the pane does not cycle them).
+    public static let numericKeys: Set<String> = ["maxphyaddr", "pause_filter_count", "pause_filter_thresh"]
+
     /// The field's value as text and its source, nil when unknown.
     public static func known(_ key: String, in facts: HostFacts) -> (value: String, source: String)? {
         func bool(_ fact: Known<Bool>?) -> (String, String)? { fact.map { ($0.value ? "1" : "0", $0.source) } }
@@ -73,12 +76,15 @@ public enum HostFactKey {
         case "guest_debug": return bool(facts.guestDebug)
         case "guest_debug_sw_bp": return bool(facts.guestDebugSoftwareBreakpoints)
         case "force_emulation_prefix": return bool(facts.forceEmulationPrefix)
+        case "pause_in_guest": return bool(facts.pauseInGuest)
+        case "pause_filter_count": return facts.pauseFilterCount.map { ("\($0.value)", $0.source) }
+        case "pause_filter_thresh": return facts.pauseFilterThresh.map { ("\($0.value)", $0.source) }
         default: return nil
         }
     }
 
     /// `facts` with the boolean fact `key` set to `value` (nil removes it: the trace's
-    /// inference, or unknown, applies again). Unknown keys and `maxphyaddr` leave it as it is.
+    /// inference, or unknown, applies again). Unknown keys and the numeric ones leave it as it is.
     public static func setting(_ key: String, to value: Bool?, in facts: HostFacts, source: String) -> HostFacts {
         var facts = facts
         let fact = value.map { Known($0, source: source) }
@@ -93,6 +99,7 @@ public enum HostFactKey {
         case "guest_debug": facts.guestDebug = fact
         case "guest_debug_sw_bp": facts.guestDebugSoftwareBreakpoints = fact
         case "force_emulation_prefix": facts.forceEmulationPrefix = fact
+        case "pause_in_guest": facts.pauseInGuest = fact
         default: break
         }
         return facts

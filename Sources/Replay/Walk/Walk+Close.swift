@@ -51,7 +51,7 @@ extension Walk {
             judged[judgeKey] = verdictID
         }
         let verdict = verdictTable[verdictID]
-        if !verdict.inferred.isEmpty { learn(verdict.settled, current: current) }
+        if !verdict.inferred.isEmpty { learn(verdict: verdictID, current: current) }
         if verdict.kind == .match, case .vmrunFails = recorded.kind, let message = recorded.failedCheck {
             // The trace names the failed check: ask the model whether this kernel has it.
             let check = model.decision(for: .vmrunConsistencyFailure(message: message), state: built.model)

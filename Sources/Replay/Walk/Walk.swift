@@ -40,6 +40,8 @@ struct Walk: Sendable {
     /// Distinct verdicts, referenced by ``CompactExit/verdict``.
     var verdictTable: [Verdict] = []
     var verdictIndex: [Verdict: Int] = [:]
+    /// Per verdict id, its learnable settled facts in learning order (``learn(verdict:current:)``).
+    var learnOrders: [Int: [(key: Fact, value: Bool)]] = [:]
     /// Verdict per (answer, recorded outcome, origin): judging is a function of these.
     var judged: [JudgeKey: Int] = [:]
     var findings: [ReplayFinding] = []

@@ -94,6 +94,11 @@ extension Walk {
                 .joined(separator: ", ") + " where the facts say otherwise"
             verdictID = intern(verdict: verdict)
         }
+        if verdictTable[verdictID].kind == .mismatch, keptStates.count < Self.keptStateLimit {
+            keptStates[current.first] = ReplayState(
+                vcpu: built.model, vmcb12Address: built.tracked.vmcb12Address, nestedRIP: built.tracked.nestedRIP,
+                configuration: built.tracked.configuration)
+        }
         var flags: UInt8 = current.origin == .synthesized ? CompactExit.Flag.synthesized : 0
         switch current.level {
         case .l1: flags |= CompactExit.Flag.levelL1

@@ -118,7 +118,8 @@ public struct LiveReplay: Sendable {
         return ReplayResult(
             trace: trace, options: options, host: walk.host, inferredHost: inferred,
             exits: ReplayExits(trace: trace, records: merged.records, tables: merged.tables), findings: merged.findings,
-            checkpoints: merged.checkpoints, ledger: merged.ledger, context: Walk.Context(trace: trace),
+            checkpoints: merged.checkpoints, ledger: merged.ledger, keptStates: merged.keptStates,
+            context: Walk.Context(trace: trace),
             recentStates: RecentStates())
     }
 

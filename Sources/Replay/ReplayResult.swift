@@ -22,6 +22,9 @@ public struct ReplayResult: Sendable {
     let checkpoints: [Int32: [Walk.Checkpoint]]
     /// Every fact the replay learned, with the order it learned them in.
     let ledger: InferenceLedger
+    /// The states of mismatching exits kept by the replay itself, by first event (a report
+    /// shows their decision paths; the rest are re-derived).
+    let keptStates: [EventNumber: ReplayState]
     /// Per-trace lookups every walk uses.
     let context: Walk.Context
     /// The last states re-derived (a detail view asks for the same exit's state several times).
@@ -36,6 +39,7 @@ public struct ReplayResult: Sendable {
 
     /// The state the model saw at the exit at `position` (see ``state(of:)``).
     public func state(at position: Int) -> ReplayState {
+        if let kept = keptStates[exits.firstEvent(at: position)] { return kept }
         if let known = recentStates.state(at: position) { return known }
         let state = rederiveState(at: position)
         recentStates.store(state, at: position)
@@ -183,18 +187,28 @@ public struct ReplayResult: Sendable {
     /// it. For more than a few exits the states come from one walk over the trace, held back
     /// only until the earlier wanted exits are done.
     public func forEachDecision(of exits: some Collection<ExitRecord>, _ body: (ExitRecord, Decision) -> Void) {
-        guard exits.count > Self.separateStateLimit else {
-            for exit in exits { body(exit, decision(for: exit)) }
-            return
-        }
         let positions: [Int]
         if let all = exits as? ReplayExits {
             positions = Array(all.indices)
         } else {
             positions = exits.map(\.index)
         }
-        let wanted = Set(positions)
-        var pending: [Int: ReplayState] = [:]
+        // States the replay kept (mismatches) need no walk.
+        var kept: [Int: ReplayState] = [:]
+        if !keptStates.isEmpty {
+            for position in positions {
+                if let state = keptStates[self.exits.firstEvent(at: position)] { kept[position] = state }
+            }
+        }
+        guard positions.count - kept.count > Self.separateStateLimit else {
+            for position in positions {
+                let exit = self.exits[position]
+                body(exit, decision(for: exit, in: kept[position] ?? state(at: position)))
+            }
+            return
+        }
+        let wanted = Set(positions).subtracting(kept.keys)
+        var pending = kept
         var cursor = 0
         func emit(_ position: Int, _ state: ReplayState) {
             let exit = self.exits[position]
@@ -206,6 +220,7 @@ public struct ReplayResult: Sendable {
                 cursor += 1
             }
         }
+        drain()
         forEachExitState { position, state in
             guard cursor < positions.count, position >= positions[cursor], wanted.contains(position) else { return }
             pending[position] = state

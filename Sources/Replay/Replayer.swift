@@ -57,7 +57,8 @@ public struct Replayer: Sendable {
         return ReplayResult(
             trace: trace, options: options, host: host, inferredHost: inferredHost,
             exits: ReplayExits(trace: trace, records: merged.records, tables: merged.tables), findings: merged.findings,
-            checkpoints: merged.checkpoints, ledger: merged.ledger, context: context, recentStates: RecentStates())
+            checkpoints: merged.checkpoints, ledger: merged.ledger, keptStates: merged.keptStates, context: context,
+            recentStates: RecentStates())
     }
 
     /// Below this many events one walk is cheaper than starting threads.
@@ -106,6 +107,7 @@ public struct Replayer: Sendable {
         var records: [CompactExit] = []
         var checkpoints: [Int32: [Walk.Checkpoint]] = [:]
         var ledger = InferenceLedger()
+        var keptStates: [EventNumber: ReplayState] = [:]
         if walks.count > 1 { records.reserveCapacity(walks.reduce(0) { $0 + $1.exits.count }) }
         for index in walks.indices {
             let (answerBase, recordedBase, verdictBase) = (answers.count, recorded.count, verdicts.count)
@@ -131,6 +133,7 @@ public struct Replayer: Sendable {
             }
             checkpoints.merge(walks[index].checkpoints) { mine, _ in mine }
             ledger.merge(walks[index].ledger)
+            keptStates.merge(walks[index].keptStates) { mine, _ in mine }
         }
         if walks.count > 1 { records.sort { $0.firstEvent < $1.firstEvent } }
         var findingOrder: [(key: Int, walk: Int, local: Int)] = []
@@ -141,7 +144,7 @@ public struct Replayer: Sendable {
         let findings = findingOrder.map { walks[$0.walk].findings[$0.local] }
         return MergedWalks(
             records: records, tables: ExitTables(outcomes: outcomes, answers: answers, recorded: recorded, verdicts: verdicts),
-            findings: findings, checkpoints: checkpoints, ledger: ledger)
+            findings: findings, checkpoints: checkpoints, ledger: ledger, keptStates: keptStates)
     }
 }
 
@@ -152,6 +155,8 @@ struct MergedWalks {
     var findings: [ReplayFinding]
     var checkpoints: [Int32: [Walk.Checkpoint]]
     var ledger: InferenceLedger
+    /// The states of mismatching exits the walks kept (``Walk/keptStates``).
+    var keptStates: [EventNumber: ReplayState]
 }
 
 /// Where parallel walks leave their results (each writes its own slot once).

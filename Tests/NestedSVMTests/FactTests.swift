@@ -70,3 +70,20 @@ import Testing
         #expect(facts.keys.sorted().map(\.description) == facts.keys.map(\.description).sorted())
     }
 }
+
+/// Typed provenance renders the very words the code used to write by hand.
+@Suite struct ProvenanceTextTests {
+    @Test("host inference and manifest keys render as before")
+    func texts() {
+        #expect(Provenance.hostInference(.gpDecoded(exitLine: 3, line: 5)).text == "L0 decoded the #GP of the exit at line 3 (line 5): it intercepts #GP")
+        #expect(Provenance.hostInference(.skipDecoded(line: 7)).text == "KVM decoded the instruction to skip it (line 7)")
+        #expect(Provenance.hostInference(.crEmulated(line: 8)).text == "CR access emulated without decode assists (line 8)")
+        #expect(Provenance.hostInference(.gpExitInL1(line: 9)).text == "GP excp exit while L1 ran (line 9): L0 intercepts #GP")
+        #expect(Provenance.hostInference(.gifExit(stgi: true, line: 10)).text == "stgi exit at line 10: L0 intercepts STGI/CLGI")
+        #expect(Provenance.hostInference(.gifExit(stgi: false, line: 10)).text == "clgi exit at line 10: L0 intercepts STGI/CLGI")
+        #expect(Provenance.hostInference(.npfInL1(line: 11)).text == "npf exit while L1 ran (line 11)")
+        #expect(Provenance.hostInference(.pfInL1(line: 12)).text == "PF excp exit while L1 ran (line 12): shadow paging")
+        #expect(Provenance.manifest(key: "l0.svme_addr_chk").text == "manifest l0.svme_addr_chk")
+        #expect(Known(true, from: .manifest(key: "x")).source == "manifest x")
+    }
+}

@@ -280,9 +280,12 @@ import Testing
         let options = try #require(LabCheck.replayOptions(
             for: manifest, options: LabCheckOptions(host: HostFacts(svmeAddrChk: Known(svmeAddrChk, source: "--host")))))
         #expect(options.host.svmeAddrChk == Known(svmeAddrChk, source: "--host"))
-        #expect(options.host.vgif == Known(false, source: "manifest l0.kvm_amd_params.vgif"))
-        #expect(options.host.decodeAssists == Known(false, source: "manifest l0.host_cpuid_8000000a.edx bit 7"))
-        #expect(options.guest.maxPhysAddr == Known(40, source: "manifest l1.guest_cpuid.maxphyaddr"))
+        #expect(options.host.vgif == Known(false, from: .manifest(key: "l0.kvm_amd_params.vgif")))
+        #expect(options.host.decodeAssists == Known(false, from: .manifest(key: "l0.host_cpuid_8000000a.edx bit 7")))
+        #expect(options.guest.maxPhysAddr == Known(40, from: .manifest(key: "l1.guest_cpuid.maxphyaddr")))
+        // Typed, with the words it always had.
+        #expect(options.host.vgif?.source == "manifest l0.kvm_amd_params.vgif")
+        #expect(options.guest.maxPhysAddr?.source == "manifest l1.guest_cpuid.maxphyaddr")
         #expect(options.profile == .v6_12)
     }
 

@@ -64,6 +64,10 @@ public enum Provenance: Sendable, Hashable {
     case recordedOutcome(line: Int)
     /// Inferred from the recorded outcome of the exit starting at `line` (``InferenceLedger``).
     case inferred(line: Int)
+    /// A host fact the trace proves (Replay's `HostInference`).
+    case hostInference(HostInferenceReason)
+    /// A lab manifest's key: `"manifest KEY"`.
+    case manifest(key: String)
 
     /// The provenance in words.
     public var text: String {
@@ -75,6 +79,39 @@ public enum Provenance: Sendable, Hashable {
         case .noNestedVMExitAfter(let line): "no kvm_nested_vmexit follows kvm_exit line \(line)"
         case .recordedOutcome(let line): "recorded outcome of the exit at line \(line)"
         case .inferred(let line): "inferred: recorded outcome of the exit at line \(line)"
+        case .hostInference(let reason): reason.text
+        case .manifest(let key): "manifest \(key)"
+        }
+    }
+}
+
+/// Why the trace proves a host fact (``Provenance/hostInference(_:)``), with the lines cited.
+public enum HostInferenceReason: Sendable, Hashable {
+    /// L0 decoded the #GP of an exit (`kvm_emulate_insn` after a `GP excp` exit).
+    case gpDecoded(exitLine: Int, line: Int)
+    /// KVM decoded the instruction to skip it (no NRIPS).
+    case skipDecoded(line: Int)
+    /// A CR access was emulated without decode assists.
+    case crEmulated(line: Int)
+    /// A `GP excp` exit while L1 ran.
+    case gpExitInL1(line: Int)
+    /// An STGI or CLGI exit.
+    case gifExit(stgi: Bool, line: Int)
+    /// An NPF exit while L1 ran (nested paging on).
+    case npfInL1(line: Int)
+    /// A `PF excp` exit while L1 ran (shadow paging).
+    case pfInL1(line: Int)
+
+    /// The reason in words.
+    public var text: String {
+        switch self {
+        case .gpDecoded(let exitLine, let line): "L0 decoded the #GP of the exit at line \(exitLine) (line \(line)): it intercepts #GP"
+        case .skipDecoded(let line): "KVM decoded the instruction to skip it (line \(line))"
+        case .crEmulated(let line): "CR access emulated without decode assists (line \(line))"
+        case .gpExitInL1(let line): "GP excp exit while L1 ran (line \(line)): L0 intercepts #GP"
+        case .gifExit(let stgi, let line): "\(stgi ? "stgi" : "clgi") exit at line \(line): L0 intercepts STGI/CLGI"
+        case .npfInL1(let line): "npf exit while L1 ran (line \(line))"
+        case .pfInL1(let line): "PF excp exit while L1 ran (line \(line)): shadow paging"
         }
     }
 }

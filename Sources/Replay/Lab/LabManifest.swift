@@ -101,10 +101,10 @@ public struct LabManifest: Sendable, Equatable {
     /// CPUID 0x8000000A EDX. Fields the manifest lacks stay unknown.
     public var hostFacts: HostFacts {
         var facts = HostFacts()
-        if let svmeAddrChk { facts.svmeAddrChk = Known(svmeAddrChk, source: "manifest l0.svme_addr_chk") }
+        if let svmeAddrChk { facts.svmeAddrChk = Known(svmeAddrChk, from: .manifest(key: "l0.svme_addr_chk")) }
         func parameter(_ name: String) -> Known<Bool>? {
             guard let text = kvmAMDParameters[name], let value = Self.flag(text) else { return nil }
-            return Known(value, source: "manifest l0.kvm_amd_params.\(name)")
+            return Known(value, from: .manifest(key: "l0.kvm_amd_params.\(name)"))
         }
         facts.vgif = parameter("vgif")
         facts.npt = parameter("npt")
@@ -112,7 +112,7 @@ public struct LabManifest: Sendable, Equatable {
         facts.vls = parameter("vls")
         if let features = hostSVMFeatures {
             facts.decodeAssists = Known(
-                features & Self.decodeAssistsCPUIDBit != 0, source: "manifest l0.host_cpuid_8000000a.edx bit 7")
+                features & Self.decodeAssistsCPUIDBit != 0, from: .manifest(key: "l0.host_cpuid_8000000a.edx bit 7"))
         }
         return facts
     }
@@ -123,11 +123,11 @@ public struct LabManifest: Sendable, Equatable {
     public var guestFacts: GuestFacts {
         var facts = GuestFacts()
         if let bits = guestMaxPhysAddr, (1...64).contains(bits) {
-            facts.maxPhysAddr = Known(bits, source: "manifest l1.guest_cpuid.maxphyaddr")
+            facts.maxPhysAddr = Known(bits, from: .manifest(key: "l1.guest_cpuid.maxphyaddr"))
         }
         if let edx = guestExtendedFeatures {
             for (feature, bit) in [(GuestFeature.longMode, 29), (.nx, 20), (.fxsrOpt, 25)] as [(GuestFeature, UInt32)] {
-                facts.features[feature] = Known(edx >> bit & 1 != 0, source: "manifest l1.guest_cpuid.80000001_edx bit \(bit)")
+                facts.features[feature] = Known(edx >> bit & 1 != 0, from: .manifest(key: "l1.guest_cpuid.80000001_edx bit \(bit)"))
             }
         }
         return facts

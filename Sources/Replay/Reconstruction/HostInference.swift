@@ -54,61 +54,70 @@ public enum HostInference {
     private static func scan(_ trace: LoadedTrace, from start: Int, facts: inout HostFacts,
                              lastExit: inout [Int32: PendingExit]) {
         let skipReasons: Set<UInt32> = [0x7c, 0x72, 0x80, 0x82, 0x83, 0x84, 0x85, 0x7a]
+        // Dispatched on the trace's name ids, each mapped to the events read here once.
+        let kinds = trace.eventNames.map(ReadEvent.init(rawValue:))
         for position in start..<trace.count {
             let number = EventNumber(position)
-            let name = trace.name(of: number)
+            guard let kind = kinds[trace.nameID(of: number)] else { continue }
             let pid = trace.pid(of: number)
-            switch name {
-            case "kvm_exit":
+            switch kind {
+            case .exit:
                 guard case .exit(let exit) = trace.payload(of: number) else { continue }
                 let line = trace.lineNumber(of: number)
                 lastExit[pid] = (exit.exitReason.rawValue, exit.guestRIP, line, false)
-            case "kvm_nested_vmexit":
+            case .nestedVMExit:
                 if var last = lastExit[pid] {
                     last.l2 = true
                     lastExit[pid] = last
                 }
-            case "kvm_entry":
+            case .entry:
                 if let last = lastExit[pid] { conclude(last, into: &facts) }
                 lastExit[pid] = nil
-            case "kvm_emulate_insn":
+            case .emulateInsn:
                 guard let last = lastExit[pid], case .emulateInsn(let insn) = trace.payload(of: number) else { continue }
                 let line = trace.lineNumber(of: number)
                 if last.reason == 0x4d, facts.svmeAddrChk == nil {
-                    facts.svmeAddrChk = Known(false, source: "L0 decoded the #GP of the exit at line \(last.line) (line \(line)): it intercepts #GP")
+                    facts.svmeAddrChk = Known(false, from: .hostInference(.gpDecoded(exitLine: last.line, line: line)))
                 }
                 if skipReasons.contains(last.reason), insn.rip == last.rip, facts.nrips == nil {
-                    facts.nrips = Known(false, source: "KVM decoded the instruction to skip it (line \(line))")
+                    facts.nrips = Known(false, from: .hostInference(.skipDecoded(line: line)))
                 }
                 if (0x00...0x1f).contains(last.reason), let bytes = insn.bytes, bytes.starts(with: [0x0f]),
                     bytes.count > 1, bytes[1] == 0x20 || bytes[1] == 0x22, facts.decodeAssists == nil
                 {
-                    facts.decodeAssists = Known(false, source: "CR access emulated without decode assists (line \(line))")
+                    facts.decodeAssists = Known(false, from: .hostInference(.crEmulated(line: line)))
                 }
-            case "kvm_cr":
+            case .cr:
                 if facts.decodeAssists == nil {
-                    facts.decodeAssists = Known(true, source: "kvm_cr line \(trace.lineNumber(of: number))")
+                    facts.decodeAssists = Known(true, from: .event(name: "kvm_cr", line: trace.lineNumber(of: number)))
                 }
-            default:
-                continue
             }
         }
+    }
+
+    /// The events inference reads, by their trace names.
+    private enum ReadEvent: String {
+        case exit = "kvm_exit"
+        case nestedVMExit = "kvm_nested_vmexit"
+        case entry = "kvm_entry"
+        case emulateInsn = "kvm_emulate_insn"
+        case cr = "kvm_cr"
     }
 
     private static func conclude(_ exit: (reason: UInt32, rip: UInt64?, line: Int, l2: Bool), into facts: inout HostFacts) {
         switch exit.reason {
         case 0x4d where !exit.l2:
             if facts.svmeAddrChk == nil {
-                facts.svmeAddrChk = Known(false, source: "GP excp exit while L1 ran (line \(exit.line)): L0 intercepts #GP")
+                facts.svmeAddrChk = Known(false, from: .hostInference(.gpExitInL1(line: exit.line)))
             }
         case 0x84, 0x85:
             if facts.vgif == nil {
-                facts.vgif = Known(false, source: "\(exit.reason == 0x84 ? "stgi" : "clgi") exit at line \(exit.line): L0 intercepts STGI/CLGI")
+                facts.vgif = Known(false, from: .hostInference(.gifExit(stgi: exit.reason == 0x84, line: exit.line)))
             }
         case 0x400 where !exit.l2:
-            if facts.npt == nil { facts.npt = Known(true, source: "npf exit while L1 ran (line \(exit.line))") }
+            if facts.npt == nil { facts.npt = Known(true, from: .hostInference(.npfInL1(line: exit.line))) }
         case 0x4e where !exit.l2:
-            if facts.npt == nil { facts.npt = Known(false, source: "PF excp exit while L1 ran (line \(exit.line)): shadow paging") }
+            if facts.npt == nil { facts.npt = Known(false, from: .hostInference(.pfInL1(line: exit.line))) }
         default:
             break
         }

@@ -16,18 +16,45 @@ struct TrackedVCPU: Sendable {
     var vcpu: UInt32?
     /// Guest mode (L2 runs), with the line that proved it.
     var guestMode: Known<Bool>?
+    /// The values the model reads, shared with the copies an exit span and a checkpoint take
+    /// until one of them changes (copy on write: opening an exit copies a reference, not ~2 KB).
+    private var shared = TrackedValues()
     /// Address of vmcb12 (L1's RAX at the last VMRUN).
-    var vmcb12Address: Known<UInt64>?
+    var vmcb12Address: Known<UInt64>? {
+        _read { yield shared.values.vmcb12Address }
+        set { shared.mutable.vmcb12Address = newValue }
+        _modify { yield &shared.mutable.vmcb12Address }
+    }
     /// vmcb12 `save.rip` at the last VMRUN (where L2 started).
-    var nestedRIP: Known<UInt64>?
+    var nestedRIP: Known<UInt64>? {
+        _read { yield shared.values.nestedRIP }
+        set { shared.mutable.nestedRIP = newValue }
+        _modify { yield &shared.mutable.nestedRIP }
+    }
     /// vmcb12 as far as the trace shows it.
-    var vmcb12 = VMCB12()
+    var vmcb12: VMCB12 {
+        _read { yield shared.values.vmcb12 }
+        set { shared.mutable.vmcb12 = newValue }
+        _modify { yield &shared.mutable.vmcb12 }
+    }
     /// L1's registers.
-    var l1 = GuestRegisters()
+    var l1: GuestRegisters {
+        _read { yield shared.values.l1 }
+        set { shared.mutable.l1 = newValue }
+        _modify { yield &shared.mutable.l1 }
+    }
     /// L2's registers.
-    var l2 = GuestRegisters()
+    var l2: GuestRegisters {
+        _read { yield shared.values.l2 }
+        set { shared.mutable.l2 = newValue }
+        _modify { yield &shared.mutable.l2 }
+    }
     /// `MSR_VM_HSAVE_PA` as L1 wrote or read it.
-    var hsavePA: Known<UInt64>?
+    var hsavePA: Known<UInt64>? {
+        _read { yield shared.values.hsavePA }
+        set { shared.mutable.hsavePA = newValue }
+        _modify { yield &shared.mutable.hsavePA }
+    }
     /// Bumped whenever L1's vmcb12 configuration (intercepts, paging, address) changes, so
     /// inferences are scoped to one configuration.
     var configuration = 0
@@ -156,5 +183,38 @@ struct TrackedVCPU: Sendable {
     private static func sameIntercepts(_ a: InterceptWords, _ b: InterceptWords) -> Bool {
         a.cr?.value == b.cr?.value && a.exceptions?.value == b.exceptions?.value && a.word3?.value == b.word3?.value
             && a.word4?.value == b.word4?.value && a.word5?.value == b.word5?.value
+    }
+}
+
+/// The large part of ``TrackedVCPU`` (vmcb12, both levels' registers, addresses) behind one
+/// reference, copied only when written while shared.
+struct TrackedValues: Sendable {
+    struct Values: Sendable {
+        var vmcb12Address: Known<UInt64>?
+        var nestedRIP: Known<UInt64>?
+        var vmcb12 = VMCB12()
+        var l1 = GuestRegisters()
+        var l2 = GuestRegisters()
+        var hsavePA: Known<UInt64>?
+    }
+
+    /// Mutated only through ``mutable``, which copies it first unless this is its only owner.
+    private final class Box: @unchecked Sendable {
+        var values: Values
+        init(_ values: Values) { self.values = values }
+    }
+
+    private var box = Box(Values())
+
+    /// The values, read-only.
+    var values: Values { _read { yield box.values } }
+
+    /// The values for writing: a private copy first when another state shares them.
+    var mutable: Values {
+        _read { yield box.values }
+        _modify {
+            if !isKnownUniquelyReferenced(&box) { box = Box(box.values) }
+            yield &box.values
+        }
     }
 }

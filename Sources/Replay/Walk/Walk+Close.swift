@@ -52,7 +52,7 @@ extension Walk {
             judged[judgeKey] = verdictID
         }
         let verdict = verdictTable[verdictID]
-        if !verdict.inferred.isEmpty { learn(verdict.settled, current: current) }
+        if !verdict.inferred.isEmpty { learn(verdict: verdictID, current: current) }
         if verdict.kind == .match, case .vmrunFails = recorded.kind, let message = recorded.failedCheck {
             // The trace names the failed check: ask the model whether this kernel has it.
             let check = model.decision(for: .vmrunConsistencyFailure(message: message), state: built.model)
@@ -98,6 +98,11 @@ extension Walk {
             verdict.explanation += "; the recorded outcome settles " + settledAgainst.map { "\($0.field) = \($0.recorded)" }
                 .joined(separator: ", ") + " where the facts say otherwise"
             verdictID = intern(verdict: verdict)
+        }
+        if verdictTable[verdictID].kind == .mismatch, keptStates.count < Self.keptStateLimit {
+            keptStates[current.first] = ReplayState(
+                vcpu: built.model, vmcb12Address: built.tracked.vmcb12Address, nestedRIP: built.tracked.nestedRIP,
+                configuration: built.tracked.configuration)
         }
         var flags: UInt8 = current.origin == .synthesized ? CompactExit.Flag.synthesized : 0
         switch current.level {

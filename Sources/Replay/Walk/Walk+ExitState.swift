@@ -60,10 +60,12 @@ extension Walk {
             state.guestMode = Known(level == .l2, from: current.levelSource)
         }
         let unledgered = state
-        var vmcb12 = state.vmcb12
-        ledger.apply(to: &vmcb12, pid: state.pid, configuration: state.configuration)
-        state.vmcb12 = vmcb12
-        if ledger.count(pid: state.pid, configuration: state.configuration) > 0 { state.content = nil }
+        if ledger.count(pid: state.pid, configuration: state.configuration) > 0 {
+            // Only then: writing vmcb12 gives this state its own copy of the tracked values.
+            let (pid, configuration) = (state.pid, state.configuration)
+            ledger.apply(to: &state.vmcb12, pid: pid, configuration: configuration)
+            state.content = nil
+        }
         var inputs = ModelInputs(trace: trace, origin: current.origin, exit: current.exit, events: events)
         var guest = options.guest
         var msrFaults: [UInt32: Bool] = [:]

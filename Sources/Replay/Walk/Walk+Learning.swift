@@ -47,7 +47,29 @@ extension Walk {
     /// Stores the settled permission-map bits (MSRPM, IOPM fact ids) for later exits of the
     /// same configuration.
     mutating func learn(_ settled: [Fact: Bool], current: ExitSpan) {
-        for (field, first) in settled.sorted(by: { $0.key < $1.key }) where InferenceLedger.isLearnable(field) {
+        learn(ordered: Self.learnOrder(settled), current: current)
+    }
+
+    /// The learnable facts of `settled`, in the order they are learned (by id).
+    static func learnOrder(_ settled: [Fact: Bool]) -> [(key: Fact, value: Bool)] {
+        settled.sorted { $0.key < $1.key }.filter { InferenceLedger.isLearnable($0.key) }
+    }
+
+    /// Learns what the verdict `verdictID` of ``verdictTable`` settled, its facts put in order
+    /// once per verdict (sorting fact ids per exit cost more than learning them).
+    mutating func learn(verdict verdictID: Int, current: ExitSpan) {
+        let ordered: [(key: Fact, value: Bool)]
+        if let known = learnOrders[verdictID] {
+            ordered = known
+        } else {
+            ordered = Self.learnOrder(verdictTable[verdictID].settled)
+            learnOrders[verdictID] = ordered
+        }
+        learn(ordered: ordered, current: current)
+    }
+
+    private mutating func learn(ordered: [(key: Fact, value: Bool)], current: ExitSpan) {
+        for (field, first) in ordered {
             let source = Provenance.recordedOutcome(line: current.firstLine)
             if let earlier = ledger.learn(
                 pid: current.state.pid, configuration: current.state.configuration, field: field, value: first,

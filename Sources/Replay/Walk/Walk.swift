@@ -40,6 +40,8 @@ struct Walk: Sendable {
     /// Distinct verdicts, referenced by ``CompactExit/verdict``.
     var verdictTable: [Verdict] = []
     var verdictIndex: [Verdict: Int] = [:]
+    /// Per verdict id, its learnable settled facts in learning order (``learn(verdict:current:)``).
+    var learnOrders: [Int: [(key: Fact, value: Bool)]] = [:]
     /// Verdict per (answer, recorded outcome, origin): judging is a function of these.
     var judged: [JudgeKey: Int] = [:]
     var findings: [ReplayFinding] = []
@@ -47,6 +49,11 @@ struct Walk: Sendable {
     var checkpoints: [Int32: [Checkpoint]] = [:]
     /// Per thread, exits closed since its last checkpoint.
     var exitsSinceCheckpoint: [Int32: Int] = [:]
+    /// The states of the first ``keptStateLimit`` mismatching exits, by first event: reports
+    /// show their decision paths, which re-deriving would otherwise walk the trace again for.
+    var keptStates: [EventNumber: ReplayState] = [:]
+    /// At most this many mismatch states are kept per walk (the rest are re-derived).
+    static let keptStateLimit = 2048
     /// What this walk is for: the replay itself, or re-deriving the state of one exit.
     let mode: Mode
     /// The state re-derived for the target exit (``Mode/rederive``).

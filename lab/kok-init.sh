@@ -94,14 +94,50 @@ qemu_pid=$!
 exec 3< $W/l1p.out
 exec 4> $W/l1p.in
 
-name="" perf_pid="" pipe_pid="" active=0 hung=0
+name="" perf_pid="" pipe_pid="" cap_pid="" active=0 hung=0
+mkdir -p /tmp/cap
+# start_capture: CAPTURE_CMD ({out}: output prefix, {cmd}: a command lasting exactly the
+# scenario's window) in the background; returns once that command runs (svmdbg capture starts
+# its COMMAND only when it records) or the capture gave up
+start_capture() {
+	[ -n "$CAPTURE_CMD" ] || return 0
+	out=/tmp/cap/$name
+	rm -f $out.* $W/cap-ready $W/cap-stop
+	wcmd="sh -c 'touch $W/cap-ready; while [ ! -e $W/cap-stop ]; do sleep 0.1; done'"
+	cmd=$(printf '%s' "$CAPTURE_CMD" | sed "s|{out}|$out|g; s|{cmd}|$wcmd|g")
+	echo "svmlab-init: capture $name: $cmd" > /dev/console
+	echo 1 > $T/tracing_on
+	sh -c "$cmd" > $out.capture-cmd.log 2>&1 &
+	cap_pid=$!
+	for i in $(seq 1 1200); do
+		[ -e $W/cap-ready ] && break
+		kill -0 $cap_pid 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -e $W/cap-ready ] || echo "capture $name: its command never started" >> $out.capture-cmd.log
+}
+# stop_capture: end the window's command, wait for the capture, send what it wrote
+stop_capture() {
+	[ -n "$cap_pid" ] || return 0
+	touch $W/cap-stop
+	wait $cap_pid
+	echo "exit status $?" >> $out.capture-cmd.log
+	cap_pid=""
+	for f in $out.*; do
+		[ -f "$f" ] && emit "$name.${f#$out.}" "$f"
+	done
+	rm -f $out.*
+}
 stop_and_emit() { # stop_and_emit: stop L0's tracers, send the scenario's L0 artifacts
 	t1=$(date +%s)
+	stop_capture
 	echo 0 > $T/tracing_on; echo 0 > $P/tracing_on
 	touch $W/stop
 	perf_rc=none
 	if [ -n "$perf_pid" ]; then wait $perf_pid; perf_rc=$?; perf_pid=""; fi
 	sleep 0.3
+	tc_rc=none
+	if [ "$CAPTURE_ONLY" != 1 ]; then
 	kill $pipe_pid 2>/dev/null
 	wait $pipe_pid 2>/dev/null
 	cp $T/trace $s.trace
@@ -109,10 +145,11 @@ stop_and_emit() { # stop_and_emit: stop L0's tracers, send the scenario's L0 art
 	tc_rc=$?
 	emit $name.trace $s.trace
 	emit $name.pipe $s.pipe
+	fi
 	[ -f $s.dat ] && emit $name.dat $s.dat
 	[ -f $s.perf.data ] && emit $name.perf.data $s.perf.data
 	{
-		echo "== $name: L0 window seconds=$((t1 - t0)), perf record rc=$perf_rc, trace-cmd extract rc=$tc_rc, trace lines=$(wc -l < $s.trace)"
+		echo "== $name: L0 window seconds=$((t1 - t0)), perf record rc=$perf_rc, trace-cmd extract rc=$tc_rc, trace lines=$(cat $s.trace 2>/dev/null | wc -l)"
 		sed 's/^/  perf: /' $s.perf.err 2>/dev/null
 		grep -v '^CPU[0-9]* data recorded' $s.tc.err 2>/dev/null | sed 's/^/  trace-cmd: /'
 	} > $s.log
@@ -142,10 +179,13 @@ while :; do
 		echo "svmlab-init: scenario $name" > /dev/console
 		echo 0 > $T/tracing_on; echo 0 > $P/tracing_on
 		echo > $T/trace; echo > $P/trace
+		rm -f $W/stop $W/perf-ready
+		[ "$CAPTURE_ONLY" = 1 ] || start_capture
+		if [ "$CAPTURE_ONLY" != 1 ]; then
 		echo 1 > $T/events/kvm/enable; echo 1 > $P/events/kvm/enable
 		cat $P/trace_pipe > $s.pipe &
 		pipe_pid=$!
-		rm -f $W/stop $W/perf-ready
+		fi
 		if [ "$PERF" = 1 ]; then
 			# perf enables its events before it starts the workload: the workload's first
 			# step says perf records; a large buffer keeps it from losing events.
@@ -154,7 +194,7 @@ while :; do
 			perf_pid=$!
 			for i in $(seq 1 300); do [ -e $W/perf-ready ] && break; sleep 0.1; done
 		fi
-		echo 1 > $P/tracing_on; echo 1 > $T/tracing_on
+		if [ "$CAPTURE_ONLY" = 1 ]; then start_capture; else echo 1 > $P/tracing_on; echo 1 > $T/tracing_on; fi
 		t0=$(date +%s)
 		active=1
 		echo go >&4

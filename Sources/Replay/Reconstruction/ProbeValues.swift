@@ -39,6 +39,9 @@ struct ProbeValues: Sendable {
 
     /// The exit's EXITINFO2 as `kvm_exit` printed it (for a #PF exit, the faulting address).
     let exitInfo2: UInt64?
+    /// Whether these are the probe values of the hardware exit a synthesized #VMEXIT followed
+    /// (``carried(trace:first:level:)``): only what stays valid until that #VMEXIT is applied.
+    private(set) var carried = false
 
     /// Guest page size (APM vol. 2 §5.1): `gpa_to_gfn` shifts by 12.
     static let pageShift: UInt64 = 12
@@ -125,6 +128,50 @@ struct ProbeValues: Sendable {
         self.guestMode = guestMode
     }
 
+    /// The probe values for an exit of `origin`: a hardware exit's own (the init above), or for
+    /// a synthesized L2 #VMEXIT the L1 half of the hardware exit it followed (``carried(trace:first:level:)``).
+    static func of(
+        trace: LoadedTrace, origin: ExitRecord.Origin, first: EventNumber, events: some Sequence<EventNumber>, exitCode: UInt32, level: Level?
+    ) -> ProbeValues? {
+        switch origin {
+        case .hardwareExit: ProbeValues(trace: trace, first: first, events: events, exitCode: exitCode, level: level)
+        default: carried(trace: trace, first: first, level: level)
+        }
+    }
+
+    /// A #VMEXIT KVM synthesizes in guest mode (`svm_check_nested_events`: a pending interrupt,
+    /// NMI, exception …) before it enters L2 again comes after the hardware exit whose
+    /// `exit_regs` line is the last one on the thread, with no `kvm_entry` between. L1's
+    /// registers in vmcb01's save area (what `nested_svm_vmrun` stored there: EFER, CR0, CR4,
+    /// RFLAGS) and vmcb12's cached intercept words only change at a VMRUN or a #VMEXIT, so that
+    /// line's L1 half is still L1's at the synthesized #VMEXIT (`svm/nested.c:nested_svm_vmrun`,
+    /// `nested_svm_vmexit`). L2's registers may have changed (L0 emulated an instruction):
+    /// those, and the exit's own reads, maps and walks, are not carried. Nil when the exit is
+    /// not an L2 exit, the thread entered the guest since, or the line is not in guest mode.
+    static func carried(trace: LoadedTrace, first: EventNumber, level: Level?) -> ProbeValues? {
+        guard level == .l2, trace.eventNames.contains(ProbeSchema.exitRegsEvent) else { return nil }
+        let pid = trace.pid(of: first)
+        var position = first.rawValue - 1
+        let limit = max(0, first.rawValue - carriedScanLimit)
+        while position >= limit {
+            let number = EventNumber(position)
+            position -= 1
+            guard trace.pid(of: number) == pid else { continue }
+            let name = trace.name(of: number)
+            if name == "kvm_entry" || name == "kvm_nested_vmexit_inject" || name == "kvm_nested_vmenter" { return nil }
+            guard name == ProbeSchema.exitRegsEvent, case .probe(let probe) = trace.payload(of: number) else { continue }
+            guard let vmcb = probe[ProbeSchema.vmcbPointer], let vmcb01 = probe[ProbeSchema.vmcb01Pointer], vmcb != vmcb01 else { return nil }
+            var values = ProbeValues(payload: probe, line: trace.lineNumber(of: number), guestMode: true)
+            values.carried = true
+            return values
+        }
+        return nil
+    }
+
+    /// How far back from a synthesized #VMEXIT the hardware exit's probe is looked for, in
+    /// events of all threads (the L0 handler's events of that exit lie between).
+    static let carriedScanLimit = 4_096
+
     /// The provenance of `field`.
     func source(_ field: String) -> String { "probe svmdbg/\(ProbeSchema.exitRegsEvent) line \(line) (\(field))" }
 
@@ -141,7 +188,7 @@ struct ProbeValues: Sendable {
     /// (``NPTWalks/walkFaults(at:)``): an input of the reflect-or-fix decision, which the model
     /// still takes (it asks first whether L1 runs L2 with nested paging at all).
     func refine(_ event: Event) -> Event {
-        guard case .hardwareExit(var exit) = event else { return event }
+        guard !carried, case .hardwareExit(var exit) = event else { return event }
         if exit.rax == nil { exit.rax = known("rax") }
         if exit.rcx == nil { exit.rcx = known("rcx") }
         if exit.l1NPTWalkFaults == nil, guestMode == true, exit.exitCode == .npf {
@@ -269,8 +316,12 @@ struct ProbeValues: Sendable {
         if let range = shadowWalkRange(guestMode: guestMode, nestedPaging: state.vmcb12.nestedPaging?.value) {
             ran.pageTables = PageMap(ranges: [range] + (ran.pageTables?.ranges ?? []))
         }
+        if let hsave = payload[ProbeSchema.hsaveMSR] {
+            // MSR_VM_HSAVE_PA as L1 set it (svm_set_msr stores it page-aligned): VMRUN's #GP check.
+            state.hsavePA = Known(hsave, source: source(ProbeSchema.hsaveMSR))
+        }
         if guestMode {
-            state.l2 = ran
+            if !carried { state.l2 = ran }
             state.l1.efer = known(ProbeSchema.l1EFER) ?? state.l1.efer
             state.l1.cr0 = known(ProbeSchema.l1CR0) ?? state.l1.cr0
             state.l1.cr4 = known(ProbeSchema.l1CR4) ?? state.l1.cr4
@@ -434,9 +485,8 @@ public struct ProbeRegister: Sendable, Equatable {
 extension ReplayResult {
     /// The probe values attached to `exit`, if the trace has them (see ``ProbeValues``).
     func probeValues(of exit: ExitRecord) -> ProbeValues? {
-        guard exit.origin == .hardwareExit else { return nil }
-        return ProbeValues(
-            trace: trace, first: exit.firstEvent, events: events(of: exit).dropFirst(), exitCode: exit.exitCode, level: exit.level)
+        ProbeValues.of(
+            trace: trace, origin: exit.origin, first: exit.firstEvent, events: events(of: exit).dropFirst(), exitCode: exit.exitCode, level: exit.level)
     }
 
     /// The state the model decided `exit` with: the stored state plus what the exit's probe

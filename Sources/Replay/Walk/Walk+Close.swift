@@ -27,8 +27,8 @@ extension Walk {
         let operands = built.inputs.assumptions(level: current.level)
         decidedState.assumptions.merge(operands) { known, _ in known }
         // svmdbg capture's probes at this exit, if any: registers the stock events lack (ProbeValues).
-        let probe = current.origin == .hardwareExit
-            ? ProbeValues(trace: trace, first: current.first, events: current.events, exitCode: current.exit.exitReason.rawValue, level: current.level) : nil
+        let probe = ProbeValues.of(
+            trace: trace, origin: current.origin, first: current.first, events: current.events, exitCode: current.exit.exitReason.rawValue, level: current.level)
         probe?.apply(to: &decidedState)
         let answer: Int
         let event = built.inputs.event().map { probe?.refine($0) ?? $0 }

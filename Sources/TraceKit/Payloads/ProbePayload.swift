@@ -154,6 +154,9 @@ public enum ProbeSchema {
     public static let l1EFER = "l1_efer", l1CR0 = "l1_cr0", l1CR4 = "l1_cr4", l1RFLAGS = "l1_rflags"
     /// `svm->nested.vmcb12_gpa`: where L1's vmcb12 is (L1's RAX at the last VMRUN).
     public static let vmcb12GPA = "vmcb12_gpa"
+    /// `svm->nested.hsave_msr`: MSR_VM_HSAVE_PA as L1 last wrote it (`nested_svm_vmrun`
+    /// raises #GP while it is 0). L1 usually writes it long before a capture starts.
+    public static let hsaveMSR = "hsave_msr"
     /// `svm->nested.ctl.intercepts[0…5]`: vmcb12's intercept words as cached at the last VMRUN
     /// (CR, DR, exceptions, word 3, word 4, word 5).
     public static let interceptNames = ["ic_cr", "ic_dr", "ic_exc", "ic_w3", "ic_w4", "ic_w5"]

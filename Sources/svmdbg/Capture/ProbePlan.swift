@@ -140,6 +140,7 @@ struct ProbePlan: Sendable, Equatable {
         paths += [
             (ProbeSchema.msrpmBase, "vcpu_svm.nested.ctl.msrpm_base_pa"),
             (ProbeSchema.iopmBase, "vcpu_svm.nested.ctl.iopm_base_pa"),
+            (ProbeSchema.hsaveMSR, "vcpu_svm.nested.hsave_msr"),
         ]
         return paths
     }()

@@ -204,3 +204,94 @@ import TraceKit
         #expect(decision.outcome != io.decision(for: exit).outcome)
     }
 }
+
+/// The exported examples committed under `lab/scenarios/exported/` (each was run on real KVM in
+/// the lab: docs/lab.md, "Reproducers from a trace"): the exporter still writes them byte for
+/// byte, the lab's parser reads them, and the lab's programs they name build.
+@Suite struct LabScenarioExportExamplesTests {
+    static var folder: URL { RepositoryPaths.root.appendingPathComponent("lab/scenarios/exported") }
+
+    static func examples() throws -> [(name: String, text: String)] {
+        try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".scn") }.sorted().map {
+            ($0, try String(contentsOf: folder.appendingPathComponent($0), encoding: .utf8))
+        }
+    }
+
+    @Test("each committed example is what export --format lab-scenario writes today for the exit its first line names")
+    func regenerated() throws {
+        let examples = try Self.examples()
+        #expect(examples.count >= 8)
+        for (name, text) in examples {
+            // "# Written by svmdbg export --format lab-scenario from TRACE, exit #N (lines ...):"
+            let first = String(text.prefix { $0 != "\n" })
+            let words = first.split(separator: " ").map(String.init)
+            let from = try #require(words.firstIndex(of: "from"))
+            let trace = String(words[from + 1].dropLast())
+            let index = try #require(Int(words[from + 3].dropFirst()))
+            let path = RepositoryPaths.root.appendingPathComponent(trace).path
+            let factsPath = path.replacingOccurrences(of: ".trace.xz", with: ".facts.json").replacingOccurrences(of: ".trace", with: ".facts.json")
+            // The facts file under the name the export command was given (it appears in sources).
+            let relative = trace.replacingOccurrences(of: ".trace", with: ".facts.json")
+            let facts = FileManager.default.fileExists(atPath: factsPath) && trace.hasPrefix("traces/lab/")
+                ? [try FactsFile(json: try Data(contentsOf: URL(fileURLWithPath: factsPath)), path: relative)] : []
+            let loaded = try TraceLoader.load(path: path)
+            let result = Replayer(trace: loaded, options: try ScopedLabFactsTests.options(npt: true, facts: facts)).run()
+            let exit = result.exits[index]
+            let again = try LabScenarioExport.scenario(for: exit, in: result, traceName: trace).get()
+            #expect(again == text, "\(name): export writes another scenario today")
+            // The lab's own parser (vmm.c's keys, svmdbg lab facts) reads it.
+            _ = try LabScenarioFacts(path: Self.folder.appendingPathComponent(name).path)
+        }
+    }
+
+    @Test("lab facts give RAX/RCX of a replay program's step 1 from the scenario's mem lines, so a run's exit is decided")
+    func replayOperands() throws {
+        let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("replayops-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: temporary) }
+        let scn = temporary.appendingPathComponent("x.scn")
+        try FileManager.default.copyItem(at: Self.folder.appendingPathComponent("export-msr-prot-16.scn"), to: scn)
+        let manifest = temporary.appendingPathComponent("x.json")
+        try Data(#"{"l2_program": {"name": "replay_rdmsr", "steps": [{"step": 1, "rip": "0x10608"}, {"step": 65535, "rip": "0x1060a"}]}}"#.utf8).write(to: manifest)
+        var facts = try LabScenarioFacts(path: scn.path)
+        try facts.addSteps(manifest: manifest.path, l1Source: RepositoryPaths.root.appendingPathComponent("lab/src/l1.S").path)
+        let file = try FactsFile(json: Data(facts.json().utf8), path: "x.facts.json")
+        let step = try #require(file.entries.first { $0.rip == 0x10608 })
+        #expect(step.rcx?.value == 0x10)
+        #expect(step.rax?.value == 0)
+        #expect(step.level == .l2)
+    }
+
+    static var toolsPresent: Bool {
+        ["/usr/bin/gcc", "/usr/bin/ld", "/usr/bin/objcopy", "/usr/bin/objdump", "/usr/bin/nm"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    @Test("lab/build builds offline and the VMM it builds lists every program the committed examples name, with a step 1",
+          .enabled(if: toolsPresent, "lab/build needs gcc and binutils"))
+    func programsBuild() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("labbuild-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let build = Process()
+        build.executableURL = URL(fileURLWithPath: "/bin/bash")
+        build.arguments = [RepositoryPaths.root.appendingPathComponent("lab/build").path, out.path]
+        try build.run()
+        build.waitUntilExit()
+        #expect(build.terminationStatus == 0)
+        let list = Process()
+        list.executableURL = out.appendingPathComponent("svmlab")
+        list.arguments = ["--list-programs"]
+        let pipe = Pipe()
+        list.standardOutput = pipe
+        try list.run()
+        let listed = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        list.waitUntilExit()
+        let programs = Set(listed.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) })
+        let steps = try String(contentsOf: out.appendingPathComponent("l1_steps.h"), encoding: .utf8)
+        for (name, text) in try Self.examples() {
+            let program = try #require(LabScenarioStatedInputs(text: text)).program
+            #expect(programs.contains(program), "\(name): \(program) is not in the lab's programs")
+            #expect(steps.contains("{\"\(program)\", 1, "), "\(name): \(program) has no step 1")
+            #expect(steps.contains("{\"\(program)\", 65535, "), "\(name): \(program) has no final step")
+        }
+    }
+}

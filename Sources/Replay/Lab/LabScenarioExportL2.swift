@@ -84,7 +84,7 @@ extension LabScenarioExport {
         let setup: Result<L2Setup, LabScenarioRefusal>
         switch exit.exitCode {
         case 0x7c: setup = msrSetup(exit: exit, hardware: hardware, info1: info1, state: state, events: events, registers: registers)
-        case 0x7b: setup = ioSetup(exit: exit, info1: info1, state: state, events: events, registers: registers)
+        case 0x7b: setup = ioSetup(exit: exit, hardware: hardware, info1: info1, state: state, events: events, registers: registers)
         default: setup = cpuidSetup(exit: exit, hardware: hardware, state: state, events: events)
         }
         switch setup {
@@ -162,7 +162,7 @@ extension LabScenarioExport {
         return .success(setup)
     }
 
-    static func ioSetup(exit: ExitRecord, info1: UInt64, state: VCPUState, events: [EventPayload], registers: [String: Known<UInt64>]) -> Result<L2Setup, LabScenarioRefusal> {
+    static func ioSetup(exit: ExitRecord, hardware: HardwareExit, info1: UInt64, state: VCPUState, events: [EventPayload], registers: [String: Known<UInt64>]) -> Result<L2Setup, LabScenarioRefusal> {
         func refuse(_ reason: String) -> Result<L2Setup, LabScenarioRefusal> { .failure(.init(exit: exit.index, reason: reason)) }
         let io = IOIOExitInfo(info1)
         guard [1, 2, 4].contains(io.size) else { return refuse("exit_info_1 \(hex(info1)) names no access size 1, 2 or 4") }
@@ -203,15 +203,14 @@ extension LabScenarioExport {
             setup.comments.append("\(io.isIn ? "RDI" : "RSI") points at the lab's buffer \(hex(replayBuffer)) (the trace's address is L2's own; the decision does not read it).")
         }
         if io.isRep {
+            // RCX as a probe recorded it or a facts file's operands give it (`hardware.rcx`); a
+            // kvm_pio line's count is the iterations of that one exit, not RCX.
             var count: UInt64 = 1
-            if let shown, shown.count > 0, UInt64(shown.count) * UInt64(io.size) <= replayBufferSize {
-                count = UInt64(shown.count)
-                setup.comments.append("RCX = \(count): the count of the exit's kvm_pio line.")
-            } else if let rcx = registers["RCX"], rcx.value > 0, rcx.value <= replayBufferSize / UInt64(io.size) {
+            if let rcx = registers["RCX"] ?? hardware.rcx, rcx.value > 0, rcx.value <= replayBufferSize / UInt64(io.size) {
                 count = rcx.value
                 setup.comments.append("RCX = \(count) [\(rcx.source)].")
             } else {
-                setup.comments.append("RCX = 1: the trace does not show the count; the exit is decided on the first iteration, the count only sets how many follow.")
+                setup.comments.append("RCX = 1: the trace does not show the count (or it exceeds the lab's buffer); the exit is decided on the first iteration, the count only sets how many follow.")
             }
             setup.rcx = count
         }

@@ -599,3 +599,5 @@ STEP inject, 5
 	nop
 END inject
 	hlt
+
+#include "l2-replay.S"

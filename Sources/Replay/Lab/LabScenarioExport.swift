@@ -10,9 +10,10 @@ import NestedSVM
 /// before the scenario's normal run. The intercept words, MSRPM and IOPM bits and nested
 /// paging the trace showed become the scenario's `intercepts`, `msr_read`/`msr_write`,
 /// `io_ports` and `npt` lines. Fields the trace did not show take the lab's defaults (listed
-/// in a comment). Not expressible, with the reason: exits of L2 (the lab's L2 programs are
-/// fixed instruction lists in `lab/src/l1.S`; svmdbg does not map an exit's instruction onto
-/// one of their steps), L1 exits other than VMRUN, and VMRUNs differing in more fields.
+/// in a comment). Exits of L2 (RDMSR/WRMSR, IN/OUT/INS/OUTS, CPUID) run one instruction of
+/// the lab's generic L2 programs (`LabScenarioExportL2.swift`, `lab/src/l2-replay.S`). Not
+/// expressible, with the reason: other L2 exits, L1 exits other than VMRUN, VMRUNs differing
+/// in more fields, and exits whose deciding state is unknown.
 public enum LabScenarioExport {
     /// Most fields one `attempt` pokes (`lab/src/vmm.c`: 4 pokes per attempt).
     public static let maximumPokes = 4
@@ -32,8 +33,11 @@ public enum LabScenarioExport {
         guard exit.origin == .hardwareExit else {
             return .failure(.init(exit: exit.index, reason: "a #VMEXIT KVM synthesized has no instruction of its own to run in the lab"))
         }
+        if exit.level == .l2 {
+            return l2Scenario(for: exit, in: result, traceName: traceName)
+        }
         guard exit.level == .l1 else {
-            return .failure(.init(exit: exit.index, reason: "an exit of L2: the lab's L2 programs are fixed instruction lists (lab/src/l1.S), and svmdbg does not map an exit's instruction onto one of their steps"))
+            return .failure(.init(exit: exit.index, reason: "the level that ran (L1 or L2) is unknown"))
         }
         guard exit.exitCode == VMExitCode.vmrun.rawValue else {
             return .failure(.init(exit: exit.index, reason: "an L1 exit other than VMRUN: the lab's L1 runs only its fixed VMRUN loop (and VMLOAD/VMSAVE flows with a chosen RAX)"))

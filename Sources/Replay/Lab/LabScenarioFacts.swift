@@ -88,6 +88,8 @@ public struct LabScenarioFacts: Sendable {
     /// RIP of each L2 step (a run's manifest, `l2_program.steps`) and RAX/RCX there (lab/src/l1.S).
     var stepRIPs: [Int: UInt64] = [:]
     var stepRegisters: [Int: LabProgramOperands.Registers] = [:]
+    /// `mem = ADDR VALUE` lines: 64-bit values the VMM writes into L1's memory before start.
+    var memory: [UInt64: UInt64] = [:]
     /// Where the step table came from, for sources.
     var stepSource = ""
     /// `flow =` (l2, l1-vmrun, l1-vmload, l1-vmsave) and `bad =` (misaligned, illegal, unbacked).
@@ -146,6 +148,9 @@ public struct LabScenarioFacts: Sendable {
             case "bad": bad = value
             case "inject": injects = true
             case "program": program = value
+            case "mem":
+                guard words.count == 2 else { throw ParseError(file: path, line: index + 1, message: "mem = ADDR VALUE") }
+                memory[try number(words[0])] = try number(words[1])
             case "action":
                 // action = STEP set|clear INTERCEPT WHY...
                 guard words.count >= 3, let (slot, _) = Self.intercept(words[2]) else {
@@ -191,6 +196,14 @@ public struct LabScenarioFacts: Sendable {
             throw ParseError(file: l1Source, line: 0, message: "cannot read the file")
         }
         stepRIPs = table.rips
+        if table.program.hasPrefix("replay_") {
+            // The generic L2 programs (lab/src/l2-replay.S) load RAX/RCX from the scenario's
+            // `mem` lines at LAB_L2_REPLAY before their one step.
+            let base = LabScenarioExport.replayRegisters
+            stepRegisters = [1: LabProgramOperands.Registers(rax: memory[base], rcx: memory[base + 8])]
+            stepSource = "lab/src/l2-replay.S PROG \(table.program), RAX/RCX from the scenario's mem lines, step RIPs from \(URL(fileURLWithPath: manifest).lastPathComponent)"
+            return
+        }
         stepRegisters = LabProgramOperands.steps(program: table.program, source: text, skipped: skippedInstructions)
         stepSource = "lab/src/l1.S PROG \(table.program), step RIPs from \(URL(fileURLWithPath: manifest).lastPathComponent)"
     }

@@ -671,11 +671,4 @@ emit("smi-mix-gif-clear", KUT, F, "svm_intr_intercept_mix_smi",
      "SMI pending while GIF is clear, SMI intercepted: svm_smi_blocked, nothing exits",
      st, {"type": "pending", "pending": "smi"}, {"kind": "no_exit", "level": "L2"})
 
-# ---- EVENTINJ meeting a broken IDT (exc_inject) ----
-st = base_state(excp=1 << 11)
-emit("exc-inject-idt-not-present", KUT, F, "exc_inject",
-     "L1 injects #DE with EVENTINJ while L2's #DE gate is not present and L1 intercepts #NP: the VMRUN ends in an NP exception #VMEXIT whose exit_int_info is valid (the #DE)",
-     "EVENTINJ #DE (0x80000300) through a not-present IDT gate: the CPU raises #NP (error code 0x3: IDT, EXT) while delivering it; L1 intercepts #NP: reflected as NP excp",
-     st, {"type": "event_inj", "event_inj": "0x80000300", "idt": "not_present"}, reflect("NP excp", 0x3))
-
 print(len(written), "scenarios")

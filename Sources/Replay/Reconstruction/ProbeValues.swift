@@ -150,22 +150,33 @@ struct ProbeValues: Sendable {
     /// not an L2 exit, the thread entered the guest since, or the line is not in guest mode.
     static func carried(trace: LoadedTrace, first: EventNumber, level: Level?) -> ProbeValues? {
         guard level == .l2, trace.eventNames.contains(ProbeSchema.exitRegsEvent) else { return nil }
+        var found: ProbeValues?
+        scanBack(trace: trace, from: first, limit: carriedScanLimit) { number, name in
+            if name == "kvm_entry" || name == "kvm_nested_vmexit_inject" || name == "kvm_nested_vmenter" { return true }
+            guard name == ProbeSchema.exitRegsEvent, case .probe(let probe) = trace.payload(of: number) else { return false }
+            if let vmcb = probe[ProbeSchema.vmcbPointer], let vmcb01 = probe[ProbeSchema.vmcb01Pointer], vmcb != vmcb01 {
+                found = ProbeValues(payload: probe, line: trace.lineNumber(of: number), guestMode: true)
+                found?.carried = true
+            }
+            return true
+        }
+        return found
+    }
+
+    /// Visits the events of `first`'s thread before it, newest first, at most `limit` events
+    /// back (all threads counted), until `stop` returns true.
+    private static func scanBack(
+        trace: LoadedTrace, from first: EventNumber, limit: Int, stop: (EventNumber, String) -> Bool
+    ) {
         let pid = trace.pid(of: first)
         var position = first.rawValue - 1
-        let limit = max(0, first.rawValue - carriedScanLimit)
-        while position >= limit {
+        let end = max(0, first.rawValue - limit)
+        while position >= end {
             let number = EventNumber(position)
             position -= 1
             guard trace.pid(of: number) == pid else { continue }
-            let name = trace.name(of: number)
-            if name == "kvm_entry" || name == "kvm_nested_vmexit_inject" || name == "kvm_nested_vmenter" { return nil }
-            guard name == ProbeSchema.exitRegsEvent, case .probe(let probe) = trace.payload(of: number) else { continue }
-            guard let vmcb = probe[ProbeSchema.vmcbPointer], let vmcb01 = probe[ProbeSchema.vmcb01Pointer], vmcb != vmcb01 else { return nil }
-            var values = ProbeValues(payload: probe, line: trace.lineNumber(of: number), guestMode: true)
-            values.carried = true
-            return values
+            if stop(number, trace.name(of: number)) { return }
         }
-        return nil
     }
 
     /// How far back from a synthesized #VMEXIT the hardware exit's probe is looked for, in
@@ -228,20 +239,15 @@ struct ProbeValues: Sendable {
     /// `kvm_exit` itself, after the probe at its entry has fired (seen in every exit of the 6.1
     /// lab captures, `traces/capture/6.1-zen3/`).
     private static func precedingProbe(trace: LoadedTrace, first: EventNumber) -> (ProbePayload, Int)? {
-        let pid = trace.pid(of: first)
-        var position = first.rawValue - 1
-        let limit = max(0, first.rawValue - backwardScanLimit)
-        while position >= limit {
-            let number = EventNumber(position)
-            position -= 1
-            guard trace.pid(of: number) == pid else { continue }
-            let name = trace.name(of: number)
+        var found: (ProbePayload, Int)?
+        scanBack(trace: trace, from: first, limit: backwardScanLimit) { number, name in
             if name == ProbeSchema.exitRegsEvent, case .probe(let probe) = trace.payload(of: number) {
-                return (probe, trace.lineNumber(of: number))
+                found = (probe, trace.lineNumber(of: number))
+                return true
             }
-            if name == "kvm_entry" || name == "kvm_exit" { return nil }
+            return name == "kvm_entry" || name == "kvm_exit"
         }
-        return nil
+        return found
     }
 
     /// The first `vmcb_check_save` / `vmcb_check_controls` / `load_cr3` return before the exit's `kvm_entry`.

@@ -139,7 +139,7 @@ struct ModelInputs {
                         true, source: "\(name) line \(line) with no kvm_entry since: nested_run_pending is still set")
                 }
                 runPendingSettled = true
-            case "kvm_inj_virq", "kvm_inj_exception" where !reinjectionSettled:
+            case "kvm_inj_virq" where !reinjectionSettled, "kvm_inj_exception" where !reinjectionSettled:
                 facts[FactID.eventNeedsReinjection] = Known(
                     true, source: "\(name) line \(line) before this check with no entry since: the event is injected, not yet delivered")
                 reinjectionSettled = true
